@@ -1,0 +1,58 @@
+/* Per-thread last-error message: the library reports, the caller decides. */
+#include "core.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static _Thread_local char g_message[512];
+
+mynn_status mn_error(mynn_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_message, sizeof g_message, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void mn_error_clear(void) { g_message[0] = '\0'; }
+
+const char *mynn_last_error(void) { return g_message; }
+
+const char *mynn_status_name(mynn_status s)
+{
+    switch (s) {
+    case MYNN_OK: return "MYNN_OK";
+    case MYNN_ERR_NULL: return "MYNN_ERR_NULL";
+    case MYNN_ERR_ARG: return "MYNN_ERR_ARG";
+    case MYNN_ERR_SHAPE: return "MYNN_ERR_SHAPE";
+    case MYNN_ERR_STATE: return "MYNN_ERR_STATE";
+    case MYNN_ERR_NOMEM: return "MYNN_ERR_NOMEM";
+    case MYNN_ERR_NUMERIC: return "MYNN_ERR_NUMERIC";
+    case MYNN_ERR_IO: return "MYNN_ERR_IO";
+    case MYNN_ERR_FORMAT: return "MYNN_ERR_FORMAT";
+    case MYNN_ERR_STOPPED: return "MYNN_ERR_STOPPED";
+    }
+    return "MYNN_ERR_UNKNOWN";
+}
+
+int mn_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > (size_t)-1 / a) return -1;
+    *out = a * b;
+    return 0;
+}
+
+void *mn_calloc(size_t n, size_t size, const char *what)
+{
+    size_t bytes;
+    if (n > MN_MAX_ELEMS || mn_mul_size(n, size, &bytes) != 0) {
+        mn_error(MYNN_ERR_NOMEM, "%s: %zu elements exceed the limit of %zu", what, n,
+                 (size_t)MN_MAX_ELEMS);
+        return NULL;
+    }
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) mn_error(MYNN_ERR_NOMEM, "%s: out of memory allocating %zu bytes", what, bytes);
+    return p;
+}

@@ -1,0 +1,36 @@
+/* The narrow compute interface every layer goes through.  Kernels know
+ * nothing of layers: raw float arrays, explicit sizes, row-major storage.
+ * A faster engine (SIMD, BLAS, GPU) replaces implementations here, never
+ * call sites. */
+#ifndef MN_KERNELS_H
+#define MN_KERNELS_H
+
+#include <stddef.h>
+
+/* C = alpha · op(A) · op(B) + beta · C, all row-major.
+ *   op(A) is M × K: A is M × K (lda >= K), or K × M when transA (lda >= M)
+ *   op(B) is K × N: B is K × N (ldb >= N), or N × K when transB (ldb >= K)
+ *   C is M × N (ldc >= N).  beta == 0 means C is written, never read.
+ * Deterministic: the result depends only on the inputs and thread count. */
+void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc);
+
+/* The plain triple loop with the same contract: the reference every faster
+ * engine is tested against, and the fallback. */
+void mn_sgemm_ref(int transA, int transB, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta,
+                  float *C, int ldc);
+
+/* Name of the engine mn_sgemm dispatches to ("generic", "avx2", ...). */
+const char *mn_gemm_engine(void);
+
+/* y[i*cols + j] += b[j] for every row i: the bias of a dense layer. */
+void mn_add_row_vector(float *y, const float *b, int rows, int cols);
+/* db[j] (+)= sum_i dz[i*cols + j]: the bias gradient.  accumulate=0 overwrites. */
+void mn_sum_rows(float *db, const float *dz, int rows, int cols, int accumulate);
+
+/* Thread count used by the kernels (1 without OpenMP). */
+int mn_threads(void);
+
+#endif

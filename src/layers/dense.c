@@ -1,0 +1,70 @@
+/* Fully connected layer: Y = f(W·X + B) for a batch of row vectors.
+ * With samples as rows, the seed's column-vector equations become
+ *   forward   Z = X·Wᵀ + B,  Y = f(Z)
+ *   backward  dZ = f'(Z) ⊙ dY,  dW = dZᵀ·X,  dB = Σ_rows dZ,  dX = dZ·W
+ * which is the seed's dC/dW = dC/dz · Xᵀ and dC/dX = Wᵀ · dC/dz, one
+ * sample per row. */
+#include "layer.h"
+#include "activations/activation.h"
+#include "kernels/kernels.h"
+
+#include <math.h>
+
+static size_t dense_n_params(const mn_layer *l)
+{
+    return (size_t)l->n_out * l->n_in + (size_t)l->n_out;
+}
+
+/* The cache holds Z from forward; backward overwrites it with dZ. */
+static size_t dense_cache(const mn_layer *l) { return (size_t)l->n_out; }
+
+static void dense_init(mn_layer *l, mynn_init init, mynn_rng *rng)
+{
+    size_t nw = (size_t)l->n_out * l->n_in;
+    float *w = l->param, *b = l->param + nw;
+    if (init == MYNN_INIT_AUTO)
+        init = (l->act == MYNN_ACT_RELU || l->act == MYNN_ACT_LEAKY_RELU ||
+                l->act == MYNN_ACT_GELU) ? MYNN_INIT_HE : MYNN_INIT_XAVIER;
+    if (init == MYNN_INIT_UNIFORM01) {
+        for (size_t i = 0; i < nw; i++) w[i] = mynn_rng_uniform(rng);
+        for (int i = 0; i < l->n_out; i++) b[i] = mynn_rng_uniform(rng);
+        return;
+    }
+    double fan = init == MYNN_INIT_HE ? (double)l->n_in : (double)(l->n_in + l->n_out);
+    float a = (float)sqrt(6.0 / fan);
+    for (size_t i = 0; i < nw; i++) w[i] = a * (2.0f * mynn_rng_uniform(rng) - 1.0f);
+    for (int i = 0; i < l->n_out; i++) b[i] = 0.0f;
+}
+
+/* x: [n × in], W: [out × in], B: [out] -> Z (cache), Y (out): [n × out] */
+static void dense_forward(mn_layer *l, const float *x, int n, int training)
+{
+    (void)training;
+    const float *w = l->param, *b = l->param + (size_t)l->n_out * l->n_in;
+    float *z = l->cache;
+    mn_sgemm(0, 1, n, l->n_out, l->n_in, 1.0f, x, l->n_in, w, l->n_in, 0.0f, z, l->n_out);
+    mn_add_row_vector(z, b, n, l->n_out);
+    mn_act_forward(l->act, z, l->out, n, l->n_out);
+}
+
+/* x: [n × in], dY: [n × out] -> dW: [out × in], dB: [out], dX: [n × in] */
+static void dense_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n)
+{
+    size_t nw = (size_t)l->n_out * l->n_in;
+    const float *w = l->param;
+    float *dw = l->grad, *db = l->grad + nw;
+    float *dz = dy;
+    if (!dy_is_dz) {
+        dz = l->cache; /* Z is no longer needed once dZ is known */
+        mn_act_backward(l->act, l->cache, l->out, dy, dz, n, l->n_out);
+    }
+    mn_sgemm(1, 0, l->n_out, l->n_in, n, 1.0f, dz, l->n_out, x, l->n_in, 0.0f, dw, l->n_in);
+    mn_sum_rows(db, dz, n, l->n_out, 0);
+    if (dx)
+        mn_sgemm(0, 0, n, l->n_in, l->n_out, 1.0f, dz, l->n_out, w, l->n_in, 0.0f, dx, l->n_in);
+}
+
+const mn_layer_ops mn_dense_ops = {
+    MYNN_LAYER_DENSE, "dense", dense_n_params, dense_cache,
+    dense_init, dense_forward, dense_backward,
+};

@@ -1,0 +1,47 @@
+/* Inverted dropout: in training each value is kept with probability 1-p
+ * and scaled by 1/(1-p), so prediction needs no rescaling and is the
+ * identity. */
+#include "layer.h"
+
+#include <string.h>
+
+static size_t dropout_n_params(const mn_layer *l) { (void)l; return 0; }
+
+/* The cache holds the mask (0 or 1/(1-p)) of the last training forward. */
+static size_t dropout_cache(const mn_layer *l) { return (size_t)l->n_out; }
+
+static void dropout_init(mn_layer *l, mynn_init init, mynn_rng *rng)
+{
+    (void)init;
+    mynn_rng_seed(&l->rng, mynn_rng_next(rng));
+}
+
+static void dropout_forward(mn_layer *l, const float *x, int n, int training)
+{
+    size_t count = (size_t)n * l->n_out;
+    if (!training || l->rate == 0.0f) {
+        memcpy(l->out, x, count * sizeof *x);
+        return;
+    }
+    float keep = 1.0f - l->rate, scale = 1.0f / keep;
+    for (size_t i = 0; i < count; i++) {
+        float m = mynn_rng_uniform(&l->rng) < keep ? scale : 0.0f;
+        l->cache[i] = m;
+        l->out[i] = x[i] * m;
+    }
+}
+
+/* Only called after a training forward, so the cache holds that mask. */
+static void dropout_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n)
+{
+    (void)x;
+    (void)dy_is_dz;
+    if (!dx) return;
+    size_t count = (size_t)n * l->n_out;
+    for (size_t i = 0; i < count; i++) dx[i] = dy[i] * l->cache[i];
+}
+
+const mn_layer_ops mn_dropout_ops = {
+    MYNN_LAYER_DROPOUT, "dropout", dropout_n_params, dropout_cache,
+    dropout_init, dropout_forward, dropout_backward,
+};

@@ -1,0 +1,414 @@
+/* Network construction, build (the one allocation point), forward and
+ * backward over the layer list, prediction and plain gradient descent. */
+#include "network.h"
+#include "activations/activation.h"
+#include "core/core.h"
+#include "losses/loss.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MN_MAX_UNITS (1 << 24)
+
+mynn_status mynn_create(mynn_net **out, int n_inputs)
+{
+    if (!out) return mn_error(MYNN_ERR_NULL, "mynn_create: out is NULL");
+    *out = NULL;
+    if (n_inputs < 1 || n_inputs > MN_MAX_UNITS)
+        return mn_error(MYNN_ERR_ARG, "mynn_create: n_inputs must be in 1..%d, got %d",
+                        MN_MAX_UNITS, n_inputs);
+    mynn_net *net = mn_calloc(1, sizeof *net, "network");
+    if (!net) return MYNN_ERR_NOMEM;
+    net->n_inputs = n_inputs;
+    net->loss = MYNN_LOSS_MSE;
+    *out = net;
+    return MYNN_OK;
+}
+
+static void release_buffers(mynn_net *net)
+{
+    free(net->params);
+    free(net->grads);
+    free(net->acts);
+    free(net->back[0]);
+    free(net->back[1]);
+    free(net->xin);
+    net->params = net->grads = net->acts = net->xin = NULL;
+    net->back[0] = net->back[1] = NULL;
+    net->max_batch = 0;
+}
+
+void mynn_free(mynn_net *net)
+{
+    if (!net) return;
+    release_buffers(net);
+    free(net->layers);
+    free(net->shift);
+    free(net->scale);
+    for (int i = 0; i < net->n_meta; i++) {
+        free(net->meta_key[i]);
+        free(net->meta_val[i]);
+    }
+    free(net);
+}
+
+static mynn_status add_layer(mynn_net *net, const mn_layer_ops *ops, int n_out,
+                             mynn_activation act, float rate)
+{
+    if (net->max_batch)
+        return mn_error(MYNN_ERR_STATE, "cannot add a layer to a network already built");
+    if (net->n_layers == net->cap_layers) {
+        int cap = net->cap_layers ? 2 * net->cap_layers : 8;
+        mn_layer *l = realloc(net->layers, (size_t)cap * sizeof *l);
+        if (!l) return mn_error(MYNN_ERR_NOMEM, "out of memory adding a layer");
+        net->layers = l;
+        net->cap_layers = cap;
+    }
+    int n_in = net->n_layers ? net->layers[net->n_layers - 1].n_out : net->n_inputs;
+    mn_layer *l = &net->layers[net->n_layers++];
+    memset(l, 0, sizeof *l);
+    l->ops = ops;
+    l->n_in = n_in;
+    l->n_out = n_out;
+    l->act = act;
+    l->rate = rate;
+    return MYNN_OK;
+}
+
+mynn_status mynn_add_dense(mynn_net *net, int n_outputs, mynn_activation act)
+{
+    if (!net) return mn_error(MYNN_ERR_NULL, "mynn_add_dense: net is NULL");
+    if (n_outputs < 1 || n_outputs > MN_MAX_UNITS)
+        return mn_error(MYNN_ERR_ARG, "dense layer: units must be in 1..%d, got %d",
+                        MN_MAX_UNITS, n_outputs);
+    if ((unsigned)act >= MYNN_ACT_COUNT)
+        return mn_error(MYNN_ERR_ARG, "dense layer: unknown activation %d", (int)act);
+    return add_layer(net, &mn_dense_ops, n_outputs, act, 0.0f);
+}
+
+mynn_status mynn_add_dropout(mynn_net *net, float rate)
+{
+    if (!net) return mn_error(MYNN_ERR_NULL, "mynn_add_dropout: net is NULL");
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return mn_error(MYNN_ERR_ARG, "dropout rate must be in [0, 1), got %g", (double)rate);
+    return add_layer(net, &mn_dropout_ops, mynn_n_outputs(net) ? mynn_n_outputs(net)
+                                                               : net->n_inputs,
+                     MYNN_ACT_IDENTITY, rate);
+}
+
+mynn_status mynn_set_loss(mynn_net *net, mynn_loss loss)
+{
+    if (!net) return mn_error(MYNN_ERR_NULL, "mynn_set_loss: net is NULL");
+    if ((unsigned)loss >= MYNN_LOSS_COUNT)
+        return mn_error(MYNN_ERR_ARG, "unknown loss %d", (int)loss);
+    if (net->n_layers) {
+        const mn_layer *last = &net->layers[net->n_layers - 1];
+        if (last->ops->kind == MYNN_LAYER_DENSE && mn_loss_check(loss, last->act) != MYNN_OK)
+            return MYNN_ERR_ARG;
+    }
+    net->loss = loss;
+    return MYNN_OK;
+}
+
+mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t seed)
+{
+    if (!net) return mn_error(MYNN_ERR_NULL, "mynn_build: net is NULL");
+    if (net->n_layers == 0) return mn_error(MYNN_ERR_STATE, "mynn_build: the network has no layers");
+    if (max_batch < 1 || max_batch > MN_MAX_UNITS)
+        return mn_error(MYNN_ERR_ARG, "mynn_build: max_batch must be in 1..%d, got %d",
+                        MN_MAX_UNITS, max_batch);
+    if ((unsigned)init > MYNN_INIT_UNIFORM01)
+        return mn_error(MYNN_ERR_ARG, "mynn_build: unknown initialisation %d", (int)init);
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    if (last->ops->kind != MYNN_LAYER_DENSE)
+        return mn_error(MYNN_ERR_STATE, "mynn_build: the last layer must be dense, not %s",
+                        last->ops->name);
+    mynn_status s = mn_loss_check(net->loss, last->act);
+    if (s) return s;
+
+    /* Sizes first, in size_t with overflow checks, then one allocation per kind. */
+    size_t n_params = 0, n_acts = 0, width = (size_t)net->n_inputs, t;
+    for (int i = 0; i < net->n_layers; i++) {
+        mn_layer *l = &net->layers[i];
+        size_t per_sample = (size_t)l->n_out + l->ops->cache_per_sample(l);
+        if (mn_mul_size(per_sample, (size_t)max_batch, &t) || n_acts + t < n_acts)
+            return mn_error(MYNN_ERR_NOMEM, "mynn_build: activation size overflows");
+        n_acts += t;
+        n_params += l->ops->n_params(l);
+        if ((size_t)l->n_out > width) width = (size_t)l->n_out;
+        if (n_params > MN_MAX_ELEMS || n_acts > MN_MAX_ELEMS)
+            return mn_error(MYNN_ERR_NOMEM, "mynn_build: the network exceeds %zu floats",
+                            (size_t)MN_MAX_ELEMS);
+    }
+    if (mn_mul_size(width, (size_t)max_batch, &width))
+        return mn_error(MYNN_ERR_NOMEM, "mynn_build: scratch size overflows");
+
+    release_buffers(net);
+    net->params = mn_calloc(n_params, sizeof(float), "parameters");
+    net->grads = mn_calloc(n_params, sizeof(float), "gradients");
+    net->acts = mn_calloc(n_acts, sizeof(float), "activations");
+    net->back[0] = mn_calloc(width, sizeof(float), "backward scratch");
+    net->back[1] = mn_calloc(width, sizeof(float), "backward scratch");
+    net->xin = mn_calloc((size_t)max_batch * net->n_inputs, sizeof(float), "input buffer");
+    if (!net->params || !net->grads || !net->acts || !net->back[0] || !net->back[1] || !net->xin) {
+        release_buffers(net);
+        return MYNN_ERR_NOMEM;
+    }
+    net->n_params = n_params;
+    net->max_batch = max_batch;
+
+    mynn_rng rng;
+    mynn_rng_seed(&rng, seed);
+    float *p = net->params, *g = net->grads, *a = net->acts;
+    for (int i = 0; i < net->n_layers; i++) {
+        mn_layer *l = &net->layers[i];
+        l->param = p;
+        l->grad = g;
+        p += l->ops->n_params(l);
+        g += l->ops->n_params(l);
+        l->out = a;
+        a += (size_t)max_batch * l->n_out;
+        l->cache = a;
+        a += (size_t)max_batch * l->ops->cache_per_sample(l);
+        l->ops->init(l, init, &rng);
+    }
+    return MYNN_OK;
+}
+
+mynn_status mynn_set_input_transform(mynn_net *net, const char *kind, const float *shift,
+                                     const float *scale)
+{
+    if (!net) return mn_error(MYNN_ERR_NULL, "mynn_set_input_transform: net is NULL");
+    free(net->shift);
+    free(net->scale);
+    net->shift = net->scale = NULL;
+    net->transform_kind[0] = '\0';
+    if (!shift || !scale) return MYNN_OK;
+    for (int j = 0; j < net->n_inputs; j++)
+        if (!isfinite(shift[j]) || !isfinite(scale[j]))
+            return mn_error(MYNN_ERR_NUMERIC, "input transform: feature %d is not finite", j);
+    net->shift = mn_calloc((size_t)net->n_inputs, sizeof(float), "input transform");
+    net->scale = mn_calloc((size_t)net->n_inputs, sizeof(float), "input transform");
+    if (!net->shift || !net->scale) {
+        free(net->shift);
+        free(net->scale);
+        net->shift = net->scale = NULL;
+        return MYNN_ERR_NOMEM;
+    }
+    memcpy(net->shift, shift, (size_t)net->n_inputs * sizeof(float));
+    memcpy(net->scale, scale, (size_t)net->n_inputs * sizeof(float));
+    snprintf(net->transform_kind, sizeof net->transform_kind, "%s", kind ? kind : "custom");
+    return MYNN_OK;
+}
+
+const float *mn_forward(mynn_net *net, const float *x, int n, int training)
+{
+    if (net->shift) {
+        int d = net->n_inputs;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++)
+                net->xin[(size_t)i * d + j] = (x[(size_t)i * d + j] - net->shift[j]) * net->scale[j];
+        x = net->xin;
+    }
+    net->last_x = x;
+    for (int i = 0; i < net->n_layers; i++) {
+        mn_layer *l = &net->layers[i];
+        l->ops->forward(l, x, n, training);
+        x = l->out;
+    }
+    return x;
+}
+
+double mn_backward(mynn_net *net, const float *y, int n)
+{
+    mn_layer *last = &net->layers[net->n_layers - 1];
+    double loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, n, last->n_out);
+    float *dy = net->back[0];
+    int fused = mn_loss_fused(net->loss, last->act);
+    mn_loss_grad(net->loss, last->act, last->out, y, n, last->n_out, dy);
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        mn_layer *l = &net->layers[i];
+        const float *x = i > 0 ? net->layers[i - 1].out : net->last_x;
+        float *dx = i > 0 ? (dy == net->back[0] ? net->back[1] : net->back[0]) : NULL;
+        l->ops->backward(l, x, dy, fused && i == net->n_layers - 1, dx, n);
+        dy = dx;
+    }
+    return loss;
+}
+
+int mn_find_nonfinite(const float *v, size_t n, size_t *at)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) {
+            if (at) *at = i;
+            return 1;
+        }
+    return 0;
+}
+
+static mynn_status check_batch(const mynn_net *net, const char *fn, const void *x, int n)
+{
+    if (!net) return mn_error(MYNN_ERR_NULL, "%s: net is NULL", fn);
+    if (!x) return mn_error(MYNN_ERR_NULL, "%s: data pointer is NULL", fn);
+    if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "%s: the network is not built", fn);
+    if (n < 1) return mn_error(MYNN_ERR_SHAPE, "%s: batch size must be >= 1, got %d", fn, n);
+    return MYNN_OK;
+}
+
+mynn_status mynn_predict(mynn_net *net, const float *x, int n, float *y)
+{
+    mynn_status s = check_batch(net, "mynn_predict", x, n);
+    if (s) return s;
+    if (!y) return mn_error(MYNN_ERR_NULL, "mynn_predict: output pointer is NULL");
+    size_t at;
+    if (mn_find_nonfinite(x, (size_t)n * net->n_inputs, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "mynn_predict: input sample %zu feature %zu is %s",
+                        at / net->n_inputs, at % net->n_inputs,
+                        isnan(x[at]) ? "NaN" : "infinite");
+    int k = mynn_n_outputs(net);
+    for (int done = 0; done < n;) {
+        int m = n - done < net->max_batch ? n - done : net->max_batch;
+        const float *out = mn_forward(net, x + (size_t)done * net->n_inputs, m, 0);
+        memcpy(y + (size_t)done * k, out, (size_t)m * k * sizeof *y);
+        done += m;
+    }
+    return MYNN_OK;
+}
+
+mynn_status mynn_compute_gradients(mynn_net *net, const float *x, const float *y, int n,
+                                   float *loss)
+{
+    mynn_status s = check_batch(net, "mynn_compute_gradients", x, n);
+    if (s) return s;
+    if (!y) return mn_error(MYNN_ERR_NULL, "mynn_compute_gradients: target pointer is NULL");
+    if (n > net->max_batch)
+        return mn_error(MYNN_ERR_SHAPE, "batch of %d exceeds the built maximum of %d", n,
+                        net->max_batch);
+    size_t at;
+    if (mn_find_nonfinite(x, (size_t)n * net->n_inputs, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "input sample %zu feature %zu is not finite",
+                        at / net->n_inputs, at % net->n_inputs);
+    int k = mynn_n_outputs(net);
+    if (mn_find_nonfinite(y, (size_t)n * k, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "target sample %zu output %zu is not finite", at / k,
+                        at % k);
+    mn_forward(net, x, n, 1);
+    double c = mn_backward(net, y, n);
+    if (loss) *loss = (float)c;
+    if (!isfinite(c)) return mn_error(MYNN_ERR_NUMERIC, "the loss is not finite (%g)", c);
+    return MYNN_OK;
+}
+
+mynn_status mynn_sgd_update(mynn_net *net, float lr)
+{
+    if (!net) return mn_error(MYNN_ERR_NULL, "mynn_sgd_update: net is NULL");
+    if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_sgd_update: the network is not built");
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return mn_error(MYNN_ERR_ARG, "learning rate must be a finite number >= 0, got %g", (double)lr);
+    for (size_t i = 0; i < net->n_params; i++) net->params[i] -= lr * net->grads[i];
+    return MYNN_OK;
+}
+
+mynn_status mynn_train_step(mynn_net *net, const float *x, const float *y, int n, float lr,
+                            float *loss)
+{
+    if (!(lr >= 0.0f) || !isfinite(lr))
+        return mn_error(MYNN_ERR_ARG, "learning rate must be a finite number >= 0, got %g", (double)lr);
+    mynn_status s = mynn_compute_gradients(net, x, y, n, loss);
+    if (s) return s;
+    return mynn_sgd_update(net, lr);
+}
+
+mynn_status mynn_loss_value(const mynn_net *net, const float *a, const float *y, int n,
+                            float *loss)
+{
+    if (!net || !a || !y || !loss) return mn_error(MYNN_ERR_NULL, "mynn_loss_value: NULL argument");
+    if (!net->n_layers) return mn_error(MYNN_ERR_STATE, "mynn_loss_value: the network has no layers");
+    if (n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_loss_value: n must be >= 1, got %d", n);
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    *loss = (float)mn_loss_value(net->loss, last->act, NULL, a, y, n, last->n_out);
+    return MYNN_OK;
+}
+
+int mynn_n_inputs(const mynn_net *net) { return net ? net->n_inputs : 0; }
+int mynn_n_outputs(const mynn_net *net)
+{
+    return net && net->n_layers ? net->layers[net->n_layers - 1].n_out : 0;
+}
+int mynn_n_layers(const mynn_net *net) { return net ? net->n_layers : 0; }
+int mynn_max_batch(const mynn_net *net) { return net ? net->max_batch : 0; }
+mynn_loss mynn_get_loss(const mynn_net *net) { return net ? net->loss : MYNN_LOSS_MSE; }
+
+mynn_status mynn_layer_get_info(const mynn_net *net, int i, mynn_layer_info *info)
+{
+    if (!net || !info) return mn_error(MYNN_ERR_NULL, "mynn_layer_get_info: NULL argument");
+    if (i < 0 || i >= net->n_layers)
+        return mn_error(MYNN_ERR_ARG, "layer index %d out of range 0..%d", i, net->n_layers - 1);
+    const mn_layer *l = &net->layers[i];
+    info->kind = l->ops->kind;
+    info->kind_name = l->ops->name;
+    info->n_inputs = l->n_in;
+    info->n_outputs = l->n_out;
+    info->activation = l->act;
+    info->rate = l->rate;
+    info->n_params = l->ops->n_params(l);
+    return MYNN_OK;
+}
+
+float *mynn_params(mynn_net *net, size_t *n)
+{
+    if (n) *n = net ? net->n_params : 0;
+    return net ? net->params : NULL;
+}
+
+float *mynn_grads(mynn_net *net, size_t *n)
+{
+    if (n) *n = net ? net->n_params : 0;
+    return net ? net->grads : NULL;
+}
+
+float *mynn_layer_weight(mynn_net *net, int i)
+{
+    if (!net || !net->max_batch || i < 0 || i >= net->n_layers) return NULL;
+    return net->layers[i].ops->kind == MYNN_LAYER_DENSE ? net->layers[i].param : NULL;
+}
+
+float *mynn_layer_bias(mynn_net *net, int i)
+{
+    float *w = mynn_layer_weight(net, i);
+    return w ? w + (size_t)net->layers[i].n_out * net->layers[i].n_in : NULL;
+}
+
+mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value)
+{
+    int i = 0;
+    while (i < net->n_meta && strcmp(net->meta_key[i], key) != 0) i++;
+    if (i == MN_MAX_META) return mn_error(MYNN_ERR_FORMAT, "more than %d metadata entries", MN_MAX_META);
+    char *v = malloc(strlen(value) + 1);
+    char *k = i == net->n_meta ? malloc(strlen(key) + 1) : net->meta_key[i];
+    if (!v || !k) {
+        free(v);
+        if (i == net->n_meta) free(k);
+        return mn_error(MYNN_ERR_NOMEM, "out of memory storing metadata");
+    }
+    strcpy(v, value);
+    if (i == net->n_meta) {
+        strcpy(k, key);
+        net->meta_key[i] = k;
+        net->meta_val[i] = NULL;
+        net->n_meta++;
+    }
+    free(net->meta_val[i]);
+    net->meta_val[i] = v;
+    return MYNN_OK;
+}
+
+const char *mynn_metadata(const mynn_net *net, const char *key)
+{
+    if (!net || !key) return "";
+    for (int i = 0; i < net->n_meta; i++)
+        if (strcmp(net->meta_key[i], key) == 0) return net->meta_val[i];
+    return "";
+}

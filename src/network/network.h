@@ -1,0 +1,42 @@
+/* The network: an ordered list of layers over one flat parameter buffer,
+ * one flat gradient buffer and one activation block, all allocated by
+ * mynn_build.  Internal: the public handle is opaque. */
+#ifndef MN_NETWORK_H
+#define MN_NETWORK_H
+
+#include "mynn.h"
+#include "layers/layer.h"
+
+#define MN_MAX_META 32
+
+struct mynn_net {
+    int n_inputs;
+    int n_layers, cap_layers;
+    mn_layer *layers;
+    mynn_loss loss;
+
+    int max_batch;            /* 0: not built */
+    size_t n_params;
+    float *params, *grads;    /* [n_params] each */
+    float *acts;              /* every layer's out and cache */
+    float *back[2];           /* backward ping-pong: [max_batch × max width] */
+    float *xin;               /* transformed input: [max_batch × n_inputs] */
+    const float *last_x;      /* the input of the last forward, for backward */
+
+    float *shift, *scale;     /* input transform [n_inputs] each, or NULL */
+    char transform_kind[16];
+
+    int n_meta;               /* key/value strings read from a model file */
+    char *meta_key[MN_MAX_META], *meta_val[MN_MAX_META];
+};
+
+/* Forward n <= max_batch samples; returns the last layer's output. */
+const float *mn_forward(mynn_net *net, const float *x, int n, int training);
+/* Backward after mn_forward on the same batch: fills net->grads. Returns the cost. */
+double mn_backward(mynn_net *net, const float *y, int n);
+/* Store a metadata pair (copied); replaces an existing key. */
+mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value);
+/* Non-zero if any of the n floats is NaN or infinite; *at receives the index. */
+int mn_find_nonfinite(const float *v, size_t n, size_t *at);
+
+#endif
