@@ -221,7 +221,9 @@ const float *mn_forward(mynn_net *net, const float *x, int n, int training)
     return x;
 }
 
-double mn_backward(mynn_net *net, const float *y, int n)
+double mn_backward(mynn_net *net, const float *y, int n) { return mn_backward_dx(net, y, n, NULL); }
+
+double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in)
 {
     mn_layer *last = &net->layers[net->n_layers - 1];
     double loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, n, last->n_out);
@@ -231,7 +233,7 @@ double mn_backward(mynn_net *net, const float *y, int n)
     for (int i = net->n_layers - 1; i >= 0; i--) {
         mn_layer *l = &net->layers[i];
         const float *x = i > 0 ? net->layers[i - 1].out : net->last_x;
-        float *dx = i > 0 ? (dy == net->back[0] ? net->back[1] : net->back[0]) : NULL;
+        float *dx = i > 0 ? (dy == net->back[0] ? net->back[1] : net->back[0]) : dx_in;
         l->ops->backward(l, x, dy, fused && i == net->n_layers - 1, dx, n);
         dy = dx;
     }

@@ -34,6 +34,9 @@ struct mynn_net {
 const float *mn_forward(mynn_net *net, const float *x, int n, int training);
 /* Backward after mn_forward on the same batch: fills net->grads. Returns the cost. */
 double mn_backward(mynn_net *net, const float *y, int n);
+/* The same, also writing dC/dX of the (transformed) network input into dx_in
+ * ([n × n_inputs]) when it is not NULL. */
+double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in);
 /* Store a metadata pair (copied); replaces an existing key. */
 mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value);
 /* Non-zero if any of the n floats is NaN or infinite; *at receives the index. */
