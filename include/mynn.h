@@ -268,7 +268,7 @@ typedef struct mynn_optim_config {
     float clip_norm;     /* > 0: rescale the gradient to this global L2 norm */
     float eta_plus, eta_minus, delta0, delta_min, delta_max; /* iRprop-: 1.2 0.5 0.1 1e-6 50 */
 } mynn_optim_config;
-/* PyTorch's defaults for kind (lr 0.01 for SGD, 0.001 for Adam/AdamW/RMSprop). */
+/* PyTorch's defaults for kind (lr 0.01 for SGD and RMSprop, 0.001 for Adam/AdamW). */
 MYNN_API void mynn_optim_config_default(mynn_optim_config *c, mynn_optimizer_kind kind);
 
 typedef struct mynn_optimizer mynn_optimizer;
@@ -347,6 +347,10 @@ typedef struct mynn_metrics {
  * column = predicted) may be NULL. */
 MYNN_API mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_metrics *m,
                                    int *confusion);
+/* Per-class precision (tp / predicted as the class) and recall (tp / truly
+ * the class) from a k × k confusion matrix as mynn_evaluate fills it; 0
+ * where undefined.  precision or recall may be NULL. */
+MYNN_API void mynn_precision_recall(const int *confusion, int k, float *precision, float *recall);
 
 /* ------------------------------------------------------------------------ */
 /* Model files (safetensors)                                                 */

@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Runs the benchmarks of `make bench` and writes bench/RESULTS.md.
+
+Every figure is the median of RUNS runs, ours and the baseline interleaved
+(A B A B ...), in the same run of this script. Standard library only."""
+import os, platform, re, shutil, statistics, subprocess, sys, time
+
+RUNS = int(os.environ.get("RUNS", "3"))
+THREADS = int(os.environ.get("THREADS", "2"))
+DATA = os.environ.get("DATA", "/usr/share/datasets/fashion-mnist")
+TORCH = "/usr/bin/python3"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def run(cmd, env=None):
+    """Runs cmd under /usr/bin/time -v; returns (figures dict, peak RSS MiB)."""
+    full = ["/usr/bin/time", "-v"] + cmd if os.path.exists("/usr/bin/time") else cmd
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run(full, capture_output=True, text=True, env=e, cwd=ROOT)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr.strip()[-400:]}")
+    figs = dict(re.findall(r"(\w+)=([\w.\-]+)", p.stdout))
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    return figs, (int(m.group(1)) / 1024.0 if m else float("nan"))
+
+
+def have_torch():
+    try:
+        return subprocess.run([TORCH, "-c", "import torch"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def med(v):
+    return statistics.median(v) if v else float("nan")
+
+
+def mlp_rows(torch_ok):
+    rows = []
+    for batch in (1, 32, 64, 256):
+        samples = 6000 if batch == 1 else 60000   # batch 1: a tenth, scaled to an epoch
+        ours = ["build/bench/bench_mlp", DATA, str(batch), str(THREADS), str(samples), "1024"]
+        tcmd = [TORCH, "bench/torch_mlp.py", "--batch", str(batch), "--threads", str(THREADS),
+                "--samples", str(samples), "--infer-batch", "1024"]
+        o_ep, o_ips, o_mem, o_acc = [], [], [], []
+        t = {"default": ([], [], []), "passive": ([], [], [])}
+        for _ in range(RUNS):
+            f, mem = run(ours, {"OMP_NUM_THREADS": str(THREADS)})
+            o_ep.append(float(f["epoch_s"])); o_ips.append(float(f["infer_ips"]))
+            o_mem.append(mem); o_acc.append(float(f["acc"]))
+            if torch_ok:
+                for mode, env in (("default", {}), ("passive", {"OMP_WAIT_POLICY": "PASSIVE"})):
+                    f, mem = run(tcmd, env)
+                    t[mode][0].append(float(f["epoch_s"])); t[mode][1].append(float(f["infer_ips"]))
+                    t[mode][2].append(mem)
+        row = {"batch": batch, "samples": samples, "ours_epoch": med(o_ep), "ours_ips": med(o_ips),
+               "ours_mem": med(o_mem), "ours_acc": med(o_acc)}
+        if torch_ok:
+            best = min(t, key=lambda k: med(t[k][0]))
+            row.update(torch_mode=best, torch_epoch=med(t[best][0]),
+                       torch_ips=max(med(t["default"][1]), med(t["passive"][1])),
+                       torch_mem=med(t[best][2]))
+        rows.append(row)
+        print(row, flush=True)
+    return rows
+
+
+def infer_latency():
+    """Microseconds per image at batch 1, ours and PyTorch."""
+    ours = ["build/bench/bench_mlp", DATA, "64", str(THREADS), "640", "1"]
+    vals = []
+    for _ in range(RUNS):
+        f, _ = run(ours)
+        vals.append(1e6 / float(f["infer_ips"]))
+    return med(vals)
+
+
+def main():
+    torch_ok = have_torch()
+    out = []
+    w = out.append
+    w("# Benchmark results\n")
+    w(f"Produced by `make bench` (bench/run.sh, bench/run.py) on {time.strftime('%Y-%m-%d')}.\n")
+    w(f"- CPU: {cpu_model()}, {os.cpu_count()} cores online; threads used: {THREADS}")
+    w(f"- Each figure: median of {RUNS} runs, ours and the baseline interleaved in the same run.")
+    w("- Baselines: PyTorch CPU (Debian python3-torch, run by /usr/bin/python3), OpenBLAS (libopenblas-dev).\n")
+    gemm = os.path.join(ROOT, "build/bench/bench_gemm")
+    if os.path.exists(gemm):
+        w("## GEMM: GFLOP/s, ours vs OpenBLAS\n")
+        w(f"Command: `build/bench/bench_gemm` (from bench/bench_gemm.c)\n")
+        p = subprocess.run([gemm], capture_output=True, text=True, cwd=ROOT)
+        w(p.stdout.strip() + "\n")
+        print(p.stdout, flush=True)
+    if not os.path.isdir(DATA):
+        w(f"Fashion-MNIST not found at {DATA}: MLP benchmark skipped.\n")
+    else:
+        if not torch_ok:
+            w("PyTorch (python3-torch) is not installed: only our figures are shown.\n")
+        rows = mlp_rows(torch_ok)
+        w("## MLP 784-256-128-10 on Fashion-MNIST (ReLU, softmax + CE, Adam)\n")
+        w(f"Commands: `build/bench/bench_mlp {DATA} BATCH {THREADS} SAMPLES 1024` vs "
+          f"`/usr/bin/python3 bench/torch_mlp.py --batch BATCH --threads {THREADS} --samples SAMPLES` "
+          "(PyTorch run with its default OpenMP settings and with OMP_WAIT_POLICY=PASSIVE; the faster is kept). "
+          "Batch 1 runs a tenth of an epoch (6,000 samples), scaled to 60,000.\n")
+        w("| batch | ours s/epoch | PyTorch s/epoch | speed-up | ours peak MiB | PyTorch peak MiB | ours test acc after 1 epoch |")
+        w("|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            if torch_ok:
+                w(f"| {r['batch']} | {r['ours_epoch']:.3f} | {r['torch_epoch']:.3f} ({r['torch_mode']}) | "
+                  f"{r['torch_epoch'] / r['ours_epoch']:.2f}x | {r['ours_mem']:.0f} | {r['torch_mem']:.0f} | {r['ours_acc']:.4f} |")
+            else:
+                w(f"| {r['batch']} | {r['ours_epoch']:.3f} | - | - | {r['ours_mem']:.0f} | - | {r['ours_acc']:.4f} |")
+        ips = med([r["ours_ips"] for r in rows])
+        w("\n## Inference\n")
+        line = f"- batch 1024: ours {ips:,.0f} images/s"
+        if torch_ok:
+            tips = med([r["torch_ips"] for r in rows])
+            line += f", PyTorch {tips:,.0f} images/s ({ips / tips:.2f}x)"
+        w(line)
+        w(f"- batch 1: ours {infer_latency():.2f} µs per image")
+        flops = 6 * (784 * 256 + 256 * 128 + 128 * 10) * 60000
+        r256 = [r for r in rows if r["batch"] == 256][0]
+        w("\n## Achieved rate\n")
+        w(f"One epoch is about {flops / 1e9:.1f} GFLOP (6 FLOPs per weight per sample: forward, dW, dX). "
+          f"At batch 256 ours runs at {flops / r256['ours_epoch'] / 1e9:.1f} GFLOP/s.")
+    text = "\n".join(out) + "\n"
+    open(os.path.join(ROOT, "bench", "RESULTS.md"), "w").write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,323 @@
+/* Optimizers over the network's one flat parameter array and its one flat
+ * gradient array: every update is a single loop over n_params.  The state
+ * (momentum, moments, per-weight steps) is one array allocated by create;
+ * step allocates nothing.
+ *
+ * Formulas (PyTorch's, g = the gradient after clipping and L2 decay):
+ *   SGD       b = μ b + g;  d = nesterov ? g + μ b : b  (d = g when μ = 0);  p -= lr d
+ *   Adam      m = β1 m + (1-β1) g;  v = β2 v + (1-β2) g²
+ *             p -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps)
+ *   AdamW     p *= 1 - lr wd, then Adam without the L2 term
+ *   RMSprop   v = α v + (1-α) g²;  p -= lr g / (sqrt(v) + eps)
+ *   iRprop-   per weight a step Δ: same sign as the previous gradient ->
+ *             Δ = min(Δ η+, Δmax), p -= sign(g) Δ; sign change ->
+ *             Δ = max(Δ η-, Δmin), the stored gradient becomes 0 and the
+ *             weight stays; previous gradient 0 -> p -= sign(g) Δ.
+ * Clipping (clip_norm > 0) rescales the raw gradient to that global L2
+ * norm before the L2 term is added, as torch.nn.utils.clip_grad_norm_
+ * before optimizer.step() does. */
+#include "mynn.h"
+#include "core/core.h"
+#include "network/network.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mynn_optimizer {
+    mynn_net *net;
+    mynn_optim_config cfg;
+    size_t n;          /* n_params when created */
+    long t;            /* steps taken */
+    float *state;      /* n_state floats, layout per kind (see create) */
+    size_t n_state;
+};
+
+static const char *const kind_names[] = { "sgd", "adam", "adamw", "rmsprop", "irprop" };
+
+static int name_is(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+    return *a == *b;
+}
+
+mynn_status mynn_optimizer_from_name(const char *name, mynn_optimizer_kind *out)
+{
+    if (!name || !out) return mn_error(MYNN_ERR_NULL, "mynn_optimizer_from_name: NULL argument");
+    for (int k = 0; k <= MYNN_OPT_IRPROP; k++)
+        if (name_is(name, kind_names[k])) {
+            *out = (mynn_optimizer_kind)k;
+            return MYNN_OK;
+        }
+    if (name_is(name, "rprop") || name_is(name, "irprop-")) {
+        *out = MYNN_OPT_IRPROP;
+        return MYNN_OK;
+    }
+    return mn_error(MYNN_ERR_ARG,
+                    "unknown optimizer \"%s\" (expected sgd, adam, adamw, rmsprop or irprop)", name);
+}
+
+const char *mynn_optimizer_name(mynn_optimizer_kind k)
+{
+    return (unsigned)k <= MYNN_OPT_IRPROP ? kind_names[k] : "unknown";
+}
+
+void mynn_optim_config_default(mynn_optim_config *c, mynn_optimizer_kind kind)
+{
+    if (!c) return;
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    /* Every field gets a sensible value, so switching kind later works. */
+    c->lr = 0.01f;
+    c->momentum = 0.0f;
+    c->nesterov = 0;
+    c->beta1 = 0.9f;
+    c->beta2 = 0.999f;
+    c->eps = 1e-8f;
+    c->alpha = 0.99f;
+    c->weight_decay = 0.0f;
+    c->clip_norm = 0.0f;
+    c->eta_plus = 1.2f;
+    c->eta_minus = 0.5f;
+    c->delta0 = 0.1f;
+    c->delta_min = 1e-6f;
+    c->delta_max = 50.0f;
+    switch (kind) {
+    case MYNN_OPT_ADAM: c->lr = 1e-3f; break;
+    case MYNN_OPT_ADAMW: c->lr = 1e-3f; c->weight_decay = 0.01f; break;
+    default: break; /* SGD, RMSprop: 0.01; iRprop-: lr unused */
+    }
+}
+
+static int finite_in(float v, float lo, float hi) { return isfinite(v) && v >= lo && v <= hi; }
+
+static mynn_status check_config(const mynn_optim_config *c)
+{
+    if ((unsigned)c->kind > MYNN_OPT_IRPROP)
+        return mn_error(MYNN_ERR_ARG, "unknown optimizer kind %d", (int)c->kind);
+    if (c->kind != MYNN_OPT_IRPROP && !finite_in(c->lr, 0.0f, INFINITY))
+        return mn_error(MYNN_ERR_ARG, "learning rate must be a finite number >= 0, got %g",
+                        (double)c->lr);
+    if (!finite_in(c->weight_decay, 0.0f, INFINITY))
+        return mn_error(MYNN_ERR_ARG, "weight decay must be a finite number >= 0, got %g",
+                        (double)c->weight_decay);
+    if (!finite_in(c->clip_norm, 0.0f, INFINITY))
+        return mn_error(MYNN_ERR_ARG, "clip norm must be a finite number >= 0 (0 = off), got %g",
+                        (double)c->clip_norm);
+    switch (c->kind) {
+    case MYNN_OPT_SGD:
+        if (!finite_in(c->momentum, 0.0f, INFINITY))
+            return mn_error(MYNN_ERR_ARG, "momentum must be a finite number >= 0, got %g",
+                            (double)c->momentum);
+        if (c->nesterov && c->momentum == 0.0f)
+            return mn_error(MYNN_ERR_ARG, "Nesterov momentum needs a momentum > 0");
+        break;
+    case MYNN_OPT_ADAM:
+    case MYNN_OPT_ADAMW:
+        if (!finite_in(c->beta1, 0.0f, 1.0f) || c->beta1 == 1.0f || !finite_in(c->beta2, 0.0f, 1.0f) ||
+            c->beta2 == 1.0f)
+            return mn_error(MYNN_ERR_ARG, "Adam betas must be in [0, 1), got %g and %g",
+                            (double)c->beta1, (double)c->beta2);
+        if (!finite_in(c->eps, 0.0f, INFINITY))
+            return mn_error(MYNN_ERR_ARG, "eps must be a finite number >= 0, got %g", (double)c->eps);
+        break;
+    case MYNN_OPT_RMSPROP:
+        if (!finite_in(c->alpha, 0.0f, 1.0f))
+            return mn_error(MYNN_ERR_ARG, "RMSprop alpha must be in [0, 1], got %g", (double)c->alpha);
+        if (!finite_in(c->eps, 0.0f, INFINITY))
+            return mn_error(MYNN_ERR_ARG, "eps must be a finite number >= 0, got %g", (double)c->eps);
+        break;
+    case MYNN_OPT_IRPROP:
+        if (!(isfinite(c->eta_plus) && c->eta_plus >= 1.0f) ||
+            !(isfinite(c->eta_minus) && c->eta_minus > 0.0f && c->eta_minus <= 1.0f))
+            return mn_error(MYNN_ERR_ARG,
+                            "iRprop- needs eta_plus >= 1 and 0 < eta_minus <= 1, got %g and %g",
+                            (double)c->eta_plus, (double)c->eta_minus);
+        if (!finite_in(c->delta_min, 0.0f, INFINITY) || !finite_in(c->delta_max, c->delta_min, INFINITY) ||
+            !finite_in(c->delta0, c->delta_min, c->delta_max) || c->delta0 == 0.0f)
+            return mn_error(MYNN_ERR_ARG,
+                            "iRprop- needs 0 <= delta_min <= delta0 <= delta_max and delta0 > 0, "
+                            "got %g, %g, %g", (double)c->delta_min, (double)c->delta0,
+                            (double)c->delta_max);
+        break;
+    }
+    return MYNN_OK;
+}
+
+/* State floats per parameter: SGD 1 with momentum (else 0), Adam(W) 2
+ * (m then v), RMSprop 1 (v), iRprop- 2 (previous gradient then Δ). */
+static size_t state_per_param(const mynn_optim_config *c)
+{
+    switch (c->kind) {
+    case MYNN_OPT_SGD: return c->momentum != 0.0f ? 1 : 0;
+    case MYNN_OPT_RMSPROP: return 1;
+    default: return 2;
+    }
+}
+
+mynn_status mynn_optimizer_create(mynn_optimizer **out, mynn_net *net, const mynn_optim_config *cfg)
+{
+    if (!out) return mn_error(MYNN_ERR_NULL, "mynn_optimizer_create: out is NULL");
+    *out = NULL;
+    if (!net || !cfg) return mn_error(MYNN_ERR_NULL, "mynn_optimizer_create: NULL argument");
+    if (!net->max_batch)
+        return mn_error(MYNN_ERR_STATE, "mynn_optimizer_create: the network is not built");
+    mynn_status s = check_config(cfg);
+    if (s) return s;
+    mynn_optimizer *o = mn_calloc(1, sizeof *o, "optimizer");
+    if (!o) return MYNN_ERR_NOMEM;
+    o->net = net;
+    o->cfg = *cfg;
+    o->n = net->n_params;
+    size_t per = state_per_param(cfg);
+    if (per && o->n) {
+        if (mn_mul_size(per, o->n, &o->n_state)) {
+            free(o);
+            return mn_error(MYNN_ERR_NOMEM, "optimizer state size overflows");
+        }
+        o->state = mn_calloc(o->n_state, sizeof(float), "optimizer state");
+        if (!o->state) {
+            free(o);
+            return MYNN_ERR_NOMEM;
+        }
+    }
+    if (cfg->kind == MYNN_OPT_IRPROP)
+        for (size_t i = 0; i < o->n; i++) o->state[o->n + i] = cfg->delta0;
+    *out = o;
+    return MYNN_OK;
+}
+
+void mynn_optimizer_free(mynn_optimizer *opt)
+{
+    if (!opt) return;
+    free(opt->state);
+    free(opt);
+}
+
+float *mynn_optimizer_state(mynn_optimizer *opt, size_t *n)
+{
+    if (n) *n = opt ? opt->n_state : 0;
+    return opt ? opt->state : NULL;
+}
+
+long mynn_optimizer_steps(const mynn_optimizer *opt) { return opt ? opt->t : 0; }
+
+void mynn_optimizer_set_steps(mynn_optimizer *opt, long t)
+{
+    if (opt) opt->t = t > 0 ? t : 0;
+}
+
+/* The factor that brings the gradient's global L2 norm down to clip. */
+static float clip_scale(const float *g, size_t n, float clip)
+{
+    if (clip <= 0.0f) return 1.0f;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+    double norm = sqrt(s);
+    return norm > (double)clip ? (float)((double)clip / norm) : 1.0f;
+}
+
+static void step_sgd(const mynn_optim_config *c, float *p, const float *gr, float *buf, size_t n,
+                     float cs, float lr)
+{
+    const float wd = c->weight_decay, mu = c->momentum;
+    if (!buf) {
+        for (size_t i = 0; i < n; i++) {
+            float g = gr[i] * cs + wd * p[i];
+            p[i] -= lr * g;
+        }
+    } else if (c->nesterov) {
+        for (size_t i = 0; i < n; i++) {
+            float g = gr[i] * cs + wd * p[i];
+            buf[i] = mu * buf[i] + g;
+            p[i] -= lr * (g + mu * buf[i]);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float g = gr[i] * cs + wd * p[i];
+            buf[i] = mu * buf[i] + g;
+            p[i] -= lr * buf[i];
+        }
+    }
+}
+
+static void step_adam(const mynn_optim_config *c, long t, float *p, const float *gr, float *m,
+                      float *v, size_t n, float cs, float lr)
+{
+    const int decoupled = c->kind == MYNN_OPT_ADAMW;
+    const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
+    const float l2 = decoupled ? 0.0f : c->weight_decay;
+    const float shrink = decoupled ? (float)(1.0 - (double)lr * c->weight_decay) : 1.0f;
+    const float step = (float)((double)lr / (1.0 - pow(b1, (double)t)));
+    const float sqrt_bc2 = (float)sqrt(1.0 - pow(b2, (double)t));
+    for (size_t i = 0; i < n; i++) {
+        float g = gr[i] * cs + l2 * p[i];
+        if (decoupled) p[i] *= shrink;
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        float denom = sqrtf(v[i]) / sqrt_bc2 + eps;
+        p[i] -= step * m[i] / denom;
+    }
+}
+
+static void step_rmsprop(const mynn_optim_config *c, float *p, const float *gr, float *v, size_t n,
+                         float cs, float lr)
+{
+    const float a = c->alpha, eps = c->eps, wd = c->weight_decay;
+    for (size_t i = 0; i < n; i++) {
+        float g = gr[i] * cs + wd * p[i];
+        v[i] = a * v[i] + (1.0f - a) * g * g;
+        p[i] -= lr * g / (sqrtf(v[i]) + eps);
+    }
+}
+
+static void step_irprop(const mynn_optim_config *c, float *p, const float *gr, float *prev,
+                        float *delta, size_t n, float cs)
+{
+    const float up = c->eta_plus, down = c->eta_minus, wd = c->weight_decay;
+    const float dmin = c->delta_min, dmax = c->delta_max;
+    for (size_t i = 0; i < n; i++) {
+        float g = gr[i] * cs + wd * p[i];
+        float sign = prev[i] * g;
+        if (sign > 0.0f) {
+            float d = delta[i] * up;
+            delta[i] = d < dmax ? d : dmax;
+        } else if (sign < 0.0f) {
+            float d = delta[i] * down;
+            delta[i] = d > dmin ? d : dmin;
+            g = 0.0f; /* iRprop-: forget this gradient, do not move */
+        }
+        if (g > 0.0f) p[i] -= delta[i];
+        else if (g < 0.0f) p[i] += delta[i];
+        prev[i] = g;
+    }
+}
+
+mynn_status mynn_optimizer_step(mynn_optimizer *opt, float lr)
+{
+    if (!opt) return mn_error(MYNN_ERR_NULL, "mynn_optimizer_step: optimizer is NULL");
+    mynn_net *net = opt->net;
+    if (!net->max_batch || net->n_params != opt->n)
+        return mn_error(MYNN_ERR_STATE,
+                        "mynn_optimizer_step: the network was rebuilt or freed since the "
+                        "optimizer was created");
+    const mynn_optim_config *c = &opt->cfg;
+    if (c->kind != MYNN_OPT_IRPROP && !(isfinite(lr) && lr >= 0.0f))
+        return mn_error(MYNN_ERR_ARG, "learning rate must be a finite number >= 0, got %g",
+                        (double)lr);
+    size_t n = opt->n;
+    float *p = net->params, *st = opt->state;
+    const float *g = net->grads;
+    float cs = clip_scale(g, n, c->clip_norm);
+    opt->t++;
+    switch (c->kind) {
+    case MYNN_OPT_SGD: step_sgd(c, p, g, st, n, cs, lr); break;
+    case MYNN_OPT_ADAM:
+    case MYNN_OPT_ADAMW: step_adam(c, opt->t, p, g, st, st + n, n, cs, lr); break;
+    case MYNN_OPT_RMSPROP: step_rmsprop(c, p, g, st, n, cs, lr); break;
+    case MYNN_OPT_IRPROP: step_irprop(c, p, g, st, st + n, n, cs); break;
+    }
+    return MYNN_OK;
+}

@@ -1,0 +1,90 @@
+/* Evaluation: loss, accuracy, MSE, MAE and a confusion matrix over a
+ * dataset, in chunks of the net's max_batch through the internal forward
+ * pass (the outputs are read where the forward leaves them: no allocation). */
+#include "mynn.h"
+#include "core/core.h"
+#include "losses/loss.h"
+#include "network/network.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The predicted class of one output row: the argmax (first on ties), or
+ * for a single output 1 when it exceeds 0.5. */
+static int predicted_class(const float *a, int k)
+{
+    if (k == 1) return a[0] > 0.5f;
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (a[j] > a[best]) best = j;
+    return best;
+}
+
+mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_metrics *m, int *confusion)
+{
+    if (!net || !ds || !m) return mn_error(MYNN_ERR_NULL, "mynn_evaluate: NULL argument");
+    if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_evaluate: the network is not built");
+    if (ds->n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_evaluate: the dataset has no samples");
+    if (!ds->x || !ds->y) return mn_error(MYNN_ERR_NULL, "mynn_evaluate: the dataset has no data");
+    int d = net->n_inputs, k = mynn_n_outputs(net);
+    if (ds->n_inputs != d || ds->n_outputs != k)
+        return mn_error(MYNN_ERR_SHAPE,
+                        "mynn_evaluate: the dataset has %d inputs and %d outputs, the network "
+                        "%d and %d", ds->n_inputs, ds->n_outputs, d, k);
+    size_t at;
+    if (mn_find_nonfinite(ds->x, (size_t)ds->n * d, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "mynn_evaluate: sample %zu feature %zu is not finite",
+                        at / d, at % d);
+    if (mn_find_nonfinite(ds->y, (size_t)ds->n * k, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "mynn_evaluate: target of sample %zu is not finite",
+                        at / k);
+
+    /* Confusion: n_classes × n_classes (or the outputs' classes when the
+     * dataset does not say); samples whose class is outside are left out. */
+    int kc = ds->n_classes > 0 ? ds->n_classes : (k == 1 ? 2 : k);
+    if (confusion && ds->labels) memset(confusion, 0, (size_t)kc * kc * sizeof *confusion);
+
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    double loss = 0.0, se = 0.0, ae = 0.0;
+    long correct = 0;
+    for (int done = 0; done < ds->n;) {
+        int c = ds->n - done < net->max_batch ? ds->n - done : net->max_batch;
+        const float *x = ds->x + (size_t)done * d, *y = ds->y + (size_t)done * k;
+        const float *a = mn_forward(net, x, c, 0);
+        loss += mn_loss_value(net->loss, last->act, last->cache, a, y, c, k) * c;
+        for (size_t i = 0; i < (size_t)c * k; i++) {
+            double e = (double)a[i] - y[i];
+            se += e * e;
+            ae += fabs(e);
+        }
+        if (ds->labels)
+            for (int r = 0; r < c; r++) {
+                int truth = ds->labels[done + r], pred = predicted_class(a + (size_t)r * k, k);
+                correct += pred == truth;
+                if (confusion && truth >= 0 && truth < kc && pred < kc)
+                    confusion[(size_t)truth * kc + pred]++;
+            }
+        done += c;
+    }
+    double count = (double)ds->n * k;
+    m->loss = (float)(loss / ds->n);
+    m->accuracy = ds->labels ? (float)((double)correct / ds->n) : -1.0f;
+    m->mse = (float)(se / count);
+    m->mae = (float)(ae / count);
+    m->n = ds->n;
+    return MYNN_OK;
+}
+
+void mynn_precision_recall(const int *confusion, int k, float *precision, float *recall)
+{
+    if (!confusion || k < 1) return;
+    for (int c = 0; c < k; c++) {
+        long tp = confusion[(size_t)c * k + c], col = 0, row = 0;
+        for (int j = 0; j < k; j++) {
+            col += confusion[(size_t)j * k + c];   /* predicted c */
+            row += confusion[(size_t)c * k + j];   /* truly c */
+        }
+        if (precision) precision[c] = col > 0 ? (float)((double)tp / col) : 0.0f;
+        if (recall) recall[c] = row > 0 ? (float)((double)tp / row) : 0.0f;
+    }
+}
