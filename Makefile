@@ -12,9 +12,15 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 
-have = $(shell printf '$(2)\nint main(void){return 0;}\n' | $(CC) $(1) -x c - -o /dev/null >/dev/null 2>&1 && echo 1 || echo 0)
-OPENMP  ?= $(call have,-fopenmp,)
-ZLIB    ?= $(call have,-lz,\#include <zlib.h>)
+# have FLAGS,PROLOGUE: 1 if a program with PROLOGUE compiles and links with FLAGS.
+hash := \#
+have = $(shell printf '$(2)\nint main(void){return 0;}\n' | $(CC) -x c - $(1) -o /dev/null >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(origin OPENMP),undefined)
+OPENMP := $(call have,-fopenmp,)
+endif
+ifeq ($(origin ZLIB),undefined)
+ZLIB := $(call have,-lz,$(hash)include <zlib.h>)
+endif
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fPIC -fvisibility=hidden
@@ -40,6 +46,7 @@ ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
+CFLAGS  += $(EXTRA_CFLAGS)
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
 CLI_SRC   := $(sort $(wildcard cli/*.c))
@@ -57,7 +64,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run demo bench install clean fuzz
+.PHONY: all lib test test-run demo bench install clean fuzz fuzz-build
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -106,6 +113,23 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' \
 	    -e 's|@LIBS@|$(LDLIBS) $(if $(filter 1,$(OPENMP)),-fopenmp)|' mynn.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mynn.pc
+
+# Fuzzing (clang + libFuzzer): FUZZ_TIME seconds per target (default 60).
+FUZZ_TARGETS := csv fann idx safetensors layers dataset
+FUZZ_BIN := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_TIME ?= 60
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPENMP=0 \
+	    EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" build-fuzz/libmynn.a
+	@for t in $(FUZZ_TARGETS); do \
+	    clang -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) $(CPPFLAGS) -DFUZZ_TARGET=fuzz_$$t \
+	        fuzz/driver.c fuzz/targets.c build-fuzz/libmynn.a $(LDLIBS) -o build-fuzz/fuzz_$$t || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@sh fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build build-san build-fuzz

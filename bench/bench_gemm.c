@@ -38,6 +38,9 @@ static void call(int lib, const shape *s, const float *A, const float *B, float 
 static double measure(int lib, const shape *s, const float *A, const float *B, float *C,
                       double secs)
 {
+    /* let the other library's idle threads stop spinning (OpenBLAS's spin
+     * for a while after each call) so they don't steal a core */
+    nanosleep(&(struct timespec){0, 120000000}, NULL);
     call(lib, s, A, B, C); /* warm */
     long n = 1;
     double t0 = now(), t;

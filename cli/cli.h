@@ -1,0 +1,126 @@
+/* The mynn command-line tool: shared declarations of the cli/ files.
+ * The tool uses only the public API (mynn.h) plus two internal helpers:
+ * locale-independent numbers (io/numparse.h) and the atomic file writer
+ * (io/atomic_file.h), both wrapped in output.c. */
+#ifndef MN_CLI_H
+#define MN_CLI_H
+
+#include "mynn.h"
+#include <stdio.h>
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* Exit codes. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+/* Returned by cli_parse when --help was asked for (print help, exit 0). */
+#define CLI_HELP (-1)
+
+/* ---- errors (main.c) --------------------------------------------------- */
+/* Print "mynn: <message>" as one line on stderr (newlines in the message
+ * become spaces).  Only the first call prints: one error, one line. */
+void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* cli_error with ": " and mynn_last_error() appended (when it says anything). */
+void cli_lib_error(const char *what, ...) CLI_PRINTF(1, 2);
+
+/* ---- options (args.c) -------------------------------------------------- */
+typedef struct cli_opt {
+    const char *name;     /* "--lr" */
+    int has_value;        /* 1: takes a value ("--lr 0.1" or "--lr=0.1") */
+    const char *value;    /* the last value given (or "1" for a flag); NULL if absent */
+} cli_opt;
+
+/* Parse argv[0..argc) (argv[0] is the subcommand's first argument) against
+ * opts (terminated by a NULL name).  Positional arguments go to pos[] (at most
+ * max_pos, else a usage error).  Returns CLI_OK, CLI_USAGE (message printed)
+ * or CLI_HELP. */
+int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts,
+              const char **pos, int max_pos, int *n_pos);
+/* The option named name in opts (must exist). */
+cli_opt *cli_find(cli_opt *opts, const char *name);
+const char *cli_value(cli_opt *opts, const char *name);
+
+/* Checked conversions; on error print one line and return CLI_USAGE. */
+int cli_int(const char *opt, const char *v, long min, long max, int *out);
+/* kind: 0 any finite number >= min, 1: > min. */
+int cli_float(const char *opt, const char *v, double min, int strict, float *out);
+/* A fraction strictly between 0 and 1. */
+int cli_fraction(const char *opt, const char *v, float *out);
+
+/* Options common to the commands that read data. */
+#define CLI_DATA_OPTS                                                      \
+    {"--label", 1, NULL}, {"--targets", 1, NULL}, {"--sep", 1, NULL},      \
+    {"--header", 0, NULL}, {"--no-header", 0, NULL}
+/* Fill o from those options; CLI_OK or CLI_USAGE. */
+int cli_load_options(cli_opt *opts, mynn_load_options *o);
+extern const char cli_data_help[];
+
+/* ---- data and models (data.c) ------------------------------------------ */
+/* mynn_dataset_load with one clear error line; CLI_OK or CLI_FAIL. */
+int cli_load_data(mynn_dataset **out, const char *path, const mynn_load_options *o, int which);
+/* Non-zero if path is a directory. */
+int cli_is_dir(const char *path);
+/* mynn_load with one clear error line. */
+int cli_load_model(mynn_net **out, const char *path, int max_batch);
+/* Check that a file can be created at path (its folder exists, is
+ * writable); CLI_OK or CLI_FAIL (message printed). */
+int cli_check_writable(const char *opt, const char *path);
+/* The output activation of net's last dense layer. */
+mynn_activation cli_output_activation(const mynn_net *net);
+/* Load data for a trained model: as the model's input count needs (label
+ * columns dropped, or none).  n_classes (>0) fixes the one-hot width. */
+int cli_load_for_model(mynn_dataset **out, const char *path, const mynn_load_options *o,
+                       const mynn_net *net, int need_labels);
+
+/* ---- output (output.c): stdout or an atomically written file ----------- */
+typedef struct cli_out cli_out;
+/* path NULL or "-": stdout.  CLI_OK or CLI_FAIL (message printed). */
+int cli_out_open(cli_out **out, const char *opt, const char *path);
+void cli_out_write(cli_out *o, const char *s, size_t n);
+void cli_out_puts(cli_out *o, const char *s);
+void cli_out_printf(cli_out *o, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* A float formatted locale-independently (shortest round-trip form). */
+void cli_out_float(cli_out *o, float v);
+/* Finish: commit (rename into place) or, on failure, remove the temporary.
+ * Returns CLI_OK or CLI_FAIL (message printed). */
+int cli_out_commit(cli_out *o);
+void cli_out_abort(cli_out *o);
+/* Locale-independent float into buf (MN_NUM_BUFSZ = 32 bytes suffice). */
+void cli_format_float(char *buf, size_t n, float v);
+
+/* ---- progress (progress.c) --------------------------------------------- */
+typedef struct cli_progress {
+    int enabled;          /* bar on stderr */
+    int epochs, batch;    /* totals, for the display */
+    int n_samples;
+    double epoch_start, last_draw;
+    float loss_avg;
+    int loss_count;
+    int drawn;
+} cli_progress;
+void cli_progress_init(cli_progress *p, int enabled, int epochs, int batch, int n_samples);
+void cli_progress_batch(cli_progress *p, int epoch, int b, int n_batches, float loss);
+/* Erase the bar (before a summary line). */
+void cli_progress_clear(cli_progress *p);
+double cli_now(void);
+
+/* ---- SVG plot (plot_svg.c) --------------------------------------------- */
+typedef struct cli_history {
+    int n, cap;
+    float *train_loss, *train_acc, *val_loss, *val_acc, *test_loss, *test_acc;
+} cli_history;
+int cli_history_add(cli_history *h, float tl, float ta, float vl, float va, float xl, float xa);
+void cli_history_free(cli_history *h);
+/* Write the learning curves as an SVG document into o. */
+void cli_plot_svg(cli_out *o, const cli_history *h, const char *title);
+
+/* ---- subcommands -------------------------------------------------------- */
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

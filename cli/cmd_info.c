@@ -1,0 +1,72 @@
+/* mynn info MODEL: a summary of a saved model, in the manner of Keras'
+ * summary(): layers, output shapes, activations, parameter counts. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: mynn info MODEL\n"
+    "\n"
+    "Print a saved model's layers (index, kind, output shape, activation,\n"
+    "parameters), the total parameter count, the loss, the input size, the\n"
+    "input normalisation and the file's metadata.\n"
+    "Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
+
+static void rule(char c)
+{
+    for (int i = 0; i < 66; i++) putchar(c);
+    putchar('\n');
+}
+
+int cmd_info(int argc, char **argv)
+{
+    cli_opt opts[] = {{NULL, 0, NULL}};
+    const char *pos[1];
+    int npos, rc = cli_parse("info", argc, argv, opts, pos, 1, &npos);
+    if (rc == CLI_HELP) {
+        fputs(help, stdout);
+        return CLI_OK;
+    }
+    if (rc) return rc;
+    if (npos < 1) {
+        cli_error("info: missing MODEL (usage: mynn info MODEL)");
+        return CLI_USAGE;
+    }
+    mynn_net *net = NULL;
+    if (cli_load_model(&net, pos[0], 1)) return CLI_FAIL;
+
+    printf("Model: %s\n", pos[0]);
+    rule('_');
+    printf(" %-4s %-10s %-16s %-12s %12s\n", "#", "Layer", "Output shape", "Activation", "Params");
+    rule('=');
+    size_t total = 0;
+    for (int i = 0; i < mynn_n_layers(net); i++) {
+        mynn_layer_info li;
+        if (mynn_layer_get_info(net, i, &li)) continue;
+        char shape[32], act[32];
+        snprintf(shape, sizeof shape, "(None, %d)", li.n_outputs);
+        if (li.kind == MYNN_LAYER_DENSE) snprintf(act, sizeof act, "%s", mynn_activation_name(li.activation));
+        else snprintf(act, sizeof act, "rate %.3g", (double)li.rate);
+        printf(" %-4d %-10s %-16s %-12s %12zu\n", i, li.kind_name, shape, act, li.n_params);
+        total += li.n_params;
+    }
+    rule('=');
+    printf("Total params: %zu (%.1f KiB as float32)\n", total, total * 4.0 / 1024.0);
+    printf("Inputs: %d\n", mynn_n_inputs(net));
+    printf("Outputs: %d\n", mynn_n_outputs(net));
+    printf("Loss: %s\n", mynn_loss_name(mynn_get_loss(net)));
+    const char *norm = mynn_metadata(net, "normalize");
+    printf("Normalisation: %s\n", norm && *norm ? norm : "none");
+    static const char *const keys[] = {"format", "format_version", "layers", "description",
+                                       "created_by", "dataset", NULL};
+    int any = 0;
+    for (int i = 0; keys[i]; i++) {
+        const char *v = mynn_metadata(net, keys[i]);
+        if (!v || !*v) continue;
+        printf(any ? "  %s: %s\n" : "Metadata:\n  %s: %s\n", keys[i], v);
+        any = 1;
+    }
+    mynn_free(net);
+    return CLI_OK;
+}

@@ -1,0 +1,168 @@
+/* Loading data and models with one clear error line each. */
+#include "cli.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cli_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Print the library's message, naming path when the message does not. */
+static void file_error(const char *path)
+{
+    const char *m = mynn_last_error();
+    if (!m || !*m) cli_error("%s: cannot be read", path);
+    else if (strstr(m, path)) cli_error("%s", m);
+    else cli_error("%s: %s", path, m);
+}
+
+/* A missing or unreadable path gets the system's word for it. */
+static int check_readable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+        cli_error("%s: %s", path, strerror(errno));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+int cli_load_data(mynn_dataset **out, const char *path, const mynn_load_options *o, int which)
+{
+    *out = NULL;
+    if (check_readable(path)) return CLI_FAIL;
+    if (mynn_dataset_load(out, path, o, which) != MYNN_OK) {
+        *out = NULL;
+        file_error(path);
+        return CLI_FAIL;
+    }
+    if ((*out)->n < 1) {
+        mynn_dataset_free(*out);
+        *out = NULL;
+        cli_error("%s: no samples", path);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+int cli_load_model(mynn_net **out, const char *path, int max_batch)
+{
+    *out = NULL;
+    if (check_readable(path)) return CLI_FAIL;
+    if (cli_is_dir(path)) {
+        cli_error("%s: is a folder, not a model file", path);
+        return CLI_FAIL;
+    }
+    if (mynn_load(out, path, max_batch) != MYNN_OK) {
+        *out = NULL;
+        file_error(path);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+int cli_check_writable(const char *opt, const char *path)
+{
+    if (cli_is_dir(path)) {
+        cli_error("%s: \"%s\" is a folder", opt, path);
+        return CLI_FAIL;
+    }
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == path) strcpy(dir, "/");
+    else {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof dir) {
+            cli_error("%s: path too long", opt);
+            return CLI_FAIL;
+        }
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    if (!cli_is_dir(dir)) {
+        cli_error("%s: \"%s\": folder %s does not exist", opt, path, dir);
+        return CLI_FAIL;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        cli_error("%s: \"%s\": folder %s is not writable", opt, path, dir);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+mynn_activation cli_output_activation(const mynn_net *net)
+{
+    for (int i = mynn_n_layers(net) - 1; i >= 0; i--) {
+        mynn_layer_info li;
+        if (mynn_layer_get_info(net, i, &li) == MYNN_OK && li.kind == MYNN_LAYER_DENSE)
+            return li.activation;
+    }
+    return MYNN_ACT_IDENTITY;
+}
+
+/* Drop columns [first, first + count) of ds->x in place. */
+static void drop_columns(mynn_dataset *ds, int first, int count)
+{
+    int d = ds->n_inputs, nd = d - count;
+    for (size_t r = 0; r < (size_t)ds->n; r++) {
+        const float *src = ds->x + r * d;
+        float *dst = ds->x + r * nd;
+        int c = 0;
+        for (int j = 0; j < d; j++)
+            if (j < first || j >= first + count) dst[c++] = src[j];
+    }
+    ds->n_inputs = nd;
+}
+
+int cli_load_for_model(mynn_dataset **out, const char *path, const mynn_load_options *o,
+                       const mynn_net *net, int need_labels)
+{
+    int d = mynn_n_inputs(net), k = mynn_n_outputs(net);
+    mynn_load_options opt = *o;
+    int which = cli_is_dir(path) ? 1 : 0;   /* a folder: its test (t10k) pair */
+    if (need_labels) {
+        if (opt.n_targets == 0 && k >= 2 && opt.n_classes == 0) opt.n_classes = k;
+        if (cli_load_data(out, path, &opt, which)) return CLI_FAIL;
+        mynn_dataset *ds = *out;
+        if (ds->n_inputs != d) {
+            cli_error("%s: %d input columns, but the model takes %d", path, ds->n_inputs, d);
+            goto fail;
+        }
+        if (ds->n_outputs != k) {
+            if (ds->n_classes > 0)
+                cli_error("%s: %d classes, but the model has %d outputs", path, ds->n_classes, k);
+            else
+                cli_error("%s: %d target columns, but the model has %d outputs (see --targets)",
+                          path, ds->n_outputs, k);
+            goto fail;
+        }
+        return CLI_OK;
+    }
+    opt.no_labels = 1;
+    if (cli_load_data(out, path, &opt, which)) return CLI_FAIL;
+    mynn_dataset *ds = *out;
+    int nlab = opt.n_targets > 0 ? opt.n_targets : 1;
+    if (ds->n_inputs == d) return CLI_OK;
+    if (ds->n_inputs == d + nlab) {
+        int first = opt.label_column < 0 ? ds->n_inputs - nlab : opt.label_column;
+        if (first + nlab > ds->n_inputs) {
+            cli_error("%s: --label %d is outside its %d columns", path, opt.label_column,
+                      ds->n_inputs);
+            goto fail;
+        }
+        drop_columns(ds, first, nlab);
+        return CLI_OK;
+    }
+    cli_error("%s: %d columns, but the model takes %d inputs (plus, optionally, %d label "
+              "column%s)", path, ds->n_inputs, d, nlab, nlab > 1 ? "s" : "");
+fail:
+    mynn_dataset_free(*out);
+    *out = NULL;
+    return CLI_FAIL;
+}

@@ -1,0 +1,132 @@
+/* Fuzz targets, one function per parser.  Built two ways:
+ *  - by `make fuzz` with clang's libFuzzer, one binary per target
+ *    (fuzz/driver.c maps LLVMFuzzerTestOneInput to FUZZ_TARGET);
+ *  - into tests/test_fuzz_corpus.c, which replays every corpus and
+ *    regression input in `make test`, so a crash found once stays fixed.
+ * Each returns 0 and must never crash, leak, hang or read out of bounds,
+ * whatever the bytes. */
+#include "io/io.h"
+#include "mynn.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A NUL-terminated copy: the text parsers take C strings. */
+static char *text_copy(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    if (s) {
+        if (size) memcpy(s, data, size);
+        s[size] = '\0';
+    }
+    return s;
+}
+
+/* Writes bytes to a per-process scratch file name; returns 0 on success. */
+static int write_file(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = size ? fwrite(data, 1, size, f) : 0;
+    return (fclose(f) == 0 && w == size) ? 0 : -1;
+}
+
+/* The first byte picks CSV options, the rest is the file. */
+int fuzz_csv(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    mynn_load_options o;
+    mynn_load_options_default(&o);
+    uint8_t c = data[0];
+    const char seps[4] = {',', ';', '\t', 0};
+    o.separator = seps[c & 3];
+    o.header = (int)((c >> 2) & 3) - 1; /* -1, 0, 1, 2 (2 acts as 1) */
+    if (o.header > 1) o.header = 1;
+    o.label_column = (c >> 4) & 1 ? 0 : -1;
+    o.n_targets = (c >> 5) & 1;
+    o.skip_nonfinite = (c >> 6) & 1;
+    o.no_labels = (c >> 7) & 1;
+    char *s = text_copy(data + 1, size - 1);
+    if (!s) return 0;
+    mynn_dataset *ds = NULL;
+    if (mn_load_csv(&ds, "fuzz.csv", s, size - 1, &o) == MYNN_OK) mynn_dataset_free(ds);
+    free(s);
+    return 0;
+}
+
+int fuzz_fann(const uint8_t *data, size_t size)
+{
+    char *s = text_copy(data, size);
+    if (!s) return 0;
+    mynn_dataset *ds = NULL;
+    (void)mn_fann_detect(s, size);
+    if (mn_load_fann(&ds, "fuzz.data", s, size, NULL) == MYNN_OK) mynn_dataset_free(ds);
+    free(s);
+    return 0;
+}
+
+int fuzz_layers(const uint8_t *data, size_t size)
+{
+    char *s = text_copy(data, size);
+    mynn_net *net = NULL;
+    if (s && mynn_create(&net, 3) == MYNN_OK) {
+        if (mynn_add_layers(net, s) == MYNN_OK && mynn_n_layers(net) <= 8) {
+            /* keep builds small: a spec may ask for millions of units */
+            size_t total = 0;
+            for (int i = 0; i < mynn_n_layers(net); i++) {
+                mynn_layer_info li;
+                mynn_layer_get_info(net, i, &li);
+                total += li.n_params + (size_t)li.n_outputs;
+            }
+            if (total < 100000) (void)mynn_build(net, 2, MYNN_INIT_AUTO, 1);
+        }
+        mynn_free(net);
+    }
+    free(s);
+    return 0;
+}
+
+/* Input: [2 bytes big-endian length L][L bytes of images file][labels file].
+ * Both are written beside each other as MNIST names, then loaded the way
+ * users load them (plain or gzip, found from the content). */
+int fuzz_idx(const uint8_t *data, size_t size)
+{
+    if (size < 2) return 0;
+    size_t li = ((size_t)data[0] << 8) | data[1];
+    if (li > size - 2) li = size - 2;
+    char img[128], lab[128];
+    snprintf(img, sizeof img, "/tmp/mynn-fuzz-%ld-train-images-idx3-ubyte", (long)getpid());
+    snprintf(lab, sizeof lab, "/tmp/mynn-fuzz-%ld-train-labels-idx1-ubyte", (long)getpid());
+    if (write_file(img, data + 2, li) || write_file(lab, data + 2 + li, size - 2 - li)) return 0;
+    mynn_dataset *ds = NULL;
+    if (mynn_dataset_load(&ds, img, NULL, 0) == MYNN_OK) mynn_dataset_free(ds);
+    unlink(img);
+    unlink(lab);
+    return 0;
+}
+
+int fuzz_safetensors(const uint8_t *data, size_t size)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/mynn-fuzz-%ld.safetensors", (long)getpid());
+    if (write_file(path, data, size)) return 0;
+    mynn_net *net = NULL;
+    if (mynn_load(&net, path, 2) == MYNN_OK) mynn_free(net);
+    unlink(path);
+    return 0;
+}
+
+/* Everything that autodetects: the path users take with any file. */
+int fuzz_dataset(const uint8_t *data, size_t size)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/mynn-fuzz-%ld.data", (long)getpid());
+    if (write_file(path, data, size)) return 0;
+    mynn_dataset *ds = NULL;
+    if (mynn_dataset_load(&ds, path, NULL, 0) == MYNN_OK) mynn_dataset_free(ds);
+    unlink(path);
+    return 0;
+}

@@ -1,0 +1,368 @@
+/* The blocked GEMM driver shared by all kernel engines:
+ *   - C is cut into one rectangle per thread (aligned to the register tile,
+ *     so each element is computed the same way whatever the thread count);
+ *   - each thread runs the classic loop nest on its rectangle:
+ *       for jc (NC) / for pc (KC): pack B block / for ic (MC): pack A block /
+ *       for ir (MR) / for jr (NR): micro-kernel
+ *   - K is never split across threads; its KC blocking depends on K only.
+ * Packing buffers live per thread, grow only, 64-byte aligned, and are
+ * freed when their thread ends (they stay reachable from a global list). */
+#include "gemm_internal.h"
+#include "kernels.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---- per-thread packing buffers ---------------------------------------- */
+
+typedef struct mn_buf {
+    struct mn_buf *next, *prev;
+    float *p;
+    size_t cap; /* floats */
+} mn_buf;
+
+static pthread_mutex_t g_buf_mu = PTHREAD_MUTEX_INITIALIZER;
+static mn_buf *g_bufs; /* keeps every live buffer reachable */
+static pthread_key_t g_buf_key;
+static pthread_once_t g_buf_once = PTHREAD_ONCE_INIT;
+static int g_buf_key_ok;
+
+static void buf_destroy(void *v)
+{
+    mn_buf *b = v;
+    pthread_mutex_lock(&g_buf_mu);
+    if (b->prev) b->prev->next = b->next;
+    else g_bufs = b->next;
+    if (b->next) b->next->prev = b->prev;
+    pthread_mutex_unlock(&g_buf_mu);
+    free(b->p);
+    free(b);
+}
+
+static void buf_key_init(void)
+{
+    g_buf_key_ok = pthread_key_create(&g_buf_key, buf_destroy) == 0;
+}
+
+/* This thread's buffer with room for n floats, or NULL when out of memory. */
+static float *thread_buf(size_t n)
+{
+    pthread_once(&g_buf_once, buf_key_init);
+    if (!g_buf_key_ok) return NULL;
+    mn_buf *b = pthread_getspecific(g_buf_key);
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        if (!b) return NULL;
+        if (pthread_setspecific(g_buf_key, b) != 0) {
+            free(b);
+            return NULL;
+        }
+        pthread_mutex_lock(&g_buf_mu);
+        b->next = g_bufs;
+        if (g_bufs) g_bufs->prev = b;
+        g_bufs = b;
+        pthread_mutex_unlock(&g_buf_mu);
+    }
+    if (b->cap < n) {
+        size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
+        float *p = aligned_alloc(64, bytes);
+        if (!p) return NULL;
+        free(b->p);
+        b->p = p;
+        b->cap = bytes / sizeof(float);
+    }
+    return b->p;
+}
+
+/* ---- portable packing / GEMV -------------------------------------------- */
+
+void mn_pack_a_any(int mr, int trans, const float *src, ptrdiff_t ld, int mc,
+                   int kc, float *dst)
+{
+    mn_pack_a_body(mr, trans, src, ld, mc, kc, dst);
+}
+
+void mn_pack_b_any(int nr, int trans, const float *src, ptrdiff_t ld, int nc,
+                   int kc, float *dst)
+{
+    mn_pack_b_body(nr, trans, src, ld, nc, kc, dst);
+}
+
+void mn_gemv_any(int transB, int N, int K, float alpha, const float *x,
+                 ptrdiff_t incx, const float *B, ptrdiff_t ldb, float beta,
+                 float *y, ptrdiff_t incy, float *scratch)
+{
+    if (incx != 1) {
+        for (int k = 0; k < K; k++) scratch[k] = x[(size_t)k * incx];
+        x = scratch;
+    }
+    if (!transB) {
+        enum { W = 32 };
+        for (int j0 = 0; j0 < N; j0 += W) {
+            int w = N - j0 < W ? N - j0 : W;
+            float acc[W];
+            for (int j = 0; j < W; j++) acc[j] = 0.0f;
+            for (int k = 0; k < K; k++) {
+                const float *b = B + (size_t)k * ldb + j0;
+                float xk = x[k];
+                for (int j = 0; j < w; j++) acc[j] += xk * b[j];
+            }
+            for (int j = 0; j < w; j++) {
+                float *yj = &y[(size_t)(j0 + j) * incy];
+                *yj = beta == 0.0f ? alpha * acc[j] : alpha * acc[j] + beta * *yj;
+            }
+        }
+    } else {
+        for (int j = 0; j < N; j++) {
+            const float *b = B + (size_t)j * ldb;
+            float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            int k = 0;
+            for (; k + 8 <= K; k += 8)
+                for (int u = 0; u < 8; u++) s[u] += x[k + u] * b[k + u];
+            float acc = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+            for (; k < K; k++) acc += x[k] * b[k];
+            float *yj = &y[(size_t)j * incy];
+            *yj = beta == 0.0f ? alpha * acc : alpha * acc + beta * *yj;
+        }
+    }
+}
+
+/* ---- the driver ----------------------------------------------------------- */
+
+static int imin(int a, int b) { return a < b ? a : b; }
+static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+/* Block size <= cap that cuts n into equal-ish parts, a multiple of unit. */
+static int balanced(int n, int cap, int unit)
+{
+    int parts = ceil_div(n, cap);
+    int b = ceil_div(ceil_div(n, parts), unit) * unit;
+    return b > cap ? cap : b;
+}
+
+static size_t buf_floats(const mn_gemm_engine_t *e)
+{
+    size_t a = (size_t)e->mc * e->kc, b = (size_t)e->nc * e->kc;
+    return ((a + 15) & ~(size_t)15) + ((b + 15) & ~(size_t)15);
+}
+
+/* One thread's rectangle: C (m x n) += op(A) (m x K) op(B) (K x n). */
+static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
+                      int n, int K, float alpha, const float *A, ptrdiff_t lda,
+                      const float *B, ptrdiff_t ldb, float beta, float *C,
+                      ptrdiff_t ldc)
+{
+    float *abuf = thread_buf(buf_floats(e));
+    if (!abuf) { /* out of memory: slow but correct */
+        mn_sgemm_ref(transA, transB, m, n, K, alpha, A, (int)lda, B, (int)ldb,
+                     beta, C, (int)ldc);
+        return;
+    }
+    float *bbuf = abuf + (((size_t)e->mc * e->kc + 15) & ~(size_t)15);
+    const int MR = e->mr, NR = e->nr;
+    const int KC = balanced(K, e->kc, 8);
+    const int MC = balanced(m, e->mc, MR);
+    const int NC = balanced(n, e->nc, NR);
+    for (int jc = 0; jc < n; jc += NC) {
+        int nc = imin(NC, n - jc);
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = imin(KC, K - pc);
+            float be = pc == 0 ? beta : 1.0f;
+            const float *Bb = transB ? B + (size_t)jc * ldb + pc
+                                     : B + (size_t)pc * ldb + jc;
+            if (e->kernel_ub && !transB && m <= MR) { /* B used once: no packing */
+                e->pack_a(transA, transA ? A + (size_t)pc * lda : A + pc, lda, m, kc, abuf);
+                for (int jr = 0; jr < nc; jr += NR)
+                    e->kernel_ub(kc, abuf, Bb + jr, ldb, C + jc + jr, ldc, m,
+                                 imin(NR, nc - jr), alpha, be);
+                continue;
+            }
+            e->pack_b(transB, Bb, ldb, nc, kc, bbuf);
+            for (int ic = 0; ic < m; ic += MC) {
+                int mc = imin(MC, m - ic);
+                const float *Ab = transA ? A + (size_t)pc * lda + ic
+                                         : A + (size_t)ic * lda + pc;
+                if (e->kernel_ua && nc <= NR) { /* A used once: no packing */
+                    ptrdiff_t rsa = transA ? 1 : lda, csa = transA ? lda : 1;
+                    for (int ir = 0; ir < mc; ir += MR)
+                        e->kernel_ua(kc, Ab + (size_t)ir * rsa, rsa, csa, bbuf,
+                                     C + (size_t)(ic + ir) * ldc + jc, ldc,
+                                     imin(MR, mc - ir), nc, alpha, be);
+                    continue;
+                }
+                e->pack_a(transA, Ab, lda, mc, kc, abuf);
+                for (int ir = 0; ir < mc; ir += MR) {
+                    int mr = imin(MR, mc - ir);
+                    const float *ap = abuf + (size_t)ir * kc;
+                    float *cr = C + (size_t)(ic + ir) * ldc + jc;
+                    for (int jr = 0; jr < nc; jr += NR)
+                        e->kernel(kc, ap, bbuf + (size_t)jr * kc, cr + jr, ldc,
+                                  mr, imin(NR, nc - jr), alpha, be);
+                }
+            }
+        }
+    }
+}
+
+/* Rows or columns [lo, hi) of part t out of parts, in units of `unit`. */
+static void split(int n, int unit, int parts, int t, int *lo, int *hi)
+{
+    int tiles = ceil_div(n, unit);
+    int a = (int)((long long)tiles * t / parts);
+    int b = (int)((long long)tiles * (t + 1) / parts);
+    *lo = imin(n, a * unit);
+    *hi = imin(n, b * unit);
+}
+
+typedef struct {
+    const mn_gemm_engine_t *e;
+    int transA, transB, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+    int tm, tn; /* thread grid */
+} gemm_job;
+
+static void run_part(const gemm_job *j, int t)
+{
+    int i0, i1, j0, j1;
+    split(j->M, j->e->mr, j->tm, t / j->tn, &i0, &i1);
+    split(j->N, j->e->nr, j->tn, t % j->tn, &j0, &j1);
+    if (i0 >= i1 || j0 >= j1) return;
+    const float *A = j->transA ? j->A + i0 : j->A + (size_t)i0 * j->lda;
+    const float *B = j->transB ? j->B + (size_t)j0 * j->ldb : j->B + j0;
+    gemm_part(j->e, j->transA, j->transB, i1 - i0, j1 - j0, j->K, j->alpha,
+              A, j->lda, B, j->ldb, j->beta, j->C + (size_t)i0 * j->ldc + j0, j->ldc);
+}
+
+/* GEMV (one row of C, or one column seen as a row of C^T). */
+typedef struct {
+    mn_gemv_fn f;
+    int transB, N, K;
+    float alpha, beta;
+    const float *x, *B;
+    ptrdiff_t incx, ldb, incy;
+    float *y;
+} gemv_job;
+
+static void run_gemv_part(const gemv_job *g, int t, int parts)
+{
+    int j0, j1;
+    split(g->N, 64, parts, t, &j0, &j1);
+    if (j0 >= j1) return;
+    float *scratch = NULL;
+    if (g->incx != 1 && !(scratch = thread_buf((size_t)g->K))) {
+        /* out of memory: plain loops */
+        for (int j = j0; j < j1; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < g->K; k++)
+                acc += g->x[(size_t)k * g->incx] *
+                       (g->transB ? g->B[(size_t)j * g->ldb + k]
+                                  : g->B[(size_t)k * g->ldb + j]);
+            float *yj = &g->y[(size_t)j * g->incy];
+            *yj = g->beta == 0.0f ? g->alpha * acc : g->alpha * acc + g->beta * *yj;
+        }
+        return;
+    }
+    const float *B = g->transB ? g->B + (size_t)j0 * g->ldb : g->B + j0;
+    g->f(g->transB, j1 - j0, g->K, g->alpha, g->x, g->incx, B, g->ldb,
+         g->beta, g->y + (size_t)j0 * g->incy, g->incy, scratch);
+}
+
+static void gemv_dispatch(const gemv_job *g)
+{
+    int nt = 1;
+#ifdef _OPENMP
+    if ((double)g->N * g->K >= 1 << 20) nt = imin(mn_threads(), ceil_div(g->N, 64));
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        {
+            int nth = omp_get_num_threads();
+            for (int t = omp_get_thread_num(); t < nt; t += nth) run_gemv_part(g, t, nt);
+        }
+        return;
+    }
+#endif
+    run_gemv_part(g, 0, nt);
+}
+
+void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
+                     int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M == 1 || N == 1) {
+        gemv_job g;
+        g.f = e->gemv;
+        g.K = K;
+        g.alpha = alpha;
+        g.beta = beta;
+        if (M == 1) { /* c (1 x N) = a (1 x K) . op(B) */
+            g.transB = transB;
+            g.N = N;
+            g.x = A;
+            g.incx = transA ? lda : 1;
+            g.B = B;
+            g.ldb = ldb;
+            g.y = C;
+            g.incy = 1;
+        } else { /* c^T (1 x M) = op(B)^T (1 x K) . op(A)^T */
+            g.transB = !transA;
+            g.N = M;
+            g.x = B;
+            g.incx = transB ? 1 : ldb;
+            g.B = A;
+            g.ldb = lda;
+            g.y = C;
+            g.incy = ldc;
+        }
+        gemv_dispatch(&g);
+        return;
+    }
+
+    if (e->narrow && N <= e->narrow->nr) e = e->narrow;
+    gemm_job j = {e, transA, transB, M, N, K, alpha, beta, A, B, C,
+                  lda, ldb, ldc, 1, 1};
+    int nt = 1;
+#ifdef _OPENMP
+    if ((double)M * N * K >= 64.0 * 64 * 64) nt = mn_threads();
+#endif
+    int tiles_m = ceil_div(M, e->mr), tiles_n = ceil_div(N, e->nr);
+    if (nt > tiles_m * tiles_n) nt = tiles_m * tiles_n;
+    /* Pick the thread grid tm x tn = nt with the least per-thread cost:
+     * FMAs plus packing (about 16 FMAs per packed element), per k. */
+    for (; nt > 1; nt--) {
+        double best = 0;
+        for (int tm = 1; tm <= nt; tm++) {
+            if (nt % tm) continue;
+            int tn = nt / tm;
+            if (tm > tiles_m || tn > tiles_n) continue;
+            double mt = (double)ceil_div(tiles_m, tm) * e->mr;
+            double ntl = (double)ceil_div(tiles_n, tn) * e->nr;
+            double cost = mt * ntl + 16.0 * (mt + ntl);
+            if (best == 0 || cost <= best) {
+                best = cost;
+                j.tm = tm;
+                j.tn = tn;
+            }
+        }
+        if (best != 0) break;
+    }
+#ifdef _OPENMP
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        {
+            int nth = omp_get_num_threads();
+            for (int t = omp_get_thread_num(); t < nt; t += nth) run_part(&j, t);
+        }
+        return;
+    }
+#endif
+    run_part(&j, 0);
+}
