@@ -62,8 +62,10 @@ int fuzz_fann(const uint8_t *data, size_t size)
     char *s = text_copy(data, size);
     if (!s) return 0;
     mynn_dataset *ds = NULL;
+    mynn_load_options o;
+    mynn_load_options_default(&o);
     (void)mn_fann_detect(s, size);
-    if (mn_load_fann(&ds, "fuzz.data", s, size, NULL) == MYNN_OK) mynn_dataset_free(ds);
+    if (mn_load_fann(&ds, "fuzz.data", s, size, &o) == MYNN_OK) mynn_dataset_free(ds);
     free(s);
     return 0;
 }

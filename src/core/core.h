@@ -17,9 +17,9 @@ mynn_status mn_error(mynn_status s, const char *fmt, ...) MN_PRINTF(2, 3);
 /* Clear the message (successful public calls need not call it). */
 void mn_error_clear(void);
 
-/* Largest element count one allocation may hold (about 4 GiB of floats):
- * a file or argument claiming more gets MYNN_ERR_NOMEM, not an attempt. */
-#define MN_MAX_ELEMS ((size_t)1 << 30)
+/* Largest element count one array may hold (2^28: 1 GiB of floats): a file
+ * or argument claiming more gets MYNN_ERR_NOMEM, not an allocation attempt. */
+#define MN_MAX_ELEMS ((size_t)1 << 28)
 
 /* calloc of n * size bytes with overflow and limit checks; NULL on failure
  * (with the message set).  what names the buffer in the message. */

@@ -229,8 +229,11 @@ mynn_status mn_load_csv(mynn_dataset **out, const char *path, const char *buf, s
         n_in = n_cols - 1;
     }
     if (n_in < 1)
-        return mn_error(MYNN_ERR_FORMAT, "%s: no input columns (%d column%s, all labels/targets)",
-                        path, n_cols, n_cols == 1 ? "" : "s");
+        return mn_error(MYNN_ERR_FORMAT,
+                        "%s: no input columns: %d column%s with separator '%s', all taken by "
+                        "the label/targets",
+                        path, n_cols, n_cols == 1 ? "" : "s",
+                        c.sep == '\t' ? "\\t" : c.ws ? "blanks" : (char[2]){c.sep, 0});
 
     /* Upper bound on rows: the lines left. */
     size_t cap = 1;
@@ -286,7 +289,6 @@ mynn_status mn_load_csv(mynn_dataset **out, const char *path, const char *buf, s
         const char *q = ls;
         for (;;) {
             while (q < le && is_blank(&c, *q)) q++;
-            const char *cell = q;
             int quoted = 0;
             if (q < le && *q == '"') {
                 quoted = 1;
@@ -328,7 +330,6 @@ mynn_status mn_load_csv(mynn_dataset **out, const char *path, const char *buf, s
             }
             if (r < 0) {
                 /* Tell a short row apart from a bad cell. */
-                (void)cell;
                 int have = count_cells(&c, ls, le);
                 if (have != n_cols)
                     s = mn_error(MYNN_ERR_FORMAT, "%s:%ld: %d columns, expected %d", path, line,

@@ -215,6 +215,14 @@ mynn_status mn_load_fann(mynn_dataset **out, const char *path, const char *buf, 
         s = mn_error(MYNN_ERR_NOMEM, "%s: %lld pairs are too many", path, pairs);
         goto fail;
     }
+    /* Every number takes at least two bytes (a digit and a separator), so a
+     * header claiming more than the file can hold is refused before any
+     * allocation. */
+    if (nx + ny > (len + 1) / 2) {
+        s = mn_error(MYNN_ERR_FORMAT, "%s:%ld: the header claims %lld pairs of %d + %d numbers, "
+                     "more than the file's %zu bytes can hold", path, hl, pairs, nin, nout, len);
+        goto fail;
+    }
     ds->x = mn_calloc(nx, sizeof(float), "FANN inputs");
     if (ds->x && keep_y) ds->y = mn_calloc(ny, sizeof(float), "FANN outputs");
     if (!ds->x || (keep_y && !ds->y)) {

@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-/* Largest file (or decompressed content) read into memory. */
-#define MN_MAX_FILE_BYTES ((size_t)4 << 30)
+/* Largest file (or decompressed content) read into memory: 1 GiB. */
+#define MN_MAX_FILE_BYTES ((size_t)1 << 30)
 
 /* Read all of path into a new buffer (*data, freed by the caller with free),
  * *len bytes plus a terminating NUL not counted in *len.  With gunzip

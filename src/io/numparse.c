@@ -7,8 +7,7 @@
  * no decimal point, which every locale reads the same way, so the result is
  * still correctly rounded.
  *
- * Formatting: "%.*e" for increasing precision until the value reads back
- * exactly; the digits and exponent are taken from that output (skipping
+ * Formatting: "%.*e" at the fewest digits that read back exactly; the digits and exponent are taken from that output (skipping
  * whatever decimal point the locale uses) and laid out again with '.'. */
 #include "numparse.h"
 
@@ -367,29 +366,49 @@ static int emit(char *buf, size_t n, const char *s)
     return (int)len;
 }
 
+static void digits_at(double v, int p, int *neg, char *dig, int *nd, int *x)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
+    split_e(tmp, neg, dig, nd, x);
+    if (*nd == 0) {   /* cannot happen: keep the output well-formed */
+        dig[0] = '0';
+        *nd = 1;
+    }
+}
+
+static int round_trips(double v, int p, int is_float)
+{
+    char dig[48], sci[96];
+    int neg, nd, x;
+    digits_at(v, p, &neg, dig, &nd, &x);
+    render_sci(sci, neg, dig, nd, x);
+    if (is_float) {
+        float f;
+        return mn_parse_float(sci, NULL, &f) == 0 && f == (float)v;
+    }
+    double d;
+    return mn_parse_double(sci, NULL, &d) == 0 && d == v;
+}
+
 static int format_any(char *buf, size_t n, double v, int is_float)
 {
     if (isnan(v)) return emit(buf, n, "nan");
     if (isinf(v)) return emit(buf, n, v < 0 ? "-inf" : "inf");
 
-    char tmp[64], sci[96], fix[96], dig[48];
+    char sci[96], fix[96], dig[48];
     int neg = 0, nd = 0, x = 0;
-    int maxp = is_float ? 9 : 17;
-    for (int p = 1; p <= maxp; p++) {
-        snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
-        split_e(tmp, &neg, dig, &nd, &x);
-        if (nd == 0) return emit(buf, n, "nan");   /* cannot happen */
-        render_sci(sci, neg, dig, nd, x);
-        int ok;
-        if (is_float) {
-            float f;
-            ok = mn_parse_float(sci, NULL, &f) == 0 && f == (float)v;
-        } else {
-            double d;
-            ok = mn_parse_double(sci, NULL, &d) == 0 && d == v;
-        }
-        if (ok) break;
+    /* Fewest digits that read back exactly, by bisection: 9 (float) or 17
+     * (double) digits always do, and a rounding to more digits is never
+     * farther from v, so this finds the shortest (or, in rare cases at a
+     * power of two, one digit more); the result always reads back exactly. */
+    int lo = 1, hi = is_float ? 9 : 17;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (round_trips(v, mid, is_float)) hi = mid;
+        else lo = mid + 1;
     }
+    digits_at(v, lo, &neg, dig, &nd, &x);
     while (nd > 1 && dig[nd - 1] == '0') nd--;
     int ls = render_sci(sci, neg, dig, nd, x);
     if (x > 40 || x < -40) return emit(buf, n, sci);

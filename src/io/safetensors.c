@@ -32,7 +32,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define ST_MAX_FILE ((uint64_t)4 << 30)              /* 4 GiB */
+#define ST_MAX_FILE (((uint64_t)1 << 30) + ((uint64_t)128 << 20)) /* 1 GiB of weights + header */
 #define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000)  /* 100 MB */
 #define ST_SPEC_MAX 4096                            /* mynn_add_layers' limit */
 #define ST_FORMAT_VERSION "1"
@@ -352,7 +352,7 @@ static mynn_status open_and_parse(loader *L)
     }
     uint64_t size = (uint64_t)st.st_size;
     if (size > ST_MAX_FILE)
-        return LFAIL("%s: file of %" PRIu64 " bytes exceeds the 4 GiB limit", L->path, size);
+        return LFAIL("%s: file of %" PRIu64 " bytes exceeds the limit of %" PRIu64 " bytes", L->path, size, ST_MAX_FILE);
     if (size < 8)
         return LFAIL("%s: not a safetensors file (%" PRIu64 " bytes, shorter than the 8-byte "
                      "header length)", L->path, size);

@@ -331,17 +331,29 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
                   lda, ldb, ldc, 1, 1};
     int nt = 1;
 #ifdef _OPENMP
-    if ((double)M * N * K >= 64.0 * 64 * 64) nt = mn_threads();
+    double fmas = (double)M * N * K;
+    if (fmas >= 64.0 * 64 * 64) nt = mn_threads();
 #endif
     int tiles_m = ceil_div(M, e->mr), tiles_n = ceil_div(N, e->nr);
     if (nt > tiles_m * tiles_n) nt = tiles_m * tiles_n;
-    /* Pick the thread grid tm x tn = nt with the least per-thread cost:
-     * FMAs plus packing (about 16 FMAs per packed element), per k. */
-    for (; nt > 1; nt--) {
+    /* C is cut into np = nt * P parts handed out dynamically, so a thread
+     * that starts late (a busy machine) does less of the work; which
+     * thread computes a part never changes its result. */
+    int np = nt;
+#ifdef _OPENMP
+    if (nt > 1) {
+        int P = (int)(fmas / (nt * 4e6));
+        np = nt * (P < 1 ? 1 : P > 4 ? 4 : P);
+    }
+#endif
+    if (np > tiles_m * tiles_n) np = tiles_m * tiles_n;
+    /* Pick the grid tm x tn = np with the least cost per part: FMAs plus
+     * packing (about 16 FMAs per packed element), per k. */
+    for (; np > 1; np--) {
         double best = 0;
-        for (int tm = 1; tm <= nt; tm++) {
-            if (nt % tm) continue;
-            int tn = nt / tm;
+        for (int tm = 1; tm <= np; tm++) {
+            if (np % tm) continue;
+            int tn = np / tm;
             if (tm > tiles_m || tn > tiles_n) continue;
             double mt = (double)ceil_div(tiles_m, tm) * e->mr;
             double ntl = (double)ceil_div(tiles_n, tn) * e->nr;
@@ -354,13 +366,11 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
         }
         if (best != 0) break;
     }
+    if (np < nt) nt = np;
 #ifdef _OPENMP
     if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-        {
-            int nth = omp_get_num_threads();
-            for (int t = omp_get_thread_num(); t < nt; t += nth) run_part(&j, t);
-        }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (int t = 0; t < np; t++) run_part(&j, t);
         return;
     }
 #endif

@@ -1,6 +1,7 @@
 /* The one-argument architecture description: "256:relu,dropout:0.2,10:softmax".
  * Each comma-separated item is UNITS[:ACTIVATION] or dropout:RATE. */
 #include "core/core.h"
+#include "io/numparse.h"
 #include "network.h"
 
 #include <ctype.h>
@@ -32,10 +33,8 @@ mynn_status mynn_add_layers(mynn_net *net, const char *spec)
             return mn_error(MYNN_ERR_ARG, "layer %d: empty item in \"%s\"", index + 1, spec);
         mynn_status s;
         if (strcmp(item, "dropout") == 0) {
-            char *e;
-            errno = 0;
-            double rate = arg ? strtod(arg, &e) : 0.0;
-            if (!arg || e == arg || *e || errno || !(rate >= 0.0 && rate < 1.0))
+            double rate = -1.0; /* parsed without the C locale: "0.2" everywhere */
+            if (!arg || mn_parse_double_str(arg, &rate) != 0 || !(rate >= 0.0 && rate < 1.0))
                 return mn_error(MYNN_ERR_ARG, "layer %d: dropout needs a rate in [0, 1), as dropout:0.2",
                                 index + 1);
             s = mynn_add_dropout(net, (float)rate);

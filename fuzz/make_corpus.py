@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""Writes the seed corpora in fuzz/corpus/ (run once; the files are committed).
+Usage: fuzz/make_corpus.py [path to the mynn tool, for model seeds]"""
+import gzip, os, struct, subprocess, sys, tempfile
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def put(target, name, data):
+    d = os.path.join(root, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+csvs = {
+    "header": "x1,x2,label\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n",
+    "plain": "0.5,1e-3,-2,1\n1.5,2.25,3,0\n",
+    "semicolon": "a;b;c\n1;2;3\n4;5;6\n",
+    "crlf": "1,2,0\r\n3,4,1\r\n",
+    "nan": "1,nan,0\n2,3,1\n",
+}
+for i, (name, text) in enumerate(csvs.items()):
+    put("csv", name, bytes([i * 37 % 256]) + text.encode())
+    put("dataset", "csv-" + name, text)
+
+fann = "4 2 1\n0 0\n0\n0 1\n1\n1 0\n1\n1 1\n0\n"
+put("fann", "xor", fann)
+put("fann", "onehot", "2 3 2\n0.1 0.2 0.3\n1 0\n0.4 0.5 0.6\n0 1\n")
+put("dataset", "fann-xor", fann)
+
+for spec in ["256:relu,128:relu,10:softmax", "dropout:0.5,3:tanh,1:sigmoid", "4", "8:gelu,dropout:0.1,2:leaky_relu"]:
+    put("layers", spec.replace(":", "_").replace(",", "-"), spec)
+
+
+def idx_pair(n, rows, cols, classes=10):
+    img = struct.pack(">IIII", 0x803, n, rows, cols) + bytes((i * 7) % 256 for i in range(n * rows * cols))
+    lab = struct.pack(">II", 0x801, n) + bytes(i % classes for i in range(n))
+    return img, lab
+
+
+for name, (n, r, c) in {"small": (3, 2, 2), "one": (1, 1, 1), "wide": (2, 4, 3)}.items():
+    img, lab = idx_pair(n, r, c)
+    put("idx", name, struct.pack(">H", len(img)) + img + lab)
+    gimg = gzip.compress(img, mtime=0)
+    put("idx", name + "-gz", struct.pack(">H", len(gimg)) + gimg + gzip.compress(lab, mtime=0))
+    put("dataset", "idx-" + name, img)
+
+tool = sys.argv[1] if len(sys.argv) > 1 else None
+if tool:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "xor.csv")
+        open(data, "w").write(csvs["header"])
+        for name, layers in {"mlp": "4:tanh,2:softmax", "dropout": "3:relu,dropout:0.2,2:softmax",
+                             "regression": "1:identity"}.items():
+            model = os.path.join(tmp, name + ".safetensors")
+            extra = ["--targets", "1"] if name == "regression" else []
+            subprocess.run([tool, "train", data, "--layers", layers, "--epochs", "1", "--quiet",
+                            "--save", model] + extra, check=True, stdout=subprocess.DEVNULL)
+            put("safetensors", name, open(model, "rb").read())
