@@ -1,6 +1,7 @@
 # mynn - build, test, install.
 #   make                 libmynn.a, libmynn.so, the mynn tool and the examples (in build/)
 #   make test            the test suite, then again under ASan+UBSan (build-san/)
+#   make valgrind        memcheck over the fast tests and the tool (build-vg/, no OpenMP)
 #   make demo            the main job (see README)
 #   make bench           benchmarks (bench/RESULTS.md)
 #   make install PREFIX=/usr/local
@@ -64,7 +65,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run demo bench install clean fuzz fuzz-build
+.PHONY: all lib test test-run valgrind demo bench install clean fuzz fuzz-build
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -96,6 +97,16 @@ test:
 	@$(MAKE) --no-print-directory test-run
 	@echo "== the same suite under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 MYNN_SAN=1 test-run
+
+# Memcheck (0 errors, no definite leaks) over the tests that finish in under
+# a minute there, then the tool on small data; built without OpenMP, whose
+# thread pool would only add noise.
+VG_TESTS := core grad model data optim fit fuzz_corpus
+VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
+            --errors-for-leak-kinds=definite --show-leak-kinds=definite
+valgrind:
+	@$(MAKE) --no-print-directory BUILD=build-vg OPENMP=0 build-vg/mynn $(VG_TESTS:%=build-vg/tests/test_%)
+	@VALGRIND="$(VALGRIND)" sh tests/valgrind.sh build-vg $(VG_TESTS:%=build-vg/tests/test_%)
 
 demo: all
 	@sh examples/demo.sh $(TOOL) $(BUILD)/examples
@@ -132,6 +143,6 @@ fuzz: fuzz-build
 	@sh fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-vg
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_UOBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d) $(EX_SRC:%.c=$(BUILD)/%.d)

@@ -121,7 +121,9 @@ const char cli_data_help[] =
     "  --sep C          column separator: a character, \"tab\", \"space\" or \"auto\"\n"
     "                   (default ,)\n"
     "  --header         the first row is a header\n"
-    "  --no-header      the first row is data (default: detected)\n";
+    "  --no-header      the first row is data (default: detected)\n"
+    "  --skip-nonfinite drop rows (FANN: pairs) holding NaN or inf instead of\n"
+    "                   failing (default: fail naming file:line:column)\n";
 
 int cli_load_options(cli_opt *opts, mynn_load_options *o)
 {
@@ -151,5 +153,6 @@ int cli_load_options(cli_opt *opts, mynn_load_options *o)
     }
     if (h) o->header = 1;
     if (nh) o->header = 0;
+    o->skip_nonfinite = cli_value(opts, "--skip-nonfinite") != NULL;
     return CLI_OK;
 }

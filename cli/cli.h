@@ -6,6 +6,7 @@
 #define MN_CLI_H
 
 #include "mynn.h"
+#include <stdarg.h>
 #include <stdio.h>
 
 #if defined(__GNUC__)
@@ -53,7 +54,8 @@ int cli_fraction(const char *opt, const char *v, float *out);
 /* Options common to the commands that read data. */
 #define CLI_DATA_OPTS                                                      \
     {"--label", 1, NULL}, {"--targets", 1, NULL}, {"--sep", 1, NULL},      \
-    {"--header", 0, NULL}, {"--no-header", 0, NULL}
+    {"--header", 0, NULL}, {"--no-header", 0, NULL},                       \
+    {"--skip-nonfinite", 0, NULL}
 /* Fill o from those options; CLI_OK or CLI_USAGE. */
 int cli_load_options(cli_opt *opts, mynn_load_options *o);
 extern const char cli_data_help[];
@@ -90,6 +92,12 @@ int cli_out_commit(cli_out *o);
 void cli_out_abort(cli_out *o);
 /* Locale-independent float into buf (MN_NUM_BUFSZ = 32 bytes suffice). */
 void cli_format_float(char *buf, size_t n, float v);
+/* printf, fprintf and vsnprintf with the "C" locale's number format ('.'
+ * as the decimal point) on this thread, whatever setlocale() chose: the
+ * human-readable lines read the same under every locale. */
+void cli_printf(const char *fmt, ...) CLI_PRINTF(1, 2);
+void cli_fprintf(FILE *f, const char *fmt, ...) CLI_PRINTF(2, 3);
+int cli_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 
 /* ---- progress (progress.c) --------------------------------------------- */
 typedef struct cli_progress {

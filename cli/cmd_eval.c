@@ -125,10 +125,10 @@ int cmd_eval(int argc, char **argv)
         fputs("}\n", stdout);
     } else {
         printf("samples: %d\n", m.n);
-        if (kc) printf("accuracy: %.2f%% (%ld/%d correct)\n", 100.0 * m.accuracy, correct, m.n);
-        printf("loss (%s): %.6f\n", lname, (double)m.loss);
-        printf("mse: %.6f\n", (double)m.mse);
-        printf("mae: %.6f\n", (double)m.mae);
+        if (kc) cli_printf("accuracy: %.2f%% (%ld/%d correct)\n", 100.0 * m.accuracy, correct, m.n);
+        cli_printf("loss (%s): %.6f\n", lname, (double)m.loss);
+        cli_printf("mse: %.6f\n", (double)m.mse);
+        cli_printf("mae: %.6f\n", (double)m.mae);
         if (kc) {
             int w = 5;
             for (int i = 0; i < kc * kc; i++) {
@@ -145,7 +145,7 @@ int cmd_eval(int argc, char **argv)
             }
             printf("%6s  %9s  %7s\n", "class", "precision", "recall");
             for (int c = 0; c < kc; c++)
-                printf("%6d  %9.4f  %7.4f\n", c, (double)prec[c], (double)rec[c]);
+                cli_printf("%6d  %9.4f  %7.4f\n", c, (double)prec[c], (double)rec[c]);
         }
     }
     rc = CLI_OK;

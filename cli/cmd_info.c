@@ -44,15 +44,19 @@ int cmd_info(int argc, char **argv)
     for (int i = 0; i < mynn_n_layers(net); i++) {
         mynn_layer_info li;
         if (mynn_layer_get_info(net, i, &li)) continue;
-        char shape[32], act[32];
+        char shape[32], act[48];
         snprintf(shape, sizeof shape, "(None, %d)", li.n_outputs);
         if (li.kind == MYNN_LAYER_DENSE) snprintf(act, sizeof act, "%s", mynn_activation_name(li.activation));
-        else snprintf(act, sizeof act, "rate %.3g", (double)li.rate);
+        else {
+            char num[32];
+            cli_format_float(num, sizeof num, li.rate);
+            snprintf(act, sizeof act, "rate %s", num);
+        }
         printf(" %-4d %-10s %-16s %-12s %12zu\n", i, li.kind_name, shape, act, li.n_params);
         total += li.n_params;
     }
     rule('=');
-    printf("Total params: %zu (%.1f KiB as float32)\n", total, total * 4.0 / 1024.0);
+    cli_printf("Total params: %zu (%.1f KiB as float32)\n", total, total * 4.0 / 1024.0);
     printf("Inputs: %d\n", mynn_n_inputs(net));
     printf("Outputs: %d\n", mynn_n_outputs(net));
     printf("Loss: %s\n", mynn_loss_name(mynn_get_loss(net)));

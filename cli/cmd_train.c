@@ -4,9 +4,12 @@
 #include "cli.h"
 #include "io/numparse.h"
 
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char help[] =
@@ -57,12 +60,19 @@ static const char help[] =
     "                       val_loss,val_acc,test_loss,test_acc,seconds\n"
     "  --plot FILE          learning curves (loss, accuracy) as SVG\n"
     "  --quiet              no progress bar or per-epoch lines\n"
+    "  --checkpoint DIR     after every epoch, write the whole training state to\n"
+    "                       DIR/checkpoint.safetensors (DIR is created if missing)\n"
+    "  --resume             continue from DIR's checkpoint with the next epoch\n"
+    "                       (same DATA and options: the result is bit for bit that\n"
+    "                       of an uninterrupted run; --epochs is the total)\n"
     "\n"
     "On a terminal a progress bar is drawn on stderr; each epoch prints one line\n"
     "on stdout.  The last line is \"test accuracy: P%% (loss L)\" when a labelled\n"
     "test set is present.  Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
 
 typedef struct train_ctx {
+    int kill_after;         /* MYNN_TEST_KILL_AFTER_EPOCH (with --checkpoint), else 0 */
+    int last_epoch;         /* 1-based number of the last epoch reported */
     mynn_net *net;
     const mynn_dataset *test;
     int epochs, quiet, classify;
@@ -110,6 +120,10 @@ static int on_batch(int epoch, int b, int n_batches, float loss, void *user)
 static int on_epoch(const mynn_epoch_stats *s, void *user)
 {
     train_ctx *c = user;
+    /* Testing hook: die as abruptly as possible right after this epoch's
+     * checkpoint was committed (mynn_fit writes it before calling us). */
+    if (c->kill_after > 0 && s->epoch + 1 == c->kill_after) raise(SIGKILL);
+    c->last_epoch = s->epoch + 1;
     float test_loss = -1.0f, test_acc = -1.0f;
     if (c->test) {
         mynn_metrics m;
@@ -135,13 +149,13 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
 
     cli_progress_clear(&c->prog);
     if (!c->quiet) {
-        printf("epoch %d/%d  loss %.4f", s->epoch + 1, c->epochs, (double)s->train_loss);
-        if (s->train_acc >= 0) printf("  acc %.2f%%", 100.0 * s->train_acc);
-        if (s->val_loss >= 0) printf("  val_loss %.4f", (double)s->val_loss);
-        if (s->val_acc >= 0) printf("  val_acc %.2f%%", 100.0 * s->val_acc);
-        if (test_loss >= 0) printf("  test_loss %.4f", (double)test_loss);
-        if (test_acc >= 0) printf("  test_acc %.2f%%", 100.0 * test_acc);
-        printf("  %.2fs\n", s->seconds);
+        cli_printf("epoch %d/%d  loss %.4f", s->epoch + 1, c->epochs, (double)s->train_loss);
+        if (s->train_acc >= 0) cli_printf("  acc %.2f%%", 100.0 * s->train_acc);
+        if (s->val_loss >= 0) cli_printf("  val_loss %.4f", (double)s->val_loss);
+        if (s->val_acc >= 0) cli_printf("  val_acc %.2f%%", 100.0 * s->val_acc);
+        if (test_loss >= 0) cli_printf("  test_loss %.4f", (double)test_loss);
+        if (test_acc >= 0) cli_printf("  test_acc %.2f%%", 100.0 * test_acc);
+        cli_printf("  %.2fs\n", s->seconds);
         fflush(stdout);
     }
     return 0;
@@ -228,6 +242,43 @@ static int set_normalisation(mynn_net *net, const mynn_dataset *ds, const char *
     return CLI_OK;
 }
 
+/* --checkpoint DIR: create DIR (and its parents) if missing (unless
+ * resuming, which needs its checkpoint there); the file path into ckpt. */
+static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
+{
+    static const char name[] = "checkpoint.safetensors";
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/') len--;
+    if (len + sizeof name + 1 > n) {
+        cli_error("--checkpoint: path too long");
+        return CLI_FAIL;
+    }
+    memcpy(ckpt, dir, len);
+    ckpt[len] = '\0';
+    for (size_t i = 1; i <= len && !resume; i++) {   /* mkdir -p */
+        if (i < len && ckpt[i] != '/') continue;
+        char keep = ckpt[i];
+        ckpt[i] = '\0';
+        if (mkdir(ckpt, 0777) != 0 && errno != EEXIST) {
+            cli_error("--checkpoint: cannot create folder %s: %s", ckpt, strerror(errno));
+            return CLI_FAIL;
+        }
+        ckpt[i] = keep;
+    }
+    int is_dir = cli_is_dir(ckpt);
+    snprintf(ckpt + len, n - len, "/%s", name);
+    if (resume && access(ckpt, F_OK) != 0) {
+        cli_error("--resume: no checkpoint to resume from: %s: %s", ckpt, strerror(errno));
+        return CLI_FAIL;
+    }
+    if (!is_dir) {
+        ckpt[len] = '\0';
+        cli_error("--checkpoint: \"%s\" is not a folder", ckpt);
+        return CLI_FAIL;
+    }
+    return cli_check_writable("--checkpoint", ckpt);
+}
+
 static int default_threads(void)
 {
 #ifdef _SC_NPROCESSORS_ONLN
@@ -249,7 +300,7 @@ int cmd_train(int argc, char **argv)
         {"--init", 1, NULL}, {"--normalize", 1, NULL}, {"--val", 1, NULL},
         {"--patience", 1, NULL}, {"--no-shuffle", 0, NULL}, {"--from", 1, NULL},
         {"--save", 1, NULL}, {"--log", 1, NULL}, {"--plot", 1, NULL}, {"--quiet", 0, NULL},
-        CLI_DATA_OPTS, {NULL, 0, NULL}};
+        {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, CLI_DATA_OPTS, {NULL, 0, NULL}};
     const char *pos[1];
     int npos, rc = cli_parse("train", argc, argv, opts, pos, 1, &npos);
     if (rc == CLI_HELP) {
@@ -265,6 +316,9 @@ int cmd_train(int argc, char **argv)
     const char *v, *spec = cli_value(opts, "--layers"), *from = cli_value(opts, "--from");
     const char *save = cli_value(opts, "--save"), *log_path = cli_value(opts, "--log");
     const char *plot_path = cli_value(opts, "--plot"), *test_path = cli_value(opts, "--test");
+    const char *ckpt_dir = cli_value(opts, "--checkpoint");
+    int resume = cli_value(opts, "--resume") != NULL;
+    static char ckpt[4200];
     if (!spec && !from) {
         cli_error("train: --layers is required (e.g. --layers 128:relu,10:softmax)");
         return CLI_USAGE;
@@ -349,6 +403,10 @@ int cmd_train(int argc, char **argv)
         cli_error("--patience: needs a validation set (--val FRACTION)");
         return CLI_USAGE;
     }
+    if (resume && !ckpt_dir) {
+        cli_error("--resume: needs --checkpoint DIR");
+        return CLI_USAGE;
+    }
     fo.seed = (uint64_t)seed;
     fo.shuffle = cli_value(opts, "--no-shuffle") == NULL;
     mynn_load_options lo;
@@ -384,6 +442,11 @@ int cmd_train(int argc, char **argv)
     if ((save && cli_check_writable("--save", save)) || (log_path && cli_check_writable("--log", log_path)) ||
         (plot_path && cli_check_writable("--plot", plot_path)))
         return CLI_FAIL;
+    if (ckpt_dir) {
+        if (checkpoint_dir(ckpt_dir, resume, ckpt, sizeof ckpt)) return CLI_FAIL;
+        fo.checkpoint_path = ckpt;
+        fo.resume = resume;
+    }
 
     /* ---- model (from a file) and data ---- */
     mynn_net *net = NULL;
@@ -469,6 +532,7 @@ int cmd_train(int argc, char **argv)
     int quiet = cli_value(opts, "--quiet") != NULL;
     ctx.net = net;
     ctx.test = test;
+    if (ckpt_dir && (v = getenv("MYNN_TEST_KILL_AFTER_EPOCH"))) ctx.kill_after = atoi(v);
     ctx.epochs = fo.epochs;
     ctx.quiet = quiet;
     ctx.classify = train->n_classes > 0;
@@ -499,9 +563,9 @@ int cmd_train(int argc, char **argv)
         cli_error("out of memory");
         goto out;
     }
-    if (!quiet && fo.patience > 0 && ctx.hist.n < fo.epochs)
+    if (!quiet && fo.patience > 0 && ctx.last_epoch > 0 && ctx.last_epoch < fo.epochs)
         printf("stopped early after epoch %d (no better validation loss for %d epochs)\n",
-               ctx.hist.n, fo.patience);
+               ctx.last_epoch, fo.patience);
 
     /* ---- final figures of the model as it is saved ---- */
     if (test) {
@@ -511,9 +575,9 @@ int cmd_train(int argc, char **argv)
             goto out;
         }
         if (m.accuracy >= 0)
-            printf("test accuracy: %.2f%% (loss %.4f)\n", 100.0 * m.accuracy, (double)m.loss);
+            cli_printf("test accuracy: %.2f%% (loss %.4f)\n", 100.0 * m.accuracy, (double)m.loss);
         else
-            printf("test loss: %.6g (mse %.6g, mae %.6g)\n", (double)m.loss, (double)m.mse, (double)m.mae);
+            cli_printf("test loss: %.6g (mse %.6g, mae %.6g)\n", (double)m.loss, (double)m.mse, (double)m.mae);
     }
 
     /* ---- outputs: model, then the log and the plot ---- */

@@ -16,6 +16,12 @@ int cli_is_dir(const char *path)
 static void file_error(const char *path)
 {
     const char *m = mynn_last_error();
+    /* The library's advice names its option; the tool's is a flag. */
+    const char *opt = m ? strstr(m, "use skip_nonfinite") : NULL;
+    if (opt && strstr(m, path)) {
+        cli_error("%.*suse --skip-nonfinite%s", (int)(opt - m), m, opt + strlen("use skip_nonfinite"));
+        return;
+    }
     if (!m || !*m) cli_error("%s: cannot be read", path);
     else if (strstr(m, path)) cli_error("%s", m);
     else cli_error("%s: %s", path, m);

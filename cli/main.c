@@ -4,6 +4,8 @@
  * 2 usage error. */
 #include "cli.h"
 
+#include <locale.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +17,7 @@ static void verror(const char *fmt, va_list ap, const char *suffix)
     if (error_printed) return;
     error_printed = 1;
     char buf[2048];
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = cli_vsnprintf(buf, sizeof buf, fmt, ap);
     if (n < 0) buf[0] = '\0';
     size_t len = strlen(buf);
     if (suffix && *suffix && len + 2 < sizeof buf) {
@@ -60,6 +62,13 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
+    /* The user's locale, as any C program (messages, character classes);
+     * every number the tool reads or writes stays locale-independent
+     * (io/numparse.h, cli_printf). */
+    setlocale(LC_ALL, "");
+    /* Over a file-size limit (ulimit -f) write() must fail with EFBIG, so
+     * the save is reported and rolled back, not killed silently. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         cli_error("no command given (train, eval, predict, info; try mynn --help)");
         return CLI_USAGE;

@@ -4,6 +4,7 @@
 #include "io/atomic_file.h"
 #include "io/numparse.h"
 
+#include <locale.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ void cli_out_printf(cli_out *o, const char *fmt, ...)
     char small[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    int n = cli_vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0) return;
     if ((size_t)n < sizeof small) {
@@ -63,13 +64,58 @@ void cli_out_printf(cli_out *o, const char *fmt, ...)
     char *big = malloc((size_t)n + 1);
     if (!big) return;
     va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    cli_vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
     cli_out_write(o, big, (size_t)n);
     free(big);
 }
 
 void cli_format_float(char *buf, size_t n, float v) { mn_format_float(buf, n, v); }
+
+/* The "C" locale for this thread while formatting (POSIX uselocale). */
+static locale_t c_begin(void)
+{
+    locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    return c ? uselocale(c) : (locale_t)0;
+}
+
+static void c_end(locale_t old)
+{
+    if (!old) return;
+    locale_t c = uselocale(old);
+    if (c && c != LC_GLOBAL_LOCALE) freelocale(c);
+}
+
+int cli_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
+{
+    locale_t old = c_begin();
+    int k = vsnprintf(buf, n, fmt, ap);
+    c_end(old);
+    return k;
+}
+
+static void vfprintf_c(FILE *f, const char *fmt, va_list ap)
+{
+    locale_t old = c_begin();
+    vfprintf(f, fmt, ap);
+    c_end(old);
+}
+
+void cli_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf_c(stdout, fmt, ap);
+    va_end(ap);
+}
+
+void cli_fprintf(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf_c(f, fmt, ap);
+    va_end(ap);
+}
 
 void cli_out_float(cli_out *o, float v)
 {

@@ -60,7 +60,7 @@ void cli_progress_batch(cli_progress *p, int epoch, int b, int n_batches, float 
     int fill = (int)((long)(b + 1) * WIDTH / n_batches);
     for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
     bar[WIDTH] = '\0';
-    fprintf(stderr, "\repoch %d/%d [%s] %d/%d  loss %.4f  %.0f samples/s  ETA %s\033[K",
+    cli_fprintf(stderr, "\repoch %d/%d [%s] %d/%d  loss %.4f  %.0f samples/s  ETA %s\033[K",
             epoch + 1, p->epochs, bar, b + 1, n_batches, (double)p->loss_avg, rate, eta);
     fflush(stderr);
     p->drawn = 1;

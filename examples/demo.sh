@@ -17,4 +17,4 @@ fi
 echo
 echo "== Fashion-MNIST: MLP 784-256-128-10 trained with the mynn tool"
 "$tool" train "$data" --layers 256:relu,128:relu,10:softmax --optimizer adam --lr 0.001 \
-    --epochs 20 --batch 64 --seed 1 --save build/fashion.safetensors
+    --schedule cosine --epochs 20 --batch 64 --seed 1 --save build/fashion.safetensors

@@ -326,6 +326,23 @@ typedef struct mynn_fit_options {
     mynn_epoch_callback on_epoch;
     mynn_batch_callback on_batch;
     void *user;
+    /* Checkpoints.  checkpoint_path non-NULL (default NULL): after every
+     * completed epoch, before on_epoch is called, the whole training state
+     * is written there atomically as a safetensors file: parameters,
+     * optimizer state and step count, the number of completed epochs, the
+     * shuffle generator and order, every dropout layer's generator, and the
+     * early-stopping state (best parameters, best loss, epochs since).
+     * resume = 1 (default 0): if checkpoint_path exists, restore it and go
+     * on with the next epoch (epochs stays the total; a checkpoint with all
+     * epochs done just restores).  With the same data, options and thread
+     * count the result is bit for bit that of an uninterrupted run.  A
+     * checkpoint of another network, optimizer kind, batch size, seed,
+     * shuffle, patience or training set gives MYNN_ERR_ARG; a damaged one
+     * MYNN_ERR_FORMAT; the network is then left unchanged.  A checkpoint
+     * that cannot be written stops training with that error (MYNN_ERR_IO);
+     * the previous checkpoint file is then intact. */
+    const char *checkpoint_path;
+    int resume;
 } mynn_fit_options;
 MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
 

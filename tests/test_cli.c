@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -50,18 +51,11 @@ static void result_free(result *r)
     r->out = r->err = NULL;
 }
 
-/* Run the tool with the NULL-terminated arguments; stdout and stderr captured. */
-static result run(const char *arg0, ...)
+/* Run argv (NULL-terminated; argv[0] a path or a command found in PATH) in
+ * tmpdir with the "NAME=value" strings of env (NULL-terminated, may be
+ * NULL) added to the environment; stdout and stderr captured. */
+static result run_env(const char *const *env, const char *const *argv)
 {
-    const char *argv[64];
-    int argc = 0;
-    argv[argc++] = tool;
-    va_list ap;
-    va_start(ap, arg0);
-    for (const char *a = arg0; a && argc < 63; a = va_arg(ap, const char *)) argv[argc++] = a;
-    va_end(ap);
-    argv[argc] = NULL;
-
     char op[300], ep[300];
     snprintf(op, sizeof op, "%s/.stdout", tmpdir);
     snprintf(ep, sizeof ep, "%s/.stderr", tmpdir);
@@ -77,7 +71,15 @@ static result run(const char *arg0, ...)
         dup2(fe, 2);
         close(fo);
         close(fe);
-        execv(argv[0], (char *const *)argv);
+        for (int i = 0; env && env[i]; i++) {
+            char name[128];
+            const char *eq = strchr(env[i], '=');
+            if (!eq || (size_t)(eq - env[i]) >= sizeof name) _exit(125);
+            memcpy(name, env[i], (size_t)(eq - env[i]));
+            name[eq - env[i]] = '\0';
+            if (setenv(name, eq + 1, 1) != 0) _exit(125);
+        }
+        execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
     int st = 0;
@@ -87,6 +89,38 @@ static result run(const char *arg0, ...)
     r.err = slurp(ep, NULL);
     if (!r.out) r.out = calloc(1, 1);
     if (!r.err) r.err = calloc(1, 1);
+    return r;
+}
+
+/* The tool with the NULL-terminated arguments, in an environment with the
+ * assignments of env added (NULL: none). */
+static result vrun(const char *const *env, const char *arg0, va_list ap)
+{
+    const char *argv[64];
+    int argc = 0;
+    argv[argc++] = tool;
+    for (const char *a = arg0; a && argc < 63; a = va_arg(ap, const char *)) argv[argc++] = a;
+    argv[argc] = NULL;
+    return run_env(env, argv);
+}
+
+static result run(const char *arg0, ...)
+{
+    va_list ap;
+    va_start(ap, arg0);
+    result r = vrun(NULL, arg0, ap);
+    va_end(ap);
+    return r;
+}
+
+/* run() with one environment assignment ("NAME=value"). */
+static result run_with(const char *assign, const char *arg0, ...)
+{
+    const char *env[2] = {assign, NULL};
+    va_list ap;
+    va_start(ap, arg0);
+    result r = vrun(env, arg0, ap);
+    va_end(ap);
     return r;
 }
 
@@ -310,15 +344,15 @@ static void test_fann_and_regression(void)
  * want, when given), and the output file not created. */
 static void expect_fail(int want_rc, const char *want, const char *out_file, const char *a0, ...)
 {
-    const char *args[32];
+    const char *argv[48], **args = argv + 1;
     int n = 0;
     va_list ap;
     va_start(ap, a0);
-    for (const char *a = a0; a && n < 31; a = va_arg(ap, const char *)) args[n++] = a;
+    for (const char *a = a0; a && n < 46; a = va_arg(ap, const char *)) args[n++] = a;
     va_end(ap);
-    for (int i = n; i < 32; i++) args[i] = NULL;
-    result r = run(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8],
-                   args[9], args[10], args[11], args[12], args[13], args[14], args[15], NULL);
+    args[n] = NULL;
+    argv[0] = tool;
+    result r = run_env(NULL, argv);
     char cmdline[512] = "";
     for (int i = 0; i < n; i++) {
         strncat(cmdline, args[i], sizeof cmdline - strlen(cmdline) - 2);
@@ -388,6 +422,277 @@ static void test_errors(void)
     expect_fail(1, "wide.csv", "p.csv", "predict", "good.safetensors", "wide.csv", "--out", "p.csv", NULL);
     expect_fail(2, "eval", NULL, "eval", "good.safetensors", NULL);
     expect_fail(1, "folder", "p.csv", "predict", "good.safetensors", "ok.csv", "--out", "nodir/p.csv", NULL);
+}
+
+
+/* ---- hostile input and faults ------------------------------------------ */
+
+/* Byte-identical files (both must exist). */
+static int same_file(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = slurp(path_in(a), &na), *y = slurp(path_in(b), &nb);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* The CSV text without its last column (a log's seconds). */
+static char *drop_last_column(const char *csv)
+{
+    char *o = malloc(strlen(csv) + 1), *w = o;
+    if (!o) return NULL;
+    for (const char *line = csv; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        const char *cut = end;
+        while (cut > line && cut[-1] != ',') cut--;
+        if (cut > line) cut--;   /* the comma itself */
+        memcpy(w, line, (size_t)(cut - line));
+        w += cut - line;
+        *w++ = '\n';
+        line = *end ? end + 1 : end;
+    }
+    *w = '\0';
+    return o;
+}
+
+/* Killed for real (SIGKILL right after a checkpoint), resumed: the saved
+ * model is byte-identical to an uninterrupted run's.  Dropout, Adam, a
+ * validation set with patience, 2 threads; killed twice. */
+static void test_resume_after_kill(void)
+{
+    write_blobs("rk.csv", 120, 1);
+#define RK_ARGS "train", "rk.csv", "--layers", "16:relu,dropout:0.3,16:relu,dropout:0.1,3:softmax", \
+        "--epochs", "6", "--batch", "16", "--lr", "0.01", "--val", "0.25", "--patience", "10",      \
+        "--seed", "5", "--threads", "2"
+    result r = run(RK_ARGS, "--save", "rk_full.st", "--log", "rk_full.csv", NULL);
+    CHECK(r.rc == 0, "uninterrupted: rc %d %s", r.rc, r.err);
+    result_free(&r);
+
+    r = run_with("MYNN_TEST_KILL_AFTER_EPOCH=2", RK_ARGS, "--save", "rk.st", "--checkpoint", "rk_ck", NULL);
+    CHECK(r.rc == 128 + 9, "not killed after epoch 2: rc %d %s", r.rc, r.err);
+    CHECK(strstr(r.out, "epoch 1/6") && !strstr(r.out, "epoch 3/6"), "killed run: %s", r.out);
+    CHECK(!exists("rk.st") && exists("rk_ck/checkpoint.safetensors"), "after the kill");
+    result_free(&r);
+    r = run_with("MYNN_TEST_KILL_AFTER_EPOCH=4", RK_ARGS, "--save", "rk.st", "--checkpoint", "rk_ck", "--resume",
+                 NULL);
+    CHECK(r.rc == 128 + 9, "not killed after epoch 4: rc %d %s", r.rc, r.err);
+    CHECK(strstr(r.out, "epoch 3/6") && !strstr(r.out, "epoch 2/6"), "first resumed run: %s", r.out);
+    result_free(&r);
+    r = run(RK_ARGS, "--save", "rk.st", "--log", "rk_log.csv", "--checkpoint", "rk_ck", "--resume", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "epoch 5/6") && !strstr(r.out, "epoch 4/6"), "resume: rc %d %s %s", r.rc,
+          r.out, r.err);
+    result_free(&r);
+    CHECK(exists("rk.st") && same_file("rk.st", "rk_full.st"), "resumed model differs from the uninterrupted one");
+    /* The resumed log holds epochs 5 and 6, as the uninterrupted one does. */
+    char *full = slurp(path_in("rk_full.csv"), NULL), *part = slurp(path_in("rk_log.csv"), NULL);
+    char *a = full ? drop_last_column(full) : NULL, *b = part ? drop_last_column(part) : NULL;
+    const char *tail = a;
+    for (int i = 0; tail && i < 5; i++) tail = strchr(tail, '\n') ? strchr(tail, '\n') + 1 : tail;
+    const char *body = b ? strchr(b, '\n') : NULL;
+    CHECK(body && tail && !strcmp(body + 1, tail), "logs: %s vs %s", b ? b : "", a ? a : "");
+    free(full);
+    free(part);
+    free(a);
+    free(b);
+    /* Resuming a finished run only saves. */
+    r = run(RK_ARGS, "--save", "rk2.st", "--checkpoint", "rk_ck", "--resume", "--quiet", NULL);
+    CHECK(r.rc == 0 && same_file("rk2.st", "rk_full.st"), "resume of a finished run: rc %d %s", r.rc, r.err);
+    result_free(&r);
+
+    /* Other settings, missing checkpoint, --resume alone. */
+    expect_fail(1, "batch size", "rk3.st", RK_ARGS, "--batch", "8", "--checkpoint", "rk_ck", "--resume", "--save",
+                "rk3.st", NULL);
+    expect_fail(1, "no checkpoint", "rk3.st", RK_ARGS, "--checkpoint", "rk_none", "--resume", "--save", "rk3.st",
+                NULL);
+    CHECK(!exists("rk_none"), "--resume created its folder");
+    expect_fail(2, "--resume", NULL, RK_ARGS, "--resume", NULL);
+    write_file("rk_file", "x");
+    expect_fail(1, "not a folder", NULL, RK_ARGS, "--checkpoint", "rk_file", NULL);
+#undef RK_ARGS
+}
+
+/* A diverging run: exit 1, one line naming epoch and batch, and the
+ * existing model and log files untouched. */
+static void test_divergence(void)
+{
+    write_blobs("dv.csv", 90, 1);
+    write_file("dv.st", "previous model\n");
+    write_file("dv_log.csv", "previous log\n");
+    result r = run("train", "dv.csv", "--layers", "64:relu,3", "--loss", "mse", "--optimizer", "sgd", "--lr", "1e3",
+                   "--normalize", "none", "--save", "dv.st", "--log", "dv_log.csv", NULL);
+    CHECK(r.rc == 1, "rc %d: %s", r.rc, r.err);
+    CHECK(count_lines(r.err) == 1 && strstr(r.err, "diverged") && strstr(r.err, "at epoch ") &&
+          strstr(r.err, ", batch "), "stderr: %s", r.err);
+    result_free(&r);
+    char *m = slurp(path_in("dv.st"), NULL), *l = slurp(path_in("dv_log.csv"), NULL);
+    CHECK(m && !strcmp(m, "previous model\n"), "model file changed");
+    CHECK(l && !strcmp(l, "previous log\n"), "log file changed");
+    free(m);
+    free(l);
+    CHECK(tmp_files_left() == 0, "temporary files left");
+}
+
+/* NaN / inf cells: an error naming file:line:column, or dropped rows with
+ * --skip-nonfinite (train, eval, predict). */
+static void test_nonfinite(void)
+{
+    write_blobs("nf_ok.csv", 30, 1);
+    result r = run("train", "nf_ok.csv", "--layers", "8:relu,3:softmax", "--epochs", "2", "--save", "nf.st", "--quiet",
+                   NULL);
+    CHECK(r.rc == 0, "rc %d %s", r.rc, r.err);
+    result_free(&r);
+    write_file("nf.csv", "x1,x2,label\n0.1,0.2,0\n6.1,nan,1\n0.3,6.2,2\n-inf,1,0\n6,6,1\n0.2,5.9,2\n");
+    write_file("nf.data", "3 2 1\n0 1\n1\nINF 1\n0\n1 0\n1\n");
+    expect_fail(1, "nf.csv:3: column 2", "o.st", "train", "nf.csv", "--layers", "4:relu,3:softmax", "--save", "o.st",
+                NULL);
+    expect_fail(1, "--skip-nonfinite", NULL, "train", "nf.csv", "--layers", "4:relu,3:softmax", NULL);
+    expect_fail(1, "nf.csv:3: column 2", NULL, "eval", "nf.st", "nf.csv", NULL);
+    expect_fail(1, "nf.csv:3: column 2", "p.csv", "predict", "nf.st", "nf.csv", "--out", "p.csv", NULL);
+    expect_fail(1, "nf.data:4: column 1", NULL, "train", "nf.data", "--layers", "2,1", NULL);
+
+    r = run("train", "nf.csv", "--layers", "4:relu,3:softmax", "--skip-nonfinite", "--epochs", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "training on 4 samples"), "train --skip-nonfinite: rc %d %s %s", r.rc, r.out,
+          r.err);
+    result_free(&r);
+    r = run("eval", "nf.st", "nf.csv", "--skip-nonfinite", "--json", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "\"samples\":4,"), "eval --skip-nonfinite: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    r = run("predict", "nf.st", "nf.csv", "--skip-nonfinite", NULL);
+    CHECK(r.rc == 0 && count_lines(r.out) == 5, "predict --skip-nonfinite: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    r = run("train", "nf.data", "--layers", "2,1", "--skip-nonfinite", "--epochs", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "training on 2 samples"), "FANN --skip-nonfinite: rc %d %s %s", r.rc, r.out,
+          r.err);
+    result_free(&r);
+}
+
+/* The tool calls setlocale(LC_ALL, ""): under a comma-decimal locale every
+ * file it reads and writes, and its JSON, are byte for byte those of the C
+ * locale (the log's seconds column aside). */
+static void test_locale(void)
+{
+    const char *loc = "de_DE.UTF-8";
+    if (!setlocale(LC_ALL, loc)) SKIP("locale %s not installed (localedef -i de_DE -f UTF-8 de_DE.UTF-8)", loc);
+    char probe[16];
+    snprintf(probe, sizeof probe, "%.1f", 1.5);
+    setlocale(LC_ALL, "C");
+    if (strcmp(probe, "1,5")) SKIP("%s does not use a decimal comma", loc);
+
+    /* Decimals in the data; a dropout rate in the architecture. */
+    write_blobs("loc.csv", 90, 1);
+    write_file("loc.data", "4 2 1\n0.5 1.25\n1\n1.5 0.75\n0\n0.25 1e-1\n1\n2.5 -0.5\n0\n");
+    const char *names[2] = {"C", "de"};
+    for (int k = 0; k < 2; k++) {
+        char env[64], f[6][64];
+        snprintf(env, sizeof env, "LC_ALL=%s", k ? loc : "C");
+        const char *e[2] = {env, NULL};
+        const char *n = names[k];
+        snprintf(f[0], 64, "loc_%s.st", n);
+        snprintf(f[1], 64, "loc_%s_log.csv", n);
+        snprintf(f[2], 64, "loc_%s.svg", n);
+        snprintf(f[3], 64, "loc_%s_pred.csv", n);
+        snprintf(f[4], 64, "loc_%s_fann.st", n);
+        snprintf(f[5], 64, "loc_%s_fpred.csv", n);
+        const char *train[] = {tool, "train", "loc.csv", "--layers", "8:tanh,dropout:0.25,3:softmax", "--epochs", "3",
+                               "--lr", "0.05", "--momentum", "0.5", "--optimizer", "sgd", "--val", "0.2",
+                               "--test", "loc.csv", "--normalize", "standard", "--threads", "1", "--save", f[0],
+                               "--log", f[1], "--plot", f[2], NULL};
+        result r = run_env(e, train);
+        CHECK(r.rc == 0, "%s: train rc %d %s", env, r.rc, r.err);
+        const char *acc = strstr(r.out, "test accuracy: ");
+        CHECK(acc && strchr(acc, '.') && strchr(acc, '.') < strchr(acc, '%'), "%s: %s", env, r.out);
+        result_free(&r);
+        const char *pred[] = {tool, "predict", f[0], "loc.csv", "--out", f[3], NULL};
+        r = run_env(e, pred);
+        CHECK(r.rc == 0, "%s: predict rc %d %s", env, r.rc, r.err);
+        result_free(&r);
+        const char *ftrain[] = {tool, "train", "loc.data", "--layers", "3:sigmoid,dropout:0.25,1", "--epochs", "2",
+                                "--batch", "2", "--threads", "1", "--save", f[4], "--quiet", NULL};
+        r = run_env(e, ftrain);
+        CHECK(r.rc == 0, "%s: FANN train rc %d %s", env, r.rc, r.err);
+        result_free(&r);
+        const char *fpred[] = {tool, "predict", f[4], "loc.data", "--out", f[5], NULL};
+        r = run_env(e, fpred);
+        CHECK(r.rc == 0, "%s: FANN predict rc %d %s", env, r.rc, r.err);
+        result_free(&r);
+    }
+    CHECK(same_file("loc_C.st", "loc_de.st"), "model files differ between locales");
+    CHECK(same_file("loc_C.svg", "loc_de.svg"), "plots differ between locales");
+    CHECK(same_file("loc_C_pred.csv", "loc_de_pred.csv"), "predictions differ between locales");
+    CHECK(same_file("loc_C_fann.st", "loc_de_fann.st"), "FANN-trained models differ between locales");
+    CHECK(same_file("loc_C_fpred.csv", "loc_de_fpred.csv"), "FANN predictions differ between locales");
+    char *la = slurp(path_in("loc_C_log.csv"), NULL), *lb = slurp(path_in("loc_de_log.csv"), NULL);
+    char *ca = la ? drop_last_column(la) : NULL, *cb = lb ? drop_last_column(lb) : NULL;
+    CHECK(ca && cb && count_lines(ca) == 4 && !strcmp(ca, cb), "logs differ:\n%s\n%s", la ? la : "", lb ? lb : "");
+    free(la);
+    free(lb);
+    free(ca);
+    free(cb);
+    char *model = slurp(path_in("loc_de.st"), NULL);
+    CHECK(model && strstr(model + 8, "dropout:0.25"), "rate not written as 0.25");
+    free(model);
+
+    /* eval --json and the plain text: identical. */
+    char *out[2][2];
+    for (int k = 0; k < 2; k++) {
+        char env[64];
+        snprintf(env, sizeof env, "LC_ALL=%s", k ? loc : "C");
+        result r = run_with(env, "eval", "loc_C.st", "loc.csv", "--json", NULL);
+        CHECK(r.rc == 0, "%s: eval rc %d %s", env, r.rc, r.err);
+        out[k][0] = r.out;
+        free(r.err);
+        r = run_with(env, "eval", "loc_C.st", "loc.csv", NULL);
+        out[k][1] = r.out;
+        free(r.err);
+        r = run_with(env, "info", "loc_C.st", NULL);
+        CHECK(r.rc == 0 && strstr(r.out, "rate 0.25") && strstr(r.out, "KiB"), "%s: info %s", env, r.out);
+        result_free(&r);
+    }
+    CHECK(!strcmp(out[0][0], out[1][0]), "JSON differs:\n%s%s", out[0][0], out[1][0]);
+    CHECK(!strcmp(out[0][1], out[1][1]), "eval text differs:\n%s%s", out[0][1], out[1][1]);
+    for (int k = 0; k < 2; k++) {
+        free(out[k][0]);
+        free(out[k][1]);
+    }
+}
+
+/* Saving into a missing folder, and over a file-size limit (ulimit -f): an
+ * error line, and no file created or changed. */
+static void test_save_faults(void)
+{
+    write_blobs("sf.csv", 60, 1);
+    expect_fail(1, "sf_nodir", "sf_nodir", "train", "sf.csv", "--layers", "8:relu,3:softmax", "--save",
+                "sf_nodir/m.st", NULL);
+    expect_fail(1, "sf_nodir", "sf_nodir", "train", "sf.csv", "--layers", "8:relu,3:softmax", "--log",
+                "sf_nodir/log.csv", NULL);
+
+    /* A 1539-parameter model (about 6.5 KB), and a previous one to keep. */
+    const char *L = "256:relu,3:softmax";
+    result r = run("train", "sf.csv", "--layers", L, "--epochs", "1", "--seed", "2", "--save", "sf.st", "--quiet", NULL);
+    CHECK(r.rc == 0, "rc %d %s", r.rc, r.err);
+    result_free(&r);
+    size_t n0 = 0;
+    char *before = slurp(path_in("sf.st"), &n0);
+    CHECK(before && n0 > 6000, "model of %zu bytes", n0);
+    /* ulimit -f counts 512-byte blocks in dash and POSIX shells (1024 in
+     * bash's own mode): 4 blocks is 2 or 4 KiB, less than the model. */
+    const char *argv[] = {"sh", "-c", "ulimit -f 4 && exec \"$0\" \"$@\"", tool, "train", "sf.csv", "--layers", L,
+                          "--epochs", "1", "--seed", "3", "--save", "sf.st", "--log", "sf_log.csv", "--quiet", NULL};
+    r = run_env(NULL, argv);
+    CHECK(r.rc == 1, "over the file-size limit: rc %d (%s)", r.rc, r.err);
+    CHECK(count_lines(r.err) == 1 && strstr(r.err, "mynn: --save") && strstr(r.err, "File too large"),
+          "stderr: %s", r.err);
+    result_free(&r);
+    size_t n1 = 0;
+    char *after = slurp(path_in("sf.st"), &n1);
+    CHECK(before && after && n0 == n1 && !memcmp(before, after, n0), "the previous model changed");
+    CHECK(!exists("sf_log.csv"), "log written after a failed save");
+    CHECK(tmp_files_left() == 0, "temporary files left");
+    free(before);
+    free(after);
 }
 
 /* Fashion-MNIST: two epochs reach >= 84%, and the saved model's predictions
@@ -476,6 +781,11 @@ int main(void)
     RUN(test_xor);
     RUN(test_fann_and_regression);
     RUN(test_errors);
+    RUN(test_resume_after_kill);
+    RUN(test_divergence);
+    RUN(test_nonfinite);
+    RUN(test_locale);
+    RUN(test_save_faults);
     RUN(test_fashion_mnist);
     if (!ck_failed) {
         char cmd[400];

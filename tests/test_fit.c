@@ -4,6 +4,8 @@
 #include "mynn.h"
 #include "check.h"
 
+#include <unistd.h>
+
 #define PI_ 3.14159265358979323846
 
 /* A dataset over caller-owned arrays (freed by ds_free here). */
@@ -512,6 +514,284 @@ static void test_evaluate_ce_matches_loss_value(void)
     ds_free(ds);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints: interrupted + resumed == uninterrupted, bit for bit          */
+/* ------------------------------------------------------------------------ */
+
+static char ck_path[256];
+
+static void ck_path_init(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(ck_path, sizeof ck_path, "%s/mynn_fit_ckpt_%ld.safetensors", base && *base ? base : "/tmp",
+             (long)getpid());
+}
+
+typedef struct ck_run {
+    const char *spec;
+    int n_in;
+    mynn_loss loss;
+    mynn_optimizer_kind kind;
+    int patience;
+    int shuffle;
+} ck_run;
+
+/* A fresh net (as a new process would build it) fitted for epochs, with
+ * checkpoint_path / resume as given.  Returns the status; *params (may be
+ * NULL) receives a copy of the parameters, *epochs_run the on_epoch count. */
+static mynn_status ck_fit(const ck_run *c, const mynn_dataset *tr, const mynn_dataset *va, int epochs,
+                          const char *path, int resume, int batch, uint64_t seed, float **params,
+                          size_t *n, int *epochs_run)
+{
+    mynn_net *net = make_net(c->n_in, c->spec, c->loss, 16, 99);
+    if (!net) return MYNN_ERR_STATE;
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    mynn_optim_config_default(&o.optim, c->kind);
+    if (c->kind == MYNN_OPT_SGD) o.optim.momentum = 0.9f;
+    o.epochs = epochs;
+    o.batch_size = batch;
+    o.seed = seed;
+    o.shuffle = c->shuffle;
+    o.patience = c->patience;
+    o.checkpoint_path = path;
+    o.resume = resume;
+    record r = { .stop_at_epoch = -1, .stop_at_batch = -1 };
+    o.on_epoch = on_epoch;
+    o.user = &r;
+    mynn_status s = mynn_fit(net, tr, va, &o);
+    if (epochs_run) *epochs_run = r.epochs_seen;
+    if (params) {
+        const float *p = mynn_params(net, n);
+        *params = malloc(*n * sizeof **params);
+        if (*params) memcpy(*params, p, *n * sizeof **params);
+    }
+    mynn_free(net);
+    return s;
+}
+
+static void test_checkpoint_resume(void)
+{
+    ck_path_init();
+    mynn_dataset *ds = spirals(40, 3);
+    const ck_run runs[] = {
+        {"16:relu,dropout:0.25,16:relu,dropout:0.1,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_ADAM, 0, 1},
+        {"16:tanh,dropout:0.5,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_SGD, 0, 1},
+        {"16:relu,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_RMSPROP, 0, 0},
+        {"8:tanh,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_IRPROP, 0, 1},
+    };
+    for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
+        const ck_run *c = &runs[k];
+        const char *name = mynn_optimizer_name(c->kind);
+        float *straight = NULL, *with_ckpt = NULL, *resumed = NULL;
+        size_t n1 = 0, n2 = 0, n3 = 0;
+        int seen = 0;
+        unlink(ck_path);
+        CHECK_OK(ck_fit(c, ds, NULL, 5, NULL, 0, 16, 7, &straight, &n1, NULL));
+        /* Checkpointing every epoch changes nothing. */
+        CHECK_OK(ck_fit(c, ds, NULL, 5, ck_path, 0, 16, 7, &with_ckpt, &n2, NULL));
+        /* 2 epochs (resume = 1 with no file yet: a fresh start), then on to 5. */
+        unlink(ck_path);
+        CHECK_OK(ck_fit(c, ds, NULL, 2, ck_path, 1, 16, 7, NULL, NULL, NULL));
+        CHECK_OK(ck_fit(c, ds, NULL, 5, ck_path, 1, 16, 7, &resumed, &n3, &seen));
+        CHECK(seen == 3, "%s: resumed run trained %d epochs, wanted 3", name, seen);
+        CHECK(straight && with_ckpt && resumed && n1 == n2 && n1 == n3, "%s: fits", name);
+        if (straight && with_ckpt && resumed && n1 == n2 && n1 == n3) {
+            CHECK(memcmp(straight, with_ckpt, n1 * sizeof(float)) == 0, "%s: checkpointing changed the result", name);
+            CHECK(memcmp(straight, resumed, n1 * sizeof(float)) == 0, "%s: resumed != uninterrupted", name);
+        }
+        /* All epochs done: resuming only restores. */
+        free(resumed);
+        resumed = NULL;
+        CHECK_OK(ck_fit(c, ds, NULL, 5, ck_path, 1, 16, 7, &resumed, &n3, &seen));
+        CHECK(seen == 0 && resumed && n3 == n1 && memcmp(straight, resumed, n1 * sizeof(float)) == 0,
+              "%s: resume of a finished run trained %d epochs / changed the weights", name, seen);
+        free(straight);
+        free(with_ckpt);
+        free(resumed);
+    }
+    ds_free(ds);
+
+    /* Early stopping (validation gets worse as training improves): the best
+     * weights, best loss and patience counter survive the interruption,
+     * also when it falls after the best epoch. */
+    mynn_dataset *tr = ds_new(32, 1, 1, 0), *va = ds_new(32, 1, 1, 0);
+    for (int i = 0; i < 32; i++) {
+        float x = (float)i / 16.0f - 1.0f;
+        tr->x[i] = va->x[i] = x;
+        tr->y[i] = x;
+        va->y[i] = -x;
+    }
+    const ck_run es = {"8:tanh,dropout:0.2,1", 1, MYNN_LOSS_MSE, MYNN_OPT_ADAM, 3, 1};
+    float *straight = NULL;
+    size_t n1 = 0;
+    int total = 0;
+    CHECK_OK(ck_fit(&es, tr, va, 60, NULL, 0, 8, 5, &straight, &n1, &total));
+    CHECK(total > 2 && total < 60, "early stopping after %d epochs", total);
+    for (int split = 1; split <= total && straight; split++) {
+        float *resumed = NULL;
+        size_t n3 = 0;
+        int a = 0, b = 0;
+        unlink(ck_path);
+        CHECK_OK(ck_fit(&es, tr, va, split, ck_path, 0, 8, 5, NULL, NULL, &a));
+        CHECK_OK(ck_fit(&es, tr, va, 60, ck_path, 1, 8, 5, &resumed, &n3, &b));
+        CHECK(a + b == total, "split %d: %d + %d epochs, uninterrupted %d", split, a, b, total);
+        CHECK(resumed && n3 == n1 && memcmp(straight, resumed, n1 * sizeof(float)) == 0,
+              "early stopping, split after epoch %d: resumed != uninterrupted", split);
+        free(resumed);
+    }
+    free(straight);
+    ds_free(tr);
+    ds_free(va);
+    unlink(ck_path);
+}
+
+static unsigned char *ck_read(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(sz > 0 ? (size_t)sz : 1);
+    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *n = (size_t)sz;
+    return b;
+}
+
+static void ck_write(const char *path, const unsigned char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+/* Resuming with other settings or a damaged file: a clear error, and the
+ * network keeps its parameters. */
+static void test_checkpoint_checks(void)
+{
+    ck_path_init();
+    mynn_dataset *ds = spirals(20, 3);
+    const ck_run c = {"8:relu,dropout:0.2,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_ADAM, 0, 0};
+    unlink(ck_path);
+    CHECK_OK(ck_fit(&c, ds, NULL, 2, ck_path, 0, 8, 7, NULL, NULL, NULL));
+    size_t len = 0;
+    unsigned char *good = ck_read(ck_path, &len);
+    CHECK(good && len > 100, "checkpoint written (%zu bytes)", len);
+    if (!good) {
+        ds_free(ds);
+        return;
+    }
+
+    struct { const char *what; ck_run c; int batch; uint64_t seed; int epochs; } bad[] = {
+        {"batch size", c, 4, 7, 5},
+        {"seed", c, 8, 8, 5},
+        {"optimizer", {c.spec, 2, MYNN_LOSS_CE, MYNN_OPT_RMSPROP, 0, 0}, 8, 7, 5},
+        {"layers", {"9:relu,dropout:0.2,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_ADAM, 0, 0}, 8, 7, 5},
+        {"layers", {"8:relu,dropout:0.3,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_ADAM, 0, 0}, 8, 7, 5},
+        {"shuffle", {c.spec, 2, MYNN_LOSS_CE, MYNN_OPT_ADAM, 0, 1}, 8, 7, 5},
+        {"more than the 1 asked", c, 8, 7, 1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        mynn_status s = ck_fit(&bad[i].c, ds, NULL, bad[i].epochs, ck_path, 1, bad[i].batch, bad[i].seed,
+                               NULL, NULL, NULL);
+        CHECK(s == MYNN_ERR_ARG && strstr(mynn_last_error(), bad[i].what) &&
+              strstr(mynn_last_error(), ck_path),
+              "other %s: %s: %s", bad[i].what, mynn_status_name(s), mynn_last_error());
+    }
+    /* Other data of the same size. */
+    float keep = ds->x[3];
+    ds->x[3] += 0.5f;
+    mynn_status s = ck_fit(&c, ds, NULL, 5, ck_path, 1, 8, 7, NULL, NULL, NULL);
+    CHECK(s == MYNN_ERR_ARG && strstr(mynn_last_error(), "data"), "other data: %s", mynn_last_error());
+    ds->x[3] = keep;
+    /* resume without a path; a checkpoint folder that does not exist. */
+    mynn_net *net = make_net(2, c.spec, MYNN_LOSS_CE, 16, 99);
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    o.batch_size = 8;
+    o.resume = 1;
+    CHECK(net && mynn_fit(net, ds, NULL, &o) == MYNN_ERR_ARG, "resume without checkpoint_path");
+    o.resume = 0;
+    o.checkpoint_path = "/nonexistent-dir/ck.safetensors";
+    o.epochs = 1;
+    CHECK(net && mynn_fit(net, ds, NULL, &o) == MYNN_ERR_IO && strstr(mynn_last_error(), "nonexistent"),
+          "checkpoint into a missing folder: %s", mynn_last_error());
+    mynn_free(net);
+
+    /* Damaged files: refused with MYNN_ERR_FORMAT, parameters untouched. */
+    net = make_net(2, c.spec, MYNN_LOSS_CE, 16, 99);
+    size_t np = 0;
+    float *before = NULL;
+    if (net) {
+        const float *p = mynn_params(net, &np);
+        before = malloc(np * sizeof *before);
+        if (before) memcpy(before, p, np * sizeof *before);
+    }
+    mynn_fit_options_default(&o);
+    o.epochs = 5;
+    o.batch_size = 8;
+    o.seed = 7;
+    o.shuffle = 0;
+    o.checkpoint_path = ck_path;
+    o.resume = 1;
+    unsigned char *m = malloc(len);
+    /* The order of an unshuffled run is 0, 1, 2, ...: make it a non-permutation. */
+    const unsigned char ident[12] = {0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0};
+    size_t at = 0;
+    for (size_t k = 0; k + 12 <= len && !at; k++)
+        if (!memcmp(good + k, ident, 12)) at = k;
+    CHECK(at > 0, "order tensor not found");
+    if (m && at) {
+        memcpy(m, good, len);
+        m[at + 4] = 0;   /* 0, 0, 2, ... */
+        ck_write(ck_path, m, len);
+        s = net ? mynn_fit(net, ds, NULL, &o) : MYNN_ERR_STATE;
+        CHECK(s == MYNN_ERR_FORMAT && strstr(mynn_last_error(), "permutation"), "bad order: %s: %s",
+              mynn_status_name(s), mynn_last_error());
+    }
+    size_t cuts[] = {0, 7, 8, 100, len / 2, len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        ck_write(ck_path, good, cuts[i]);
+        s = net ? mynn_fit(net, ds, NULL, &o) : MYNN_ERR_STATE;
+        CHECK(s == MYNN_ERR_FORMAT, "truncated to %zu bytes: %s: %s", cuts[i], mynn_status_name(s),
+              mynn_last_error());
+    }
+    /* Random byte flips: never a crash; a load that succeeds must be one
+     * whose flip hit nothing checked (then training simply goes on). */
+    mynn_rng r;
+    mynn_rng_seed(&r, 11);
+    int trials = ck_sanitized() ? 60 : 300, refused = 0;
+    for (int t = 0; t < trials && m; t++) {
+        memcpy(m, good, len);
+        for (int f = 0; f < 3; f++) m[mynn_rng_below(&r, len)] ^= (unsigned char)(1 + mynn_rng_below(&r, 255));
+        ck_write(ck_path, m, len);
+        mynn_net *fresh = make_net(2, c.spec, MYNN_LOSS_CE, 16, 99);
+        s = fresh ? mynn_fit(fresh, ds, NULL, &o) : MYNN_ERR_STATE;
+        CHECK(s == MYNN_OK || s == MYNN_ERR_FORMAT || s == MYNN_ERR_ARG || s == MYNN_ERR_NUMERIC,
+              "flip %d: %s: %s", t, mynn_status_name(s), mynn_last_error());
+        refused += s != MYNN_OK;
+        mynn_free(fresh);
+    }
+    printf("  %d of %d damaged checkpoints refused\n", refused, trials);
+    if (net && before) {
+        const float *p = mynn_params(net, &np);
+        CHECK(memcmp(p, before, np * sizeof *p) == 0, "a refused checkpoint changed the parameters");
+    }
+    free(before);
+    free(m);
+    mynn_free(net);
+    free(good);
+    ds_free(ds);
+    unlink(ck_path);
+}
+
 int main(void)
 {
     CK_BEGIN("test_fit");
@@ -525,5 +805,7 @@ int main(void)
     RUN(test_fit_bad_args);
     RUN(test_evaluate_known);
     RUN(test_evaluate_ce_matches_loss_value);
+    RUN(test_checkpoint_resume);
+    RUN(test_checkpoint_checks);
     return CK_END();
 }

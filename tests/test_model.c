@@ -4,6 +4,7 @@
 #include "check.h"
 #include "io/atomic_file.h"
 #include "io/json.h"
+#include "io/safetensors.h"
 #include "mynn.h"
 #include "network/network.h"
 
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char g_dir[64];
@@ -957,6 +959,209 @@ static void test_json(void)
           "utf8_valid");
 }
 
+
+/* A process killed (SIGKILL) while its temporary file is being written:
+ * the previous model stays byte-identical and loads; the stale temporary
+ * left behind does not stop later saves (fresh names, O_EXCL). */
+static void test_kill_during_save(void)
+{
+    char path[128], prefix[160];
+    tpath(path, sizeof path, "kill.safetensors");
+    snprintf(prefix, sizeof prefix, "kill.safetensors.tmp.");
+    mynn_net *a = make_net(5);
+    CHECK_OK(mynn_save(a, path));
+    size_t n0;
+    unsigned char *orig = read_all(path, &n0);
+    /* 1000 inputs x 30000 outputs: 30 M parameters, a 120 MB file. */
+    int outs = ck_sanitized() ? 6000 : 30000, killed = 0;
+    long long kill_size = 0;
+    for (int attempt = 0; attempt < 3 && !killed; attempt++) {
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) break;
+        if (pid == 0) {
+            mynn_net *big = NULL;
+            char spec[32];
+            snprintf(spec, sizeof spec, "%d", outs);
+            if (mynn_create(&big, 1000) || mynn_add_layers(big, spec) || mynn_build(big, 1, MYNN_INIT_AUTO, 1))
+                _exit(2);
+            mynn_save(big, path);
+            mynn_free(big);
+            _exit(0);
+        }
+        /* Wait for the child's temporary file to reach 4 MB (1 MB under
+         * sanitizers), then kill it. */
+        long long want = ck_sanitized() ? (1 << 20) : (4 << 20);
+        for (int polls = 0; polls < 600000 && !killed; polls++) {
+            DIR *d = opendir(g_dir);
+            struct dirent *e;
+            while (d && (e = readdir(d)))
+                if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+                    char p[320];
+                    struct stat st;
+                    snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
+                    if (stat(p, &st) == 0 && st.st_size >= want) {
+                        kill(pid, SIGKILL);
+                        killed = 1;
+                        kill_size = (long long)st.st_size;
+                        break;
+                    }
+                }
+            if (d) closedir(d);
+            int st;
+            if (!killed && waitpid(pid, &st, WNOHANG) == pid) {
+                pid = -1;   /* finished (or failed) before the kill: try again */
+                break;
+            }
+            if (!killed) {
+                struct timespec ts = {0, 200000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        if (pid > 0) {
+            int st = 0;
+            if (!killed) kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            if (killed) CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child status %d", st);
+        }
+        if (!killed) {   /* the save finished: put the small model back */
+            CHECK_OK(mynn_save(a, path));
+        }
+    }
+    CHECK(killed, "the child's save was never caught in progress");
+    if (killed) printf("  killed with %lld bytes of the temporary file written\n", kill_size);
+    size_t n1;
+    unsigned char *now = read_all(path, &n1);
+    CHECK(orig && now && n0 == n1 && memcmp(orig, now, n0) == 0, "the previous model changed");
+    free(now);
+    mynn_net *back = NULL;
+    CHECK_OK(mynn_load(&back, path, 2));
+    CHECK(back && same_params(a, back), "the previous model does not load back equal");
+    mynn_free(back);
+    CHECK(count_temp_files() >= (killed ? 1 : 0), "the killed save left no temporary file?");
+
+    /* Stale temporaries with the very names this process would use next
+     * (its pid, the next counter values) do not stop a save. */
+    mn_atomic probe;
+    char probe_path[160];
+    tpath(probe_path, sizeof probe_path, "probe.txt");
+    CHECK_OK(mn_atomic_open(&probe, probe_path));
+    const char *dot = probe.tmp ? strrchr(probe.tmp, '.') : NULL;
+    unsigned long next = dot ? strtoul(dot + 1, NULL, 10) + 1 : 0;
+    mn_atomic_abort(&probe);
+    for (unsigned long k = next; k < next + 5; k++) {
+        char stale[256];
+        snprintf(stale, sizeof stale, "%s.tmp.%ld.%lu", path, (long)getpid(), k);
+        FILE *f = fopen(stale, "wb");
+        if (f) {
+            fputs("stale", f);
+            fclose(f);
+        }
+    }
+    mynn_net *b = make_net(6);
+    CHECK_OK(mynn_save(b, path));
+    back = NULL;
+    CHECK_OK(mynn_load(&back, path, 2));
+    CHECK(back && same_params(b, back), "save over stale temporaries");
+    mynn_free(back);
+    mynn_free(b);
+    /* Clean up the stale files. */
+    DIR *d = opendir(g_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+            char p[320];
+            snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
+            unlink(p);
+        }
+    if (d) closedir(d);
+    CHECK(count_temp_files() == 0, "temporary files left");
+    free(orig);
+    mynn_free(a);
+}
+
+/* The generic container under checkpoints: F32 / I32 / U64 tensors and
+ * metadata round-trip exactly; reads must name the right dtype and shape. */
+static void test_generic_tensors(void)
+{
+    char path[128];
+    tpath(path, sizeof path, "generic.safetensors");
+    float f[6] = {1.5f, -0.0f, 1e-40f, 3.0e38f, 0.1f, -7.0f};
+    int32_t i[3] = {0, -1, 2147483647};
+    uint64_t u[4] = {0, 1, UINT64_MAX, 0x0123456789abcdefULL};
+    const char *meta[] = {"format", "test", "note", "caf\xc3\xa9 \"q\"\n"};
+    mn_st_tensor t[] = {{"f", MN_ST_F32, 2, {2, 3}, f}, {"i", MN_ST_I32, 1, {3}, i},
+                        {"u", MN_ST_U64, 1, {4}, u}, {"empty", MN_ST_F32, 1, {0}, NULL}};
+    CHECK_OK(mn_st_write(path, meta, 2, t, 4));
+    size_t n;
+    unsigned char *raw = read_all(path, &n);
+    CHECK(raw && n == 8 + (size_t)raw[0] + (size_t)raw[1] * 256 + 24 + 12 + 32, "file size %zu", n);
+    CHECK(raw && strstr((char *)raw + 8, "\"u\":{\"dtype\":\"U64\",\"shape\":[4]"), "header");
+    free(raw);
+    mn_st_file *r = NULL;
+    CHECK_OK(mn_st_open(&r, path, 0));
+    if (!r) return;
+    CHECK(!strcmp(mn_st_meta(r, "note"), "caf\xc3\xa9 \"q\"\n") && !mn_st_meta(r, "nope"), "metadata");
+    float f2[6];
+    int32_t i2[3];
+    uint64_t u2[4];
+    uint64_t d23[2] = {2, 3}, d3[1] = {3}, d4[1] = {4}, d6[1] = {6};
+    CHECK(mn_st_read(r, "f", MN_ST_F32, 1, d6, f2) == MYNN_ERR_FORMAT, "wrong shape accepted");
+    CHECK(mn_st_read(r, "i", MN_ST_U64, 1, d3, u2) == MYNN_ERR_FORMAT, "wrong dtype accepted");
+    CHECK(mn_st_read(r, "x", MN_ST_F32, 1, d3, f2) == MYNN_ERR_FORMAT, "missing tensor read");
+    CHECK_OK(mn_st_read(r, "f", MN_ST_F32, 2, d23, f2));
+    CHECK_OK(mn_st_read(r, "i", MN_ST_I32, 1, d3, i2));
+    CHECK(!strcmp(mn_st_unread(r), "u") || !strcmp(mn_st_unread(r), "empty"), "unread");
+    CHECK_OK(mn_st_read(r, "u", MN_ST_U64, 1, d4, u2));
+    CHECK(memcmp(f, f2, sizeof f) == 0 && memcmp(i, i2, sizeof i) == 0 && memcmp(u, u2, sizeof u) == 0,
+          "values differ");
+    CHECK(mn_st_has(r, "empty") && !strcmp(mn_st_unread(r), "empty"), "empty tensor");
+    mn_st_close(r);
+    /* Truncated and size-limited files are refused. */
+    CHECK(mn_st_open(&r, path, 64) == MYNN_ERR_FORMAT && !r, "size limit");
+    raw = read_all(path, &n);
+    FILE *fp = fopen(path, "wb");
+    if (fp && raw) {
+        fwrite(raw, 1, n - 1, fp);
+        fclose(fp);
+    }
+    free(raw);
+    CHECK(mn_st_open(&r, path, 0) == MYNN_ERR_FORMAT && strstr(mynn_last_error(), "data_offsets"),
+          "truncated: %s", mynn_last_error());
+}
+
+/* A program under LC_ALL=de_DE.UTF-8 (not only LC_NUMERIC) saves and loads
+ * a model with dropout 0.25; test_data covers CSV and FANN there. */
+static void test_locale_all(void)
+{
+    if (!setlocale(LC_ALL, "de_DE.UTF-8")) SKIP("de_DE.UTF-8 not installed");
+    char probe[16];
+    snprintf(probe, sizeof probe, "%.2f", 0.25);
+    mynn_net *a = NULL, *b = NULL;
+    char path[128];
+    tpath(path, sizeof path, "locale_all.safetensors");
+    mynn_status s = mynn_create(&a, 3);
+    if (!s) s = mynn_add_layers(a, "4:relu,dropout:0.25,2:softmax");
+    if (!s) s = mynn_set_loss(a, MYNN_LOSS_CE);
+    if (!s) s = mynn_build(a, 2, MYNN_INIT_AUTO, 1);
+    if (!s) s = mynn_save(a, path);
+    if (!s) s = mynn_load(&b, path, 2);
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s", mynn_last_error());
+    setlocale(LC_ALL, "C");
+    CHECK(!strcmp(probe, "0,25"), "de_DE.UTF-8 printed 0.25 as %s", probe);
+    CHECK(s == MYNN_OK, "under de_DE.UTF-8: %s", msg);
+    mynn_layer_info li;
+    CHECK(b && mynn_layer_get_info(b, 1, &li) == MYNN_OK && li.kind == MYNN_LAYER_DROPOUT && li.rate == 0.25f,
+          "dropout rate after load");
+    CHECK(b && !strcmp(mynn_metadata(b, "layers"), "4:relu,dropout:0.25,2:softmax"), "layers: %s",
+          b ? mynn_metadata(b, "layers") : "");
+    CHECK(b && same_params(a, b), "params");
+    mynn_free(a);
+    mynn_free(b);
+}
+
 /* ------------------------------------------------------------------------ */
 
 static void remove_dir(const char *dir)
@@ -993,6 +1198,9 @@ int main(void)
     RUN(test_atomic_api);
     RUN(test_atomic_save);
     RUN(test_locale);
+    RUN(test_locale_all);
+    RUN(test_generic_tensors);
+    RUN(test_kill_during_save);
     remove_dir(g_dir);
     return CK_END();
 }

@@ -14,6 +14,7 @@
  * tensor must have exactly the shape it implies, lie inside the data, not
  * overlap another, and hold finite values; together the tensors must cover
  * the data exactly. */
+#include "safetensors.h"
 #include "atomic_file.h"
 #include "core/core.h"
 #include "json.h"
@@ -313,6 +314,7 @@ typedef struct loader {
     tensor *t;
     size_t nt;
     float *shift, *scale;
+    uint64_t max_file;      /* 0: ST_MAX_FILE */
 } loader;
 
 #define LFAIL(...) mn_error(MYNN_ERR_FORMAT, __VA_ARGS__)
@@ -350,9 +352,9 @@ static mynn_status open_and_parse(loader *L)
         close(fd);
         return mn_error(MYNN_ERR_IO, "cannot open '%s': %s", L->path, strerror(err));
     }
-    uint64_t size = (uint64_t)st.st_size;
-    if (size > ST_MAX_FILE)
-        return LFAIL("%s: file of %" PRIu64 " bytes exceeds the limit of %" PRIu64 " bytes", L->path, size, ST_MAX_FILE);
+    uint64_t size = (uint64_t)st.st_size, max_file = L->max_file ? L->max_file : ST_MAX_FILE;
+    if (size > max_file)
+        return LFAIL("%s: file of %" PRIu64 " bytes exceeds the limit of %" PRIu64 " bytes", L->path, size, max_file);
     if (size < 8)
         return LFAIL("%s: not a safetensors file (%" PRIu64 " bytes, shorter than the 8-byte "
                      "header length)", L->path, size);
@@ -656,5 +658,323 @@ mynn_status mynn_load(mynn_net **out, const char *path, int max_batch)
         return s;
     }
     *out = L.net;
+    return MYNN_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Generic named tensors (checkpoints): see safetensors.h                    */
+/* ------------------------------------------------------------------------ */
+
+static const char *const g_dtype_names[] = {"F32", "I32", "U64"};
+static const unsigned g_dtype_size[] = {4, 4, 8};
+
+char *mn_st_layer_spec(const mynn_net *net)
+{
+    sbuf b = {0};
+    layer_spec(net, &b);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    if (!b.p) {
+        b.p = malloc(1);
+        if (b.p) b.p[0] = '\0';
+    }
+    return b.p;
+}
+
+/* Element count of a shape; -1 on overflow or beyond MN_MAX_ELEMS. */
+static int st_count(int rank, const uint64_t *dims, uint64_t *count)
+{
+    uint64_t c = 1;
+    for (int d = 0; d < rank; d++) {
+        if (dims[d] && c > (uint64_t)MN_MAX_ELEMS / dims[d]) return -1;
+        c *= dims[d];
+    }
+    if (c > (uint64_t)MN_MAX_ELEMS) return -1;
+    *count = c;
+    return 0;
+}
+
+/* Store element i of a host-order array of dtype at o, little-endian. */
+static void put_le(unsigned char *o, const void *src, size_t i, unsigned size)
+{
+    uint64_t u;
+    if (size == 8) {
+        memcpy(&u, (const unsigned char *)src + 8 * i, 8);
+    } else {
+        uint32_t w;
+        memcpy(&w, (const unsigned char *)src + 4 * i, 4);
+        u = w;
+    }
+    for (unsigned k = 0; k < size; k++) o[k] = (unsigned char)(u >> (8 * k));
+}
+
+mynn_status mn_st_write(const char *path, const char *const *meta, size_t n_meta,
+                        const mn_st_tensor *t, size_t nt)
+{
+    if (!path || (n_meta && !meta) || (nt && !t))
+        return mn_error(MYNN_ERR_NULL, "mn_st_write: NULL argument");
+    sbuf h = {0};
+    sb_str(&h, "{\"__metadata__\":{");
+    for (size_t i = 0; i < n_meta; i++) {
+        const char *k = meta[2 * i], *v = meta[2 * i + 1];
+        if (!k || !v || !mn_json_utf8_valid(k, strlen(k)) || !mn_json_utf8_valid(v, strlen(v))) {
+            free(h.p);
+            return mn_error(MYNN_ERR_ARG, "%s: metadata entry %zu is missing or not valid UTF-8",
+                            path, i);
+        }
+        if (i) sb_add(&h, ",", 1);
+        sb_json(&h, k);
+        sb_add(&h, ":", 1);
+        sb_json(&h, v);
+    }
+    sb_add(&h, "}", 1);
+    uint64_t pos = 0;
+    for (size_t i = 0; i < nt; i++) {
+        uint64_t count;
+        if ((unsigned)t[i].dtype > MN_ST_U64 || t[i].rank < 0 || t[i].rank > MN_ST_MAX_RANK ||
+            !t[i].name || !mn_json_utf8_valid(t[i].name, strlen(t[i].name)) ||
+            strcmp(t[i].name, "__metadata__") == 0 || st_count(t[i].rank, t[i].dims, &count) ||
+            (count && !t[i].data)) {
+            free(h.p);
+            return mn_error(MYNN_ERR_ARG, "%s: tensor %zu (\"%.64s\") has a bad name, dtype or shape",
+                            path, i, t[i].name ? t[i].name : "");
+        }
+        sb_add(&h, ",", 1);
+        sb_json(&h, t[i].name);
+        sb_str(&h, ":{\"dtype\":\"");
+        sb_str(&h, g_dtype_names[t[i].dtype]);
+        sb_str(&h, "\",\"shape\":[");
+        for (int d = 0; d < t[i].rank; d++) {
+            if (d) sb_add(&h, ",", 1);
+            sb_u64(&h, t[i].dims[d]);
+        }
+        sb_str(&h, "],\"data_offsets\":[");
+        sb_u64(&h, pos);
+        sb_add(&h, ",", 1);
+        pos += count * g_dtype_size[t[i].dtype];
+        sb_u64(&h, pos);
+        sb_str(&h, "]}");
+    }
+    sb_add(&h, "}", 1);
+    while (!h.oom && h.n % 8 != 0) sb_add(&h, " ", 1);
+    if (h.oom) {
+        free(h.p);
+        return mn_error(MYNN_ERR_NOMEM, "%s: out of memory building the header", path);
+    }
+
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)h.n >> (8 * i));
+    mn_atomic a;
+    mynn_status s = mn_atomic_open(&a, path);
+    if (!s) s = mn_atomic_write(&a, len8, 8);
+    if (!s) s = mn_atomic_write(&a, h.p, h.n);
+    free(h.p);
+    unsigned char chunk[4096];
+    for (size_t i = 0; i < nt && !s; i++) {
+        unsigned size = g_dtype_size[t[i].dtype];
+        uint64_t count = 0;
+        st_count(t[i].rank, t[i].dims, &count);
+        for (size_t j = 0; j < count && !s;) {
+            size_t m = count - j < sizeof chunk / size ? (size_t)(count - j) : sizeof chunk / size;
+            for (size_t q = 0; q < m; q++) put_le(chunk + size * q, t[i].data, j + q, size);
+            s = mn_atomic_write(&a, chunk, size * m);
+            j += m;
+        }
+    }
+    if (s) {
+        mn_atomic_abort(&a);
+        return s;
+    }
+    return mn_atomic_commit(&a);
+}
+
+typedef struct st_entry {
+    const char *name;          /* the header's key (owned by the parsed JSON) */
+    mn_st_dtype dtype;
+    int rank;
+    uint64_t dims[MN_ST_MAX_RANK];
+    uint64_t begin, end;
+    int read;
+} st_entry;
+
+struct mn_st_file {
+    loader L;
+    st_entry *e;
+    size_t n;
+};
+
+void mn_st_close(mn_st_file *f)
+{
+    if (!f) return;
+    if (f->L.f) fclose(f->L.f);
+    free(f->L.header);
+    mn_json_free(f->L.root);
+    free(f->e);
+    free(f);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const st_entry *x = *(const st_entry *const *)a, *y = *(const st_entry *const *)b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+static mynn_status st_check(mn_st_file *f)
+{
+    loader *L = &f->L;
+    L->meta = mn_json_get(L->root, "__metadata__");
+    if (L->meta && L->meta->type != MN_JSON_OBJECT)
+        return LFAIL("%s: __metadata__ is a JSON %s, not an object", L->path,
+                     mn_json_type_name(L->meta->type));
+    for (size_t i = 0; L->meta && i < L->meta->n; i++)
+        if (L->meta->items[i].type != MN_JSON_STRING)
+            return LFAIL("%s: __metadata__ entry \"%.64s\" is a JSON %s, not a string", L->path,
+                         L->meta->keys[i], mn_json_type_name(L->meta->items[i].type));
+    f->e = calloc(L->root->n ? L->root->n : 1, sizeof *f->e);
+    if (!f->e) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", L->path);
+    uint64_t total = 0;
+    for (size_t i = 0; i < L->root->n; i++) {
+        const char *name = L->root->keys[i];
+        if (strcmp(name, "__metadata__") == 0) continue;
+        const mn_json *v = &L->root->items[i];
+        if (v->type != MN_JSON_OBJECT)
+            return LFAIL("%s: tensor \"%.64s\" is a JSON %s, not an object", L->path, name,
+                         mn_json_type_name(v->type));
+        for (size_t k = 0; k < v->n; k++)
+            if (strcmp(v->keys[k], "dtype") && strcmp(v->keys[k], "shape") &&
+                strcmp(v->keys[k], "data_offsets"))
+                return LFAIL("%s: tensor \"%.64s\": unknown field \"%.32s\"", L->path, name,
+                             v->keys[k]);
+        st_entry *e = &f->e[f->n];
+        e->name = name;
+        const mn_json *dt = mn_json_get(v, "dtype");
+        int known = -1;
+        for (int d = 0; dt && dt->type == MN_JSON_STRING && d <= MN_ST_U64; d++)
+            if (strcmp(dt->s, g_dtype_names[d]) == 0) known = d;
+        if (known < 0)
+            return LFAIL("%s: tensor \"%.64s\": missing or unsupported dtype (F32, I32, U64)",
+                         L->path, name);
+        e->dtype = (mn_st_dtype)known;
+        size_t rank;
+        mynn_status s = uint_array(L, name, "shape", mn_json_get(v, "shape"), e->dims,
+                                   MN_ST_MAX_RANK, &rank);
+        if (s) return s;
+        uint64_t count;
+        if (rank > MN_ST_MAX_RANK || st_count((int)rank, e->dims, &count))
+            return LFAIL("%s: tensor \"%.64s\": shape of rank %zu or more than %zu elements",
+                         L->path, name, rank, MN_MAX_ELEMS);
+        e->rank = (int)rank;
+        uint64_t off[2];
+        size_t noff;
+        s = uint_array(L, name, "data_offsets", mn_json_get(v, "data_offsets"), off, 2, &noff);
+        if (s) return s;
+        if (noff != 2)
+            return LFAIL("%s: tensor \"%.64s\": data_offsets must be [begin, end], has %zu elements",
+                         L->path, name, noff);
+        uint64_t bytes = count * g_dtype_size[e->dtype];
+        if (off[0] > off[1] || off[1] > L->data_len || off[1] - off[0] != bytes)
+            return LFAIL("%s: tensor \"%.64s\": data_offsets [%" PRIu64 ", %" PRIu64 "] are not "
+                         "its %" PRIu64 " bytes within the %" PRIu64 "-byte data", L->path, name,
+                         off[0], off[1], bytes, L->data_len);
+        e->begin = off[0];
+        e->end = off[1];
+        total += bytes;
+        f->n++;
+    }
+    st_entry **order = malloc((f->n ? f->n : 1) * sizeof *order);
+    if (!order) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", L->path);
+    for (size_t j = 0; j < f->n; j++) order[j] = &f->e[j];
+    qsort(order, f->n, sizeof *order, cmp_entry);
+    mynn_status s = MYNN_OK;
+    for (size_t j = 1; j < f->n && !s; j++)
+        if (order[j]->begin < order[j - 1]->end)
+            s = LFAIL("%s: tensors \"%.64s\" and \"%.64s\" overlap in the data", L->path,
+                      order[j - 1]->name, order[j]->name);
+    free(order);
+    if (!s && total != L->data_len)
+        s = LFAIL("%s: %" PRIu64 " bytes of data are not covered by any tensor", L->path,
+                  L->data_len - total);
+    return s;
+}
+
+mynn_status mn_st_open(mn_st_file **out, const char *path, uint64_t max_size)
+{
+    if (!out) return mn_error(MYNN_ERR_NULL, "mn_st_open: out is NULL");
+    *out = NULL;
+    if (!path) return mn_error(MYNN_ERR_NULL, "mn_st_open: path is NULL");
+    mn_st_file *f = calloc(1, sizeof *f);
+    if (!f) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", path);
+    f->L.path = path;
+    f->L.max_file = max_size ? max_size : ST_MAX_FILE;
+    mynn_status s = open_and_parse(&f->L);
+    if (!s) s = st_check(f);
+    if (s) {
+        mn_st_close(f);
+        return s;
+    }
+    *out = f;
+    return MYNN_OK;
+}
+
+const char *mn_st_meta(const mn_st_file *f, const char *key)
+{
+    const mn_json *v = f && f->L.meta ? mn_json_get(f->L.meta, key) : NULL;
+    return v ? v->s : NULL;
+}
+
+static st_entry *st_find(const mn_st_file *f, const char *name)
+{
+    for (size_t i = 0; f && i < f->n; i++)
+        if (strcmp(f->e[i].name, name) == 0) return &f->e[i];
+    return NULL;
+}
+
+int mn_st_has(const mn_st_file *f, const char *name) { return st_find(f, name) != NULL; }
+
+const char *mn_st_unread(const mn_st_file *f)
+{
+    for (size_t i = 0; f && i < f->n; i++)
+        if (!f->e[i].read) return f->e[i].name;
+    return NULL;
+}
+
+mynn_status mn_st_read(mn_st_file *f, const char *name, mn_st_dtype dtype, int rank,
+                       const uint64_t *dims, void *dst)
+{
+    if (!f || !name || (rank && !dims)) return mn_error(MYNN_ERR_NULL, "mn_st_read: NULL argument");
+    loader *L = &f->L;
+    st_entry *e = st_find(f, name);
+    if (!e) return LFAIL("%s: missing tensor \"%.64s\"", L->path, name);
+    int match = e->dtype == dtype && e->rank == rank;
+    for (int d = 0; match && d < rank; d++) match = e->dims[d] == dims[d];
+    if (!match) {
+        char got[96], want[96];
+        shape_text(got, sizeof got, e->dims, e->rank);
+        shape_text(want, sizeof want, dims, rank < 0 ? 0 : rank > MN_ST_MAX_RANK ? MN_ST_MAX_RANK : rank);
+        return LFAIL("%s: tensor \"%.64s\" is %s %s, expected %s %s", L->path, name,
+                     g_dtype_names[e->dtype], got,
+                     (unsigned)dtype <= MN_ST_U64 ? g_dtype_names[dtype] : "?", want);
+    }
+    if (fseeko(L->f, (off_t)(8 + L->header_len + e->begin), SEEK_SET) != 0)
+        return mn_error(MYNN_ERR_IO, "%s: cannot seek: %s", L->path, strerror(errno));
+    char what[96];
+    snprintf(what, sizeof what, "tensor \"%.64s\"", name);
+    size_t bytes = (size_t)(e->end - e->begin), size = g_dtype_size[dtype];
+    mynn_status s = read_exact(L, dst, bytes, what);
+    if (s) return s;
+    unsigned char *b = dst;
+    for (size_t k = 0; k < bytes; k += size) {   /* little-endian to host, in place */
+        uint64_t u = 0;
+        for (size_t q = size; q-- > 0;) u = (u << 8) | b[k + q];
+        if (size == 8) {
+            memcpy(b + k, &u, 8);
+        } else {
+            uint32_t w = (uint32_t)u;
+            memcpy(b + k, &w, 4);
+        }
+    }
+    e->read = 1;
     return MYNN_OK;
 }

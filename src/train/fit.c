@@ -6,10 +6,16 @@
  * Determinism: the only randomness is one generator seeded from o->seed
  * (the shuffle) and the net's own dropout generators; the clock is read
  * only for the seconds statistic.  Same seed and thread count give the
- * same weights bit for bit. */
+ * same weights bit for bit.
+ *
+ * Checkpoints (train/checkpoint.c): the state at the end of an epoch is
+ * the parameters, the optimizer, the shuffle generator and order, the
+ * dropout generators and the early-stopping variables; restoring all of
+ * them and starting at the next epoch continues bit for bit. */
 #include "mynn.h"
 #include "core/core.h"
 #include "network/network.h"
+#include "train/checkpoint.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -99,6 +105,8 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
         return mn_error(MYNN_ERR_ARG, "mynn_fit: learning rate must be a finite number >= 0, got %g",
                         (double)o->optim.lr);
     if (o->patience < 0) return mn_error(MYNN_ERR_ARG, "mynn_fit: patience must be >= 0, got %d", o->patience);
+    if (o->resume && !o->checkpoint_path)
+        return mn_error(MYNN_ERR_ARG, "mynn_fit: resume needs a checkpoint_path");
     mynn_status s = check_dataset(net, train, "training");
     if (!s && val) s = check_dataset(net, val, "validation");
     if (!s) s = check_schedule(&o->schedule);
@@ -113,7 +121,9 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
     const size_t np = net->n_params, pbytes = np * sizeof(float);
 
     float best_loss = INFINITY;
-    int have_best = 0, since_best = 0;
+    int have_best = 0, since_best = 0, first_epoch = 0;
+    const char *ckpt = o->checkpoint_path;
+    uint64_t data_hash = ckpt ? mn_fit_data_hash(train, early ? val : NULL) : 0;
 
     /* Everything the loop needs, allocated once. */
     mynn_optimizer *opt = NULL;
@@ -133,8 +143,22 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
     mynn_rng_seed(&rng, o->seed);
     for (int i = 0; i < n; i++) order[i] = i;
     const mn_layer *last = &net->layers[net->n_layers - 1];
+    mn_fit_state fs = {0, rng, order, n, early, best, 0, best_loss, 0};
+    if (o->resume) {
+        int found = 0;
+        s = mn_checkpoint_load(ckpt, net, opt, o, data_hash, &fs, &found);
+        if (s) goto done;
+        if (found) {
+            first_epoch = fs.epochs_done;
+            rng = fs.shuffle;
+            have_best = fs.have_best;
+            best_loss = fs.best_loss;
+            since_best = fs.since_best;
+            if (early && since_best >= o->patience) first_epoch = o->epochs;  /* had stopped early */
+        }
+    }
 
-    for (int epoch = 0; epoch < o->epochs; epoch++) {
+    for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
         double t0 = now_seconds();
         float lr = mynn_schedule_lr(&sched, o->optim.lr, epoch);
         memcpy(epoch_start, net->params, pbytes);
@@ -211,6 +235,15 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
             }
         }
         st.seconds = now_seconds() - t0;
+        if (ckpt) {
+            fs.epochs_done = epoch + 1;
+            fs.shuffle = rng;
+            fs.have_best = have_best;
+            fs.best_loss = best_loss;
+            fs.since_best = since_best;
+            s = mn_checkpoint_save(ckpt, net, opt, o, data_hash, &fs);
+            if (s) goto done;
+        }
         if (o->on_epoch && o->on_epoch(&st, o->user)) {
             s = MYNN_ERR_STOPPED;
             goto done;
