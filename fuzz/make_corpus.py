@@ -58,3 +58,14 @@ if tool:
             subprocess.run([tool, "train", data, "--layers", layers, "--epochs", "1", "--quiet",
                             "--save", model] + extra, check=True, stdout=subprocess.DEVNULL)
             put("safetensors", name, open(model, "rb").read())
+
+    gen = os.path.join(tempfile.mkdtemp(), "seed_checkpoint")
+    here = os.path.dirname(os.path.abspath(__file__))
+    top = os.path.dirname(here)
+    subprocess.run(["cc", "-O1", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-I" + os.path.join(top, "include"),
+                    "-I" + os.path.join(top, "src"), os.path.join(here, "seed_checkpoint.c"),
+                    os.path.join(os.path.dirname(tool), "libmynn.a"), "-o", gen, "-lm", "-lz", "-fopenmp"],
+                   check=True)
+    ck = gen + ".ckpt"
+    subprocess.run([gen, ck], check=True)
+    put("checkpoint", "after-epoch-1", open(ck, "rb").read())

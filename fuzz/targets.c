@@ -132,3 +132,39 @@ int fuzz_dataset(const uint8_t *data, size_t size)
     unlink(path);
     return 0;
 }
+
+/* Training checkpoints (read by mynn_fit with resume, the CLI's --resume):
+ * one fixed small run, so a valid seed reaches the deep checks. */
+int fuzz_checkpoint_run(const char *path, int resume)
+{
+    static float x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
+    static float y[8] = {1, 0, 0, 1, 0, 1, 1, 0};
+    static int labels[4] = {0, 1, 1, 0};
+    mynn_dataset ds = {4, 2, 2, 2, x, y, labels, 0};
+    mynn_net *net = NULL;
+    if (mynn_create(&net, 2) || mynn_add_layers(net, "3:tanh,dropout:0.1,2:softmax") ||
+        mynn_set_loss(net, MYNN_LOSS_CE) || mynn_build(net, 2, MYNN_INIT_AUTO, 1)) {
+        mynn_free(net);
+        return -1;
+    }
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    o.epochs = resume ? 3 : 1;
+    o.batch_size = 2;
+    o.seed = 1;
+    o.checkpoint_path = path;
+    o.resume = resume;
+    mynn_status s = mynn_fit(net, &ds, NULL, &o);
+    mynn_free(net);
+    return s == MYNN_OK ? 0 : -1;
+}
+
+int fuzz_checkpoint(const uint8_t *data, size_t size)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/mynn-fuzz-%ld.ckpt", (long)getpid());
+    if (write_file(path, data, size)) return 0;
+    (void)fuzz_checkpoint_run(path, 1);
+    unlink(path);
+    return 0;
+}

@@ -48,6 +48,7 @@ static void test_idx(void) { replay("idx", fuzz_idx); }
 static void test_safetensors(void) { replay("safetensors", fuzz_safetensors); }
 static void test_layers(void) { replay("layers", fuzz_layers); }
 static void test_dataset(void) { replay("dataset", fuzz_dataset); }
+static void test_checkpoint(void) { replay("checkpoint", fuzz_checkpoint); }
 
 int main(void)
 {
@@ -58,5 +59,6 @@ int main(void)
     RUN(test_safetensors);
     RUN(test_layers);
     RUN(test_dataset);
+    RUN(test_checkpoint);
     return CK_END();
 }
