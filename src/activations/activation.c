@@ -122,3 +122,25 @@ void mn_act_backward(mynn_activation a, const float *z, const float *y, const fl
         break;
     }
 }
+
+/* Element-wise activations are applied row by row right after the bias,
+ * while the row is still in cache; softmax needs the whole biased row. */
+void mn_act_forward_bias(mynn_activation a, float *z, const float *b, float *y, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        float *zr = z + (size_t)r * cols, *yr = y + (size_t)r * cols;
+        for (int j = 0; j < cols; j++) zr[j] += b[j];
+        mn_act_forward(a, zr, yr, 1, cols);
+    }
+}
+
+void mn_act_backward_bias(mynn_activation a, const float *z, const float *y, const float *dy,
+                          float *dz, float *db, int rows, int cols)
+{
+    for (int j = 0; j < cols; j++) db[j] = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        size_t o = (size_t)r * cols;
+        mn_act_backward(a, z + o, y + o, dy + o, dz + o, 1, cols);
+        for (int j = 0; j < cols; j++) db[j] += dz[o + j];
+    }
+}

@@ -14,4 +14,13 @@ void mn_act_forward(mynn_activation a, const float *z, float *y, int rows, int c
 void mn_act_backward(mynn_activation a, const float *z, const float *y, const float *dy,
                      float *dz, int rows, int cols);
 
+/* The dense layer's epilogue in one sweep over Z: z += b (per row), then
+ * y = f(z); z, y: [rows × cols], b: [cols]. */
+void mn_act_forward_bias(mynn_activation a, float *z, const float *b, float *y, int rows, int cols);
+
+/* The dense layer's backward prologue in one sweep: dz = f'(z) ⊙ dy as
+ * mn_act_backward, and db = Σ_rows dz ([cols], overwritten). */
+void mn_act_backward_bias(mynn_activation a, const float *z, const float *y, const float *dy,
+                          float *dz, float *db, int rows, int cols);
+
 #endif

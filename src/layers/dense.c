@@ -43,8 +43,7 @@ static void dense_forward(mn_layer *l, const float *x, int n, int training)
     const float *w = l->param, *b = l->param + (size_t)l->n_out * l->n_in;
     float *z = l->cache;
     mn_sgemm(0, 1, n, l->n_out, l->n_in, 1.0f, x, l->n_in, w, l->n_in, 0.0f, z, l->n_out);
-    mn_add_row_vector(z, b, n, l->n_out);
-    mn_act_forward(l->act, z, l->out, n, l->n_out);
+    mn_act_forward_bias(l->act, z, b, l->out, n, l->n_out);
 }
 
 /* x: [n × in], dY: [n × out] -> dW: [out × in], dB: [out], dX: [n × in] */
@@ -54,12 +53,13 @@ static void dense_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz,
     const float *w = l->param;
     float *dw = l->grad, *db = l->grad + nw;
     float *dz = dy;
-    if (!dy_is_dz) {
+    if (dy_is_dz) {
+        mn_sum_rows(db, dz, n, l->n_out, 0);
+    } else {
         dz = l->cache; /* Z is no longer needed once dZ is known */
-        mn_act_backward(l->act, l->cache, l->out, dy, dz, n, l->n_out);
+        mn_act_backward_bias(l->act, l->cache, l->out, dy, dz, db, n, l->n_out);
     }
     mn_sgemm(1, 0, l->n_out, l->n_in, n, 1.0f, dz, l->n_out, x, l->n_in, 0.0f, dw, l->n_in);
-    mn_sum_rows(db, dz, n, l->n_out, 0);
     if (dx)
         mn_sgemm(0, 0, n, l->n_in, l->n_out, 1.0f, dz, l->n_out, w, l->n_in, 0.0f, dx, l->n_in);
 }
