@@ -132,7 +132,8 @@ static void test_medium_shapes(void)
     static const shape shapes[] = {
         {64, 64, 64}, {100, 64, 257}, {64, 100, 33}, {257, 17, 100},
         {1, 257, 100}, {257, 1, 64}, {1, 1, 257}, {33, 100, 1},
-        {64, 256, 784}, {256, 10, 128}, {10, 128, 256},
+        {64, 256, 784}, {256, 10, 128}, {10, 128, 256}, {64, 10, 128},
+        {50, 10, 900}, {10, 300, 700}, {64, 128, 10},
     };
     int fails = 0;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -152,6 +153,9 @@ static void test_large_shapes(void)
     if (!ck_sanitized()) { /* the remaining transpose variants on one shape */
         shape s = {333, 400, 420};
         for (int t = 0; t < 4; t++) check_shape(s, t & 1, t >> 1, 0, &fails);
+        /* more than one NC block of columns and KC block of k */
+        check_shape((shape){37, 1100, 800}, 0, 1, 2, &fails);
+        check_shape((shape){70, 900, 1000}, 1, 0, 0, &fails);
     }
 }
 

@@ -58,16 +58,83 @@ TGT static void kern_avx2(int kc, const float *restrict a, const float *restrict
     }
 }
 
+TGT static MN_ALWAYS_INLINE __m256i lanes_below(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* In-register 8 x 8 transpose: r[i] holds row i on entry, column i on exit. */
+TGT static MN_ALWAYS_INLINE void tr8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < 4; q++) {
+        r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
+        r[4 + q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
+    }
+}
+
+/* dst[k*W + c] = src[c*ld + k] for c < n (zero for n <= c < W), k < kc. */
+TGT static MN_ALWAYS_INLINE void pack_tr(int W, const float *src, ptrdiff_t ld, int n,
+                                         int kc, float *restrict dst)
+{
+    for (int c0 = 0; c0 < W; c0 += 8) {
+        int cw = W - c0 < 8 ? W - c0 : 8;
+        int cv = n - c0 < 0 ? 0 : n - c0 < cw ? n - c0 : cw;
+        __m256i sm = lanes_below(cw);
+        for (int k0 = 0; k0 < kc; k0 += 8) {
+            int kw = kc - k0 < 8 ? kc - k0 : 8;
+            __m256i km = lanes_below(kw);
+            __m256 r[8];
+#pragma GCC unroll 8
+            for (int c = 0; c < 8; c++)
+                r[c] = c >= cv ? _mm256_setzero_ps()
+                       : kw == 8 ? _mm256_loadu_ps(src + (size_t)(c0 + c) * ld + k0)
+                                 : _mm256_maskload_ps(src + (size_t)(c0 + c) * ld + k0, km);
+            tr8(r);
+#pragma GCC unroll 8
+            for (int k = 0; k < kw; k++) {
+                if (cw == 8) _mm256_storeu_ps(dst + (size_t)(k0 + k) * W + c0, r[k]);
+                else _mm256_maskstore_ps(dst + (size_t)(k0 + k) * W + c0, sm, r[k]);
+            }
+        }
+    }
+}
+
 TGT static void pack_a_avx2(int trans, const float *src, ptrdiff_t ld, int mc,
                             int kc, float *dst)
 {
-    mn_pack_a_body(X_MR, trans, src, ld, mc, kc, dst);
+    if (trans) {
+        mn_pack_a_body(X_MR, trans, src, ld, mc, kc, dst);
+        return;
+    }
+    for (int p = 0; p < mc; p += X_MR)
+        pack_tr(X_MR, src + (size_t)p * ld, ld, mc - p < X_MR ? mc - p : X_MR, kc,
+                dst + (size_t)p * kc);
 }
 
 TGT static void pack_b_avx2(int trans, const float *src, ptrdiff_t ld, int nc,
                             int kc, float *dst)
 {
-    mn_pack_b_body(X_NR, trans, src, ld, nc, kc, dst);
+    if (!trans) {
+        mn_pack_b_body(X_NR, trans, src, ld, nc, kc, dst);
+        return;
+    }
+    for (int p = 0; p < nc; p += X_NR)
+        pack_tr(X_NR, src + (size_t)p * ld, ld, nc - p < X_NR ? nc - p : X_NR, kc,
+                dst + (size_t)p * kc);
 }
 
 TGT static inline float hsum8(__m256 v)

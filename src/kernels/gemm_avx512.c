@@ -133,17 +133,38 @@ TGT static void kern_avx512_n16_ua(int kc, const float *a, ptrdiff_t rsa, ptrdif
             b += ZN_NR;
         }
 #undef F
-    } else {
-        ptrdiff_t o[ZN_MR];
-        for (int i = 0; i < ZN_MR; i++) o[i] = (ptrdiff_t)(i < mr ? i : mr - 1) * rsa;
-#define STEP(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[o[i]]), b0, c##i);
-        for (int k = 0; k < kc; k++) {
-            __m512 b0 = _mm512_load_ps(b);
-            ROWS24(STEP)
-            a += csa;
-            b += ZN_NR;
+    } else { /* short edge panel: 8 rows at a time (offsets stay in registers) */
+        for (int r0 = 0; r0 < mr; r0 += 8) {
+            int m8 = mr - r0 < 8 ? mr - r0 : 8;
+            const float *ap = a + (ptrdiff_t)r0 * rsa, *bp = b;
+            ptrdiff_t o[8];
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) o[i] = (ptrdiff_t)(i < m8 ? i : m8 - 1) * rsa;
+            __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0, d4 = d0, d5 = d0, d6 = d0, d7 = d0;
+            for (int k = 0; k < kc; k++) {
+                __m512 b0 = _mm512_load_ps(bp);
+                d0 = _mm512_fmadd_ps(_mm512_set1_ps(ap[o[0]]), b0, d0);
+                d1 = _mm512_fmadd_ps(_mm512_set1_ps(ap[o[1]]), b0, d1);
+                d2 = _mm512_fmadd_ps(_mm512_set1_ps(ap[o[2]]), b0, d2);
+                d3 = _mm512_fmadd_ps(_mm512_set1_ps(ap[o[3]]), b0, d3);
+                d4 = _mm512_fmadd_ps(_mm512_set1_ps(ap[o[4]]), b0, d4);
+                d5 = _mm512_fmadd_ps(_mm512_set1_ps(ap[o[5]]), b0, d5);
+                d6 = _mm512_fmadd_ps(_mm512_set1_ps(ap[o[6]]), b0, d6);
+                d7 = _mm512_fmadd_ps(_mm512_set1_ps(ap[o[7]]), b0, d7);
+                ap += csa;
+                bp += ZN_NR;
+            }
+            __m512 d[8] = {d0, d1, d2, d3, d4, d5, d6, d7};
+            __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+            __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+            for (int i = 0; i < m8; i++) {
+                float *ci = c + (size_t)(r0 + i) * ldc;
+                __m512 r = _mm512_mul_ps(va, d[i]);
+                if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, ci), r);
+                _mm512_mask_storeu_ps(ci, m0, r);
+            }
         }
-#undef STEP
+        return;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
@@ -280,6 +301,46 @@ TGT static void pack_b_avx512_n16(int trans, const float *src, ptrdiff_t ld, int
     pack_b_w(ZN_NR, trans, src, ld, nc, kc, dst);
 }
 
+/* y[r*incy] = alpha * dot(x, b + r*ldb) (+ beta y) for R rows; the same
+ * operation order for every row whatever R, so grouping never changes bits. */
+TGT static MN_ALWAYS_INLINE void dot_rows(int R, int K, const float *x, const float *b,
+                                          ptrdiff_t ldb, float alpha, float beta,
+                                          float *y, ptrdiff_t incy)
+{
+    __m512 s0[4], s1[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) s0[r] = s1[r] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 32 <= K; k += 32) {
+        __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            s0[r] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b + r * ldb + k), s0[r]);
+            s1[r] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b + r * ldb + k + 16), s1[r]);
+        }
+    }
+    if (k + 16 <= K) {
+        __m512 x0 = _mm512_loadu_ps(x + k);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            s0[r] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b + r * ldb + k), s0[r]);
+        k += 16;
+    }
+    if (k < K) {
+        __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
+        __m512 x1 = _mm512_maskz_loadu_ps(m, x + k);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            s1[r] = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m, b + r * ldb + k), s1[r]);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        float v = alpha * _mm512_reduce_add_ps(_mm512_add_ps(s0[r], s1[r]));
+        float *yr = y + r * incy;
+        *yr = beta == 0.0f ? v : _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(beta), _mm_set_ss(*yr), _mm_set_ss(v)));
+    }
+}
+
 TGT static void gemv_avx512(int transB, int N, int K, float alpha, const float *x,
                             ptrdiff_t incx, const float *B, ptrdiff_t ldb,
                             float beta, float *y, ptrdiff_t incy, float *scratch)
@@ -337,30 +398,9 @@ TGT static void gemv_avx512(int transB, int N, int K, float alpha, const float *
             }
         }
     } else {
-        int kt = K & 15;
-        __mmask16 mt = (__mmask16)((1u << kt) - 1);
-        for (int j = 0; j < N; j++) {
-            const float *b = B + (size_t)j * ldb;
-            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-            int k = 0;
-            for (; k + 64 <= K; k += 64) {
-                s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(b + k), s0);
-                s1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k + 16), _mm512_loadu_ps(b + k + 16), s1);
-                s2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k + 32), _mm512_loadu_ps(b + k + 32), s2);
-                s3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k + 48), _mm512_loadu_ps(b + k + 48), s3);
-            }
-            for (; k + 16 <= K; k += 16)
-                s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(b + k), s0);
-            if (kt)
-                s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mt, x + k),
-                                     _mm512_maskz_loadu_ps(mt, b + k), s1);
-            float acc = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1),
-                                                           _mm512_add_ps(s2, s3)));
-            float *yj = &y[(size_t)j * incy];
-            float v = alpha * acc;
-            *yj = beta == 0.0f ? v : _mm_cvtss_f32(_mm_fmadd_ss(
-                _mm_set_ss(beta), _mm_set_ss(*yj), _mm_set_ss(v)));
-        }
+        int j = 0;
+        for (; j + 4 <= N; j += 4) dot_rows(4, K, x, B + (size_t)j * ldb, ldb, alpha, beta, y + (size_t)j * incy, incy);
+        for (; j < N; j++) dot_rows(1, K, x, B + (size_t)j * ldb, ldb, alpha, beta, y + (size_t)j * incy, incy);
     }
     (void)vb;
 }

@@ -1,7 +1,8 @@
 /* The blocked GEMM driver shared by all kernel engines:
- *   - C is cut into one rectangle per thread (aligned to the register tile,
- *     so each element is computed the same way whatever the thread count);
- *   - each thread runs the classic loop nest on its rectangle:
+ *   - C is cut into rectangles ("parts": 1 to 4 per thread, aligned to the
+ *     register tile, so each element is computed the same way whatever the
+ *     thread count), handed to the threads dynamically;
+ *   - a thread runs the classic loop nest on each of its parts:
  *       for jc (NC) / for pc (KC): pack B block / for ic (MC): pack A block /
  *       for ir (MR) / for jr (NR): micro-kernel
  *   - K is never split across threads; its KC blocking depends on K only.
@@ -17,6 +18,46 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#include <stdatomic.h>
+#include <time.h>
+
+/* Busy machine guard.  When another process holds the core a worker thread
+ * runs on, a parallel region waits for that worker at its end, which can
+ * cost scheduler time slices (milliseconds) per call.  Parts are handed out
+ * dynamically; when the calling thread spent much longer in the region than
+ * on its own parts, the next calls run on the calling thread alone (16 at
+ * first, doubling while it keeps happening), then threads are tried again.
+ * Results do not depend on the thread count, so this never changes output. */
+static atomic_int g_solo, g_solo_len = 16;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int threads_now(int nt)
+{
+    if (nt > 1 && atomic_load_explicit(&g_solo, memory_order_relaxed) > 0) {
+        atomic_fetch_sub_explicit(&g_solo, 1, memory_order_relaxed);
+        return 1;
+    }
+    return nt;
+}
+
+/* region: seconds in the parallel region; own: seconds on the calling
+ * thread's own parts. */
+static void note_region(double region, double own)
+{
+    if (region > 2.0 * own + 20e-6) {
+        int len = atomic_load_explicit(&g_solo_len, memory_order_relaxed);
+        atomic_store_explicit(&g_solo, len, memory_order_relaxed);
+        atomic_store_explicit(&g_solo_len, len < 1024 ? 2 * len : len, memory_order_relaxed);
+    } else {
+        atomic_store_explicit(&g_solo_len, 16, memory_order_relaxed);
+    }
+}
 #endif
 
 /* ---- per-thread packing buffers ---------------------------------------- */
@@ -282,11 +323,17 @@ static void gemv_dispatch(const gemv_job *g)
 #ifdef _OPENMP
     if ((double)g->N * g->K >= 1 << 20) nt = imin(mn_threads(), ceil_div(g->N, 64));
     if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-        {
-            int nth = omp_get_num_threads();
-            for (int t = omp_get_thread_num(); t < nt; t += nth) run_gemv_part(g, t, nt);
+        int np = nt * 4 < ceil_div(g->N, 64) ? nt * 4 : ceil_div(g->N, 64);
+        int ntn = threads_now(nt);
+        double own = 0, t0 = now_s();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ntn)
+        for (int t = 0; t < np; t++) {
+            int me = omp_get_thread_num() == 0;
+            double p0 = me ? now_s() : 0;
+            run_gemv_part(g, t, np);
+            if (me) own += now_s() - p0;
         }
+        if (ntn > 1) note_region(now_s() - t0, own);
         return;
     }
 #endif
@@ -297,6 +344,10 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
                      int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc)
 {
+    if ((long long)M * N * K <= 64) { /* tiny: plain loops beat any setup */
+        mn_sgemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     if (M == 1 || N == 1) {
         gemv_job g;
         g.f = e->gemv;
@@ -332,7 +383,7 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
     int nt = 1;
 #ifdef _OPENMP
     double fmas = (double)M * N * K;
-    if (fmas >= 64.0 * 64 * 64) nt = mn_threads();
+    if (fmas >= 512.0 * 1024) nt = mn_threads(); /* else threads cost more than they save */
 #endif
     int tiles_m = ceil_div(M, e->mr), tiles_n = ceil_div(N, e->nr);
     if (nt > tiles_m * tiles_n) nt = tiles_m * tiles_n;
@@ -369,8 +420,16 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
     if (np < nt) nt = np;
 #ifdef _OPENMP
     if (nt > 1) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-        for (int t = 0; t < np; t++) run_part(&j, t);
+        int ntn = threads_now(nt);
+        double own = 0, t0 = now_s();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ntn)
+        for (int t = 0; t < np; t++) {
+            int me = omp_get_thread_num() == 0;
+            double p0 = me ? now_s() : 0;
+            run_part(&j, t);
+            if (me) own += now_s() - p0;
+        }
+        if (ntn > 1) note_region(now_s() - t0, own);
         return;
     }
 #endif
