@@ -23,8 +23,8 @@ ifeq ($(origin ZLIB),undefined)
 ZLIB := $(call have,-lz,$(hash)include <zlib.h>)
 endif
 
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fPIC -fvisibility=hidden
+CFLAGS  ?= -O3 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fPIC -fvisibility=hidden -fno-math-errno
 CPPFLAGS += -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L
 LDLIBS  += -lm
 

@@ -3,7 +3,7 @@
 # writes it to bench/RESULTS.md.  THREADS=2 RUNS=3 by default.
 set -e
 cd "$(dirname "$0")/.."
-make -s lib
+make -s all
 mkdir -p build/bench
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/bench_mlp.c build/libmynn.a \
    -o build/bench/bench_mlp -lm -lz -fopenmp

@@ -175,7 +175,7 @@ static int parse_string(parser *ps, char **out, size_t *out_len)
         case 'r': *o++ = '\r'; break;
         case 't': *o++ = '\t'; break;
         case 'u': {
-            unsigned cp, lo;
+            unsigned cp = 0, lo = 0; /* set by hex4 on success; zeroed for the compiler */
             if (hex4(ps, &cp)) { free(buf); return -1; }
             if (cp >= 0xdc00 && cp <= 0xdfff) {
                 free(buf);

@@ -82,6 +82,17 @@ int mn_gemm_set_engine(const char *name)
     return 0;
 }
 
+void mn_thread_id(int *t, int *nt)
+{
+#ifdef _OPENMP
+    *t = omp_get_thread_num();
+    *nt = omp_get_num_threads();
+#else
+    *t = 0;
+    *nt = 1;
+#endif
+}
+
 const char *mn_gemm_engine(void) { return engine()->name; }
 
 void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,

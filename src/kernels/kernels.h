@@ -32,5 +32,17 @@ void mn_sum_rows(float *db, const float *dz, int rows, int cols, int accumulate)
 
 /* Thread count used by the kernels (1 without OpenMP). */
 int mn_threads(void);
+/* Inside a parallel region: this thread's index and the team size (0, 1 outside). */
+void mn_thread_id(int *t, int *nt);
+
+/* Optimizer updates over flat arrays of n parameters p with gradient g,
+ * the gradient first scaled by cs (clipping); see src/optim/optimizer.c
+ * for the formulas.  Element-wise: results do not depend on the threads. */
+void mn_k_sgd(float *p, const float *g, float *buf, size_t n, float cs, float lr, float wd,
+              float mu, int nesterov);
+void mn_k_adam(float *p, const float *g, float *m, float *v, size_t n, float cs, float l2,
+               float shrink, float b1, float b2, float step, float sqrt_bc2, float eps);
+void mn_k_rmsprop(float *p, const float *g, float *v, size_t n, float cs, float lr, float wd,
+                  float alpha, float eps);
 
 #endif

@@ -240,13 +240,25 @@ double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in)
     return loss;
 }
 
+/* Checked in blocks with a branch-free test of the exponent bits, so the
+ * common all-finite case vectorizes; only a bad block is searched. */
 int mn_find_nonfinite(const float *v, size_t n, size_t *at)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i])) {
-            if (at) *at = i;
-            return 1;
+    for (size_t base = 0; base < n; base += 1024) {
+        size_t end = n - base < 1024 ? n : base + 1024;
+        uint32_t bad = 0;
+        for (size_t i = base; i < end; i++) {
+            uint32_t bits;
+            memcpy(&bits, &v[i], sizeof bits);
+            bad |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
         }
+        if (!bad) continue;
+        for (size_t i = base; i < end; i++)
+            if (!isfinite(v[i])) {
+                if (at) *at = i;
+                return 1;
+            }
+    }
     return 0;
 }
 

@@ -18,6 +18,7 @@
  * before optimizer.step() does. */
 #include "mynn.h"
 #include "core/core.h"
+#include "kernels/kernels.h"
 #include "network/network.h"
 
 #include <ctype.h>
@@ -222,55 +223,26 @@ static float clip_scale(const float *g, size_t n, float clip)
 static void step_sgd(const mynn_optim_config *c, float *p, const float *gr, float *buf, size_t n,
                      float cs, float lr)
 {
-    const float wd = c->weight_decay, mu = c->momentum;
-    if (!buf) {
-        for (size_t i = 0; i < n; i++) {
-            float g = gr[i] * cs + wd * p[i];
-            p[i] -= lr * g;
-        }
-    } else if (c->nesterov) {
-        for (size_t i = 0; i < n; i++) {
-            float g = gr[i] * cs + wd * p[i];
-            buf[i] = mu * buf[i] + g;
-            p[i] -= lr * (g + mu * buf[i]);
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            float g = gr[i] * cs + wd * p[i];
-            buf[i] = mu * buf[i] + g;
-            p[i] -= lr * buf[i];
-        }
-    }
+    mn_k_sgd(p, gr, buf, n, cs, lr, c->weight_decay, c->momentum, c->nesterov);
 }
 
+/* Adam (L2 added to the gradient) and AdamW (p *= 1 - lr·wd first), with
+ * PyTorch's bias correction: p -= lr/(1-b1^t) · m / (sqrt(v)/sqrt(1-b2^t) + eps). */
 static void step_adam(const mynn_optim_config *c, long t, float *p, const float *gr, float *m,
                       float *v, size_t n, float cs, float lr)
 {
     const int decoupled = c->kind == MYNN_OPT_ADAMW;
-    const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
     const float l2 = decoupled ? 0.0f : c->weight_decay;
     const float shrink = decoupled ? (float)(1.0 - (double)lr * c->weight_decay) : 1.0f;
-    const float step = (float)((double)lr / (1.0 - pow(b1, (double)t)));
-    const float sqrt_bc2 = (float)sqrt(1.0 - pow(b2, (double)t));
-    for (size_t i = 0; i < n; i++) {
-        float g = gr[i] * cs + l2 * p[i];
-        if (decoupled) p[i] *= shrink;
-        m[i] = b1 * m[i] + (1.0f - b1) * g;
-        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-        float denom = sqrtf(v[i]) / sqrt_bc2 + eps;
-        p[i] -= step * m[i] / denom;
-    }
+    const float step = (float)((double)lr / (1.0 - pow(c->beta1, (double)t)));
+    const float sqrt_bc2 = (float)sqrt(1.0 - pow(c->beta2, (double)t));
+    mn_k_adam(p, gr, m, v, n, cs, l2, shrink, c->beta1, c->beta2, step, sqrt_bc2, c->eps);
 }
 
 static void step_rmsprop(const mynn_optim_config *c, float *p, const float *gr, float *v, size_t n,
                          float cs, float lr)
 {
-    const float a = c->alpha, eps = c->eps, wd = c->weight_decay;
-    for (size_t i = 0; i < n; i++) {
-        float g = gr[i] * cs + wd * p[i];
-        v[i] = a * v[i] + (1.0f - a) * g * g;
-        p[i] -= lr * g / (sqrtf(v[i]) + eps);
-    }
+    mn_k_rmsprop(p, gr, v, n, cs, lr, c->weight_decay, c->alpha, c->eps);
 }
 
 static void step_irprop(const mynn_optim_config *c, float *p, const float *gr, float *prev,

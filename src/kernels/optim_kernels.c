@@ -1,0 +1,90 @@
+/* Optimizer updates: one flat loop each over the parameter array, split
+ * into contiguous static chunks across threads (element-wise, so the
+ * result does not depend on the thread count), with denormals flushed to
+ * zero: the moment estimates of parameters whose gradient is always 0
+ * (e.g. weights of an image's blank border) decay geometrically into the
+ * denormal range, where x86 arithmetic runs about a hundred times slower. */
+#include "kernels.h"
+
+#include <math.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+static unsigned fp_fast(void)
+{
+    unsigned saved = _mm_getcsr();
+    _mm_setcsr(saved | 0x8040u); /* FTZ | DAZ */
+    return saved;
+}
+static void fp_restore(unsigned saved) { _mm_setcsr(saved); }
+#else
+static unsigned fp_fast(void) { return 0; }
+static void fp_restore(unsigned saved) { (void)saved; }
+#endif
+
+/* Below this many parameters one thread is faster than waking others. */
+#define PAR_MIN 32768
+
+/* Runs body(lo, hi) over [0, n) in static chunks, under FTZ/DAZ. */
+#define FOR_CHUNKS(n, body)                                                   \
+    do {                                                                      \
+        int nt_ = (n) >= PAR_MIN ? mn_threads() : 1;                          \
+        _Pragma("omp parallel num_threads(nt_) if(nt_ > 1)")                 \
+        {                                                                     \
+            int t_ = 0, T_ = 1;                                               \
+            mn_thread_id(&t_, &T_);                                           \
+            size_t lo = (n) * (size_t)t_ / (size_t)T_;                        \
+            size_t hi = (n) * (size_t)(t_ + 1) / (size_t)T_;                  \
+            unsigned csr_ = fp_fast();                                        \
+            body;                                                             \
+            fp_restore(csr_);                                                 \
+        }                                                                     \
+    } while (0)
+
+void mn_k_sgd(float *restrict p, const float *restrict g, float *restrict buf, size_t n,
+              float cs, float lr, float wd, float mu, int nesterov)
+{
+    FOR_CHUNKS(n, {
+        if (!buf) {
+            for (size_t i = lo; i < hi; i++) p[i] -= lr * (g[i] * cs + wd * p[i]);
+        } else if (nesterov) {
+            for (size_t i = lo; i < hi; i++) {
+                float gi = g[i] * cs + wd * p[i];
+                buf[i] = mu * buf[i] + gi;
+                p[i] -= lr * (gi + mu * buf[i]);
+            }
+        } else {
+            for (size_t i = lo; i < hi; i++) {
+                buf[i] = mu * buf[i] + (g[i] * cs + wd * p[i]);
+                p[i] -= lr * buf[i];
+            }
+        }
+    });
+}
+
+void mn_k_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
+               size_t n, float cs, float l2, float shrink, float b1, float b2, float step,
+               float sqrt_bc2, float eps)
+{
+    FOR_CHUNKS(n, {
+        for (size_t i = lo; i < hi; i++) {
+            float gi = g[i] * cs + l2 * p[i];
+            float pi = p[i] * shrink;
+            m[i] = b1 * m[i] + (1.0f - b1) * gi;
+            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+            p[i] = pi - step * m[i] / (sqrtf(v[i]) / sqrt_bc2 + eps);
+        }
+    });
+}
+
+void mn_k_rmsprop(float *restrict p, const float *restrict g, float *restrict v, size_t n,
+                  float cs, float lr, float wd, float alpha, float eps)
+{
+    FOR_CHUNKS(n, {
+        for (size_t i = lo; i < hi; i++) {
+            float gi = g[i] * cs + wd * p[i];
+            v[i] = alpha * v[i] + (1.0f - alpha) * gi * gi;
+            p[i] -= lr * gi / (sqrtf(v[i]) + eps);
+        }
+    });
+}
