@@ -245,6 +245,42 @@ static void test_input_transform(void)
     mynn_free(net);
 }
 
+/* Large enough for the threaded kernels (GEMM blocks, activation epilogues,
+ * optimizer chunks): gradients and predictions are bit-identical at 1 and 2
+ * threads, since no sum is split across threads. */
+static void grads_at(int threads, float *grads, float *pred)
+{
+    mynn_set_threads(threads);
+    mynn_net *net = NULL;
+    CHECK_OK(mynn_create(&net, 300));
+    CHECK_OK(mynn_add_layers(net, "256:relu,128:gelu,64:tanh,10:softmax"));
+    CHECK_OK(mynn_set_loss(net, MYNN_LOSS_CE));
+    CHECK_OK(mynn_build(net, 256, MYNN_INIT_AUTO, 5));
+    static float x[256 * 300], y[256 * 10];
+    mynn_rng r;
+    mynn_rng_seed(&r, 77);
+    for (int i = 0; i < 256 * 300; i++) x[i] = 2.0f * mynn_rng_uniform(&r) - 1.0f;
+    for (int i = 0; i < 256; i++)
+        for (int k = 0; k < 10; k++) y[i * 10 + k] = (float)(k == i % 10);
+    CHECK_OK(mynn_compute_gradients(net, x, y, 256, NULL));
+    size_t n = 0;
+    const float *g = mynn_grads(net, &n);
+    memcpy(grads, g, n * sizeof *grads);
+    CHECK_OK(mynn_predict(net, x, 256, pred));
+    mynn_free(net);
+    mynn_set_threads(0);
+}
+
+static void test_threads_bit_identical(void)
+{
+    enum { NP = 300 * 256 + 256 + 256 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10 };
+    static float g1[NP], g2[NP], p1[2560], p2[2560];
+    grads_at(1, g1, p1);
+    grads_at(2, g2, p2);
+    CHECK(memcmp(g1, g2, sizeof g1) == 0, "gradients differ between 1 and 2 threads");
+    CHECK(memcmp(p1, p2, sizeof p1) == 0, "predictions differ between 1 and 2 threads");
+}
+
 static void expect(mynn_status got, mynn_status want, const char *what)
 {
     CHECK(got == want, "%s: got %s, want %s", what, mynn_status_name(got), mynn_status_name(want));
@@ -316,6 +352,7 @@ int main(void)
     RUN(test_init);
     RUN(test_predict_chunks);
     RUN(test_input_transform);
+    RUN(test_threads_bit_identical);
     RUN(test_bad_input);
     return CK_END();
 }

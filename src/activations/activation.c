@@ -1,6 +1,7 @@
 /* Activations.  Sigmoid is evaluated in the form that never overflows exp();
  * softmax subtracts each row's maximum first, so large logits are safe. */
 #include "activation.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -123,10 +124,16 @@ void mn_act_backward(mynn_activation a, const float *z, const float *y, const fl
     }
 }
 
+/* Below this many values one thread is faster than waking another. */
+#define PAR_MIN 16384
+
 /* Element-wise activations are applied row by row right after the bias,
- * while the row is still in cache; softmax needs the whole biased row. */
+ * while the row is still in cache; softmax needs the whole biased row.
+ * Rows are independent, so threads take contiguous blocks of them. */
 void mn_act_forward_bias(mynn_activation a, float *z, const float *b, float *y, int rows, int cols)
 {
+    int nt = (size_t)rows * cols >= PAR_MIN ? mn_threads() : 1;
+#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
     for (int r = 0; r < rows; r++) {
         float *zr = z + (size_t)r * cols, *yr = y + (size_t)r * cols;
         for (int j = 0; j < cols; j++) zr[j] += b[j];
@@ -134,13 +141,24 @@ void mn_act_forward_bias(mynn_activation a, float *z, const float *b, float *y, 
     }
 }
 
+/* Threads take blocks of columns, so each db[j] is summed over the rows in
+ * the same order whatever the thread count: bit-identical results.  Softmax
+ * couples a row's columns and stays on one thread. */
 void mn_act_backward_bias(mynn_activation a, const float *z, const float *y, const float *dy,
                           float *dz, float *db, int rows, int cols)
 {
-    for (int j = 0; j < cols; j++) db[j] = 0.0f;
-    for (int r = 0; r < rows; r++) {
-        size_t o = (size_t)r * cols;
-        mn_act_backward(a, z + o, y + o, dy + o, dz + o, 1, cols);
-        for (int j = 0; j < cols; j++) db[j] += dz[o + j];
+    int nt = a != MYNN_ACT_SOFTMAX && (size_t)rows * cols >= PAR_MIN && cols >= 32 ? mn_threads() : 1;
+#pragma omp parallel num_threads(nt) if(nt > 1)
+    {
+        int t = 0, T = 1;
+        mn_thread_id(&t, &T);
+        int c0 = (int)((long)cols * t / T), c1 = (int)((long)cols * (t + 1) / T);
+        int w = a == MYNN_ACT_SOFTMAX ? cols : c1 - c0;
+        for (int j = c0; j < c1; j++) db[j] = 0.0f;
+        for (int r = 0; r < rows; r++) {
+            size_t o = (size_t)r * cols + (size_t)c0;
+            mn_act_backward(a, z + o, y + o, dy + o, dz + o, 1, w);
+            for (int j = 0; j < c1 - c0; j++) db[c0 + j] += dz[o + j];
+        }
     }
 }

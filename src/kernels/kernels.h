@@ -30,6 +30,10 @@ void mn_add_row_vector(float *y, const float *b, int rows, int cols);
 /* db[j] (+)= sum_i dz[i*cols + j]: the bias gradient.  accumulate=0 overwrites. */
 void mn_sum_rows(float *db, const float *dz, int rows, int cols, int accumulate);
 
+/* dst[i][j] = (src[i][j] - shift[j]) * scale[j]: the input transform. */
+void mn_shift_scale_rows(float *dst, const float *src, const float *shift, const float *scale,
+                         int rows, int cols);
+
 /* Thread count used by the kernels (1 without OpenMP). */
 int mn_threads(void);
 /* Inside a parallel region: this thread's index and the team size (0, 1 outside). */

@@ -3,6 +3,7 @@
 #include "network.h"
 #include "activations/activation.h"
 #include "core/core.h"
+#include "kernels/kernels.h"
 #include "losses/loss.h"
 
 #include <math.h>
@@ -206,10 +207,7 @@ mynn_status mynn_set_input_transform(mynn_net *net, const char *kind, const floa
 const float *mn_forward(mynn_net *net, const float *x, int n, int training)
 {
     if (net->shift) {
-        int d = net->n_inputs;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < d; j++)
-                net->xin[(size_t)i * d + j] = (x[(size_t)i * d + j] - net->shift[j]) * net->scale[j];
+        mn_shift_scale_rows(net->xin, x, net->shift, net->scale, n, net->n_inputs);
         x = net->xin;
     }
     net->last_x = x;

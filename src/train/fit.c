@@ -15,6 +15,7 @@
 #include "mynn.h"
 #include "core/core.h"
 #include "network/network.h"
+#include "train/metrics.h"
 #include "train/checkpoint.h"
 
 #include <math.h>
@@ -45,15 +46,6 @@ static double now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int predicted_class(const float *a, int k)
-{
-    if (k == 1) return a[0] > 0.5f;
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (a[j] > a[best]) best = j;
-    return best;
 }
 
 static mynn_status check_dataset(const mynn_net *net, const mynn_dataset *ds, const char *what)
@@ -188,7 +180,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
             if (!what) {
                 if (train->labels)
                     for (int r = 0; r < m; r++)
-                        correct += predicted_class(last->out + (size_t)r * k, k) ==
+                        correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
                                    train->labels[order[first + r]];
                 loss_sum += (double)loss * m;
                 s = mynn_optimizer_step(opt, lr);

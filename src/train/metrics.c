@@ -2,6 +2,7 @@
  * dataset, in chunks of the net's max_batch through the internal forward
  * pass (the outputs are read where the forward leaves them: no allocation). */
 #include "mynn.h"
+#include "metrics.h"
 #include "core/core.h"
 #include "losses/loss.h"
 #include "network/network.h"
@@ -11,7 +12,7 @@
 
 /* The predicted class of one output row: the argmax (first on ties), or
  * for a single output 1 when it exceeds 0.5. */
-static int predicted_class(const float *a, int k)
+int mn_predicted_class(const float *a, int k)
 {
     if (k == 1) return a[0] > 0.5f;
     int best = 0;
@@ -59,7 +60,7 @@ mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_metrics *m
         }
         if (ds->labels)
             for (int r = 0; r < c; r++) {
-                int truth = ds->labels[done + r], pred = predicted_class(a + (size_t)r * k, k);
+                int truth = ds->labels[done + r], pred = mn_predicted_class(a + (size_t)r * k, k);
                 correct += pred == truth;
                 if (confusion && truth >= 0 && truth < kc && pred < kc)
                     confusion[(size_t)truth * kc + pred]++;
