@@ -47,7 +47,8 @@ static const char help[] =
     "  --batch N            batch size (default 32; irprop: the whole training set)\n"
     "  --seed N             seed for initialisation, shuffling, splits (default 1)\n"
     "  --no-shuffle         keep the sample order\n"
-    "  --val FRACTION       hold out this fraction of DATA for validation\n"
+    "  --val FRACTION|DATA  hold out this fraction of DATA for validation,\n"
+    "                       or validate on another data file\n"
     "  --patience N         stop after N epochs without a better validation loss,\n"
     "                       keeping the best weights (needs --val)\n"
     "  --threads N          threads (default: all cores)\n"
@@ -288,6 +289,14 @@ static int default_threads(void)
     return 0;
 }
 
+/* --val takes a fraction (0.1) or a data file: a value that reads as a
+ * number is a fraction. */
+static int val_is_fraction(const char *v)
+{
+    double d;
+    return mn_parse_double_str(v, &d) == 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_opt opts[] = {
@@ -386,7 +395,7 @@ int cmd_train(int argc, char **argv)
         ((v = cli_value(opts, "--batch")) && cli_int("--batch", v, 1, 1 << 24, &fo.batch_size)) ||
         ((v = cli_value(opts, "--seed")) && cli_int("--seed", v, 0, 0x7fffffffL, &seed)) ||
         ((v = cli_value(opts, "--threads")) && cli_int("--threads", v, 1, 4096, &threads)) ||
-        ((v = cli_value(opts, "--val")) && cli_fraction("--val", v, &val_frac)) ||
+        ((v = cli_value(opts, "--val")) && val_is_fraction(v) && cli_fraction("--val", v, &val_frac)) ||
         ((v = cli_value(opts, "--patience")) && cli_int("--patience", v, 1, 1L << 30, &fo.patience)))
         return CLI_USAGE;
     batch_given = cli_value(opts, "--batch") != NULL;
@@ -399,8 +408,9 @@ int cmd_train(int argc, char **argv)
         cli_error("--nesterov: needs --momentum > 0");
         return CLI_USAGE;
     }
-    if (fo.patience > 0 && val_frac <= 0) {
-        cli_error("--patience: needs a validation set (--val FRACTION)");
+    const char *val_path = (v = cli_value(opts, "--val")) && !val_is_fraction(v) ? v : NULL;
+    if (fo.patience > 0 && val_frac <= 0 && !val_path) {
+        cli_error("--patience: needs a validation set (--val FRACTION or --val DATA)");
         return CLI_USAGE;
     }
     if (resume && !ckpt_dir) {
@@ -492,7 +502,14 @@ int cmd_train(int argc, char **argv)
                   test->n_inputs, test->n_outputs, train->n_inputs, train->n_outputs);
         goto out;
     }
-    if (val_frac > 0) {
+    if (val_path) {
+        if (cli_load_data(&val, val_path, &lo, cli_is_dir(val_path) ? 1 : 0)) goto out;
+        if (val->n_inputs != train->n_inputs || val->n_outputs != train->n_outputs) {
+            cli_error("%s: %d inputs and %d outputs, but the training data has %d and %d", val_path,
+                      val->n_inputs, val->n_outputs, train->n_inputs, train->n_outputs);
+            goto out;
+        }
+    } else if (val_frac > 0) {
         if (mynn_dataset_split(train, val_frac, fo.seed, &val)) {
             cli_lib_error("--val");
             goto out;

@@ -305,6 +305,24 @@ static void test_xor(void)
     result_free(&r);
 }
 
+/* --val with a data file instead of a fraction, driving early stopping. */
+static void test_val_file(void)
+{
+    write_blobs("vtrain.csv", 90, 1);
+    write_blobs("vval.csv", 30, 1);
+    result r = run("train", "vtrain.csv", "--val", "vval.csv", "--patience", "3", "--layers",
+                   "8:relu,3:softmax", "--epochs", "30", "--batch", "8", "--threads", "1",
+                   "--log", "vlog.csv", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "val_acc"), "rc %d: %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    r = run("train", "vtrain.csv", "--val", "nothere.csv", "--layers", "3:softmax", NULL);
+    CHECK(r.rc == 1 && strstr(r.err, "nothere.csv"), "missing --val file: rc %d %s", r.rc, r.err);
+    result_free(&r);
+    r = run("train", "vtrain.csv", "--val", "1.5", "--layers", "3:softmax", NULL);
+    CHECK(r.rc == 2, "--val 1.5: rc %d %s", r.rc, r.err);
+    result_free(&r);
+}
+
 static void test_fann_and_regression(void)
 {
     /* FANN data, one-hot outputs: a 2-class problem. */
@@ -779,6 +797,7 @@ int main(void)
     RUN(test_help_version);
     RUN(test_blobs_workflow);
     RUN(test_xor);
+    RUN(test_val_file);
     RUN(test_fann_and_regression);
     RUN(test_errors);
     RUN(test_resume_after_kill);
