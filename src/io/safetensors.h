@@ -1,8 +1,8 @@
 /* Generic safetensors files: named F32 / I32 / U64 tensors plus string
  * metadata, in the same encoding as model files (u64 header length, JSON
- * header, little-endian data).  Used for training checkpoints; mynn_save and
- * mynn_load keep their own model-specific layout.  Not part of the public
- * API.
+ * header, little-endian data).  Used for training checkpoints; mynn_save
+ * writes its own model-specific layout, and mynn_load reads it through the
+ * same parser as mn_st_open.  Not part of the public API.
  *
  *     const char *meta[] = {"format", "x", "count", "3"};
  *     mn_st_tensor t[] = {{"w", MN_ST_F32, 1, {n}, w}};
