@@ -25,13 +25,16 @@ static char *text_copy(const uint8_t *data, size_t size)
     return s;
 }
 
-/* Writes bytes to a per-process scratch file name; returns 0 on success. */
-static int write_file(const char *path, const uint8_t *data, size_t size)
+/* Writes bytes to /tmp/mynn-fuzz-<pid>-<name> (per process, so parallel
+ * fuzzers do not collide); returns that path in buf, or NULL on failure. */
+static const char *scratch_file(char *buf, size_t n, const char *name, const uint8_t *data,
+                                size_t size)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
+    snprintf(buf, n, "/tmp/mynn-fuzz-%ld-%s", (long)getpid(), name);
+    FILE *f = fopen(buf, "wb");
+    if (!f) return NULL;
     size_t w = size ? fwrite(data, 1, size, f) : 0;
-    return (fclose(f) == 0 && w == size) ? 0 : -1;
+    return (fclose(f) == 0 && w == size) ? buf : NULL;
 }
 
 /* The first byte picks CSV options, the rest is the file. */
@@ -100,9 +103,9 @@ int fuzz_idx(const uint8_t *data, size_t size)
     size_t li = ((size_t)data[0] << 8) | data[1];
     if (li > size - 2) li = size - 2;
     char img[128], lab[128];
-    snprintf(img, sizeof img, "/tmp/mynn-fuzz-%ld-train-images-idx3-ubyte", (long)getpid());
-    snprintf(lab, sizeof lab, "/tmp/mynn-fuzz-%ld-train-labels-idx1-ubyte", (long)getpid());
-    if (write_file(img, data + 2, li) || write_file(lab, data + 2 + li, size - 2 - li)) return 0;
+    if (!scratch_file(img, sizeof img, "train-images-idx3-ubyte", data + 2, li) ||
+        !scratch_file(lab, sizeof lab, "train-labels-idx1-ubyte", data + 2 + li, size - 2 - li))
+        return 0;
     mynn_dataset *ds = NULL;
     if (mynn_dataset_load(&ds, img, NULL, 0) == MYNN_OK) mynn_dataset_free(ds);
     unlink(img);
@@ -113,8 +116,7 @@ int fuzz_idx(const uint8_t *data, size_t size)
 int fuzz_safetensors(const uint8_t *data, size_t size)
 {
     char path[128];
-    snprintf(path, sizeof path, "/tmp/mynn-fuzz-%ld.safetensors", (long)getpid());
-    if (write_file(path, data, size)) return 0;
+    if (!scratch_file(path, sizeof path, "input.safetensors", data, size)) return 0;
     mynn_net *net = NULL;
     if (mynn_load(&net, path, 2) == MYNN_OK) mynn_free(net);
     unlink(path);
@@ -125,8 +127,7 @@ int fuzz_safetensors(const uint8_t *data, size_t size)
 int fuzz_dataset(const uint8_t *data, size_t size)
 {
     char path[128];
-    snprintf(path, sizeof path, "/tmp/mynn-fuzz-%ld.data", (long)getpid());
-    if (write_file(path, data, size)) return 0;
+    if (!scratch_file(path, sizeof path, "input.data", data, size)) return 0;
     mynn_dataset *ds = NULL;
     if (mynn_dataset_load(&ds, path, NULL, 0) == MYNN_OK) mynn_dataset_free(ds);
     unlink(path);
@@ -162,8 +163,7 @@ int fuzz_checkpoint_run(const char *path, int resume)
 int fuzz_checkpoint(const uint8_t *data, size_t size)
 {
     char path[128];
-    snprintf(path, sizeof path, "/tmp/mynn-fuzz-%ld.ckpt", (long)getpid());
-    if (write_file(path, data, size)) return 0;
+    if (!scratch_file(path, sizeof path, "input.ckpt", data, size)) return 0;
     (void)fuzz_checkpoint_run(path, 1);
     unlink(path);
     return 0;

@@ -155,12 +155,15 @@ MYNN_API mynn_status mynn_set_input_transform(mynn_net *net, const char *kind,
                                               const float *shift, const float *scale);
 
 /* Predict n samples: x is n × n_inputs, y receives n × n_outputs.  Any n >= 1
- * (batches larger than max_batch are processed in chunks). */
+ * (batches larger than max_batch are processed in chunks; a different
+ * chunking may change the last bits).  NaN or infinity in x gives
+ * MYNN_ERR_NUMERIC naming the sample and feature. */
 MYNN_API mynn_status mynn_predict(mynn_net *net, const float *x, int n, float *y);
 
 /* Forward and backward on one batch (n <= max_batch): fills the gradient
  * buffer with dC/dparams of the mean cost and stores the cost in *loss
- * (loss may be NULL).  Parameters are not changed. */
+ * (loss may be NULL).  Parameters are not changed.  NaN or infinity in x
+ * or y, or a non-finite cost, gives MYNN_ERR_NUMERIC. */
 MYNN_API mynn_status mynn_compute_gradients(mynn_net *net, const float *x, const float *y,
                                             int n, float *loss);
 /* Plain gradient descent: params -= lr * grads. */

@@ -14,8 +14,6 @@
 
 /* Record a formatted message for mynn_last_error() and return s. */
 mynn_status mn_error(mynn_status s, const char *fmt, ...) MN_PRINTF(2, 3);
-/* Clear the message (successful public calls need not call it). */
-void mn_error_clear(void);
 
 /* Largest element count one array may hold (2^28: 1 GiB of floats): a file
  * or argument claiming more gets MYNN_ERR_NOMEM, not an allocation attempt. */

@@ -16,8 +16,6 @@ mynn_status mn_error(mynn_status s, const char *fmt, ...)
     return s;
 }
 
-void mn_error_clear(void) { g_message[0] = '\0'; }
-
 const char *mynn_last_error(void) { return g_message; }
 
 const char *mynn_status_name(mynn_status s)

@@ -118,16 +118,7 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
     mn_gemm_blocked(e, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-/* ---- bias helpers ------------------------------------------------------- */
-
-void mn_add_row_vector(float *y, const float *b, int rows, int cols)
-{
-    for (int i = 0; i < rows; i++) {
-        float *restrict yi = y + (size_t)i * cols;
-        const float *restrict bb = b;
-        for (int j = 0; j < cols; j++) yi[j] += bb[j];
-    }
-}
+/* ---- bias gradient ------------------------------------------------------ */
 
 void mn_sum_rows(float *db, const float *dz, int rows, int cols, int accumulate)
 {

@@ -25,8 +25,6 @@ void mn_sgemm_ref(int transA, int transB, int M, int N, int K, float alpha,
 /* Name of the engine mn_sgemm dispatches to ("generic", "avx2", ...). */
 const char *mn_gemm_engine(void);
 
-/* y[i*cols + j] += b[j] for every row i: the bias of a dense layer. */
-void mn_add_row_vector(float *y, const float *b, int rows, int cols);
 /* db[j] (+)= sum_i dz[i*cols + j]: the bias gradient.  accumulate=0 overwrites. */
 void mn_sum_rows(float *db, const float *dz, int rows, int cols, int accumulate);
 
