@@ -400,6 +400,68 @@ static void test_bad_args(void)
 
 static int near_f(float a, double b) { return fabs((double)a - b) <= 1e-6 * (1 + fabs(b)); }
 
+/* A net large enough for the threaded, denormal-flushing update kernels:
+ * every optimizer gives the same parameters at 1 and 2 threads, and Adam
+ * matches the double-precision formula on a sample of entries, including
+ * moments that decay towards the denormal range (gradients of 0). */
+static void large_run(mynn_optimizer_kind kind, int threads, float *out, size_t *np)
+{
+    mynn_set_threads(threads);
+    mynn_net *net = NULL;
+    CHECK_OK(mynn_create(&net, 300));
+    CHECK_OK(mynn_add_dense(net, 200, MYNN_ACT_RELU));
+    CHECK_OK(mynn_build(net, 1, MYNN_INIT_XAVIER, 3));
+    mynn_optim_config c;
+    mynn_optim_config_default(&c, kind);
+    if (kind == MYNN_OPT_SGD) c.momentum = 0.9f;
+    mynn_optimizer *o = NULL;
+    CHECK_OK(mynn_optimizer_create(&o, net, &c));
+    size_t n;
+    float *g = mynn_grads(net, &n);
+    for (int t = 0; t < 300; t++) {
+        for (size_t i = 0; i < n; i++) g[i] = t < 5 && i % 3 ? (float)((int)(i % 7) - 3) * 0.1f : 0.0f;
+        CHECK_OK(mynn_optimizer_step(o, c.lr));
+    }
+    memcpy(out, mynn_params(net, NULL), n * sizeof *out);
+    *np = n;
+    mynn_optimizer_free(o);
+    mynn_free(net);
+    mynn_set_threads(0);
+}
+
+static void test_large_threaded(void)
+{
+    enum { N = 300 * 200 + 200 };
+    static float a[N], b[N], p0[N];
+    const mynn_optimizer_kind kinds[] = {MYNN_OPT_SGD, MYNN_OPT_ADAM, MYNN_OPT_ADAMW, MYNN_OPT_RMSPROP};
+    for (int k = 0; k < 4; k++) {
+        size_t na, nb;
+        large_run(kinds[k], 1, a, &na);
+        large_run(kinds[k], 2, b, &nb);
+        CHECK(na == N && nb == N && memcmp(a, b, sizeof a) == 0, "%s: 1 and 2 threads differ",
+              mynn_optimizer_name(kinds[k]));
+    }
+    /* Adam in double for a few entries, from the same initial weights. */
+    mynn_net *net = NULL;
+    CHECK_OK(mynn_create(&net, 300));
+    CHECK_OK(mynn_add_dense(net, 200, MYNN_ACT_RELU));
+    CHECK_OK(mynn_build(net, 1, MYNN_INIT_XAVIER, 3));
+    memcpy(p0, mynn_params(net, NULL), sizeof p0);
+    mynn_free(net);
+    size_t n;
+    large_run(MYNN_OPT_ADAM, 2, a, &n);
+    for (size_t i = 0; i < N; i += 997) {
+        double p = p0[i], m = 0, v = 0;
+        for (int t = 1; t <= 300; t++) {
+            double g = t <= 5 && i % 3 ? (double)(float)((int)(i % 7) - 3) * 0.1f : 0.0;
+            m = 0.9 * m + 0.1 * g;
+            v = 0.999 * v + 0.001 * g * g;
+            p -= 1e-3 / (1 - pow(0.9, t)) * m / (sqrt(v) / sqrt(1 - pow(0.999, t)) + 1e-8);
+        }
+        CHECK(close_to(a[i], p), "adam entry %zu: %.9g vs %.9g", i, a[i], p);
+    }
+}
+
 static void test_schedules(void)
 {
     CHECK(mynn_schedule_lr(NULL, 0.3f, 7) == 0.3f, "NULL schedule");
@@ -462,5 +524,6 @@ int main(void)
     RUN(test_sgd_state_layout);
     RUN(test_bad_args);
     RUN(test_schedules);
+    RUN(test_large_threaded);
     return CK_END();
 }
