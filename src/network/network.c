@@ -344,6 +344,8 @@ mynn_status mynn_loss_value(const mynn_net *net, const float *a, const float *y,
     return MYNN_OK;
 }
 
+size_t mn_net_values(const mynn_net *net) { return net->n_params + net->n_buffers; }
+
 int mynn_n_inputs(const mynn_net *net) { return net ? net->n_inputs : 0; }
 int mynn_n_outputs(const mynn_net *net)
 {

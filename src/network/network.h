@@ -16,8 +16,9 @@ struct mynn_net {
     mynn_loss loss;
 
     int max_batch;            /* 0: not built */
-    size_t n_params;
-    float *params, *grads;    /* [n_params] each */
+    size_t n_params;          /* trainable parameters */
+    size_t n_buffers;         /* non-trainable state after them (batch-norm statistics) */
+    float *params, *grads;    /* [n_params + n_buffers] and [n_params] */
     float *acts;              /* every layer's out and cache */
     float *back[2];           /* backward ping-pong: [max_batch × max width] */
     float *xin;               /* transformed input: [max_batch × n_inputs] */
@@ -37,6 +38,8 @@ double mn_backward(mynn_net *net, const float *y, int n);
 /* The same, also writing dC/dX of the (transformed) network input into dx_in
  * ([n × n_inputs]) when it is not NULL. */
 double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in);
+/* Floats of a full copy of the model: parameters, then buffers. */
+size_t mn_net_values(const mynn_net *net);
 /* Store a metadata pair (copied); replaces an existing key. */
 mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value);
 /* Non-zero if any of the n floats is NaN or infinite; *at receives the index. */
