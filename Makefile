@@ -9,7 +9,7 @@
 # 1 where zlib.h exists), BLAS=openblas (GEMM from OpenBLAS instead of ours),
 # SAN=1 (sanitizer build), DEBUG=1, CROSS=aarch64-linux-gnu- (cross build with
 # that toolchain prefix, in build-aarch64-linux-gnu/; see docs/arm.md).
-#   make test-arm        the fast tests, cross-built for 64-bit Arm, under qemu-aarch64
+#   make test-arm        the tests cross-built for 64-bit Arm, run under qemu-aarch64
 
 ifneq ($(CROSS),)
 ifeq ($(origin CC),default)
@@ -120,9 +120,10 @@ valgrind:
 	@$(MAKE) --no-print-directory BUILD=build-vg OPENMP=0 build-vg/mynn $(VG_TESTS:%=build-vg/tests/test_%)
 	@VALGRIND="$(VALGRIND)" sh tests/valgrind.sh build-vg $(VG_TESTS:%=build-vg/tests/test_%)
 
-# The fast tests, cross-built for AArch64 and run under user-mode emulation
-# (test_gemm then covers the NEON engine).  test_cli runs the cross-built
-# tool through a wrapper script that starts the emulator.
+# The test suite cross-built for AArch64 and run under user-mode emulation
+# (test_gemm then covers the NEON engine); test_cli runs the cross-built
+# tool through a wrapper script that starts the emulator.  MYNN_EMU=1 skips
+# wall-clock limits and the Fashion-MNIST training (minutes emulated).
 ARM_CROSS := aarch64-linux-gnu-
 ARM_BUILD := build-$(patsubst %-,%,$(ARM_CROSS))
 ARM_TESTS := core grad gemm optim model data fit fuzz_corpus cli
@@ -132,7 +133,7 @@ test-arm:
 	    $(ARM_BUILD)/mynn $(ARM_TESTS:%=$(ARM_BUILD)/tests/test_%)
 	@printf '#!/bin/sh\nexec %s "$$(dirname "$$0")/mynn" "$$@"\n' "$(QEMU_ARM)" >$(ARM_BUILD)/mynn-emu
 	@chmod +x $(ARM_BUILD)/mynn-emu
-	@QEMU_LD_PREFIX=/usr/$(patsubst %-,%,$(ARM_CROSS)) MYNN_TEST_WRAP="$(QEMU_ARM)" \
+	@QEMU_LD_PREFIX=/usr/$(patsubst %-,%,$(ARM_CROSS)) MYNN_TEST_WRAP="$(QEMU_ARM)" MYNN_EMU=1 \
 	    MYNN_TOOL=$(ARM_BUILD)/mynn-emu sh tests/run.sh $(ARM_TESTS:%=$(ARM_BUILD)/tests/test_%)
 
 demo: all

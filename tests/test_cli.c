@@ -720,6 +720,7 @@ static void test_fashion_mnist(void)
     const char *dir = "/usr/share/datasets/fashion-mnist";
     if (access(dir, R_OK) != 0) SKIP("%s absent", dir);
     if (ck_sanitized()) SKIP("too slow under sanitizers");
+    if (ck_emulated()) SKIP("too slow under emulation");
     char images[700];
     snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", dir);
     if (access(images, R_OK) != 0) SKIP("%s absent", images);
