@@ -188,15 +188,16 @@ static void test_deterministic(void)
 }
 
 /* The NEON engine (AArch64) against the portable one on shapes cut into
- * full and edge tiles of both (8 x 12 and 4 x 8), over two KC blocks of k:
- * each within rounding of the other (the bound of two engines each within
- * the double-reference tolerance), and the difference is rounding, not a
- * lane mix-up: an element computed from the wrong row or column would be
- * off by about its own size. */
+ * full and edge tiles of both (8 x 12 and 4 x 8), over two KC blocks of k,
+ * and single rows and columns (the GEMV paths): each within rounding of the
+ * other (the bound of two engines each within the double-reference
+ * tolerance), so the difference is rounding, not a lane mix-up: an element
+ * computed from the wrong row or column would be off by about its size. */
 static void test_neon_vs_portable(void)
 {
     if (mn_gemm_set_engine("neon") != 0) SKIP("no NEON engine in this build (AArch64 only)");
-    static const shape shapes[] = {{8, 12, 5}, {9, 13, 300}, {23, 37, 257}, {64, 100, 600}, {3, 50, 40}};
+    static const shape shapes[] = {{8, 12, 5}, {9, 13, 300}, {23, 37, 257}, {64, 100, 600}, {3, 50, 40},
+                                   {1, 70, 300}, {70, 1, 300}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
         for (int t = 0; t < 4; t++) {

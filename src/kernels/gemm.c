@@ -1,6 +1,6 @@
 /* GEMM dispatch: picks an engine once (best the CPU runs, or the one named
- * by MYNN_GEMM=ref|generic|avx2|avx512|neon|openblas), plus the thread count and
- * the small bias helpers. */
+ * by MYNN_GEMM=ref|generic|avx2|avx512|neon|openblas), plus the thread
+ * count and the small bias helpers. */
 #include "gemm_internal.h"
 #include "kernels.h"
 #include "mynn.h"
