@@ -3,6 +3,7 @@
 #   make test            the test suite, then again under ASan+UBSan (build-san/)
 #   make valgrind        memcheck over the fast tests and the tool (build-vg/, no OpenMP)
 #   make demo            the main job (see README)
+#   make demo-cnn        a CNN with batch norm on Fashion-MNIST
 #   make bench           benchmarks (bench/RESULTS.md)
 #   make install PREFIX=/usr/local
 # Switches: OPENMP=0|1 (default: 1 where the compiler has it), ZLIB=0|1 (default:
@@ -77,7 +78,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run test-arm valgrind demo bench install clean fuzz fuzz-build
+.PHONY: all lib test test-run test-arm valgrind demo demo-cnn bench install clean fuzz fuzz-build
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -126,7 +127,7 @@ valgrind:
 # wall-clock limits and the Fashion-MNIST training (minutes emulated).
 ARM_CROSS := aarch64-linux-gnu-
 ARM_BUILD := build-$(patsubst %-,%,$(ARM_CROSS))
-ARM_TESTS := core grad gemm optim model data fit fuzz_corpus cli
+ARM_TESTS := $(TEST_SRC:tests/test_%.c=%)
 QEMU_ARM  ?= qemu-aarch64
 test-arm:
 	@$(MAKE) --no-print-directory CROSS=$(ARM_CROSS) BUILD=$(ARM_BUILD) \
@@ -138,6 +139,9 @@ test-arm:
 
 demo: all
 	@sh examples/demo.sh $(TOOL) $(BUILD)/examples
+
+demo-cnn: all
+	@sh examples/demo_cnn.sh $(TOOL)
 
 bench: all
 	@sh bench/run.sh
