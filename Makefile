@@ -124,7 +124,7 @@ valgrind:
 # The test suite cross-built for AArch64 and run under user-mode emulation
 # (test_gemm then covers the NEON engine); test_cli runs the cross-built
 # tool through a wrapper script that starts the emulator.  MYNN_EMU=1 skips
-# wall-clock limits and the Fashion-MNIST training (minutes emulated).
+# wall-clock limits and the Fashion-MNIST trainings (minutes emulated).
 ARM_CROSS := aarch64-linux-gnu-
 ARM_BUILD := build-$(patsubst %-,%,$(ARM_CROSS))
 ARM_TESTS := $(TEST_SRC:tests/test_%.c=%)
