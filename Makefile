@@ -8,9 +8,21 @@
 #   make install PREFIX=/usr/local
 # Switches: OPENMP=0|1 (default: 1 where the compiler has it), ZLIB=0|1 (default:
 # 1 where zlib.h exists), BLAS=openblas (GEMM from OpenBLAS instead of ours),
-# SAN=1 (sanitizer build), DEBUG=1.
+# SAN=1 (sanitizer build), DEBUG=1, CROSS=aarch64-linux-gnu- (cross build with
+# that toolchain prefix, in build-aarch64-linux-gnu/; see docs/arm.md).
+#   make test-arm        the tests cross-built for 64-bit Arm, run under qemu-aarch64
 
+ifneq ($(CROSS),)
+ifeq ($(origin CC),default)
+CC      := $(CROSS)gcc
+endif
+ifeq ($(origin AR),default)
+AR      := $(CROSS)ar
+endif
+BUILD   ?= build-$(patsubst %-,%,$(CROSS))
+endif
 CC      ?= cc
+AR      ?= ar
 PREFIX  ?= /usr/local
 BUILD   ?= build
 
@@ -66,7 +78,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run valgrind demo demo-cnn bench install clean fuzz fuzz-build
+.PHONY: all lib test test-run test-arm valgrind demo demo-cnn bench install clean fuzz fuzz-build
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -76,7 +88,7 @@ $(BUILD)/%.o: %.c
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(SHARED): $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,libmynn.so.0 -o $@ $^ $(LDLIBS)
@@ -108,6 +120,22 @@ VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
 valgrind:
 	@$(MAKE) --no-print-directory BUILD=build-vg OPENMP=0 build-vg/mynn $(VG_TESTS:%=build-vg/tests/test_%)
 	@VALGRIND="$(VALGRIND)" sh tests/valgrind.sh build-vg $(VG_TESTS:%=build-vg/tests/test_%)
+
+# The test suite cross-built for AArch64 and run under user-mode emulation
+# (test_gemm then covers the NEON engine); test_cli runs the cross-built
+# tool through a wrapper script that starts the emulator.  MYNN_EMU=1 skips
+# wall-clock limits and the Fashion-MNIST trainings (minutes emulated).
+ARM_CROSS := aarch64-linux-gnu-
+ARM_BUILD := build-$(patsubst %-,%,$(ARM_CROSS))
+ARM_TESTS := $(TEST_SRC:tests/test_%.c=%)
+QEMU_ARM  ?= qemu-aarch64
+test-arm:
+	@$(MAKE) --no-print-directory CROSS=$(ARM_CROSS) BUILD=$(ARM_BUILD) \
+	    $(ARM_BUILD)/mynn $(ARM_TESTS:%=$(ARM_BUILD)/tests/test_%)
+	@printf '#!/bin/sh\nexec %s "$$(dirname "$$0")/mynn" "$$@"\n' "$(QEMU_ARM)" >$(ARM_BUILD)/mynn-emu
+	@chmod +x $(ARM_BUILD)/mynn-emu
+	@QEMU_LD_PREFIX=/usr/$(patsubst %-,%,$(ARM_CROSS)) MYNN_TEST_WRAP="$(QEMU_ARM)" MYNN_EMU=1 \
+	    MYNN_TOOL=$(ARM_BUILD)/mynn-emu sh tests/run.sh $(ARM_TESTS:%=$(ARM_BUILD)/tests/test_%)
 
 demo: all
 	@sh examples/demo.sh $(TOOL) $(BUILD)/examples
@@ -147,6 +175,6 @@ fuzz: fuzz-build
 	@sh fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf build build-san build-fuzz build-vg
+	rm -rf build build-san build-fuzz build-vg build-aarch64-linux-gnu
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_UOBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d) $(EX_SRC:%.c=$(BUILD)/%.d)

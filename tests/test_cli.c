@@ -782,6 +782,7 @@ static void test_fashion_mnist_cnn(void)
     snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", dir);
     if (access(images, R_OK) != 0) SKIP("%s absent", images);
     if (ck_sanitized()) SKIP("too slow under sanitizers");
+    if (ck_emulated()) SKIP("too slow under emulation");
     mynn_dataset *probe = NULL;
     int readable = mynn_dataset_load(&probe, images, NULL, 0) == MYNN_OK;
     mynn_dataset_free(probe);
@@ -806,6 +807,7 @@ static void test_fashion_mnist(void)
     const char *dir = "/usr/share/datasets/fashion-mnist";
     if (access(dir, R_OK) != 0) SKIP("%s absent", dir);
     if (ck_sanitized()) SKIP("too slow under sanitizers");
+    if (ck_emulated()) SKIP("too slow under emulation");
     char images[700];
     snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", dir);
     if (access(images, R_OK) != 0) SKIP("%s absent", images);
