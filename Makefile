@@ -89,6 +89,9 @@ $(BUILD)/examples/%: $(BUILD)/examples/%.o $(STATIC)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UOBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_UOBJ) $(STATIC) $(LDLIBS)
 
+# The reducer test plays ranks with threads.
+$(BUILD)/tests/test_dist: LDLIBS += -pthread
+
 # Tests see internal headers (src/) and the built tool's path.
 test-run: all $(TESTS)
 	@MYNN_TOOL=$(TOOL) sh tests/run.sh $(TESTS)

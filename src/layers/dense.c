@@ -66,5 +66,5 @@ static void dense_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz,
 
 const mn_layer_ops mn_dense_ops = {
     MYNN_LAYER_DENSE, "dense", dense_n_params, dense_cache,
-    dense_init, dense_forward, dense_backward,
+    dense_init, dense_forward, dense_backward, NULL,
 };

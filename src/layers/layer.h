@@ -26,6 +26,10 @@ typedef struct mn_layer_ops {
      * the parameter gradients and dx: [n × n_in] (dx NULL: not needed).
      * May overwrite the cache and dy. */
     void (*backward)(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n);
+    /* Draw and discard what a training forward of rows samples draws from
+     * l->rng (NULL: the layer draws nothing).  Data-parallel training skips
+     * the other ranks' rows, so masks follow the global batch order. */
+    void (*skip_rows)(mn_layer *l, int rows);
 } mn_layer_ops;
 
 struct mn_layer {

@@ -11,7 +11,13 @@
  * Checkpoints (train/checkpoint.c): the state at the end of an epoch is
  * the parameters, the optimizer, the shuffle generator and order, the
  * dropout generators and the early-stopping variables; restoring all of
- * them and starting at the next epoch continues bit for bit. */
+ * them and starting at the next epoch continues bit for bit.
+ *
+ * Data parallel (o->reducer, see mynn_reducer in mynn.h): each rank runs its
+ * share of every batch, the scaled gradients are summed once per step, and
+ * every decision that ends the loop (divergence, a stop, a failed
+ * checkpoint) is taken from reduced values, so all ranks leave at the same
+ * step: a rank that left alone would leave the others waiting. */
 #include "mynn.h"
 #include "core/core.h"
 #include "network/network.h"
@@ -90,9 +96,16 @@ static mynn_status check_fit_args(const mynn_net *net, const mynn_dataset *train
     if (!net || !train || !o) return mn_error(MYNN_ERR_NULL, "mynn_fit: NULL argument");
     if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_fit: the network is not built");
     if (o->epochs < 1) return mn_error(MYNN_ERR_ARG, "mynn_fit: epochs must be >= 1, got %d", o->epochs);
-    if (o->batch_size < 1 || o->batch_size > net->max_batch)
-        return mn_error(MYNN_ERR_ARG, "mynn_fit: batch size must be in 1..%d (the built maximum), got %d",
-                        net->max_batch, o->batch_size);
+    const mynn_reducer *red = o->reducer;
+    if (red && (red->world < 1 || red->rank < 0 || red->rank >= red->world || !red->sum_floats ||
+                !red->sum_doubles))
+        return mn_error(MYNN_ERR_ARG, "mynn_fit: reducer with rank %d of %d (or a missing callback)",
+                        red->rank, red->world);
+    int share = red ? (o->batch_size + red->world - 1) / red->world : o->batch_size;
+    if (o->batch_size < 1 || share > net->max_batch)
+        return mn_error(MYNN_ERR_ARG, "mynn_fit: batch size must be in 1..%d (the built maximum%s), got %d",
+                        red ? net->max_batch * red->world : net->max_batch,
+                        red && red->world > 1 ? " times the ranks" : "", o->batch_size);
     if (!(isfinite(o->optim.lr) && o->optim.lr >= 0.0f))
         return mn_error(MYNN_ERR_ARG, "mynn_fit: learning rate must be a finite number >= 0, got %g",
                         (double)o->optim.lr);
@@ -113,6 +126,7 @@ typedef struct fit_work {
     float *epoch_start;       /* the model at the start of the epoch (divergence) */
     float *best;              /* early stopping's best model, or NULL */
     size_t n_values;          /* floats of a model copy: parameters and buffers */
+    int stop_pending;         /* data parallel: on_batch asked to stop */
 } fit_work;
 
 static void fit_work_free(fit_work *w)
@@ -165,11 +179,70 @@ static void gather_batch(const mynn_dataset *ds, const int *order, int first, in
     }
 }
 
+/* This rank's contiguous share [*first, *first + *count) of a batch of m
+ * samples: m / world each, the first m % world ranks one more. */
+static void batch_share(int m, int rank, int world, int *first, int *count)
+{
+    int base = m / world, extra = m % world;
+    *count = base + (rank < extra);
+    *first = rank * base + (rank < extra ? rank : extra);
+}
+
+static mynn_status reduce_failed(const mynn_reducer *red, const char *what, int epoch, int batch)
+{
+    const char *why = red->last_error ? red->last_error(red->ctx) : NULL;
+    return mn_error(MYNN_ERR_COMM, "mynn_fit: the %s across %d ranks failed at epoch %d, batch %d%s%s",
+                    what, red->world, epoch + 1, batch + 1, why && *why ? ": " : "", why ? why : "");
+}
+
+/* Data parallel: forward and backward on this rank's share of the batch
+ * order[first_row .. first_row + m), then the gradients (scaled by the
+ * share's fraction of the batch) and the loss summed over the ranks.
+ * Returns the batch's mean loss in *loss; *stop when any rank asked to. */
+static mynn_status shared_step(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
+                               fit_work *w, int first_row, int m, int epoch, int b, float *loss,
+                               long *correct, double *loss_sum, int *stop)
+{
+    const mynn_reducer *red = o->reducer;
+    const int k = mynn_n_outputs(net);
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    int first, cnt;
+    batch_share(m, red->rank, red->world, &first, &cnt);
+    float local = 0.0f;
+    mn_net_skip_rows(net, first);
+    if (cnt > 0) {
+        gather_batch(train, w->order, first_row + first, cnt, w->xb, w->yb);
+        mn_forward(net, w->xb, cnt, 1);
+        local = (float)mn_backward(net, w->yb, cnt);
+        if (train->labels)
+            for (int r = 0; r < cnt; r++)
+                *correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
+                            train->labels[w->order[first_row + first + r]];
+        *loss_sum += (double)local * cnt;
+    } else {
+        memset(net->grads, 0, net->n_params * sizeof *net->grads);
+    }
+    mn_net_skip_rows(net, m - first - cnt);
+    if (cnt != m) {   /* mean over the share -> this share's part of the batch mean */
+        float f = (float)cnt / (float)m;
+        for (size_t i = 0; i < net->n_params; i++) net->grads[i] *= f;
+        local *= f;
+    }
+    net->grads[net->n_params] = local;
+    net->grads[net->n_params + 1] = (float)w->stop_pending;
+    if (red->world > 1 && red->sum_floats(net->grads, net->n_params + MN_GRAD_SPARE, red->ctx))
+        return reduce_failed(red, "gradient all-reduce", epoch, b);
+    *loss = net->grads[net->n_params];
+    *stop = net->grads[net->n_params + 1] > 0.0f;
+    return MYNN_OK;
+}
+
 /* One epoch of steps at rate lr; fills the training loss and accuracy of
  * *st.  On divergence the model returns to the epoch's start. */
 static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
                                fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
 {
+    const mynn_reducer *red = o->reducer;
     const int n = train->n, k = mynn_n_outputs(net), bs = o->batch_size;
     const int n_batches = (n + bs - 1) / bs;
     const mn_layer *last = &net->layers[net->n_layers - 1];
@@ -177,19 +250,28 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
     long correct = 0;
     for (int b = 0; b < n_batches; b++) {
         int first = b * bs, m = n - first < bs ? n - first : bs;
-        gather_batch(train, w->order, first, m, w->xb, w->yb);
-        /* The data was checked once up front, so the batch goes straight
-         * through forward and backward. */
-        mn_forward(net, w->xb, m, 1);
-        float loss = (float)mn_backward(net, w->yb, m);
+        float loss = 0.0f;
+        if (red) {
+            int stop = 0;
+            mynn_status s = shared_step(net, train, o, w, first, m, epoch, b, &loss, &correct,
+                                        &loss_sum, &stop);
+            if (s) return s;
+            if (stop) return MYNN_ERR_STOPPED;
+        } else {
+            gather_batch(train, w->order, first, m, w->xb, w->yb);
+            /* The data was checked once up front, so the batch goes straight
+             * through forward and backward. */
+            mn_forward(net, w->xb, m, 1);
+            loss = (float)mn_backward(net, w->yb, m);
+        }
         const char *what = NULL;
         if (!isfinite(loss)) what = isnan(loss) ? "loss is nan" : "loss is inf";
         if (!what) {
-            if (train->labels)
+            if (train->labels && !red)
                 for (int r = 0; r < m; r++)
                     correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
                                train->labels[w->order[first + r]];
-            loss_sum += (double)loss * m;
+            if (!red) loss_sum += (double)loss * m;
             mynn_status s = mynn_optimizer_step(w->opt, lr);
             if (s) return s;
             /* Non-finite weights show as a non-finite loss on the next
@@ -203,11 +285,39 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
                             "training diverged: %s at epoch %d, batch %d (try a lower learning rate)",
                             what, epoch + 1, b + 1);
         }
-        if (o->on_batch && o->on_batch(epoch, b, n_batches, loss, o->user)) return MYNN_ERR_STOPPED;
+        if (o->on_batch && o->on_batch(epoch, b, n_batches, loss, o->user)) {
+            if (!red) return MYNN_ERR_STOPPED;
+            w->stop_pending = 1;   /* told to the other ranks with the next step */
+        }
     }
-    st->train_loss = (float)(loss_sum / n);
-    st->train_acc = train->labels ? (float)((double)correct / n) : -1.0f;
+    double sums[3] = {loss_sum, (double)correct, (double)w->stop_pending};
+    mynn_status s = mn_reduce_doubles(red, sums, 3, "mynn_fit: the training statistics");
+    if (s) return s;
+    if (sums[2] > 0) return MYNN_ERR_STOPPED;
+    st->train_loss = (float)(sums[0] / n);
+    st->train_acc = train->labels ? (float)(sums[1] / n) : -1.0f;
     return MYNN_OK;
+}
+
+/* Data parallel: per-process buffers (batch-norm statistics) averaged
+ * over the ranks, so every rank evaluates and saves the same model. */
+static mynn_status average_buffers(mynn_net *net, const mynn_reducer *red, int epoch)
+{
+    if (!red || red->world <= 1 || net->n_buffers == 0) return MYNN_OK;
+    float *buf = net->params + net->n_params;
+    if (red->sum_floats(buf, net->n_buffers, red->ctx)) return reduce_failed(red, "buffer all-reduce", epoch, 0);
+    float f = 1.0f / (float)red->world;
+    for (size_t i = 0; i < net->n_buffers; i++) buf[i] *= f;
+    return MYNN_OK;
+}
+
+/* Data parallel: whether any rank raised flag (every rank learns the same). */
+static mynn_status agree(const mynn_reducer *red, int flag, int *any, const char *what)
+{
+    double v = flag ? 1.0 : 0.0;
+    mynn_status s = mn_reduce_doubles(red, &v, 1, what);
+    *any = v > 0;
+    return s;
 }
 
 /* Early stopping's bookkeeping after an epoch's validation; returns 1
@@ -229,6 +339,8 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
 {
     mynn_status s = check_fit_args(net, train, val, o);
     if (s) return s;
+    const mynn_reducer *red = o->reducer;
+    const int rank0 = !red || red->rank == 0;
     mynn_schedule sched = o->schedule;
     if (sched.kind == MYNN_SCHED_COSINE && sched.total_epochs == 0) sched.total_epochs = o->epochs;
     const int early = o->patience > 0 && val;
@@ -248,6 +360,16 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
     if (o->resume) {
         int found = 0;
         s = mn_checkpoint_load(ckpt, net, w.opt, o, data_hash, &fs, &found);
+        if (red) {   /* a rank that cannot read it stops everyone */
+            int failed, missing;
+            mynn_status r = agree(red, s != MYNN_OK, &failed, "mynn_fit: resuming");
+            if (!r) r = agree(red, !s && !found, &missing, "mynn_fit: resuming");
+            if (r) s = r;
+            else if (!s && failed)
+                s = mn_error(MYNN_ERR_IO, "mynn_fit: another rank could not resume from '%s'", ckpt);
+            else if (!s && missing && found)
+                s = mn_error(MYNN_ERR_IO, "mynn_fit: checkpoint '%s' is missing on another rank", ckpt);
+        }
         if (s) goto done;
         if (found) {
             first_epoch = fs.epochs_done;
@@ -264,11 +386,12 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
         memcpy(w.epoch_start, net->params, w.n_values * sizeof(float));
         if (o->shuffle) shuffle_order(w.order, train->n, &rng);
         s = train_epoch(net, train, o, &w, epoch, st.lr, &st);
+        if (!s) s = average_buffers(net, red, epoch);
         if (s) goto done;
         st.val_loss = st.val_acc = -1.0f;
         if (val) {
             mynn_metrics vm;
-            s = mynn_evaluate(net, val, &vm, NULL);
+            s = mynn_evaluate_reduced(net, val, red, &vm, NULL);
             if (s) goto done;
             st.val_loss = vm.loss;
             st.val_acc = vm.accuracy;
@@ -278,10 +401,19 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
         if (ckpt) {
             fs.epochs_done = epoch + 1;
             fs.shuffle = rng;
-            s = mn_checkpoint_save(ckpt, net, w.opt, o, data_hash, &fs);
+            if (rank0) s = mn_checkpoint_save(ckpt, net, w.opt, o, data_hash, &fs);
+            if (red) {
+                int failed;
+                mynn_status r = agree(red, s != MYNN_OK, &failed, "mynn_fit: the checkpoint");
+                if (r) s = r;
+                else if (!s && failed)
+                    s = mn_error(MYNN_ERR_IO, "mynn_fit: rank 0 could not write checkpoint '%s'", ckpt);
+            }
             if (s) goto done;
         }
-        if (o->on_epoch && o->on_epoch(&st, o->user)) {
+        int stop = o->on_epoch && o->on_epoch(&st, o->user);
+        if (red && (s = agree(red, stop, &stop, "mynn_fit: the end of the epoch"))) goto done;
+        if (stop) {
             s = MYNN_ERR_STOPPED;
             goto done;
         }
