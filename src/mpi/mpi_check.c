@@ -130,12 +130,14 @@ mynn_status mynn_mpi_check_run(mynn_mpi *m, mynn_net *net, const mynn_fit_option
                                const mynn_dataset *test)
 {
     if (!m || !net || !o || !train) return mn_error(MYNN_ERR_NULL, "mynn_mpi_check_run: NULL argument");
-    static const char *const names[] = {"mynn version", "architecture", "starting weights",
-                                        "training options", "training data", "validation data",
-                                        "test data"};
+    /* Causes before effects: different data also gives different input
+     * normalisation, so the data are named before the weights. */
+    static const char *const names[] = {"mynn version", "architecture", "training options",
+                                        "training data", "validation data", "test data",
+                                        "starting weights"};
     const uint64_t mine[] = {mix_string(1, MYNN_VERSION_STRING), hash_architecture(net),
-                             hash_weights(net, train), hash_options(o), hash_data(train),
-                             hash_data(val), hash_data(test)};
+                             hash_options(o), hash_data(train), hash_data(val), hash_data(test),
+                             hash_weights(net, train)};
     return agree(m, mine, names, 7, MYNN_ERR_ARG,
                  "every rank needs the same binary, data files and options");
 }
