@@ -21,20 +21,22 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+cd "$W" || exit 1
 if ! ip netns add "$A" 2>err.txt || ! ip netns add "$B" 2>>err.txt; then
     say "cannot create network namespaces here: $(head -1 err.txt)"
     exit 77
 fi
-set -e
-ip link add "$VA" type veth peer name "$VB"
-ip link set "$VA" netns "$A"
-ip link set "$VB" netns "$B"
-ip -n "$A" addr add 10.77.0.1/24 dev "$VA"
-ip -n "$B" addr add 10.77.0.2/24 dev "$VB"
-for ns in "$A" "$B"; do ip -n "$ns" link set lo up; done
-ip -n "$A" link set "$VA" up
-ip -n "$B" link set "$VB" up
-set +e
+# Any step refused here is a limit of the machine (a container without
+# CAP_NET_ADMIN), said as the skip's reason.
+net() { "$@" 2>err.txt || { say "cannot set up the veth pair here: ip ${*#ip }: $(head -1 err.txt)"; exit 77; }; }
+net ip link add "$VA" type veth peer name "$VB"
+net ip link set "$VA" netns "$A"
+net ip link set "$VB" netns "$B"
+net ip -n "$A" addr add 10.77.0.1/24 dev "$VA"
+net ip -n "$B" addr add 10.77.0.2/24 dev "$VB"
+for ns in "$A" "$B"; do net ip -n "$ns" link set lo up; done
+net ip -n "$A" link set "$VA" up
+net ip -n "$B" link set "$VB" up
 
 # The launch agent: Open MPI calls it as "agent HOST COMMAND..." (as it
 # would ssh); the command is a shell line starting the remote orted.
@@ -50,8 +52,6 @@ exec ip netns exec "\$ns" /bin/sh -c "\$*"
 EOF
 chmod +x "$W/agent.sh"
 printf '10.77.0.1 slots=1\n10.77.0.2 slots=1\n' >"$W/hosts"
-
-cd "$W" || exit 1
 NET="--layers 32:relu,16:tanh,3:softmax --batch 20 --threads 1 --seed 3 --optimizer adam --lr 0.01 --epochs 1"
 "$TOOL" train train.csv --test test.csv $NET --save ns-ref.st >ns-ref.out 2>&1 || { say "one process failed"; exit 1; }
 tx0=$(ip netns exec "$B" cat /sys/class/net/"$VB"/statistics/tx_bytes)
