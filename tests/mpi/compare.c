@@ -58,7 +58,7 @@ static int compare(const char *pa, const char *pb, double tol, int bits)
                same ? "bit for bit" : "differ in their bits");
         return !same;
     }
-    double worst = 0.0;
+    double worst = 0.0, pure = 0.0;   /* pure: against the weight alone, for the record */
     size_t at = 0, base = 0;
     for (int l = 0; l < mynn_n_layers(b); l++) {
         mynn_layer_info li;
@@ -69,6 +69,8 @@ static int compare(const char *pa, const char *pb, double tol, int bits)
         for (size_t i = base; i < base + li.n_params; i++) {
             double m = fmax(fmax(fabs(wa[i]), fabs(wb[i])), rms);
             double d = m > 0 ? fabs((double)wa[i] - wb[i]) / m : 0.0;
+            double own = fmax(fabs(wa[i]), fabs(wb[i]));
+            if (own > 0 && fabs((double)wa[i] - wb[i]) / own > pure) pure = fabs((double)wa[i] - wb[i]) / own;
             if (d > worst) {
                 worst = d;
                 at = i;
@@ -78,8 +80,8 @@ static int compare(const char *pa, const char *pb, double tol, int bits)
     }
     int ok = worst <= tol;
     printf("%s: %zu parameters, largest relative difference %.3g (parameter %zu: %.9g vs %.9g), "
-           "tolerance %g\n", ok ? "same" : "DIFFERENT", na, worst, at, (double)wa[at],
-           (double)wb[at], tol);
+           "tolerance %g; against each weight alone %.3g\n", ok ? "same" : "DIFFERENT", na, worst, at,
+           (double)wa[at], (double)wb[at], tol, pure);
     mynn_free(a);
     mynn_free(b);
     return !ok;

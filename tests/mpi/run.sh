@@ -65,7 +65,7 @@ for opt in sgd adam; do
         elif [ $n -gt 1 ] && ! grep -q "^all-reduce: $n ranks, 51 steps" m$n-$opt.out; then
             bad "$name" "no all-reduce line for 51 steps: $(grep all-reduce m$n-$opt.out)"
         else
-            ok "$name ($(sed 's/,.*difference/: largest difference/; s/ (param.*//' cmp.out))"
+            ok "$name ($(sed 's/,.*difference/: largest difference/; s/ (param[^)]*)//; s/, tolerance [^;]*;/,/' cmp.out))"
         fi
     done
 done
