@@ -77,10 +77,10 @@ static const char *group_error(void *ctx)
 }
 
 /* ---- data and runs ----------------------------------------------------- */
-/* Three classes from a fixed rule on 6 features, n samples. */
-static mynn_dataset *make_data(int n, uint64_t seed)
+/* Three classes from a fixed rule on d >= 4 features, n samples. */
+static mynn_dataset *make_data_d(int n, int d, uint64_t seed)
 {
-    const int d = 6, k = 3;
+    const int k = 3;
     mynn_dataset *ds = calloc(1, sizeof *ds);
     ds->n = n;
     ds->n_inputs = d;
@@ -102,6 +102,8 @@ static mynn_dataset *make_data(int n, uint64_t seed)
     return ds;
 }
 
+static mynn_dataset *make_data(int n, uint64_t seed) { return make_data_d(n, 6, seed); }
+
 static void free_data(mynn_dataset *ds)
 {
     if (!ds) return;
@@ -118,6 +120,7 @@ typedef struct run {
     const mynn_dataset *train, *val;
     int stop_rank, stop_batch;  /* on_batch asks to stop on this rank (stop_batch > 0) */
     int fail_after;
+    int image;                  /* inputs are 1 x 4 x 4 images (a CNN) */
 } run;
 
 typedef struct result {
@@ -160,6 +163,7 @@ static void train_rank(const run *r, group *g, int rank, result *out)
     int share = (r->batch + world - 1) / world;
     mynn_net *net = NULL;
     mynn_status s = mynn_create(&net, r->train->n_inputs);
+    if (!s && r->image) s = mynn_set_input_shape(net, 1, 4, 4);
     if (!s) s = mynn_add_layers(net, r->spec);
     if (!s) s = mynn_set_loss(net, MYNN_LOSS_CE);
     if (!s) s = mynn_build(net, share, MYNN_INIT_AUTO, 5);
@@ -254,13 +258,20 @@ static double max_rel_diff(const float *a, const result *ref, size_t *at)
     return worst;
 }
 
-/* N = 1..4 ranks against one process: the batch (10) divides by none of
- * 3 and 4, and the last batch (103 = 10*10 + 3) leaves rank 3 empty. */
+static void check_equivalence_on(const char *spec, mynn_optimizer_kind opt, int image);
 static void check_equivalence(const char *spec, mynn_optimizer_kind opt)
 {
+    check_equivalence_on(spec, opt, 0);
+}
+
+/* N = 1..4 ranks against one process: the batch (10) divides by none of
+ * 3 and 4, and the last batch (103 = 10*10 + 3) leaves rank 3 empty. */
+static void check_equivalence_on(const char *spec, mynn_optimizer_kind opt, int image)
+{
     mynn_set_threads(1);
-    mynn_dataset *tr = make_data(103, 1), *va = make_data(41, 2);
-    run ref_run = {spec, opt, 10, 1, 0, tr, va, 0, 0, 0};
+    int d = image ? 16 : 6;
+    mynn_dataset *tr = make_data_d(103, d, 1), *va = make_data_d(41, d, 2);
+    run ref_run = {spec, opt, 10, 1, 0, tr, va, 0, 0, 0, image};
     result ref;
     train_rank(&ref_run, NULL, 0, &ref);
     CHECK(ref.status == MYNN_OK, "reference: %s", ref.error);
@@ -298,6 +309,30 @@ static void check_equivalence(const char *spec, mynn_optimizer_kind opt)
 static void test_sgd_dense(void) { check_equivalence("16:tanh,12:relu,3:softmax", MYNN_OPT_SGD); }
 static void test_adam_dense(void) { check_equivalence("16:tanh,12:relu,3:softmax", MYNN_OPT_ADAM); }
 static void test_adam_dropout(void) { check_equivalence("16:relu,dropout:0.3,12:relu,3:softmax", MYNN_OPT_ADAM); }
+static void test_adam_cnn(void)
+{
+    check_equivalence_on("conv:4:3:relu:pad=same,maxpool:2,flatten,8:tanh,3:softmax", MYNN_OPT_ADAM, 1);
+}
+
+/* Batch norm keeps per-process batch statistics (as PyTorch's DDP), so N
+ * ranks are not one process; but the ranks must still hold one model: the
+ * same weights bit for bit, running statistics averaged after each epoch. */
+static void test_batchnorm_ranks_agree(void)
+{
+    mynn_set_threads(1);
+    mynn_dataset *tr = make_data_d(103, 16, 1);
+    run r = {"conv:4:3:pad=same,batchnorm,relu,maxpool:2,flatten,3:softmax", MYNN_OPT_ADAM, 12, 2, 3,
+             tr, NULL, 0, 0, 0, 1};
+    result out[MAX_RANKS];
+    train_ranks(&r, out);
+    for (int k = 0; k < 3; k++) {
+        CHECK(out[k].status == MYNN_OK, "rank %d: %s", k, out[k].error);
+        CHECK(out[k].n == out[0].n && !memcmp(out[k].params, out[0].params, out[0].n * sizeof(float)),
+              "rank %d holds another model", k);
+    }
+    for (int k = 0; k < 3; k++) free(out[k].params);
+    free_data(tr);
+}
 
 /* Split evaluation: the confusion matrix and accuracy exactly, the loss to
  * rounding, on every rank. */
@@ -378,7 +413,7 @@ static void test_stop_and_failure(void)
 {
     mynn_set_threads(1);
     mynn_dataset *tr = make_data(60, 4);
-    run r = {"8:tanh,3:softmax", MYNN_OPT_ADAM, 8, 3, 3, tr, NULL, 2, 5, 0};
+    run r = {"8:tanh,3:softmax", MYNN_OPT_ADAM, 8, 3, 3, tr, NULL, 2, 5, 0, 0};
     result out[MAX_RANKS];
     train_ranks(&r, out);
     for (int k = 0; k < 3; k++) {
@@ -432,6 +467,8 @@ int main(void)
     RUN(test_sgd_dense);
     RUN(test_adam_dense);
     RUN(test_adam_dropout);
+    RUN(test_adam_cnn);
+    RUN(test_batchnorm_ranks_agree);
     RUN(test_evaluate_split);
     RUN(test_stop_and_failure);
     RUN(test_reducer_args);

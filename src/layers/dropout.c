@@ -50,6 +50,7 @@ static void dropout_skip_rows(mn_layer *l, int rows)
 }
 
 const mn_layer_ops mn_dropout_ops = {
-    MYNN_LAYER_DROPOUT, "dropout", dropout_n_params, dropout_cache,
-    dropout_init, dropout_forward, dropout_backward, dropout_skip_rows,
+    .kind = MYNN_LAYER_DROPOUT, .name = "dropout", .n_params = dropout_n_params,
+    .cache_per_sample = dropout_cache, .init = dropout_init, .forward = dropout_forward,
+    .backward = dropout_backward, .skip_rows = dropout_skip_rows,
 };

@@ -6,7 +6,7 @@
 #   equivalence   N = 1, 2, 3 ranks, SGD and Adam, a batch (20) that no N > 1
 #                 divides and a last batch of 1 sample (ranks with nothing):
 #                 every weight within 1e-5 relative of one process, the same
-#                 test accuracy; 1 rank bit for bit; dropout too
+#                 test accuracy; 1 rank bit for bit; dropout and a CNN too
 #   resume        checkpoint under 2 ranks, kill, --resume: the same final
 #                 model, bit for bit, as an uninterrupted 2-rank run
 #   killed rank   rank 1 dies: every rank ends, a message, no model file
@@ -76,6 +76,15 @@ if "$TOOL" train train.csv $D --save dref.st >dref.out 2>&1 &&
     ok "equivalence with dropout, 3 ranks, 2 epochs (masks in global batch order)"
 else
     bad "equivalence with dropout" "$(cat cmp.out 2>/dev/null) $(tail -2 d3.out)"
+fi
+
+C="--shape 1x2x4 --layers conv:4:3:relu:pad=same,maxpool:2,flatten,3:softmax --batch 20 --threads 1 --seed 3 --optimizer adam --lr 0.01 --epochs 1"
+if "$TOOL" train train.csv --test test.csv $C --save cref.st >cref.out 2>&1 &&
+   $MPIRUN -np 3 "$TOOL" train train.csv --test test.csv $C --save c3.st >c3.out 2>&1 &&
+   "$CMP" same c3.st cref.st 1e-5 >cmp.out && close "$(acc c3.out)" "$(acc cref.out)"; then
+    ok "equivalence of a CNN (conv, max pooling, dense), Adam, 3 ranks ($(sed 's/,.*difference/: largest difference/; s/ (param[^)]*)//; s/, tolerance [^;]*;/,/' cmp.out))"
+else
+    bad "equivalence of a CNN" "$(cat cmp.out 2>/dev/null) $(tail -2 c3.out)"
 fi
 
 # ---- checkpoint, kill, resume ----------------------------------------------
