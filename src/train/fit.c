@@ -23,6 +23,7 @@
 #include "network/network.h"
 #include "train/metrics.h"
 #include "train/checkpoint.h"
+#include "train/fit_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -118,18 +119,7 @@ static mynn_status check_fit_args(const mynn_net *net, const mynn_dataset *train
     return s;
 }
 
-/* Everything the loop needs, allocated once before the first epoch. */
-typedef struct fit_work {
-    mynn_optimizer *opt;
-    int *order;               /* [n] sample order */
-    float *xb, *yb;           /* one gathered batch */
-    float *epoch_start;       /* the model at the start of the epoch (divergence) */
-    float *best;              /* early stopping's best model, or NULL */
-    size_t n_values;          /* floats of a model copy: parameters and buffers */
-    int stop_pending;         /* data parallel: on_batch asked to stop */
-} fit_work;
-
-static void fit_work_free(fit_work *w)
+static void fit_work_free(mn_fit_work *w)
 {
     mynn_optimizer_free(w->opt);
     free(w->order);
@@ -139,7 +129,7 @@ static void fit_work_free(fit_work *w)
     free(w->best);
 }
 
-static mynn_status fit_work_alloc(fit_work *w, mynn_net *net, const mynn_fit_options *o, int n,
+static mynn_status fit_work_alloc(mn_fit_work *w, mynn_net *net, const mynn_fit_options *o, int n,
                                   int early)
 {
     memset(w, 0, sizeof *w);
@@ -167,80 +157,10 @@ static void shuffle_order(int *order, int n, mynn_rng *rng)
     }
 }
 
-/* The samples order[first .. first+m) of ds, gathered into xb and yb. */
-static void gather_batch(const mynn_dataset *ds, const int *order, int first, int m, float *xb,
-                         float *yb)
-{
-    const size_t d = (size_t)ds->n_inputs, k = (size_t)ds->n_outputs;
-    for (int r = 0; r < m; r++) {
-        size_t src = (size_t)order[first + r];
-        memcpy(xb + (size_t)r * d, ds->x + src * d, d * sizeof *xb);
-        memcpy(yb + (size_t)r * k, ds->y + src * k, k * sizeof *yb);
-    }
-}
-
-/* This rank's contiguous share [*first, *first + *count) of a batch of m
- * samples: m / world each, the first m % world ranks one more. */
-static void batch_share(int m, int rank, int world, int *first, int *count)
-{
-    int base = m / world, extra = m % world;
-    *count = base + (rank < extra);
-    *first = rank * base + (rank < extra ? rank : extra);
-}
-
-static mynn_status reduce_failed(const mynn_reducer *red, const char *what, int epoch, int batch)
-{
-    const char *why = red->last_error ? red->last_error(red->ctx) : NULL;
-    return mn_error(MYNN_ERR_COMM, "mynn_fit: the %s across %d ranks failed at epoch %d, batch %d%s%s",
-                    what, red->world, epoch + 1, batch + 1, why && *why ? ": " : "", why ? why : "");
-}
-
-/* Data parallel: forward and backward on this rank's share of the batch
- * order[first_row .. first_row + m), then the gradients (scaled by the
- * share's fraction of the batch) and the loss summed over the ranks.
- * Returns the batch's mean loss in *loss; *stop when any rank asked to. */
-static mynn_status shared_step(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
-                               fit_work *w, int first_row, int m, int epoch, int b, float *loss,
-                               long *correct, double *loss_sum, int *stop)
-{
-    const mynn_reducer *red = o->reducer;
-    const int k = mynn_n_outputs(net);
-    const mn_layer *last = &net->layers[net->n_layers - 1];
-    int first, cnt;
-    batch_share(m, red->rank, red->world, &first, &cnt);
-    float local = 0.0f;
-    mn_net_skip_rows(net, first);
-    if (cnt > 0) {
-        gather_batch(train, w->order, first_row + first, cnt, w->xb, w->yb);
-        mn_forward(net, w->xb, cnt, 1);
-        local = (float)mn_backward(net, w->yb, cnt);
-        if (train->labels)
-            for (int r = 0; r < cnt; r++)
-                *correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
-                            train->labels[w->order[first_row + first + r]];
-        *loss_sum += (double)local * cnt;
-    } else {
-        memset(net->grads, 0, net->n_params * sizeof *net->grads);
-    }
-    mn_net_skip_rows(net, m - first - cnt);
-    if (cnt != m) {   /* mean over the share -> this share's part of the batch mean */
-        float f = (float)cnt / (float)m;
-        for (size_t i = 0; i < net->n_params; i++) net->grads[i] *= f;
-        local *= f;
-    }
-    net->grads[net->n_params] = local;
-    net->grads[net->n_params + 1] = (float)w->stop_pending;
-    if (red->world > 1 && red->sum_floats(net->grads, net->n_params + MN_GRAD_SPARE, red->ctx))
-        return reduce_failed(red, "gradient all-reduce", epoch, b);
-    *loss = net->grads[net->n_params];
-    *stop = net->grads[net->n_params + 1] > 0.0f;
-    return MYNN_OK;
-}
-
 /* One epoch of steps at rate lr; fills the training loss and accuracy of
  * *st.  On divergence the model returns to the epoch's start. */
 static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
-                               fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
+                               mn_fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
 {
     const mynn_reducer *red = o->reducer;
     const int n = train->n, k = mynn_n_outputs(net), bs = o->batch_size;
@@ -253,12 +173,12 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
         float loss = 0.0f;
         if (red) {
             int stop = 0;
-            mynn_status s = shared_step(net, train, o, w, first, m, epoch, b, &loss, &correct,
+            mynn_status s = mn_shared_step(net, train, o, w, first, m, epoch, b, &loss, &correct,
                                         &loss_sum, &stop);
             if (s) return s;
             if (stop) return MYNN_ERR_STOPPED;
         } else {
-            gather_batch(train, w->order, first, m, w->xb, w->yb);
+            mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
             /* The data was checked once up front, so the batch goes straight
              * through forward and backward. */
             mn_forward(net, w->xb, m, 1);
@@ -299,30 +219,9 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
     return MYNN_OK;
 }
 
-/* Data parallel: per-process buffers (batch-norm statistics) averaged
- * over the ranks, so every rank evaluates and saves the same model. */
-static mynn_status average_buffers(mynn_net *net, const mynn_reducer *red, int epoch)
-{
-    if (!red || red->world <= 1 || net->n_buffers == 0) return MYNN_OK;
-    float *buf = net->params + net->n_params;
-    if (red->sum_floats(buf, net->n_buffers, red->ctx)) return reduce_failed(red, "buffer all-reduce", epoch, 0);
-    float f = 1.0f / (float)red->world;
-    for (size_t i = 0; i < net->n_buffers; i++) buf[i] *= f;
-    return MYNN_OK;
-}
-
-/* Data parallel: whether any rank raised flag (every rank learns the same). */
-static mynn_status agree(const mynn_reducer *red, int flag, int *any, const char *what)
-{
-    double v = flag ? 1.0 : 0.0;
-    mynn_status s = mn_reduce_doubles(red, &v, 1, what);
-    *any = v > 0;
-    return s;
-}
-
 /* Early stopping's bookkeeping after an epoch's validation; returns 1
  * when patience has run out. */
-static int track_best(mynn_net *net, fit_work *w, mn_fit_state *fs, float val_loss, int patience)
+static int track_best(mynn_net *net, mn_fit_work *w, mn_fit_state *fs, float val_loss, int patience)
 {
     if (val_loss < fs->best_loss) {
         fs->best_loss = val_loss;
@@ -347,7 +246,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
     const char *ckpt = o->checkpoint_path;
     uint64_t data_hash = ckpt ? mn_fit_data_hash(train, early ? val : NULL) : 0;
 
-    fit_work w;
+    mn_fit_work w;
     s = fit_work_alloc(&w, net, o, train->n, early);
     if (s) {
         fit_work_free(&w);
@@ -362,8 +261,8 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
         s = mn_checkpoint_load(ckpt, net, w.opt, o, data_hash, &fs, &found);
         if (red) {   /* a rank that cannot read it stops everyone */
             int failed, missing;
-            mynn_status r = agree(red, s != MYNN_OK, &failed, "mynn_fit: resuming");
-            if (!r) r = agree(red, !s && !found, &missing, "mynn_fit: resuming");
+            mynn_status r = mn_agree(red, s != MYNN_OK, &failed, "mynn_fit: resuming");
+            if (!r) r = mn_agree(red, !s && !found, &missing, "mynn_fit: resuming");
             if (r) s = r;
             else if (!s && failed)
                 s = mn_error(MYNN_ERR_IO, "mynn_fit: another rank could not resume from '%s'", ckpt);
@@ -386,7 +285,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
         memcpy(w.epoch_start, net->params, w.n_values * sizeof(float));
         if (o->shuffle) shuffle_order(w.order, train->n, &rng);
         s = train_epoch(net, train, o, &w, epoch, st.lr, &st);
-        if (!s) s = average_buffers(net, red, epoch);
+        if (!s) s = mn_average_buffers(net, red, epoch);
         if (s) goto done;
         st.val_loss = st.val_acc = -1.0f;
         if (val) {
@@ -404,7 +303,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
             if (rank0) s = mn_checkpoint_save(ckpt, net, w.opt, o, data_hash, &fs);
             if (red) {
                 int failed;
-                mynn_status r = agree(red, s != MYNN_OK, &failed, "mynn_fit: the checkpoint");
+                mynn_status r = mn_agree(red, s != MYNN_OK, &failed, "mynn_fit: the checkpoint");
                 if (r) s = r;
                 else if (!s && failed)
                     s = mn_error(MYNN_ERR_IO, "mynn_fit: rank 0 could not write checkpoint '%s'", ckpt);
@@ -412,7 +311,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
             if (s) goto done;
         }
         int stop = o->on_epoch && o->on_epoch(&st, o->user);
-        if (red && (s = agree(red, stop, &stop, "mynn_fit: the end of the epoch"))) goto done;
+        if (red && (s = mn_agree(red, stop, &stop, "mynn_fit: the end of the epoch"))) goto done;
         if (stop) {
             s = MYNN_ERR_STOPPED;
             goto done;
