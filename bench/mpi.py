@@ -89,6 +89,14 @@ def main():
     w.append("")
     w.append("The all-reduce column is the wall time rank 0 spends inside `MPI_Allreduce` per step, "
              "waiting for the slower rank included; compute per step is the rest of the step.")
+    if max(load0[0], load1[0]) > os.cpu_count():
+        w.append("")
+        w.append("With more runnable processes than cores, every synchronisation waits for a descheduled "
+                 "peer: a 2-thread OpenMP team meets at the barrier of every kernel (a dozen per step), "
+                 "two ranks meet once per step in the all-reduce, and the bare all-reduce's ranks poll "
+                 "for each other (shared memory suffers most, as both ranks spin on the same two cores). "
+                 "The ratios are those of a loaded machine, not of idle nodes; docs/scaling.md uses the "
+                 "idle-machine compute times of `make bench`.")
     w.append("")
     w.append(f"Bare `MPI_Allreduce` of the MLP's gradient ({GRAD_FLOATS} floats, "
              f"{GRAD_FLOATS * 4 / 1e6:.2f} MB), 2 ranks on this machine, "
