@@ -40,7 +40,7 @@ int mynn_mpi_env_rank(void)
 /* Keep MPI's text of error code rc, with what failed, for last_error. */
 static void set_error(mynn_mpi *m, int rc, const char *what)
 {
-    char text[MPI_MAX_ERROR_STRING];
+    char text[MPI_MAX_ERROR_STRING + 1];
     int len = 0;
     if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) len = 0;
     text[len] = '\0';
