@@ -3,6 +3,7 @@
 #   make test            the test suite, then again under ASan+UBSan (build-san/)
 #   make valgrind        memcheck over the fast tests and the tool (build-vg/, no OpenMP)
 #   make demo            the main job (see README)
+#   make demo-cnn        a CNN with batch norm on Fashion-MNIST
 #   make bench           benchmarks (bench/RESULTS.md)
 #   make test-mpi        data-parallel tests over Open MPI (build-mpi/, MPI=1)
 #   make bench-mpi       1 rank x 2 threads against 2 ranks x 1 thread (bench/RESULTS.md)
@@ -83,7 +84,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run test-mpi valgrind demo bench bench-mpi install clean fuzz fuzz-build FORCE
+.PHONY: all lib test test-run test-mpi valgrind demo demo-cnn bench bench-mpi install clean fuzz fuzz-build FORCE
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -139,7 +140,7 @@ test:
 # Memcheck (0 errors, no definite leaks) over the tests that finish in under
 # a minute there, then the tool on small data; built without OpenMP, whose
 # thread pool would only add noise.
-VG_TESTS := core grad model data optim fit fuzz_corpus
+VG_TESTS := core grad conv model data optim fit fuzz_corpus
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite
 valgrind:
@@ -161,6 +162,9 @@ $(BUILD)/tests/mpi_compare: tests/mpi/compare.c $(STATIC)
 
 demo: all
 	@sh examples/demo.sh $(TOOL) $(BUILD)/examples
+
+demo-cnn: all
+	@sh examples/demo_cnn.sh $(TOOL)
 
 bench: all
 	@sh bench/run.sh

@@ -284,6 +284,7 @@ static void test_pool_gradients(void)
         check_spec("maxpool:3:stride=2,2", 3, 7, 6, n, 12);
         check_spec("conv:2:3:sigmoid,avgpool:2:stride=1,3", 1, 6, 5, n, 13);
         check_spec("avgpool:3,2", 3, 7, 8, n, 14);
+        check_spec("maxpool:2,3", 2, 5, 7, n, 16);
         check_spec("conv:4:3:tanh:pad=1,gap,3:softmax", 3, 5, 4, n, 15);
     }
 }
