@@ -70,6 +70,13 @@ static const char help[] =
     "  --resume             continue from DIR's checkpoint with the next epoch\n"
     "                       (same DATA and options: the result is bit for bit that\n"
     "                       of an uninterrupted run; --epochs is the total)\n"
+    "Parallel (an MPI build, make MPI=1, started by mpirun -np N):\n"
+    "  --mpi-timeout S      abort every rank when a collective takes longer than S\n"
+    "                       seconds (a dead or hung rank; default 300)\n"
+    "\n"
+    "Under mpirun, the N processes train one model: --batch stays the global\n"
+    "batch, split across the ranks; rank 0 alone prints and writes the model,\n"
+    "log, plot and checkpoints.  Every rank needs the same binary, DATA and options.\n"
     "\n"
     "On a terminal a progress bar is drawn on stderr; each epoch prints one line\n"
     "on stdout.  The last line is \"test accuracy: P%% (loss L)\" when a labelled\n"
@@ -77,6 +84,7 @@ static const char help[] =
 
 typedef struct train_ctx {
     int kill_after;         /* MYNN_TEST_KILL_AFTER_EPOCH (with --checkpoint), else 0 */
+    int stall;              /* MYNN_TEST_FAULT=stall: hang there instead of dying */
     int last_epoch;         /* 1-based number of the last epoch reported */
     mynn_net *net;
     const mynn_dataset *test;
@@ -127,12 +135,16 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
     train_ctx *c = user;
     /* Testing hook: die as abruptly as possible right after this epoch's
      * checkpoint was committed (mynn_fit writes it before calling us). */
-    if (c->kill_after > 0 && s->epoch + 1 == c->kill_after) raise(SIGKILL);
+    if (c->kill_after > 0 && s->epoch + 1 == c->kill_after) {
+        if (c->stall)   /* a hung rank: the others' watchdogs must end the job */
+            for (;;) pause();
+        raise(SIGKILL);
+    }
     c->last_epoch = s->epoch + 1;
     float test_loss = -1.0f, test_acc = -1.0f;
-    if (c->test) {
+    if (c->test) {   /* collective under MPI: every rank runs on_epoch */
         mynn_metrics m;
-        if (mynn_evaluate(c->net, c->test, &m, NULL) == MYNN_OK) {
+        if (mynn_evaluate_reduced(c->net, c->test, cli_dist_reducer(), &m, NULL) == MYNN_OK) {
             test_loss = m.loss;
             test_acc = m.accuracy;
         }
@@ -245,8 +257,9 @@ static int set_normalisation(mynn_net *net, const mynn_dataset *ds, const char *
 }
 
 /* --checkpoint DIR: create DIR (and its parents) if missing (unless
- * resuming, which needs its checkpoint there); the file path into ckpt. */
-static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
+ * resuming, which needs its checkpoint there); the file path into ckpt.
+ * A reader (an MPI rank > 0) only reads it, to resume. */
+static int checkpoint_dir(const char *dir, int resume, int reader, char *ckpt, size_t n)
 {
     static const char name[] = "checkpoint.safetensors";
     size_t len = strlen(dir);
@@ -257,6 +270,10 @@ static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
     }
     memcpy(ckpt, dir, len);
     ckpt[len] = '\0';
+    if (reader && !resume) {
+        snprintf(ckpt + len, n - len, "/%s", name);
+        return CLI_OK;
+    }
     for (size_t i = 1; i <= len && !resume; i++) {   /* mkdir -p */
         if (i < len && ckpt[i] != '/') continue;
         char keep = ckpt[i];
@@ -278,7 +295,7 @@ static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
         cli_error("--checkpoint: \"%s\" is not a folder", ckpt);
         return CLI_FAIL;
     }
-    return cli_check_writable("--checkpoint", ckpt);
+    return reader ? CLI_OK : cli_check_writable("--checkpoint", ckpt);
 }
 
 static int default_threads(void)
@@ -303,7 +320,9 @@ static int val_is_fraction(const char *v)
 typedef struct train_args {
     const char *data_path, *spec, *from, *save, *log_path, *plot_path, *test_path;
     const char *val_path, *norm, *ckpt_dir;
-    int resume, quiet, threads, batch_given, have_loss;
+    int resume, quiet, threads, threads_given, batch_given, have_loss;
+    int rank;                 /* MPI rank (0 when alone): only rank 0 writes */
+    float mpi_timeout;
     mynn_loss loss;
     mynn_init init;
     mynn_optimizer_kind opt_kind;
@@ -411,6 +430,10 @@ static int parse_run_options(cli_opt *opts, train_args *a)
         ((v = cli_value(opts, "--val")) && val_is_fraction(v) && cli_fraction("--val", v, &a->val_frac)) ||
         ((v = cli_value(opts, "--patience")) && cli_int("--patience", v, 1, 1L << 30, &fo->patience)))
         return CLI_USAGE;
+    a->threads_given = cli_value(opts, "--threads") != NULL;
+    a->mpi_timeout = 300.0f;
+    if ((v = cli_value(opts, "--mpi-timeout")) && cli_float("--mpi-timeout", v, 0, 1, &a->mpi_timeout))
+        return CLI_USAGE;
     a->val_path = (v = cli_value(opts, "--val")) && !val_is_fraction(v) ? v : NULL;
     if (fo->patience > 0 && a->val_frac <= 0 && !a->val_path) {
         cli_error("--patience: needs a validation set (--val FRACTION or --val DATA)");
@@ -452,25 +475,33 @@ static int check_layers(train_args *a)
     return CLI_USAGE;
 }
 
-/* Output paths checked now, not after hours of training. */
+/* Output paths checked now, not after hours of training (by rank 0, the
+ * one that writes them). */
 static int check_outputs(train_args *a)
 {
-    if ((a->save && cli_check_writable("--save", a->save)) ||
+    if (a->rank == 0 && ((a->save && cli_check_writable("--save", a->save)) ||
         (a->log_path && cli_check_writable("--log", a->log_path)) ||
-        (a->plot_path && cli_check_writable("--plot", a->plot_path)))
+        (a->plot_path && cli_check_writable("--plot", a->plot_path))))
         return CLI_FAIL;
     if (a->ckpt_dir) {
-        if (checkpoint_dir(a->ckpt_dir, a->resume, a->ckpt, sizeof a->ckpt)) return CLI_FAIL;
+        if (checkpoint_dir(a->ckpt_dir, a->resume, a->rank != 0, a->ckpt, sizeof a->ckpt)) return CLI_FAIL;
         a->fo.checkpoint_path = a->ckpt;
         a->fo.resume = a->resume;
     }
     return CLI_OK;
 }
 
+/* The samples of a batch this process runs: its share under MPI. */
+static int local_batch(const train_args *a)
+{
+    int world = cli_dist_world();
+    return (a->fo.batch_size + world - 1) / world;
+}
+
 /* --from MODEL: the starting network, checked against --layers and --loss. */
 static int load_start_model(train_args *a, mynn_net **net)
 {
-    if (cli_load_model(net, a->from, a->fo.batch_size)) return CLI_FAIL;
+    if (cli_load_model(net, a->from, local_batch(a))) return CLI_FAIL;
     if (a->spec && !layers_match(*net, a->spec)) {
         cli_error("--layers: \"%s\" does not match the architecture of %s (see mynn info)", a->spec,
                   a->from);
@@ -552,9 +583,9 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
                       a->from, mynn_n_inputs(*net));
             return CLI_FAIL;
         }
-        if (a->fo.batch_size > mynn_max_batch(*net)) {   /* irprop's full batch */
+        if (local_batch(a) > mynn_max_batch(*net)) {   /* irprop's full batch */
             mynn_free(*net);
-            if (cli_load_model(net, a->from, a->fo.batch_size)) return CLI_FAIL;
+            if (cli_load_model(net, a->from, local_batch(a))) return CLI_FAIL;
             if (a->have_loss) mynn_set_loss(*net, a->loss);
         }
         if (a->norm && set_normalisation(*net, train, a->norm)) return CLI_FAIL;
@@ -565,13 +596,17 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
             cli_lib_error("--layers");
             return CLI_USAGE;
         }
-        if (s || mynn_set_loss(*net, a->loss) || mynn_build(*net, a->fo.batch_size, a->init, a->fo.seed)) {
+        if (s || mynn_set_loss(*net, a->loss) || mynn_build(*net, local_batch(a), a->init, a->fo.seed)) {
             cli_lib_error("cannot build the network");
             return CLI_FAIL;
         }
         if (set_normalisation(*net, train, a->norm ? a->norm : "scale")) return CLI_FAIL;
     }
+    /* The machine's cores are shared by the ranks running on it. */
+    int local = cli_dist_local_ranks();
+    if (!a->threads_given && local > 1) a->threads = a->threads / local > 0 ? a->threads / local : 1;
     mynn_set_threads(a->threads);
+    a->fo.reducer = cli_dist_reducer();
     return CLI_OK;
 }
 
@@ -586,8 +621,12 @@ static void report_start(const train_args *a, const train_sets *d, mynn_net *net
     else printf("%d targets)", d->train->n_outputs);
     if (d->val) printf(", validating on %d", d->val->n);
     if (d->test) printf(", testing on %d", d->test->n);
-    printf("; %zu parameters, %s, %s loss\n", np, mynn_optimizer_name(a->opt_kind),
+    printf("; %zu parameters, %s, %s loss", np, mynn_optimizer_name(a->opt_kind),
            mynn_loss_name(mynn_get_loss(net)));
+    if (cli_dist_world() > 1)
+        printf("; %d ranks x %d thread%s, %d samples per rank and step", cli_dist_world(), a->threads,
+               a->threads == 1 ? "" : "s", local_batch(a));
+    printf("\n");
     fflush(stdout);
 }
 
@@ -597,7 +636,12 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
     const char *v;
     ctx->net = net;
     ctx->test = d->test;
+    /* Testing hooks: MYNN_TEST_KILL_AFTER_EPOCH=E (with --checkpoint) dies
+     * after epoch E; MYNN_TEST_KILL_RANK=R does it on MPI rank R only;
+     * MYNN_TEST_FAULT=stall hangs instead. */
     if (a->ckpt_dir && (v = getenv("MYNN_TEST_KILL_AFTER_EPOCH"))) ctx->kill_after = atoi(v);
+    if ((v = getenv("MYNN_TEST_KILL_RANK")) && atoi(v) != a->rank) ctx->kill_after = 0;
+    ctx->stall = (v = getenv("MYNN_TEST_FAULT")) && !strcmp(v, "stall");
     ctx->epochs = a->fo.epochs;
     ctx->quiet = a->quiet;
     ctx->classify = d->train->n_classes > 0;
@@ -612,6 +656,8 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
         cli_lib_error("training failed");
         return CLI_FAIL;
     }
+    if (cli_dist_check_weights(net)) return CLI_FAIL;
+    if (!a->quiet) cli_dist_report();
     if (ctx->oom) {
         cli_error("out of memory");
         return CLI_FAIL;
@@ -622,15 +668,17 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
     return CLI_OK;
 }
 
-/* The final figures of the model as it is saved. */
+/* The final figures of the model as it is saved (split across the ranks
+ * under MPI; rank 0 prints them). */
 static int report_test(const train_args *a, const train_sets *d, mynn_net *net)
 {
     if (!d->test) return CLI_OK;
     mynn_metrics m;
-    if (mynn_evaluate(net, d->test, &m, NULL)) {
+    if (mynn_evaluate_reduced(net, d->test, cli_dist_reducer(), &m, NULL)) {
         cli_lib_error("%s", a->test_path);
         return CLI_FAIL;
     }
+    if (a->rank != 0) return CLI_OK;
     if (m.accuracy >= 0)
         cli_printf("test accuracy: %.2f%% (loss %.4f)\n", 100.0 * m.accuracy, (double)m.loss);
     else
@@ -638,9 +686,10 @@ static int report_test(const train_args *a, const train_sets *d, mynn_net *net)
     return CLI_OK;
 }
 
-/* The model, then the log and the plot. */
+/* The model, then the log and the plot (rank 0 alone). */
 static int write_outputs(const train_args *a, mynn_net *net, const train_ctx *ctx)
 {
+    if (a->rank != 0) return CLI_OK;
     if (a->save && mynn_save(net, a->save)) {
         cli_lib_error("--save");
         return CLI_FAIL;
@@ -675,11 +724,15 @@ int cmd_train(int argc, char **argv)
         {"--init", 1, NULL}, {"--normalize", 1, NULL}, {"--val", 1, NULL},
         {"--patience", 1, NULL}, {"--no-shuffle", 0, NULL}, {"--from", 1, NULL},
         {"--save", 1, NULL}, {"--log", 1, NULL}, {"--plot", 1, NULL}, {"--quiet", 0, NULL},
-        {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, CLI_DATA_OPTS, {NULL, 0, NULL}};
+        {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, {"--mpi-timeout", 1, NULL},
+        CLI_DATA_OPTS, {NULL, 0, NULL}};
     const char *pos[1];
+    /* Under mpirun every rank parses the same arguments: rank 0 reports. */
+    int rank = cli_dist_env_rank();
+    if (rank > 0) cli_error_silence();
     int npos, rc = cli_parse("train", argc, argv, opts, pos, 1, &npos);
     if (rc == CLI_HELP) {
-        printf(help, cli_data_help);
+        if (rank == 0) printf(help, cli_data_help);
         return CLI_OK;
     }
     if (rc) return rc;
@@ -704,9 +757,17 @@ int cmd_train(int argc, char **argv)
         return CLI_USAGE;
     }
     if ((rc = parse_optim_options(opts, &a)) || (rc = parse_model_options(opts, &a)) ||
-        (rc = parse_run_options(opts, &a)) || (a.spec && (rc = check_layers(&a))) ||
-        (rc = check_outputs(&a)))
+        (rc = parse_run_options(opts, &a)) || (a.spec && (rc = check_layers(&a))))
         return rc;
+    if (rank > 0) {
+        cli_error_unsilence();
+        a.quiet = 1;
+    }
+    a.rank = rank;
+    /* From here on a failure under MPI ends every rank (cli_dist_end). */
+    if (cli_dist_start(a.mpi_timeout)) return CLI_FAIL;
+    a.rank = cli_dist_rank();
+    if ((rc = check_outputs(&a))) return cli_dist_end(rc);
 
     mynn_net *net = NULL;
     train_sets d = {NULL, NULL, NULL};
@@ -717,7 +778,7 @@ int cmd_train(int argc, char **argv)
     if (a.from && (r = load_start_model(&a, &net))) rc = r;
     else if ((r = load_datasets(&a, &d))) rc = r;
     else if ((r = prepare_network(&a, d.train, &net))) rc = r;
-    else {
+    else if (!cli_dist_check(net, &a.fo, d.train, d.val, d.test)) {
         report_start(&a, &d, net);
         if (!run_fit(&a, &d, net, &ctx) && !report_test(&a, &d, net) && !write_outputs(&a, net, &ctx))
             rc = CLI_OK;
@@ -729,5 +790,5 @@ int cmd_train(int argc, char **argv)
     mynn_dataset_free(d.val);
     mynn_dataset_free(d.test);
     mynn_free(net);
-    return rc;
+    return cli_dist_end(rc);
 }

@@ -50,7 +50,8 @@ typedef enum mynn_status {
     MYNN_ERR_NUMERIC,     /* NaN or infinity in input, loss or weights */
     MYNN_ERR_IO,          /* a file could not be opened, read or written */
     MYNN_ERR_FORMAT,      /* a file's content is malformed */
-    MYNN_ERR_STOPPED      /* training stopped early by a callback (not a failure) */
+    MYNN_ERR_STOPPED,     /* training stopped early by a callback (not a failure) */
+    MYNN_ERR_COMM         /* a reducer (data-parallel training) reported a failure */
 } mynn_status;
 
 /* The message of the last failed call on this thread ("" if none). */
@@ -394,6 +395,44 @@ typedef struct mynn_epoch_stats {
 typedef int (*mynn_epoch_callback)(const mynn_epoch_stats *s, void *user);
 typedef int (*mynn_batch_callback)(int epoch, int batch, int n_batches, float loss, void *user);
 
+/* Data-parallel training: a seam for a transport (MPI today, NCCL later).
+ * world processes ("ranks") each run mynn_fit on the same network, data and
+ * options with their own reducer; every global batch of batch_size samples
+ * is split into contiguous shares (rank r gets batch/world samples, plus one
+ * when r < batch % world, so no sample is lost or doubled; a share may be
+ * empty), and the shuffle is the same everywhere (same seed).  Each rank
+ * scales its mean gradient by (its samples / the batch's samples), then
+ * sum_floats adds the gradients of all ranks, so every rank holds the
+ * single-process mean gradient, takes the same optimizer step and the
+ * weights never drift apart: N ranks reach the weights of one process to
+ * float rounding (summation order).  Dropout masks are drawn from each
+ * layer's one generator in the global batch order (a rank draws for the
+ * whole batch and keeps its rows), so they are those of one process.
+ * Non-trainable buffers (batch-norm statistics) are per process while
+ * training, as in PyTorch's DDP, and averaged over the ranks after each
+ * epoch (before validation and checkpoints).  Validation inside mynn_fit and
+ * mynn_evaluate_reduced split their samples across the ranks and sum the
+ * statistics with sum_doubles.
+ *
+ * The callbacks are collective: every rank calls them in the same order
+ * with the same n; they must return only when buf holds the sum over all
+ * ranks (a GPU transport synchronises its stream before returning), 0 on
+ * success, non-zero on failure (mynn_fit then returns MYNN_ERR_COMM, with
+ * last_error's text, if given, in the message).  A transport must also see
+ * that a dead peer never leaves the others waiting (the MPI one has a
+ * watchdog, include/mynn_mpi.h).  Per step there is one sum_floats over the
+ * gradient buffer plus one spare float that carries the batch loss (so a
+ * divergence or a stop request is seen by every rank at the same step);
+ * per epoch a few sum_doubles of a handful of values. */
+typedef struct mynn_reducer {
+    int rank;             /* 0 .. world-1; rank 0 alone writes checkpoints */
+    int world;            /* number of ranks, >= 1 */
+    int (*sum_floats)(float *buf, size_t n, void *ctx);
+    int (*sum_doubles)(double *buf, size_t n, void *ctx);
+    const char *(*last_error)(void *ctx);   /* may be NULL */
+    void *ctx;
+} mynn_reducer;
+
 typedef struct mynn_fit_options {
     int epochs;                 /* 10 */
     int batch_size;             /* 32; <= the net's max_batch */
@@ -423,6 +462,15 @@ typedef struct mynn_fit_options {
      * the previous checkpoint file is then intact. */
     const char *checkpoint_path;
     int resume;
+    /* Data-parallel training (see mynn_reducer); NULL (default): one process.
+     * The net's max_batch must hold this rank's share (batch_size / world,
+     * rounded up).  Rank 0 alone writes checkpoint_path; on resume every
+     * rank reads it (a shared folder across machines).  The checkpoint
+     * holds nothing rank-specific, so a resumed run continues bit for bit
+     * with the same world size and threads (and to float rounding with
+     * another world size).  A stop requested by on_batch or on_epoch on any
+     * rank stops every rank at the same step. */
+    const mynn_reducer *reducer;
 } mynn_fit_options;
 MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
 
@@ -444,6 +492,14 @@ typedef struct mynn_metrics {
  * column = predicted) may be NULL. */
 MYNN_API mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_metrics *m,
                                    int *confusion);
+/* mynn_evaluate split across the ranks of red (collective: every rank
+ * calls it with the same data): each rank evaluates a contiguous share and
+ * the sums are combined, so every rank gets the metrics of the whole set
+ * (accuracy and confusion exactly, the losses to rounding).  red NULL is
+ * mynn_evaluate. */
+MYNN_API mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds,
+                                           const mynn_reducer *red, mynn_metrics *m,
+                                           int *confusion);
 /* Per-class precision (tp / predicted as the class) and recall (tp / truly
  * the class) from a k × k confusion matrix as mynn_evaluate fills it; 0
  * where undefined.  precision or recall may be NULL. */

@@ -96,7 +96,7 @@ mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t se
 
     release_buffers(net);
     net->params = mn_calloc(z.n_params + z.n_buffers, sizeof(float), "parameters");
-    net->grads = mn_calloc(z.n_params, sizeof(float), "gradients");
+    net->grads = mn_calloc(z.n_params + MN_GRAD_SPARE, sizeof(float), "gradients");
     net->acts = mn_calloc(z.n_acts, sizeof(float), "activations");
     net->back[0] = mn_calloc(z.width, sizeof(float), "backward scratch");
     net->back[1] = mn_calloc(z.width, sizeof(float), "backward scratch");
@@ -175,6 +175,14 @@ const float *mn_forward(mynn_net *net, const float *x, int n, int training)
         x = l->out;
     }
     return x;
+}
+
+void mn_net_skip_rows(mynn_net *net, int rows)
+{
+    for (int i = 0; i < net->n_layers && rows > 0; i++) {
+        mn_layer *l = &net->layers[i];
+        if (l->ops->skip_rows) l->ops->skip_rows(l, rows);
+    }
 }
 
 double mn_backward(mynn_net *net, const float *y, int n) { return mn_backward_dx(net, y, n, NULL); }
