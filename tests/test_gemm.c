@@ -277,7 +277,9 @@ int main(void)
     RUN(test_medium_shapes);
     RUN(test_large_shapes);
     RUN(test_deterministic);
-    RUN(test_neon_vs_portable);
+#if defined(__aarch64__)
+    RUN(test_neon_vs_portable);   /* only AArch64 has the engine (make test-arm) */
+#endif
     RUN(test_concurrent_callers);
     RUN(test_bias_helpers);
     return CK_END();
