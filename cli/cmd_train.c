@@ -12,6 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* --optimizer auto: the size threshold and the full-batch defaults, from
+ * the experiments of docs/small-data.md. */
+#define AUTO_ROWS 5000
+#define AUTO_ROWS_S "5000"
+#define AUTO_WD 1e-4f
+#define AUTO_WD_S "1e-4"
+#define AUTO_EPOCHS 1000
+#define AUTO_EPOCHS_S "1000"
+
 static const char help[] =
     "usage: mynn train DATA --layers SPEC [options]\n"
     "\n"
@@ -32,8 +41,12 @@ static const char help[] =
     "                       --layers, if given, must match; keeps its normalisation\n"
     "                       unless --normalize is given)\n"
     "Optimisation:\n"
-    "  --optimizer NAME     sgd, adam, adamw, rmsprop or irprop (default adam)\n"
-    "  --lr X               learning rate (default 0.001; sgd 0.01)\n"
+    "  --optimizer NAME     auto (default), sgd, adam, adamw, rmsprop, irprop or\n"
+    "                       lbfgs; auto: up to " AUTO_ROWS_S " training rows lbfgs on\n"
+    "                       the whole set with --weight-decay " AUTO_WD_S " and --epochs\n"
+    "                       " AUTO_EPOCHS_S " unless given, above that adam\n"
+    "  --lr X               learning rate (default 0.001; sgd 0.01; lbfgs 1, the\n"
+    "                       first trial step of each line search)\n"
     "  --momentum X         sgd momentum (default 0)\n"
     "  --nesterov           sgd: Nesterov momentum\n"
     "  --weight-decay X     L2 penalty (adamw: decoupled) (default 0)\n"
@@ -43,8 +56,11 @@ static const char help[] =
     "  --gamma X            step: decay factor (default 0.1)\n"
     "  --min-lr X           cosine: final learning rate (default 0)\n"
     "  --warmup N           epochs of linear warm-up (default 0)\n"
-    "  --epochs N           epochs (default 10)\n"
-    "  --batch N            batch size (default 32; irprop: the whole training set)\n"
+    "  --epochs N           epochs (default 10; lbfgs " AUTO_EPOCHS_S "); lbfgs: one iteration\n"
+    "                       each, stopping early once converged (gradient or step\n"
+    "                       tolerance, or 1.25 x epochs loss evaluations)\n"
+    "  --batch N            batch size (default 32; irprop, lbfgs: the whole\n"
+    "                       training set; lbfgs sums the gradient over batches)\n"
     "  --seed N             seed for initialisation, shuffling, splits (default 1)\n"
     "  --no-shuffle         keep the sample order\n"
     "  --val FRACTION|DATA  hold out this fraction of DATA for validation,\n"
@@ -74,6 +90,7 @@ static const char help[] =
 typedef struct train_ctx {
     int kill_after;         /* MYNN_TEST_KILL_AFTER_EPOCH (with --checkpoint), else 0 */
     int last_epoch;         /* 1-based number of the last epoch reported */
+    int converged;          /* lbfgs stopped on a tolerance */
     mynn_net *net;
     const mynn_dataset *test;
     int epochs, quiet, classify;
@@ -125,6 +142,7 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
      * checkpoint was committed (mynn_fit writes it before calling us). */
     if (c->kill_after > 0 && s->epoch + 1 == c->kill_after) raise(SIGKILL);
     c->last_epoch = s->epoch + 1;
+    c->converged = s->converged;
     float test_loss = -1.0f, test_acc = -1.0f;
     if (c->test) {
         mynn_metrics m;
@@ -302,7 +320,7 @@ static int val_is_fraction(const char *v)
 typedef struct train_args {
     const char *data_path, *spec, *from, *save, *log_path, *plot_path, *test_path;
     const char *val_path, *norm, *ckpt_dir;
-    int resume, quiet, threads, batch_given, have_loss;
+    int resume, quiet, threads, batch_given, have_loss, opt_auto;
     mynn_loss loss;
     mynn_init init;
     mynn_optimizer_kind opt_kind;
@@ -349,17 +367,15 @@ static int parse_model_options(cli_opt *opts, train_args *a)
     return CLI_OK;
 }
 
-/* --optimizer and its settings, the schedule, epochs and batch. */
-static int parse_optim_options(cli_opt *opts, train_args *a)
+/* The optimizer's settings for a->opt_kind: its defaults, then the options
+ * given, the schedule, epochs and batch. */
+static int parse_optim_values(cli_opt *opts, train_args *a)
 {
     mynn_fit_options *fo = &a->fo;
     const char *v;
-    a->opt_kind = MYNN_OPT_ADAM;
-    if ((v = cli_value(opts, "--optimizer")) && mynn_optimizer_from_name(v, &a->opt_kind)) {
-        cli_error("--optimizer: unknown optimizer \"%s\" (sgd, adam, adamw, rmsprop, irprop)", v);
-        return CLI_USAGE;
-    }
     mynn_optim_config_default(&fo->optim, a->opt_kind);
+    if (a->opt_kind == MYNN_OPT_LBFGS) fo->epochs = AUTO_EPOCHS;
+    if (a->opt_kind == MYNN_OPT_LBFGS && a->opt_auto) fo->optim.weight_decay = AUTO_WD;
     if ((v = cli_value(opts, "--schedule"))) {
         if (!strcmp(v, "constant")) fo->schedule.kind = MYNN_SCHED_CONSTANT;
         else if (!strcmp(v, "step")) fo->schedule.kind = MYNN_SCHED_STEP;
@@ -395,7 +411,39 @@ static int parse_optim_options(cli_opt *opts, train_args *a)
         cli_error("--nesterov: needs --momentum > 0");
         return CLI_USAGE;
     }
+    if (a->opt_kind == MYNN_OPT_LBFGS && !(fo->optim.lr > 0)) {
+        cli_error("--lr: lbfgs needs a first trial step > 0, got %s", cli_value(opts, "--lr"));
+        return CLI_USAGE;
+    }
+    if (a->opt_kind == MYNN_OPT_LBFGS && fo->optim.clip_norm > 0) {
+        cli_error("--clip-norm: not with lbfgs (its line search needs the true gradient)");
+        return CLI_USAGE;
+    }
     return CLI_OK;
+}
+
+/* --optimizer (auto when absent) and its settings; auto is checked as
+ * adam here and decided by resolve_auto once the data is read. */
+static int parse_optim_options(cli_opt *opts, train_args *a)
+{
+    const char *v = cli_value(opts, "--optimizer");
+    a->opt_kind = MYNN_OPT_ADAM;
+    a->opt_auto = !v || !strcmp(v, "auto");
+    if (!a->opt_auto && mynn_optimizer_from_name(v, &a->opt_kind)) {
+        cli_error("--optimizer: unknown optimizer \"%s\" (auto, sgd, adam, adamw, rmsprop, irprop, "
+                  "lbfgs)", v);
+        return CLI_USAGE;
+    }
+    return parse_optim_values(opts, a);
+}
+
+/* --optimizer auto: full-batch L-BFGS up to AUTO_ROWS training rows, else
+ * Adam, with the settings given on the command line on top. */
+static int resolve_auto(cli_opt *opts, train_args *a, const mynn_dataset *train)
+{
+    if (!a->opt_auto) return CLI_OK;
+    a->opt_kind = train->n <= AUTO_ROWS ? MYNN_OPT_LBFGS : MYNN_OPT_ADAM;
+    return parse_optim_values(opts, a);
 }
 
 /* Seed, threads, validation, early stopping, checkpoints, data options. */
@@ -530,7 +578,6 @@ static int load_datasets(train_args *a, train_sets *d)
             return CLI_USAGE;
         }
     }
-    if (a->opt_kind == MYNN_OPT_IRPROP && !a->batch_given) a->fo.batch_size = d->train->n;
     return CLI_OK;
 }
 
@@ -538,13 +585,15 @@ static int load_datasets(train_args *a, train_sets *d)
  * built from --layers, with its input normalisation. */
 static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **net)
 {
+    if ((a->opt_kind == MYNN_OPT_IRPROP || a->opt_kind == MYNN_OPT_LBFGS) && !a->batch_given)
+        a->fo.batch_size = train->n;
     if (a->from) {
         if (mynn_n_inputs(*net) != train->n_inputs) {
             cli_error("%s: %d inputs, but the model %s takes %d", a->data_path, train->n_inputs,
                       a->from, mynn_n_inputs(*net));
             return CLI_FAIL;
         }
-        if (a->fo.batch_size > mynn_max_batch(*net)) {   /* irprop's full batch */
+        if (a->fo.batch_size > mynn_max_batch(*net)) {   /* irprop's, lbfgs's full batch */
             mynn_free(*net);
             if (cli_load_model(net, a->from, a->fo.batch_size)) return CLI_FAIL;
             if (a->have_loss) mynn_set_loss(*net, a->loss);
@@ -573,8 +622,8 @@ static void report_start(const train_args *a, const train_sets *d, mynn_net *net
     else printf("%d targets)", d->train->n_outputs);
     if (d->val) printf(", validating on %d", d->val->n);
     if (d->test) printf(", testing on %d", d->test->n);
-    printf("; %zu parameters, %s, %s loss\n", np, mynn_optimizer_name(a->opt_kind),
-           mynn_loss_name(mynn_get_loss(net)));
+    printf("; %zu parameters, %s%s, %s loss\n", np, mynn_optimizer_name(a->opt_kind),
+           a->opt_auto ? " (auto)" : "", mynn_loss_name(mynn_get_loss(net)));
     fflush(stdout);
 }
 
@@ -603,7 +652,10 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
         cli_error("out of memory");
         return CLI_FAIL;
     }
-    if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < a->fo.epochs)
+    if (!a->quiet && ctx->converged)
+        printf("converged after epoch %d (lbfgs: tolerance or evaluation budget reached)\n",
+               ctx->last_epoch);
+    else if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < a->fo.epochs)
         printf("stopped early after epoch %d (no better validation loss for %d epochs)\n",
                ctx->last_epoch, a->fo.patience);
     return CLI_OK;
@@ -702,7 +754,7 @@ int cmd_train(int argc, char **argv)
     rc = CLI_FAIL;
     int r;
     if (a.from && (r = load_start_model(&a, &net))) rc = r;
-    else if ((r = load_datasets(&a, &d))) rc = r;
+    else if ((r = load_datasets(&a, &d)) || (r = resolve_auto(opts, &a, d.train))) rc = r;
     else if (!prepare_network(&a, d.train, &net)) {
         report_start(&a, &d, net);
         if (!run_fit(&a, &d, net, &ctx) && !report_test(&a, &d, net) && !write_outputs(&a, net, &ctx))

@@ -221,7 +221,8 @@ static void test_help_version(void)
 static void test_blobs_workflow(void)
 {
     write_blobs("blobs.csv", 150, 1);
-    result r = run("train", "blobs.csv", "--layers", "16:relu,3:softmax", "--epochs", "40", "--lr", "0.02",
+    result r = run("train", "blobs.csv", "--layers", "16:relu,3:softmax", "--optimizer", "adam",
+                   "--epochs", "40", "--lr", "0.02",
                    "--batch", "16", "--test", "blobs.csv", "--val", "0.2", "--save", "blobs.safetensors",
                    "--log", "blobs_log.csv", "--plot", "blobs.svg", "--threads", "1", NULL);
     CHECK(r.rc == 0, "train rc %d: %s", r.rc, r.err);
@@ -484,7 +485,7 @@ static void test_resume_after_kill(void)
     write_blobs("rk.csv", 120, 1);
 #define RK_ARGS "train", "rk.csv", "--layers", "16:relu,dropout:0.3,16:relu,dropout:0.1,3:softmax", \
         "--epochs", "6", "--batch", "16", "--lr", "0.01", "--val", "0.25", "--patience", "10",      \
-        "--seed", "5", "--threads", "2"
+        "--seed", "5", "--threads", "2", "--optimizer", "adam"
     result r = run(RK_ARGS, "--save", "rk_full.st", "--log", "rk_full.csv", NULL);
     CHECK(r.rc == 0, "uninterrupted: rc %d %s", r.rc, r.err);
     result_free(&r);
