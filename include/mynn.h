@@ -306,12 +306,15 @@ MYNN_API mynn_status mynn_optimizer_step(mynn_optimizer *opt, float lr);
  * parameters.  A non-finite *loss is reported, not an error of the
  * closure; a non-zero status stops the step with that status. */
 typedef mynn_status (*mynn_closure)(void *user, double *loss);
-/* One step that evaluates the loss itself: for L-BFGS one iteration (an
- * evaluation at the current parameters, a direction from the history, a
- * strong-Wolfe line search along it); for the other kinds one closure
- * call then mynn_optimizer_step.  *loss (may be NULL) receives the
- * closure's loss at the parameters before the step.  A non-finite loss at
- * any evaluation gives MYNN_ERR_NUMERIC with the parameters as they were
+/* One step that evaluates the loss itself: for L-BFGS one iteration (a
+ * direction from the history, a strong-Wolfe line search along it), for
+ * the other kinds one closure call then mynn_optimizer_step.  *loss (may
+ * be NULL) receives the closure's last loss: L-BFGS's last evaluation is
+ * always at the parameters the step leaves, and the next step starts from
+ * it without evaluating again, so between L-BFGS steps the parameters must
+ * not be changed and the closure must stay the same function; the other
+ * kinds report the loss before their update.  A non-finite loss at any
+ * evaluation gives MYNN_ERR_NUMERIC with the parameters as they were
  * before the step.  Allocates nothing. */
 MYNN_API mynn_status mynn_optimizer_step_closure(mynn_optimizer *opt, float lr, mynn_closure f,
                                                  void *user, float *loss);
@@ -395,7 +398,8 @@ MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
  * whole training set, evaluated in batches of batch_size whose mean loss
  * and gradient it uses; training ends early when the optimizer has
  * converged (mynn_epoch_stats.converged), and the loss and accuracy of an
- * epoch are those before its step, as for mini-batch steps.  Dropout makes
+ * epoch are those at the weights after its step (mini-batch kinds: the
+ * mean over the epoch's batches, each before its update).  Dropout makes
  * that loss random, which its line search does not expect.  A NaN or infinite loss stops training with MYNN_ERR_NUMERIC and
  * a message naming the epoch and batch; the weights are then restored to the
  * last finite state. */

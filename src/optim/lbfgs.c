@@ -14,10 +14,17 @@
  * State (one float array, so checkpoints carry it bit for bit):
  *   d [n]          the last search direction
  *   prev_g [n]     the gradient where that direction was computed
+ *   g [n]          the gradient at the current parameters (the last step's
+ *                  final evaluation, reused by the next step)
  *   S [m × n]      steps s = t d, a ring of m slots
  *   Y [m × n]      gradient changes y = g - prev_g, same slots
  *   ro [m]         1 / (y·s) per slot
- *   scalars        below (integers held exactly as floats)
+ *   scalars        below (integers held exactly as floats; the objective
+ *                  at the current parameters as a float pair hi + lo)
+ * The closure's last evaluation in a step is always at the parameters the
+ * step leaves (one more evaluation when the accepted point was not the
+ * last tried), so the next step starts from stored values instead of
+ * evaluating again, and mynn_fit's statistics are those of the new weights.
  * Nothing is allocated here: x0 and al come with the optimizer. */
 #include "optim/optim.h"
 #include "core/core.h"
@@ -26,7 +33,8 @@
 #include <math.h>
 #include <string.h>
 
-enum { SC_T, SC_HDIAG, SC_COUNT, SC_HEAD, SC_EVALS_LO, SC_EVALS_HI, SC_CONVERGED, N_SCALARS };
+enum { SC_T, SC_HDIAG, SC_COUNT, SC_HEAD, SC_EVALS_LO, SC_EVALS_HI, SC_CONVERGED, SC_HAVE_CUR,
+       SC_F_HI, SC_F_LO, N_SCALARS };
 #define EVALS_SPLIT 1048576.0   /* evaluations = hi * 2^20 + lo, both exact in a float */
 #define MAX_LS 25               /* line-search evaluations per step (PyTorch's max_ls) */
 #define C1 1e-4                 /* sufficient decrease (Armijo) */
@@ -35,14 +43,14 @@ enum { SC_T, SC_HDIAG, SC_COUNT, SC_HEAD, SC_EVALS_LO, SC_EVALS_HI, SC_CONVERGED
 size_t mn_lbfgs_state_size(size_t n, int m)
 {
     size_t vecs, fl;
-    if (mn_mul_size((size_t)2 * (size_t)m + 2, n, &vecs)) return 0;
+    if (mn_mul_size((size_t)2 * (size_t)m + 3, n, &vecs)) return 0;
     fl = vecs + (size_t)m + N_SCALARS;
     return fl < vecs ? 0 : fl;
 }
 
 /* The pieces of the state array. */
 typedef struct lb_view {
-    float *d, *prev_g, *S, *Y, *ro, *sc;
+    float *d, *prev_g, *g, *S, *Y, *ro, *sc;
 } lb_view;
 
 static lb_view view(const mynn_optimizer *o)
@@ -51,7 +59,8 @@ static lb_view view(const mynn_optimizer *o)
     lb_view v;
     v.d = o->state;
     v.prev_g = v.d + n;
-    v.S = v.prev_g + n;
+    v.g = v.prev_g + n;
+    v.S = v.g + n;
     v.Y = v.S + m * n;
     v.ro = v.Y + m * n;
     v.sc = v.ro + m;
@@ -97,7 +106,10 @@ typedef struct lb_eval {
     mynn_closure fn;
     void *user;
     const float *d;
-    int count;              /* evaluations in this step, the one at the start first */
+    int count;              /* evaluations in this step */
+    int ls_start;           /* count when the line search began */
+    float last_tf;          /* the step (from x0) of the last evaluation; NaN: none */
+    double last_loss;       /* the closure's loss there */
 } lb_eval;
 
 typedef struct lb_point {
@@ -113,10 +125,15 @@ static mynn_status objective(lb_eval *e, double *data_loss, double *f)
     mynn_status s = e->fn(e->user, &loss);
     if (s) return s;
     e->count++;
-    if (!isfinite(loss))
-        return mn_error(MYNN_ERR_NUMERIC, "loss is %s at evaluation %d of the L-BFGS step",
-                        isnan(loss) ? "nan" : "inf", e->count);
+    if (!isfinite(loss)) {
+        if (e->count > e->ls_start)
+            return mn_error(MYNN_ERR_NUMERIC, "loss is %s at line-search evaluation %d of the L-BFGS step",
+                            isnan(loss) ? "nan" : "inf", e->count - e->ls_start);
+        return mn_error(MYNN_ERR_NUMERIC, "loss is %s at the L-BFGS step's starting weights",
+                        isnan(loss) ? "nan" : "inf");
+    }
     *data_loss = loss;
+    e->last_loss = loss;
     *f = loss;
     if (wd != 0.0f) {
         float *p = net->params, *g = net->grads;
@@ -135,8 +152,10 @@ static mynn_status eval_at(lb_eval *e, double t, lb_point *pt)
     for (size_t i = 0; i < o->n; i++) p[i] = o->x0[i] + tf * e->d[i];
     double dl;
     pt->t = t;
+    e->last_tf = NAN;
     mynn_status s = objective(e, &dl, &pt->f);
     if (s) return s;
+    e->last_tf = tf;
     pt->gtd = dot(o->net->grads, e->d, o->n);
     pt->gmax = max_abs(o->net->grads, o->n);
     if (!isfinite(pt->gtd))
@@ -178,7 +197,7 @@ static int approx_wolfe(const lb_point *p0, const lb_point *q)
 static mynn_status zoom(lb_eval *e, const lb_point *p0, lb_point *b, int *low, double tol, double d_norm)
 {
     int lo = b[0].f <= b[1].f ? 0 : 1, hi = 1 - lo, insufficient = 0;
-    while (e->count - 2 < MAX_LS) {   /* count: the start, then the line search's */
+    while (e->count - e->ls_start - 1 < MAX_LS) {
         if (fabs(b[1].t - b[0].t) * d_norm < tol) break;
         double t = cubic_min(b[0].t, b[0].f, b[0].gtd, b[1].t, b[1].f, b[1].gtd,
                              fmin(b[0].t, b[1].t), fmax(b[0].t, b[1].t));
@@ -324,26 +343,60 @@ static void direction(mynn_optimizer *o, lb_view v, const float *g)
     }
 }
 
+/* The objective and gradient at the current parameters: the stored ones
+ * from the last step, or a fresh evaluation. */
+static mynn_status start_point(lb_eval *e, lb_view v, lb_point *p0)
+{
+    mynn_optimizer *o = e->o;
+    if (v.sc[SC_HAVE_CUR] == 0.0f) {
+        double dl;
+        mynn_status s = objective(e, &dl, &p0->f);
+        if (s) return s;
+        e->last_tf = 0.0f;
+        memcpy(v.g, o->net->grads, o->n * sizeof *v.g);
+    } else {
+        p0->f = (double)v.sc[SC_F_HI] + (double)v.sc[SC_F_LO];
+    }
+    p0->gmax = max_abs(v.g, o->n);
+    return MYNN_OK;
+}
+
+/* Make the last evaluation the one at the final parameters (x0 + tf d,
+ * or unchanged when tf = 0) and store its objective and gradient. */
+static mynn_status finish(lb_eval *e, lb_view v, float tf, float *loss)
+{
+    mynn_optimizer *o = e->o;
+    if (!(e->last_tf == tf)) {
+        double dl, f;
+        mynn_status s = objective(e, &dl, &f);
+        if (s) return s;
+        memcpy(v.g, o->net->grads, o->n * sizeof *v.g);
+        v.sc[SC_F_HI] = (float)f;
+        v.sc[SC_F_LO] = (float)(f - (double)v.sc[SC_F_HI]);
+    }
+    v.sc[SC_HAVE_CUR] = 1.0f;
+    if (loss) *loss = (float)e->last_loss;
+    return MYNN_OK;
+}
+
 mynn_status mn_lbfgs_step(mynn_optimizer *o, float lr, mynn_closure fn, void *user, float *loss)
 {
     lb_view v = view(o);
     const size_t n = o->n;
     const mynn_optim_config *c = &o->cfg;
-    float *p = o->net->params, *g = o->net->grads;
-    lb_eval e = {o, fn, user, v.d, 0};
+    float *p = o->net->params;
+    const float *g = v.g;
+    lb_eval e = {o, fn, user, v.d, 0, 0, NAN, 0.0};
     lb_point p0 = {0.0, 0.0, 0.0, 0.0};
-    double data_loss;
-    mynn_status s = objective(&e, &data_loss, &p0.f);
+    if (v.sc[SC_CONVERGED] != 0.0f) return finish(&e, v, 0.0f, loss);
+    mynn_status s = start_point(&e, v, &p0);
     if (s) return s;
-    if (loss) *loss = (float)data_loss;
-    if (v.sc[SC_CONVERGED] != 0.0f) return MYNN_OK;
     const int first = o->t == 0;
-    long evals = first ? 1 : get_evals(v.sc);   /* later steps re-evaluate the last point */
-    p0.gmax = max_abs(g, n);
+    long evals = get_evals(v.sc) + e.count;
+    set_evals(v.sc, evals);
     if (p0.gmax <= c->tolerance_grad) {
-        set_evals(v.sc, evals);
         v.sc[SC_CONVERGED] = 1.0f;
-        return MYNN_OK;
+        return finish(&e, v, 0.0f, loss);
     }
     if (first) {
         for (size_t i = 0; i < n; i++) v.d[i] = -g[i];
@@ -362,11 +415,11 @@ mynn_status mn_lbfgs_step(mynn_optimizer *o, float lr, mynn_closure fn, void *us
     p0.gtd = dot(g, v.d, n);
     if (p0.gtd > -c->tolerance_change) {   /* not a descent direction any more */
         v.sc[SC_T] = (float)t;
-        set_evals(v.sc, evals);
         v.sc[SC_CONVERGED] = 1.0f;
-        return MYNN_OK;
+        return finish(&e, v, 0.0f, loss);
     }
     memcpy(o->x0, p, n * sizeof *p);
+    e.ls_start = e.count;
     lb_point best;
     s = strong_wolfe(&e, &p0, t, c->tolerance_change, &best);
     if (s) {
@@ -381,10 +434,16 @@ mynn_status mn_lbfgs_step(mynn_optimizer *o, float lr, mynn_closure fn, void *us
         moved = fabsf(st) > moved ? fabsf(st) : moved;
     }
     v.sc[SC_T] = tf;
-    evals += e.count - 1;
+    evals += e.count - e.ls_start;
     set_evals(v.sc, evals);
     if ((c->max_evals > 0 && evals >= c->max_evals) || best.gmax <= c->tolerance_grad ||
         moved <= c->tolerance_change || fabs(best.f - p0.f) < c->tolerance_change)
         v.sc[SC_CONVERGED] = 1.0f;
-    return MYNN_OK;
+    /* The accepted point's values, when it was the last evaluated. */
+    if (e.last_tf == tf) {
+        memcpy(v.g, o->net->grads, n * sizeof *v.g);
+        v.sc[SC_F_HI] = (float)best.f;
+        v.sc[SC_F_LO] = (float)(best.f - (double)v.sc[SC_F_HI]);
+    }
+    return finish(&e, v, tf, loss);
 }

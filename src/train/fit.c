@@ -207,8 +207,7 @@ typedef struct full_set {
     const mynn_dataset *train;
     fit_work *w;
     int bs;
-    int evals;          /* in this epoch */
-    long correct;       /* the first evaluation's correct predictions */
+    long correct;       /* the last evaluation's correct predictions */
 } full_set;
 
 static mynn_status full_set_loss(void *user, double *loss)
@@ -216,7 +215,8 @@ static mynn_status full_set_loss(void *user, double *loss)
     full_set *c = user;
     mynn_net *net = c->net;
     const int n = c->train->n, bs = c->bs;
-    long ignored = 0, *correct = c->evals++ == 0 ? &c->correct : &ignored;
+    long *correct = &c->correct;
+    *correct = 0;
     if (n <= bs) {
         *loss = batch_gradient(net, c->train, c->w, 0, n, correct);
         return MYNN_OK;
@@ -248,11 +248,12 @@ static mynn_status diverged(mynn_net *net, fit_work *w, const char *what, int ep
                     epoch + 1, what);
 }
 
-/* An L-BFGS epoch: one step over the full set. */
+/* An L-BFGS epoch: one step over the full set.  Its last evaluation is at
+ * the new weights: the epoch's loss and accuracy are theirs. */
 static mynn_status lbfgs_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
                                fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
 {
-    full_set c = {net, train, w, o->batch_size, 0, 0};
+    full_set c = {net, train, w, o->batch_size, 0};
     float loss = 0.0f;
     mynn_status s = mynn_optimizer_step_closure(w->opt, lr, full_set_loss, &c, &loss);
     if (s == MYNN_ERR_NUMERIC) {
