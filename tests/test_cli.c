@@ -402,6 +402,8 @@ static void test_errors(void)
     expect_fail(2, "--optimizer", "o.st", "train", "ok.csv", "--layers", L, "--optimizer", "adamax", "--save",
                 "o.st", NULL);
     expect_fail(2, "--loss", "o.st", "train", "ok.csv", "--layers", L, "--loss", "hinge", "--save", "o.st", NULL);
+    expect_fail(2, "--clip-norm: not with lbfgs", "o.st", "train", "ok.csv", "--layers", L, "--optimizer", "lbfgs",
+                "--clip-norm", "1", "--save", "o.st", NULL);
     expect_fail(2, "--lr: \"-1\" must be a number > 0", "o.st", "train", "ok.csv", "--layers", L, "--lr", "-1",
                 "--save", "o.st", NULL);
     expect_fail(2, "--lr", "o.st", "train", "ok.csv", "--layers", L, "--lr", "fast", NULL);
@@ -480,6 +482,38 @@ static char *drop_last_column(const char *csv)
 /* Killed for real (SIGKILL right after a checkpoint), resumed: the saved
  * model is byte-identical to an uninterrupted run's.  Dropout, Adam, a
  * validation set with patience, 2 threads; killed twice. */
+/* --optimizer auto (the default): lbfgs on the whole set with weight
+ * decay up to 5000 rows, adam above; explicit lbfgs converges and says so. */
+static void test_auto_optimizer(void)
+{
+    result r = run("train", "--help", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "auto (default)") && strstr(r.out, "lbfgs"), "help: %s", r.out);
+    result_free(&r);
+    write_blobs("small.csv", 300, 1);
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "parameters, lbfgs (auto), ce loss") &&
+              strstr(r.out, "epoch 1/1000  loss"),
+          "small: rc %d %s %s", r.rc, r.out, r.err);
+    CHECK(number_after(r.out, "acc ") >= 0, "no accuracy: %s", r.out);
+    result_free(&r);
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--optimizer", "lbfgs", "--epochs", "300",
+            "--threads", "1", "--save", "lb.st", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs, ce loss") && strstr(r.out, "converged after epoch ") &&
+              !strstr(r.out, "epoch 300/300"),
+          "lbfgs: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    write_blobs("big.csv", 5001, 1);
+    r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "1", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "parameters, adam (auto), ce loss") && strstr(r.out, "epoch 1/1  loss"),
+          "big: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    /* The split happens first: 5001 rows less 10% are lbfgs's. */
+    r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "2", "--val", "0.1", "--threads",
+            "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto)"), "big with --val: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+}
+
 static void test_resume_after_kill(void)
 {
     write_blobs("rk.csv", 120, 1);
@@ -801,6 +835,7 @@ int main(void)
     RUN(test_val_file);
     RUN(test_fann_and_regression);
     RUN(test_errors);
+    RUN(test_auto_optimizer);
     RUN(test_resume_after_kill);
     RUN(test_divergence);
     RUN(test_nonfinite);

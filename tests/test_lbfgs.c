@@ -444,8 +444,27 @@ static void test_convergence_stops(void)
     o.batch_size = n;
     o.on_epoch = note_epoch;
     g_last_epoch = 0;
+    char ck[256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(ck, sizeof ck, "%s/mynn_lbfgs_cv_%ld.safetensors", tmp && *tmp ? tmp : "/tmp", (long)getpid());
+    remove(ck);
+    o.checkpoint_path = ck;
     CHECK_OK(mynn_fit(net, ds, NULL, &o));
     CHECK(g_converged && g_last_epoch < 50, "ran %d epochs, converged %d", g_last_epoch, g_converged);
+    size_t np;
+    float *p = mynn_params(net, &np), *done = malloc(np * sizeof *done);
+    memcpy(done, p, np * sizeof *p);
+    /* Resuming a converged run restores it and trains no more. */
+    mynn_free(net);
+    net = make_net(d, "1", MYNN_LOSS_MSE, n, 3);
+    o.resume = 1;
+    g_last_epoch = 0;
+    CHECK_OK(mynn_fit(net, ds, NULL, &o));
+    p = mynn_params(net, &np);
+    CHECK(g_last_epoch == 0 && memcmp(done, p, np * sizeof *p) == 0, "resume of a converged run: %d epochs",
+          g_last_epoch);
+    free(done);
+    remove(ck);
     mynn_free(net);
     ds_free(ds);
 }
