@@ -9,6 +9,7 @@ Test error: MSE on standardised targets (regression), % misclassified
 
     /usr/bin/python3 bench/small_data.py                 # the main table
     /usr/bin/python3 bench/small_data.py --sweep         # the choice of the defaults
+    /usr/bin/python3 bench/small_data.py --threshold --seeds 1   # above the threshold
     /usr/bin/python3 bench/small_data.py --rows f1-500,fm-500 --methods auto,adam
 
 Needs the built tool (make), FANN (libfann-dev), scikit-learn
@@ -51,10 +52,15 @@ ROWS = {
     "classification-1000": ("classification", 1000),
     "fashion-500": ("fashion", 500),
     "fashion-2000": ("fashion", 2000),
+    # the threshold (--threshold): above the table's sizes
+    "fashion-5000": ("fashion", 5000),
+    "fashion-10000": ("fashion", 10000),
 }
 ALIASES = {"f1-500": "friedman1-500", "f1-2000": "friedman1-2000", "f2-500": "friedman2-500",
            "f3-500": "friedman3-500", "reg-1000": "regression-1000",
-           "clf-1000": "classification-1000", "fm-500": "fashion-500", "fm-2000": "fashion-2000"}
+           "clf-1000": "classification-1000", "fm-500": "fashion-500", "fm-2000": "fashion-2000",
+           "fm-5000": "fashion-5000", "fm-10000": "fashion-10000"}
+MAIN_ROWS = [r for r in ROWS if r not in ("fashion-5000", "fashion-10000")]
 
 
 def read_idx(path):
@@ -163,14 +169,30 @@ def sklearn(xtr, ytr, xte, yte, k, seed, solver):
 
 MAIN = ["auto", "adam", "fann", "sk-lbfgs", "sk-adam"]
 SWEEP = ["lbfgs-wd0", "auto", "lbfgs-wd1e-3", "irprop", "irprop-wd1e-4", "adam"]
+THRESHOLD = ["lbfgs-wd1e-4", "adam", "adam-default"]
 LABELS = {"auto": "mynn auto", "adam": "mynn adam", "fann": "FANN RPROP", "sk-lbfgs": "sklearn lbfgs",
           "sk-adam": "sklearn adam", "lbfgs-wd0": "lbfgs wd 0", "lbfgs-wd1e-3": "lbfgs wd 1e-3",
-          "irprop": "irprop- wd 0", "irprop-wd1e-4": "irprop- wd 1e-4"}
+          "irprop": "irprop- wd 0", "irprop-wd1e-4": "irprop- wd 1e-4",
+          "lbfgs-wd1e-4": "lbfgs wd 1e-4 (auto below)", "adam-default": "adam, CLI defaults (auto above)"}
 MYNN_ARGS = {"auto": [], "adam": ["--optimizer", "adam", "--epochs", str(ADAM_EPOCHS), "--batch", str(ADAM_BATCH)],
              "lbfgs-wd0": ["--optimizer", "lbfgs", "--weight-decay", "0"],
+             "lbfgs-wd1e-4": ["--optimizer", "lbfgs", "--weight-decay", "1e-4"],
+             "adam-default": ["--optimizer", "adam"],
              "lbfgs-wd1e-3": ["--optimizer", "lbfgs", "--weight-decay", "1e-3"],
              "irprop": ["--optimizer", "irprop", "--epochs", "1000"],
              "irprop-wd1e-4": ["--optimizer", "irprop", "--epochs", "1000", "--weight-decay", "1e-4"]}
+
+
+def mynn_args(method):
+    """The mynn options of a method: the table above, or lbfgs-wdX /
+    irprop-wdX for any decay X."""
+    if method in MYNN_ARGS:
+        return MYNN_ARGS[method]
+    for kind in ("lbfgs", "irprop"):
+        if method.startswith(kind + "-wd"):
+            return ["--optimizer", kind, "--weight-decay", method[len(kind) + 3:]] + (
+                ["--epochs", "1000"] if kind == "irprop" else [])
+    return None
 
 
 def run_one(method, row, seed, cache):
@@ -182,8 +204,8 @@ def run_one(method, row, seed, cache):
     tag = "%s-s%d" % (row, seed)
     paths = write_sets(tag, xtr, ytr, xte, yte, k)
     t0 = time.perf_counter()
-    if method in MYNN_ARGS:
-        err = mynn(paths, k, seed, MYNN_ARGS[method])
+    if mynn_args(method) is not None:
+        err = mynn(paths, k, seed, mynn_args(method))
     elif method == "fann":
         err = fann(paths, k, seed)
     else:
@@ -205,12 +227,16 @@ def fmt(m, s, k):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--rows")
     ap.add_argument("--methods")
-    ap.add_argument("--sweep", action="store_true")
+    ap.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    ap.add_argument("--sweep", action="store_true", help="the choice of full-batch optimizer and decay")
+    ap.add_argument("--threshold", action="store_true", help="lbfgs against adam on 5000 and 10000 rows")
     a = ap.parse_args()
-    rows = [ALIASES.get(r, r) for r in a.rows.split(",")]
-    methods = a.methods.split(",") if a.methods else (SWEEP if a.sweep else MAIN)
+    seeds = [int(v) for v in a.seeds.split(",")]
+    rows = a.rows.split(",") if a.rows else (["fashion-5000", "fashion-10000"] if a.threshold else MAIN_ROWS)
+    rows = [ALIASES.get(r, r) for r in rows]
+    methods = a.methods.split(",") if a.methods else (SWEEP if a.sweep else THRESHOLD if a.threshold else MAIN)
     os.makedirs(WORK, exist_ok=True)
     cache_path = os.path.join(WORK, "results.json")
     cache = json.load(open(cache_path)) if os.path.exists(cache_path) else {}
@@ -221,7 +247,7 @@ def main():
         k = ROWS[row][0] in ("classification", "fashion")
         stats = {}
         for m in methods:
-            res = [run_one(m, row, s, cache) for s in SEEDS]
+            res = [run_one(m, row, s, cache) for s in seeds]
             json.dump(cache, open(cache_path, "w"), indent=1)
             stats[m] = cell([r["err"] for r in res])
             secs[m] += [r["s"] for r in res]

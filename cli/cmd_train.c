@@ -16,8 +16,10 @@
  * the experiments of docs/small-data.md. */
 #define AUTO_ROWS 5000
 #define AUTO_ROWS_S "5000"
-#define AUTO_WD 1e-4f
-#define AUTO_WD_S "1e-4"
+#define AUTO_WD 3e-4f          /* ... and 1e-3 with more parameters than rows */
+#define AUTO_WD_S "3e-4"
+#define AUTO_WD_OVER 1e-3f
+#define AUTO_WD_OVER_S "1e-3"
 #define AUTO_EPOCHS 1000
 #define AUTO_EPOCHS_S "1000"
 
@@ -43,14 +45,14 @@ static const char help[] =
     "Optimisation:\n"
     "  --optimizer NAME     auto (default), sgd, adam, adamw, rmsprop, irprop or\n"
     "                       lbfgs; auto: up to " AUTO_ROWS_S " training rows lbfgs on\n"
-    "                       the whole set with --weight-decay " AUTO_WD_S " and --epochs\n"
-    "                       " AUTO_EPOCHS_S " unless given, above that adam\n"
+    "                       the whole set with --epochs " AUTO_EPOCHS_S " and --weight-decay\n"
+    "                       " AUTO_WD_S " (" AUTO_WD_OVER_S " with more parameters than rows)\n"
+    "                       unless given; above " AUTO_ROWS_S " rows adam\n"
     "  --lr X               learning rate (default 0.001; sgd 0.01; lbfgs 1, the\n"
     "                       first trial step of each line search)\n"
     "  --momentum X         sgd momentum (default 0)\n"
     "  --nesterov           sgd: Nesterov momentum\n"
-    "  --weight-decay X     L2 penalty (adamw: decoupled) (default 0; auto's lbfgs\n"
-    "                       " AUTO_WD_S ")\n"
+    "  --weight-decay X     L2 penalty (adamw: decoupled) (default 0; auto: above)\n"
     "  --clip-norm X        clip the gradient's global L2 norm to X (default off)\n"
     "  --schedule KIND      constant (default), step or cosine\n"
     "  --step-size N        step: epochs between decays (default 10)\n"
@@ -376,7 +378,6 @@ static int parse_optim_values(cli_opt *opts, train_args *a)
     const char *v;
     mynn_optim_config_default(&fo->optim, a->opt_kind);
     if (a->opt_kind == MYNN_OPT_LBFGS) fo->epochs = AUTO_EPOCHS;
-    if (a->opt_kind == MYNN_OPT_LBFGS && a->opt_auto) fo->optim.weight_decay = AUTO_WD;
     if ((v = cli_value(opts, "--schedule"))) {
         if (!strcmp(v, "constant")) fo->schedule.kind = MYNN_SCHED_CONSTANT;
         else if (!strcmp(v, "step")) fo->schedule.kind = MYNN_SCHED_STEP;
@@ -612,6 +613,17 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
     return CLI_OK;
 }
 
+/* --optimizer auto's weight decay for L-BFGS when --weight-decay is not
+ * given: stronger when the network has more parameters than there are
+ * training rows (docs/small-data.md). */
+static void auto_decay(cli_opt *opts, train_args *a, const mynn_dataset *train, mynn_net *net)
+{
+    if (!a->opt_auto || a->opt_kind != MYNN_OPT_LBFGS || cli_value(opts, "--weight-decay")) return;
+    size_t np = 0;
+    mynn_params(net, &np);
+    a->fo.optim.weight_decay = np > (size_t)train->n ? AUTO_WD_OVER : AUTO_WD;
+}
+
 /* The line announcing the run. */
 static void report_start(const train_args *a, const train_sets *d, mynn_net *net)
 {
@@ -623,8 +635,10 @@ static void report_start(const train_args *a, const train_sets *d, mynn_net *net
     else printf("%d targets)", d->train->n_outputs);
     if (d->val) printf(", validating on %d", d->val->n);
     if (d->test) printf(", testing on %d", d->test->n);
-    printf("; %zu parameters, %s%s, %s loss\n", np, mynn_optimizer_name(a->opt_kind),
-           a->opt_auto ? " (auto)" : "", mynn_loss_name(mynn_get_loss(net)));
+    printf("; %zu parameters, %s%s", np, mynn_optimizer_name(a->opt_kind), a->opt_auto ? " (auto" : "");
+    if (a->opt_auto && a->opt_kind == MYNN_OPT_LBFGS)
+        printf(", weight decay %g", (double)a->fo.optim.weight_decay);
+    printf("%s, %s loss\n", a->opt_auto ? ")" : "", mynn_loss_name(mynn_get_loss(net)));
     fflush(stdout);
 }
 
@@ -757,6 +771,7 @@ int cmd_train(int argc, char **argv)
     if (a.from && (r = load_start_model(&a, &net))) rc = r;
     else if ((r = load_datasets(&a, &d)) || (r = resolve_auto(opts, &a, d.train))) rc = r;
     else if (!prepare_network(&a, d.train, &net)) {
+        auto_decay(opts, &a, d.train, net);
         report_start(&a, &d, net);
         if (!run_fit(&a, &d, net, &ctx) && !report_test(&a, &d, net) && !write_outputs(&a, net, &ctx))
             rc = CLI_OK;

@@ -486,12 +486,19 @@ static char *drop_last_column(const char *csv)
  * decay up to 5000 rows, adam above; explicit lbfgs converges and says so. */
 static void test_auto_optimizer(void)
 {
-    result r = run("train", "--help", NULL);
+    write_blobs("tiny.csv", 50, 1);   /* 51 parameters, 50 rows: the stronger decay */
+    result r = run("train", "tiny.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", "--epochs", "5", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, weight decay 0.001)"), "tiny: %s %s", r.out, r.err);
+    result_free(&r);
+    r = run("train", "tiny.csv", "--layers", "8:tanh,3:softmax", "--epochs", "5", "--weight-decay", "0", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, weight decay 0)"), "tiny, decay given: %s %s", r.out, r.err);
+    result_free(&r);
+    r = run("train", "--help", NULL);
     CHECK(r.rc == 0 && strstr(r.out, "auto (default)") && strstr(r.out, "lbfgs"), "help: %s", r.out);
     result_free(&r);
     write_blobs("small.csv", 300, 1);
     r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", NULL);
-    CHECK(r.rc == 0 && strstr(r.out, "parameters, lbfgs (auto), ce loss") &&
+    CHECK(r.rc == 0 && strstr(r.out, "51 parameters, lbfgs (auto, weight decay 0.0003), ce loss") &&
               strstr(r.out, "epoch 1/1000  loss"),
           "small: rc %d %s %s", r.rc, r.out, r.err);
     CHECK(number_after(r.out, "acc ") >= 0, "no accuracy: %s", r.out);
@@ -510,7 +517,7 @@ static void test_auto_optimizer(void)
     /* The split happens first: 5001 rows less 10% are lbfgs's. */
     r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "2", "--val", "0.1", "--threads",
             "1", NULL);
-    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto)"), "big with --val: rc %d %s %s", r.rc, r.out, r.err);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, "), "big with --val: rc %d %s %s", r.rc, r.out, r.err);
     result_free(&r);
 }
 
