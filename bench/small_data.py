@@ -169,11 +169,12 @@ def sklearn(xtr, ytr, xte, yte, k, seed, solver):
 
 MAIN = ["auto", "adam", "fann", "sk-lbfgs", "sk-adam"]
 SWEEP = ["lbfgs-wd0", "auto", "lbfgs-wd1e-3", "irprop", "irprop-wd1e-4", "adam"]
-THRESHOLD = ["lbfgs-wd1e-4", "adam", "adam-default"]
+THRESHOLD = ["lbfgs-wd1e-3", "adam", "adam-default"]
 LABELS = {"auto": "mynn auto", "adam": "mynn adam", "fann": "FANN RPROP", "sk-lbfgs": "sklearn lbfgs",
-          "sk-adam": "sklearn adam", "lbfgs-wd0": "lbfgs wd 0", "lbfgs-wd1e-3": "lbfgs wd 1e-3",
+          "sk-adam": "sklearn adam", "lbfgs-wd0": "lbfgs wd 0",
+          "lbfgs-wd1e-3": "lbfgs wd 1e-3 (auto's, up to 5000 rows)",
           "irprop": "irprop- wd 0", "irprop-wd1e-4": "irprop- wd 1e-4",
-          "lbfgs-wd1e-4": "lbfgs wd 1e-4 (auto below)", "adam-default": "adam, CLI defaults (auto above)"}
+          "lbfgs-wd1e-4": "lbfgs wd 1e-4", "adam-default": "adam, CLI defaults (auto above)"}
 MYNN_ARGS = {"auto": [], "adam": ["--optimizer", "adam", "--epochs", str(ADAM_EPOCHS), "--batch", str(ADAM_BATCH)],
              "lbfgs-wd0": ["--optimizer", "lbfgs", "--weight-decay", "0"],
              "lbfgs-wd1e-4": ["--optimizer", "lbfgs", "--weight-decay", "1e-4"],
