@@ -280,9 +280,10 @@ typedef struct mynn_optim_config {
      * weight by more than tolerance_change (1e-9) or changed the loss by
      * less, or when the evaluations counted reach max_evals (0 = no limit;
      * mynn_fit uses epochs * 5 / 4, PyTorch's max_eval).  Counted are the
-     * first evaluation and every line-search evaluation (at most 25 per
-     * step), not the re-evaluation at the start of later steps, so the
-     * count is PyTorch's func_evals.  weight_decay adds wd/2 |p|^2 to the
+     * first evaluation and every line-search trial (at most 25 per step),
+     * as PyTorch's func_evals; not counted is the one extra evaluation a
+     * step makes when it accepts a trial other than its last (PyTorch
+     * keeps that trial's gradient instead, mynn evaluates it again).  weight_decay adds wd/2 |p|^2 to the
      * loss (wd p to the gradient); clip_norm must be 0. */
     int history;
     float tolerance_grad, tolerance_change;
@@ -400,9 +401,11 @@ MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
  * converged (mynn_epoch_stats.converged), and the loss and accuracy of an
  * epoch are those at the weights after its step (mini-batch kinds: the
  * mean over the epoch's batches, each before its update).  Dropout makes
- * that loss random, which its line search does not expect.  A NaN or infinite loss stops training with MYNN_ERR_NUMERIC and
- * a message naming the epoch and batch; the weights are then restored to the
- * last finite state. */
+ * that loss random, which its line search does not expect.  A NaN or
+ * infinite loss stops training with MYNN_ERR_NUMERIC and a message naming
+ * the epoch and batch (L-BFGS: the epoch and the line-search evaluation);
+ * the weights are then restored to the last finite state (L-BFGS: those at
+ * the start of the epoch). */
 MYNN_API mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
                               const mynn_fit_options *o);
 

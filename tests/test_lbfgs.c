@@ -301,15 +301,21 @@ static void test_nan_mid_line_search(void)
     size_t np;
     float *p = mynn_params(net, &np);
     float *before = malloc(np * sizeof *before);
-    full_batch fb = {net, ds, 0, 2};   /* evaluation 1 at the start, 2 the first trial */
+    full_batch fb = {net, ds, 0, 1};   /* evaluation 1 at the start, 2 the first trial */
     memcpy(before, p, np * sizeof *p);
     float loss;
     mynn_status s = mynn_optimizer_step_closure(opt, 1.0f, full_batch_loss, &fb, &loss);
-    CHECK(s == MYNN_ERR_NUMERIC && strstr(mynn_last_error(), "nan at line-search evaluation 1 "), "first step: %s %s",
-          mynn_status_name(s), mynn_last_error());
+    CHECK(s == MYNN_ERR_NUMERIC && strstr(mynn_last_error(), "nan at the L-BFGS step's starting weights"),
+          "start: %s %s", mynn_status_name(s), mynn_last_error());
+    fb.evals = 0;
+    fb.nan_at = 2;
+    s = mynn_optimizer_step_closure(opt, 1.0f, full_batch_loss, &fb, &loss);
+    CHECK(s == MYNN_ERR_NUMERIC && strstr(mynn_last_error(), "nan at line-search evaluation 1 "),
+          "first step: %s %s", mynn_status_name(s), mynn_last_error());
     CHECK(memcmp(before, p, np * sizeof *p) == 0, "parameters changed by the failed step");
     fb.nan_at = 0;
-    for (int k = 0; k < 3; k++) CHECK_OK(mynn_optimizer_step_closure(opt, 1.0f, full_batch_loss, &fb, &loss));
+    for (int k = 0; k < 3; k++)
+        CHECK_OK(mynn_optimizer_step_closure(opt, 1.0f, full_batch_loss, &fb, &loss));
     memcpy(before, p, np * sizeof *p);
     fb.nan_at = fb.evals + 1;   /* later steps start from stored values: the first trial */
     s = mynn_optimizer_step_closure(opt, 1.0f, full_batch_loss, &fb, &loss);
@@ -354,7 +360,8 @@ static mynn_dataset *blobs(int n, uint64_t seed)
     for (int i = 0; i < n; i++) {
         int k = i % 3;
         double u1 = mynn_rng_uniform(&r) + 1e-7, u2 = mynn_rng_uniform(&r);
-        double g1 = sqrt(-2 * log(u1)) * cos(6.283185307 * u2), g2 = sqrt(-2 * log(u1)) * sin(6.283185307 * u2);
+        double rad = sqrt(-2 * log(u1));
+        double g1 = rad * cos(6.283185307 * u2), g2 = rad * sin(6.283185307 * u2);
         ds->x[2 * i] = (float)(cos(2.1 * k) * 1.5 + 0.8 * g1);
         ds->x[2 * i + 1] = (float)(sin(2.1 * k) * 1.5 + 0.8 * g2);
         ds->labels[i] = k;
@@ -506,7 +513,8 @@ static void test_api_and_args(void)
         if (bad[i].field == 3) b.max_evals = (long)bad[i].v;
         if (bad[i].field == 4) b.lr = (float)bad[i].v;
         opt = NULL;
-        CHECK(mynn_optimizer_create(&opt, net, &b) == MYNN_ERR_ARG && opt == NULL, "%s accepted", bad[i].what);
+        CHECK(mynn_optimizer_create(&opt, net, &b) == MYNN_ERR_ARG && opt == NULL, "%s accepted",
+              bad[i].what);
     }
 
     /* The closure step of a per-gradient kind: one evaluation, one update. */

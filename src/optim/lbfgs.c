@@ -30,6 +30,7 @@
 #include "core/core.h"
 #include "network/network.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -107,7 +108,7 @@ typedef struct lb_eval {
     void *user;
     const float *d;
     int count;              /* evaluations in this step */
-    int ls_start;           /* count when the line search began */
+    int ls_start;           /* count when the line search began (INT_MAX before) */
     float last_tf;          /* the step (from x0) of the last evaluation; NaN: none */
     double last_loss;       /* the closure's loss there */
 } lb_eval;
@@ -127,7 +128,8 @@ static mynn_status objective(lb_eval *e, double *data_loss, double *f)
     e->count++;
     if (!isfinite(loss)) {
         if (e->count > e->ls_start)
-            return mn_error(MYNN_ERR_NUMERIC, "loss is %s at line-search evaluation %d of the L-BFGS step",
+            return mn_error(MYNN_ERR_NUMERIC,
+                            "loss is %s at line-search evaluation %d of the L-BFGS step",
                             isnan(loss) ? "nan" : "inf", e->count - e->ls_start);
         return mn_error(MYNN_ERR_NUMERIC, "loss is %s at the L-BFGS step's starting weights",
                         isnan(loss) ? "nan" : "inf");
@@ -386,7 +388,7 @@ mynn_status mn_lbfgs_step(mynn_optimizer *o, float lr, mynn_closure fn, void *us
     const mynn_optim_config *c = &o->cfg;
     float *p = o->net->params;
     const float *g = v.g;
-    lb_eval e = {o, fn, user, v.d, 0, 0, NAN, 0.0};
+    lb_eval e = {o, fn, user, v.d, 0, INT_MAX, NAN, 0.0};
     lb_point p0 = {0.0, 0.0, 0.0, 0.0};
     if (v.sc[SC_CONVERGED] != 0.0f) return finish(&e, v, 0.0f, loss);
     mynn_status s = start_point(&e, v, &p0);
