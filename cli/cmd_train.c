@@ -12,6 +12,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* --optimizer auto: the size threshold and the full-batch defaults, from
+ * the experiments of docs/small-data.md. */
+#define AUTO_ROWS 5000
+#define AUTO_ROWS_S "5000"
+#define AUTO_WD 3e-4f          /* ... and 1e-3 with more parameters than rows */
+#define AUTO_WD_S "3e-4"
+#define AUTO_WD_OVER 1e-3f
+#define AUTO_WD_OVER_S "1e-3"
+#define AUTO_EPOCHS 1000
+#define AUTO_EPOCHS_S "1000"
+
 static const char help[] =
     "usage: mynn train DATA --layers SPEC [options]\n"
     "\n"
@@ -35,20 +46,31 @@ static const char help[] =
     "  --from MODEL         start from a saved model (its architecture wins;\n"
     "                       --layers, if given, must match; keeps its normalisation\n"
     "                       unless --normalize is given)\n"
+    ;
+/* In two parts: C99 compilers need not take literals over 4095 characters. */
+static const char help_rest[] =
     "Optimisation:\n"
-    "  --optimizer NAME     sgd, adam, adamw, rmsprop or irprop (default adam)\n"
-    "  --lr X               learning rate (default 0.001; sgd 0.01)\n"
+    "  --optimizer NAME     auto (default), sgd, adam, adamw, rmsprop, irprop or\n"
+    "                       lbfgs; auto: up to " AUTO_ROWS_S " training rows lbfgs on\n"
+    "                       the whole set with --epochs " AUTO_EPOCHS_S " and --weight-decay\n"
+    "                       " AUTO_WD_S " (" AUTO_WD_OVER_S " with more parameters than rows)\n"
+    "                       unless given; above " AUTO_ROWS_S " rows adam\n"
+    "  --lr X               learning rate (default 0.001; sgd 0.01; lbfgs 1, the\n"
+    "                       first trial step of each line search)\n"
     "  --momentum X         sgd momentum (default 0)\n"
     "  --nesterov           sgd: Nesterov momentum\n"
-    "  --weight-decay X     L2 penalty (adamw: decoupled) (default 0)\n"
+    "  --weight-decay X     L2 penalty (adamw: decoupled) (default 0; auto: above)\n"
     "  --clip-norm X        clip the gradient's global L2 norm to X (default off)\n"
     "  --schedule KIND      constant (default), step or cosine\n"
     "  --step-size N        step: epochs between decays (default 10)\n"
     "  --gamma X            step: decay factor (default 0.1)\n"
     "  --min-lr X           cosine: final learning rate (default 0)\n"
     "  --warmup N           epochs of linear warm-up (default 0)\n"
-    "  --epochs N           epochs (default 10)\n"
-    "  --batch N            batch size (default 32; irprop: the whole training set)\n"
+    "  --epochs N           epochs (default 10; lbfgs " AUTO_EPOCHS_S "); lbfgs: one iteration\n"
+    "                       each, stopping early once converged (gradient or step\n"
+    "                       tolerance, or 1.25 x epochs loss evaluations)\n"
+    "  --batch N            batch size (default 32; irprop, lbfgs: the whole\n"
+    "                       training set; lbfgs sums the gradient over batches)\n"
     "  --seed N             seed for initialisation, shuffling, splits (default 1)\n"
     "  --no-shuffle         keep the sample order\n"
     "  --val FRACTION|DATA  hold out this fraction of DATA for validation,\n"
@@ -86,6 +108,7 @@ typedef struct train_ctx {
     int kill_after;         /* MYNN_TEST_KILL_AFTER_EPOCH (with --checkpoint), else 0 */
     int stall;              /* MYNN_TEST_FAULT=stall: hang there instead of dying */
     int last_epoch;         /* 1-based number of the last epoch reported */
+    int converged;          /* lbfgs stopped on a tolerance */
     mynn_net *net;
     const mynn_dataset *test;
     int epochs, quiet, classify;
@@ -141,6 +164,7 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
         raise(SIGKILL);
     }
     c->last_epoch = s->epoch + 1;
+    c->converged = s->converged;
     float test_loss = -1.0f, test_acc = -1.0f;
     if (c->test) {   /* collective under MPI: every rank runs on_epoch */
         mynn_metrics m;
@@ -320,7 +344,7 @@ static int val_is_fraction(const char *v)
 typedef struct train_args {
     const char *data_path, *spec, *from, *save, *log_path, *plot_path, *test_path;
     const char *val_path, *norm, *ckpt_dir;
-    int resume, quiet, threads, threads_given, batch_given, have_loss;
+    int resume, quiet, threads, threads_given, batch_given, have_loss, opt_auto;
     int rank;                 /* MPI rank (0 when alone): only rank 0 writes */
     float mpi_timeout;
     mynn_loss loss;
@@ -369,17 +393,14 @@ static int parse_model_options(cli_opt *opts, train_args *a)
     return CLI_OK;
 }
 
-/* --optimizer and its settings, the schedule, epochs and batch. */
-static int parse_optim_options(cli_opt *opts, train_args *a)
+/* The optimizer's settings for a->opt_kind: its defaults, then the options
+ * given, the schedule, epochs and batch. */
+static int parse_optim_values(cli_opt *opts, train_args *a)
 {
     mynn_fit_options *fo = &a->fo;
     const char *v;
-    a->opt_kind = MYNN_OPT_ADAM;
-    if ((v = cli_value(opts, "--optimizer")) && mynn_optimizer_from_name(v, &a->opt_kind)) {
-        cli_error("--optimizer: unknown optimizer \"%s\" (sgd, adam, adamw, rmsprop, irprop)", v);
-        return CLI_USAGE;
-    }
     mynn_optim_config_default(&fo->optim, a->opt_kind);
+    if (a->opt_kind == MYNN_OPT_LBFGS) fo->epochs = AUTO_EPOCHS;
     if ((v = cli_value(opts, "--schedule"))) {
         if (!strcmp(v, "constant")) fo->schedule.kind = MYNN_SCHED_CONSTANT;
         else if (!strcmp(v, "step")) fo->schedule.kind = MYNN_SCHED_STEP;
@@ -415,7 +436,40 @@ static int parse_optim_options(cli_opt *opts, train_args *a)
         cli_error("--nesterov: needs --momentum > 0");
         return CLI_USAGE;
     }
+    if (a->opt_kind == MYNN_OPT_LBFGS && !(fo->optim.lr > 0)) {
+        cli_error("--lr: lbfgs needs a first trial step > 0, got %s", cli_value(opts, "--lr"));
+        return CLI_USAGE;
+    }
+    if (a->opt_kind == MYNN_OPT_LBFGS && fo->optim.clip_norm > 0) {
+        cli_error("--clip-norm: not with lbfgs (its line search needs the true gradient)");
+        return CLI_USAGE;
+    }
     return CLI_OK;
+}
+
+/* --optimizer (auto when absent) and its settings; auto is checked as
+ * adam here and decided by resolve_auto once the data is read. */
+static int parse_optim_options(cli_opt *opts, train_args *a)
+{
+    const char *v = cli_value(opts, "--optimizer");
+    a->opt_kind = MYNN_OPT_ADAM;
+    a->opt_auto = !v || !strcmp(v, "auto");
+    if (!a->opt_auto && mynn_optimizer_from_name(v, &a->opt_kind)) {
+        cli_error("--optimizer: unknown optimizer \"%s\" (auto, sgd, adam, adamw, rmsprop, irprop, "
+                  "lbfgs)", v);
+        return CLI_USAGE;
+    }
+    return parse_optim_values(opts, a);
+}
+
+/* --optimizer auto: full-batch L-BFGS up to AUTO_ROWS training rows, else
+ * Adam, with the settings given on the command line on top. */
+static int resolve_auto(cli_opt *opts, train_args *a, const mynn_dataset *train)
+{
+    if (!a->opt_auto) return CLI_OK;
+    /* L-BFGS's line search needs the whole set in one process */
+    a->opt_kind = train->n <= AUTO_ROWS && cli_dist_world() <= 1 ? MYNN_OPT_LBFGS : MYNN_OPT_ADAM;
+    return parse_optim_values(opts, a);
 }
 
 /* Seed, threads, validation, early stopping, checkpoints, data options. */
@@ -561,7 +615,6 @@ static int load_datasets(train_args *a, train_sets *d)
             return CLI_USAGE;
         }
     }
-    if (a->opt_kind == MYNN_OPT_IRPROP && !a->batch_given) a->fo.batch_size = d->train->n;
     return CLI_OK;
 }
 
@@ -577,13 +630,15 @@ static mynn_status set_shape(mynn_net *net, const mynn_dataset *ds)
  * built from --layers, with its input normalisation. */
 static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **net)
 {
+    if ((a->opt_kind == MYNN_OPT_IRPROP || a->opt_kind == MYNN_OPT_LBFGS) && !a->batch_given)
+        a->fo.batch_size = train->n;
     if (a->from) {
         if (mynn_n_inputs(*net) != train->n_inputs) {
             cli_error("%s: %d inputs, but the model %s takes %d", a->data_path, train->n_inputs,
                       a->from, mynn_n_inputs(*net));
             return CLI_FAIL;
         }
-        if (local_batch(a) > mynn_max_batch(*net)) {   /* irprop's full batch */
+        if (local_batch(a) > mynn_max_batch(*net)) {   /* irprop's, lbfgs's full batch */
             mynn_free(*net);
             if (cli_load_model(net, a->from, local_batch(a))) return CLI_FAIL;
             if (a->have_loss) mynn_set_loss(*net, a->loss);
@@ -610,6 +665,17 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
     return CLI_OK;
 }
 
+/* --optimizer auto's weight decay for L-BFGS when --weight-decay is not
+ * given: stronger when the network has more parameters than there are
+ * training rows (docs/small-data.md). */
+static void auto_decay(cli_opt *opts, train_args *a, const mynn_dataset *train, mynn_net *net)
+{
+    if (!a->opt_auto || a->opt_kind != MYNN_OPT_LBFGS || cli_value(opts, "--weight-decay")) return;
+    size_t np = 0;
+    mynn_params(net, &np);
+    a->fo.optim.weight_decay = np > (size_t)train->n ? AUTO_WD_OVER : AUTO_WD;
+}
+
 /* The line announcing the run. */
 static void report_start(const train_args *a, const train_sets *d, mynn_net *net)
 {
@@ -621,8 +687,10 @@ static void report_start(const train_args *a, const train_sets *d, mynn_net *net
     else printf("%d targets)", d->train->n_outputs);
     if (d->val) printf(", validating on %d", d->val->n);
     if (d->test) printf(", testing on %d", d->test->n);
-    printf("; %zu parameters, %s, %s loss", np, mynn_optimizer_name(a->opt_kind),
-           mynn_loss_name(mynn_get_loss(net)));
+    printf("; %zu parameters, %s%s", np, mynn_optimizer_name(a->opt_kind), a->opt_auto ? " (auto" : "");
+    if (a->opt_auto && a->opt_kind == MYNN_OPT_LBFGS)
+        printf(", weight decay %g", (double)a->fo.optim.weight_decay);
+    printf("%s, %s loss", a->opt_auto ? ")" : "", mynn_loss_name(mynn_get_loss(net)));
     if (cli_dist_world() > 1)
         printf("; %d ranks x %d thread%s, %d samples per rank and step", cli_dist_world(), a->threads,
                a->threads == 1 ? "" : "s", local_batch(a));
@@ -662,7 +730,10 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
         cli_error("out of memory");
         return CLI_FAIL;
     }
-    if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < a->fo.epochs)
+    if (!a->quiet && ctx->converged)
+        printf("converged after epoch %d (lbfgs: tolerance or evaluation budget reached)\n",
+               ctx->last_epoch);
+    else if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < a->fo.epochs)
         printf("stopped early after epoch %d (no better validation loss for %d epochs)\n",
                ctx->last_epoch, a->fo.patience);
     return CLI_OK;
@@ -732,7 +803,10 @@ int cmd_train(int argc, char **argv)
     if (rank > 0) cli_error_silence();
     int npos, rc = cli_parse("train", argc, argv, opts, pos, 1, &npos);
     if (rc == CLI_HELP) {
-        if (rank == 0) printf(help, cli_data_help);
+        if (rank == 0) {
+            fputs(help, stdout);
+            printf(help_rest, cli_data_help);
+        }
         return CLI_OK;
     }
     if (rc) return rc;
@@ -776,9 +850,10 @@ int cmd_train(int argc, char **argv)
     rc = CLI_FAIL;
     int r;
     if (a.from && (r = load_start_model(&a, &net))) rc = r;
-    else if ((r = load_datasets(&a, &d))) rc = r;
+    else if ((r = load_datasets(&a, &d)) || (r = resolve_auto(opts, &a, d.train))) rc = r;
     else if ((r = prepare_network(&a, d.train, &net))) rc = r;
     else if (!cli_dist_check(net, &a.fo, d.train, d.val, d.test)) {
+        auto_decay(opts, &a, d.train, net);
         report_start(&a, &d, net);
         if (!run_fit(&a, &d, net, &ctx) && !report_test(&a, &d, net) && !write_outputs(&a, net, &ctx))
             rc = CLI_OK;

@@ -332,7 +332,9 @@ typedef enum mynn_optimizer_kind {
     MYNN_OPT_ADAM,
     MYNN_OPT_ADAMW,     /* decoupled weight decay */
     MYNN_OPT_RMSPROP,
-    MYNN_OPT_IRPROP     /* iRprop-: sign-based, per-weight steps, full batch */
+    MYNN_OPT_IRPROP,    /* iRprop-: sign-based, per-weight steps, full batch */
+    MYNN_OPT_LBFGS      /* L-BFGS with a strong-Wolfe line search, full batch
+                           (needs mynn_optimizer_step_closure) */
 } mynn_optimizer_kind;
 MYNN_API mynn_status mynn_optimizer_from_name(const char *name, mynn_optimizer_kind *out);
 MYNN_API const char *mynn_optimizer_name(mynn_optimizer_kind k);
@@ -348,18 +350,60 @@ typedef struct mynn_optim_config {
     float weight_decay;  /* L2 added to the gradient; AdamW: decoupled */
     float clip_norm;     /* > 0: rescale the gradient to this global L2 norm */
     float eta_plus, eta_minus, delta0, delta_min, delta_max; /* iRprop-: 1.2 0.5 0.1 1e-6 50 */
+    /* L-BFGS (PyTorch's torch.optim.LBFGS(line_search_fn="strong_wolfe")
+     * with max_iter = 1 per step): lr scales the first trial step of each
+     * line search (1); history m = 10 pairs; a step is not taken, and
+     * mynn_optimizer_converged becomes 1, when max|g| <= tolerance_grad
+     * (1e-7), and convergence is also declared after a step that moved no
+     * weight by more than tolerance_change (1e-9) or changed the loss by
+     * less, or when the evaluations counted reach max_evals (0 = no limit;
+     * mynn_fit uses epochs * 5 / 4, PyTorch's max_eval).  Counted are the
+     * first evaluation and every line-search trial (at most 25 per step),
+     * as PyTorch's func_evals; not counted is the one extra evaluation a
+     * step makes when it accepts a trial other than its last (PyTorch
+     * keeps that trial's gradient instead, mynn evaluates it again).  weight_decay adds wd/2 |p|^2 to the
+     * loss (wd p to the gradient); clip_norm must be 0. */
+    int history;
+    float tolerance_grad, tolerance_change;
+    long max_evals;
 } mynn_optim_config;
-/* PyTorch's defaults for kind (lr 0.01 for SGD and RMSprop, 0.001 for Adam/AdamW). */
+/* PyTorch's defaults for kind (lr 0.01 for SGD and RMSprop, 0.001 for
+ * Adam/AdamW, 1 for L-BFGS). */
 MYNN_API void mynn_optim_config_default(mynn_optim_config *c, mynn_optimizer_kind kind);
 
 typedef struct mynn_optimizer mynn_optimizer;
 /* Allocates the state for net's parameters (net must be built). */
 MYNN_API mynn_status mynn_optimizer_create(mynn_optimizer **out, mynn_net *net,
                                            const mynn_optim_config *cfg);
-/* One update of net's parameters from its gradient buffer, at rate lr. */
+/* One update of net's parameters from its gradient buffer, at rate lr.
+ * L-BFGS gives MYNN_ERR_STATE: it needs mynn_optimizer_step_closure. */
 MYNN_API mynn_status mynn_optimizer_step(mynn_optimizer *opt, float lr);
+/* A closure: compute the loss at the network's current parameters into
+ * *loss and fill its gradient buffer (mynn_compute_gradients over the
+ * whole training set, say).  The loss is a double so that a line search
+ * near a minimum can still tell two nearby points apart.  It must be a deterministic function of the
+ * parameters.  A non-finite *loss is reported, not an error of the
+ * closure; a non-zero status stops the step with that status. */
+typedef mynn_status (*mynn_closure)(void *user, double *loss);
+/* One step that evaluates the loss itself: for L-BFGS one iteration (a
+ * direction from the history, a strong-Wolfe line search along it), for
+ * the other kinds one closure call then mynn_optimizer_step.  *loss (may
+ * be NULL) receives the closure's last loss: L-BFGS's last evaluation is
+ * always at the parameters the step leaves, and the next step starts from
+ * it without evaluating again, so between L-BFGS steps the parameters must
+ * not be changed and the closure must stay the same function; the other
+ * kinds report the loss before their update.  A non-finite loss at any
+ * evaluation gives MYNN_ERR_NUMERIC with the parameters as they were
+ * before the step.  Allocates nothing. */
+MYNN_API mynn_status mynn_optimizer_step_closure(mynn_optimizer *opt, float lr, mynn_closure f,
+                                                 void *user, float *loss);
+/* 1 once L-BFGS has met a tolerance or its evaluation budget (further
+ * steps do nothing); always 0 for the other kinds. */
+MYNN_API int         mynn_optimizer_converged(const mynn_optimizer *opt);
 MYNN_API void        mynn_optimizer_free(mynn_optimizer *opt);
-/* Optimizer state as one flat array (for checkpoints). */
+/* Optimizer state as one flat array (for checkpoints).  L-BFGS keeps all
+ * of its state there: direction, previous gradient, the history pairs and
+ * its scalars (step, scaling, ring position, evaluations, converged). */
 MYNN_API float      *mynn_optimizer_state(mynn_optimizer *opt, size_t *n);
 MYNN_API long        mynn_optimizer_steps(const mynn_optimizer *opt);
 MYNN_API void        mynn_optimizer_set_steps(mynn_optimizer *opt, long t);
@@ -389,6 +433,7 @@ typedef struct mynn_epoch_stats {
     float train_loss, train_acc;   /* acc: -1 for regression */
     float val_loss, val_acc;       /* -1 when there is no validation set */
     double seconds;
+    int converged;                 /* L-BFGS met a tolerance: this is the last epoch */
 } mynn_epoch_stats;
 
 /* Return non-zero to stop training (mynn_fit then returns MYNN_ERR_STOPPED). */
@@ -475,9 +520,17 @@ typedef struct mynn_fit_options {
 MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
 
 /* Train net on train for o->epochs, with optional validation set val (may
- * be NULL).  A NaN or infinite loss stops training with MYNN_ERR_NUMERIC and
- * a message naming the epoch and batch; the weights are then restored to the
- * last finite state. */
+ * be NULL).  With L-BFGS an epoch is one step (one iteration) over the
+ * whole training set, evaluated in batches of batch_size whose mean loss
+ * and gradient it uses; training ends early when the optimizer has
+ * converged (mynn_epoch_stats.converged), and the loss and accuracy of an
+ * epoch are those at the weights after its step (mini-batch kinds: the
+ * mean over the epoch's batches, each before its update).  Dropout makes
+ * that loss random, which its line search does not expect.  A NaN or
+ * infinite loss stops training with MYNN_ERR_NUMERIC and a message naming
+ * the epoch and batch (L-BFGS: the epoch and the line-search evaluation);
+ * the weights are then restored to the last finite state (L-BFGS: those at
+ * the start of the epoch). */
 MYNN_API mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
                               const mynn_fit_options *o);
 

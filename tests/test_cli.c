@@ -221,7 +221,8 @@ static void test_help_version(void)
 static void test_blobs_workflow(void)
 {
     write_blobs("blobs.csv", 150, 1);
-    result r = run("train", "blobs.csv", "--layers", "16:relu,3:softmax", "--epochs", "40", "--lr", "0.02",
+    result r = run("train", "blobs.csv", "--layers", "16:relu,3:softmax", "--optimizer", "adam",
+                   "--epochs", "40", "--lr", "0.02",
                    "--batch", "16", "--test", "blobs.csv", "--val", "0.2", "--save", "blobs.safetensors",
                    "--log", "blobs_log.csv", "--plot", "blobs.svg", "--threads", "1", NULL);
     CHECK(r.rc == 0, "train rc %d: %s", r.rc, r.err);
@@ -401,6 +402,8 @@ static void test_errors(void)
     expect_fail(2, "--optimizer", "o.st", "train", "ok.csv", "--layers", L, "--optimizer", "adamax", "--save",
                 "o.st", NULL);
     expect_fail(2, "--loss", "o.st", "train", "ok.csv", "--layers", L, "--loss", "hinge", "--save", "o.st", NULL);
+    expect_fail(2, "--clip-norm: not with lbfgs", "o.st", "train", "ok.csv", "--layers", L, "--optimizer", "lbfgs",
+                "--clip-norm", "1", "--save", "o.st", NULL);
     expect_fail(2, "--lr: \"-1\" must be a number > 0", "o.st", "train", "ok.csv", "--layers", L, "--lr", "-1",
                 "--save", "o.st", NULL);
     expect_fail(2, "--lr", "o.st", "train", "ok.csv", "--layers", L, "--lr", "fast", NULL);
@@ -479,12 +482,51 @@ static char *drop_last_column(const char *csv)
 /* Killed for real (SIGKILL right after a checkpoint), resumed: the saved
  * model is byte-identical to an uninterrupted run's.  Dropout, Adam, a
  * validation set with patience, 2 threads; killed twice. */
+/* --optimizer auto (the default): lbfgs on the whole set with weight
+ * decay up to 5000 rows, adam above; explicit lbfgs converges and says so. */
+static void test_auto_optimizer(void)
+{
+    write_blobs("tiny.csv", 50, 1);   /* 51 parameters, 50 rows: the stronger decay */
+    result r = run("train", "tiny.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", "--epochs", "5", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, weight decay 0.001)"), "tiny: %s %s", r.out, r.err);
+    result_free(&r);
+    r = run("train", "tiny.csv", "--layers", "8:tanh,3:softmax", "--epochs", "5", "--weight-decay", "0", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, weight decay 0)"), "tiny, decay given: %s %s", r.out, r.err);
+    result_free(&r);
+    r = run("train", "--help", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "auto (default)") && strstr(r.out, "lbfgs"), "help: %s", r.out);
+    result_free(&r);
+    write_blobs("small.csv", 300, 1);
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "51 parameters, lbfgs (auto, weight decay 0.0003), ce loss") &&
+              strstr(r.out, "epoch 1/1000  loss"),
+          "small: rc %d %s %s", r.rc, r.out, r.err);
+    CHECK(number_after(r.out, "acc ") >= 0, "no accuracy: %s", r.out);
+    result_free(&r);
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--optimizer", "lbfgs", "--epochs", "300",
+            "--threads", "1", "--save", "lb.st", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs, ce loss") && strstr(r.out, "converged after epoch ") &&
+              !strstr(r.out, "epoch 300/300"),
+          "lbfgs: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    write_blobs("big.csv", 5001, 1);
+    r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "1", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "parameters, adam (auto), ce loss") && strstr(r.out, "epoch 1/1  loss"),
+          "big: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    /* The split happens first: 5001 rows less 10% are lbfgs's. */
+    r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "2", "--val", "0.1", "--threads",
+            "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, "), "big with --val: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+}
+
 static void test_resume_after_kill(void)
 {
     write_blobs("rk.csv", 120, 1);
 #define RK_ARGS "train", "rk.csv", "--layers", "16:relu,dropout:0.3,16:relu,dropout:0.1,3:softmax", \
         "--epochs", "6", "--batch", "16", "--lr", "0.01", "--val", "0.25", "--patience", "10",      \
-        "--seed", "5", "--threads", "2"
+        "--seed", "5", "--threads", "2", "--optimizer", "adam"
     result r = run(RK_ARGS, "--save", "rk_full.st", "--log", "rk_full.csv", NULL);
     CHECK(r.rc == 0, "uninterrupted: rc %d %s", r.rc, r.err);
     result_free(&r);
@@ -888,6 +930,7 @@ int main(void)
     RUN(test_val_file);
     RUN(test_fann_and_regression);
     RUN(test_errors);
+    RUN(test_auto_optimizer);
     RUN(test_resume_after_kill);
     RUN(test_divergence);
     RUN(test_nonfinite);

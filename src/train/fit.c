@@ -17,7 +17,12 @@
  * share of every batch, the scaled gradients are summed once per step, and
  * every decision that ends the loop (divergence, a stop, a failed
  * checkpoint) is taken from reduced values, so all ranks leave at the same
- * step: a rank that left alone would leave the others waiting. */
+ * step: a rank that left alone would leave the others waiting.
+ *
+ * L-BFGS: an epoch is one optimizer step, whose closure runs the same
+ * gather/forward/backward over every batch of the training set (one batch
+ * when batch_size >= n) and returns the mean loss and gradient; training
+ * stops early once the optimizer reports convergence. */
 #include "mynn.h"
 #include "core/core.h"
 #include "network/network.h"
@@ -26,6 +31,7 @@
 #include "train/fit_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -102,6 +108,9 @@ static mynn_status check_fit_args(const mynn_net *net, const mynn_dataset *train
                 !red->sum_doubles))
         return mn_error(MYNN_ERR_ARG, "mynn_fit: reducer with rank %d of %d (or a missing callback)",
                         red->rank, red->world);
+    if (red && red->world > 1 && o->optim.kind == MYNN_OPT_LBFGS)
+        return mn_error(MYNN_ERR_ARG, "mynn_fit: L-BFGS does not run data-parallel (its line search "
+                        "evaluates the full set; train it in one process)");
     int share = red ? (o->batch_size + red->world - 1) / red->world : o->batch_size;
     if (o->batch_size < 1 || share > net->max_batch)
         return mn_error(MYNN_ERR_ARG, "mynn_fit: batch size must be in 1..%d (the built maximum%s), got %d",
@@ -127,6 +136,7 @@ static void fit_work_free(mn_fit_work *w)
     free(w->yb);
     free(w->epoch_start);
     free(w->best);
+    free(w->gsum);
 }
 
 static mynn_status fit_work_alloc(mn_fit_work *w, mynn_net *net, const mynn_fit_options *o, int n,
@@ -135,8 +145,15 @@ static mynn_status fit_work_alloc(mn_fit_work *w, mynn_net *net, const mynn_fit_
     memset(w, 0, sizeof *w);
     const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net), bs = (size_t)o->batch_size;
     w->n_values = mn_net_values(net);
-    mynn_status s = mynn_optimizer_create(&w->opt, net, &o->optim);
+    mynn_optim_config oc = o->optim;
+    const int lbfgs = oc.kind == MYNN_OPT_LBFGS;
+    if (lbfgs && oc.max_evals == 0) oc.max_evals = (long)o->epochs * 5 / 4;   /* PyTorch's max_eval */
+    mynn_status s = mynn_optimizer_create(&w->opt, net, &oc);
     if (s) return s;
+    if (lbfgs && n > o->batch_size) {
+        w->gsum = mn_calloc(net->n_params ? net->n_params : 1, sizeof(float), "gradient sum");
+        if (!w->gsum) return MYNN_ERR_NOMEM;
+    }
     w->order = mn_calloc((size_t)n, sizeof *w->order, "shuffle order");
     w->xb = mn_calloc(bs * d, sizeof *w->xb, "batch inputs");
     w->yb = mn_calloc(bs * k, sizeof *w->yb, "batch targets");
@@ -157,11 +174,102 @@ static void shuffle_order(int *order, int n, mynn_rng *rng)
     }
 }
 
+/* Forward and backward on the samples order[first .. first+m): the
+ * gradient of their mean loss into net->grads; returns that loss and adds
+ * the correct predictions to *correct (classification). */
+static double batch_gradient(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, int first, int m,
+                             long *correct)
+{
+    const int k = mynn_n_outputs(net);
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
+    /* The data was checked once up front, so the batch goes straight
+     * through forward and backward. */
+    mn_forward(net, w->xb, m, 1);
+    double loss = mn_backward(net, w->yb, m);
+    if (train->labels && isfinite(loss))
+        for (int r = 0; r < m; r++)
+            *correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
+                        train->labels[w->order[first + r]];
+    return loss;
+}
+
+/* L-BFGS's closure: the whole training set's mean loss and gradient, by
+ * batch_gradient over its batches (weighted by their sizes). */
+typedef struct full_set {
+    mynn_net *net;
+    const mynn_dataset *train;
+    mn_fit_work *w;
+    int bs;
+    long correct;       /* the last evaluation's correct predictions */
+} full_set;
+
+static mynn_status full_set_loss(void *user, double *loss)
+{
+    full_set *c = user;
+    mynn_net *net = c->net;
+    const int n = c->train->n, bs = c->bs;
+    long *correct = &c->correct;
+    *correct = 0;
+    if (n <= bs) {
+        *loss = batch_gradient(net, c->train, c->w, 0, n, correct);
+        return MYNN_OK;
+    }
+    float *gs = c->w->gsum;
+    const size_t np = net->n_params;
+    double sum = 0.0;
+    memset(gs, 0, np * sizeof *gs);
+    for (int first = 0; first < n; first += bs) {
+        int m = n - first < bs ? n - first : bs;
+        sum += batch_gradient(net, c->train, c->w, first, m, correct) * m;
+        const float share = (float)((double)m / n);
+        for (size_t i = 0; i < np; i++) gs[i] += share * net->grads[i];
+    }
+    memcpy(net->grads, gs, np * sizeof *gs);
+    *loss = sum / n;
+    return MYNN_OK;
+}
+
+/* The model back to the epoch's start, and the divergence error. */
+static mynn_status diverged(mynn_net *net, mn_fit_work *w, const char *what, int epoch, int batch)
+{
+    memcpy(net->params, w->epoch_start, w->n_values * sizeof(float));
+    if (batch > 0)
+        return mn_error(MYNN_ERR_NUMERIC,
+                        "training diverged: %s at epoch %d, batch %d (try a lower learning rate)",
+                        what, epoch + 1, batch);
+    return mn_error(MYNN_ERR_NUMERIC, "training diverged at epoch %d: %s (try a lower learning rate)",
+                    epoch + 1, what);
+}
+
+/* An L-BFGS epoch: one step over the full set.  Its last evaluation is at
+ * the new weights: the epoch's loss and accuracy are theirs. */
+static mynn_status lbfgs_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
+                               mn_fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
+{
+    full_set c = {net, train, w, o->batch_size, 0};
+    float loss = 0.0f;
+    mynn_status s = mynn_optimizer_step_closure(w->opt, lr, full_set_loss, &c, &loss);
+    if (s == MYNN_ERR_NUMERIC) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", mynn_last_error());
+        return diverged(net, w, msg, epoch, 0);
+    }
+    if (s) return s;
+    if (mn_find_nonfinite(net->params, net->n_params, NULL))
+        return diverged(net, w, "weights are not finite", epoch, 0);
+    st->train_loss = loss;
+    st->train_acc = train->labels ? (float)((double)c.correct / train->n) : -1.0f;
+    if (o->on_batch && o->on_batch(epoch, 0, 1, loss, o->user)) return MYNN_ERR_STOPPED;
+    return MYNN_OK;
+}
+
 /* One epoch of steps at rate lr; fills the training loss and accuracy of
  * *st.  On divergence the model returns to the epoch's start. */
 static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
                                mn_fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
 {
+    if (o->optim.kind == MYNN_OPT_LBFGS) return lbfgs_epoch(net, train, o, w, epoch, lr, st);
     const mynn_reducer *red = o->reducer;
     const int n = train->n, k = mynn_n_outputs(net), bs = o->batch_size;
     const int n_batches = (n + bs - 1) / bs;
@@ -274,6 +382,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
             first_epoch = fs.epochs_done;
             rng = fs.shuffle;
             if (early && fs.since_best >= o->patience) first_epoch = o->epochs;  /* had stopped early */
+            if (mynn_optimizer_converged(w.opt)) first_epoch = o->epochs;       /* L-BFGS had converged */
         }
     }
 
@@ -287,6 +396,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
         s = train_epoch(net, train, o, &w, epoch, st.lr, &st);
         if (!s) s = mn_average_buffers(net, red, epoch);
         if (s) goto done;
+        st.converged = mynn_optimizer_converged(w.opt);
         st.val_loss = st.val_acc = -1.0f;
         if (val) {
             mynn_metrics vm;
@@ -316,7 +426,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
             s = MYNN_ERR_STOPPED;
             goto done;
         }
-        if (stop_early) break;
+        if (stop_early || st.converged) break;
     }
     s = MYNN_OK;
 

@@ -12,6 +12,7 @@ typedef struct mn_fit_work {
     float *xb, *yb;           /* one gathered batch */
     float *epoch_start;       /* the model at the start of the epoch (divergence) */
     float *best;              /* early stopping's best model, or NULL */
+    float *gsum;              /* L-BFGS over several batches: the gradient sum, or NULL */
     size_t n_values;          /* floats of a model copy: parameters and buffers */
     int stop_pending;         /* data parallel: on_batch asked to stop */
 } mn_fit_work;
