@@ -69,6 +69,13 @@ for opt in sgd adam; do
         fi
     done
 done
+# Determinism: the same N ranks and threads give the same model, bit for bit.
+if $MPIRUN -np 3 "$TOOL" train train.csv --test test.csv $NET --optimizer adam --lr 0.01 --epochs 1 \
+        --save again.st >again.out 2>&1 && "$CMP" bits again.st m3-adam.st >cmp.out; then
+    ok "3 ranks twice: the same model bit for bit"
+else
+    bad "determinism at 3 ranks" "$(cat cmp.out 2>/dev/null) $(tail -2 again.out)"
+fi
 D="--layers 32:relu,dropout:0.3,16:tanh,3:softmax --batch 25 --threads 1 --seed 3 --optimizer adam --lr 0.01 --epochs 2"
 if "$TOOL" train train.csv $D --save dref.st >dref.out 2>&1 &&
    $MPIRUN -np 3 "$TOOL" train train.csv $D --save d3.st >d3.out 2>&1 &&
