@@ -5,6 +5,7 @@
 #   make demo            the main job (see README)
 #   make bench           benchmarks (bench/RESULTS.md)
 #   make install PREFIX=/usr/local
+#   make onnxruntime     ONNX Runtime from npm into build/npm, for the ONNX export tests
 # Switches: OPENMP=0|1 (default: 1 where the compiler has it), ZLIB=0|1 (default:
 # 1 where zlib.h exists), BLAS=openblas (GEMM from OpenBLAS instead of ours),
 # SAN=1 (sanitizer build), DEBUG=1.
@@ -65,7 +66,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run valgrind demo bench install clean fuzz fuzz-build
+.PHONY: all lib test test-run valgrind demo bench install clean fuzz fuzz-build onnxruntime
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -124,6 +125,14 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' \
 	    -e 's|@LIBS@|$(LDLIBS) $(if $(filter 1,$(OPENMP)),-fopenmp)|' mynn.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mynn.pc
+
+# ONNX Runtime for tests/test_onnx.c (which skips without it): the npm
+# package onnxruntime-node carries its CPU runtime, so no install script runs.
+# The test looks in $$MYNN_ORT_DIR, default build/npm.
+ORT_DIR ?= build/npm
+onnxruntime:
+	@test -d $(ORT_DIR)/node_modules/onnxruntime-node || \
+	    { mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node; }
 
 # Fuzzing (clang + libFuzzer): FUZZ_TIME seconds per target (default 60).
 FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint
