@@ -153,6 +153,18 @@ MYNN_API mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, ui
  * Passing NULL arrays removes the transform. */
 MYNN_API mynn_status mynn_set_input_transform(mynn_net *net, const char *kind,
                                               const float *shift, const float *scale);
+/* The transform mynn train's --normalize computes, from n training samples
+ * x (n × n_inputs): kind "scale" maps the global min/max of all values to
+ * [0, 1] (shift = min, scale = 1/(max - min), 1 if all values are equal);
+ * "standard" gives each feature mean 0 and standard deviation 1 (shift =
+ * mean, scale = 1/std, 1 for a constant feature; computed in double);
+ * "none" removes the transform.  The same inputs give the same bits. */
+MYNN_API mynn_status mynn_fit_input_transform(mynn_net *net, const char *kind, const float *x, int n);
+/* The current input transform: returns its kind ("scale", "standard", ...)
+ * and points *shift and *scale at its arrays (n_inputs each), or returns
+ * NULL (and sets them to NULL) when there is none.  shift/scale may be NULL. */
+MYNN_API const char *mynn_get_input_transform(const mynn_net *net, const float **shift,
+                                              const float **scale);
 
 /* Predict n samples: x is n × n_inputs, y receives n × n_outputs.  Any n >= 1
  * (batches larger than max_batch are processed in chunks; a different
