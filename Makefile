@@ -6,6 +6,9 @@
 #   make bench           benchmarks (bench/RESULTS.md)
 #   make install PREFIX=/usr/local
 #   make onnxruntime     ONNX Runtime from npm into build/npm, for the ONNX export tests
+#   make test-python     the Python package's pytest suite (python/tests; part of make test)
+#   make install-python  pip install the Python package (PIP_FLAGS=--break-system-packages
+#                        for a system install on Debian 12)
 # Switches: OPENMP=0|1 (default: 1 where the compiler has it), ZLIB=0|1 (default:
 # 1 where zlib.h exists), BLAS=openblas (GEMM from OpenBLAS instead of ours),
 # SAN=1 (sanitizer build), DEBUG=1.
@@ -66,7 +69,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run valgrind demo bench install clean fuzz fuzz-build onnxruntime
+.PHONY: all lib test test-run valgrind demo bench install clean fuzz fuzz-build onnxruntime test-python install-python
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -96,8 +99,22 @@ test-run: all $(TESTS)
 
 test:
 	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory test-python
 	@echo "== the same suite under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 MYNN_SAN=1 test-run
+
+# The Python package (python/) over this build's libmynn.so; once, in the
+# normal build only (make test runs it before the sanitizer pass).
+PYTHON ?= /usr/bin/python3
+PIP_FLAGS ?=
+test-python: lib $(TOOL)
+	@echo "== python/tests (pytest)"
+	@if $(PYTHON) -c "import pytest, numpy" 2>/dev/null; then \
+	    MYNN_LIBRARY=$(abspath $(SHARED)) MYNN_TOOL=$(abspath $(TOOL)) $(PYTHON) -m pytest -q python/tests; \
+	else echo "python tests skipped: $(PYTHON) lacks pytest or numpy (apt-get install python3-pytest python3-numpy)"; fi
+
+install-python: lib
+	$(PYTHON) -m pip install --no-build-isolation $(PIP_FLAGS) ./python
 
 # Memcheck (0 errors, no definite leaks) over the tests that finish in under
 # a minute there, then the tool on small data; built without OpenMP, whose
