@@ -406,3 +406,18 @@ def test_threads():
     assert mynn.get_threads() == 1
     mynn.set_threads(0)
     assert mynn.get_threads() >= 1
+
+
+def test_ctrl_c_from_outside_during_training(blobs):
+    x, y = blobs
+    net = small()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            net.fit(x, y, epochs=100000, batch_size=4)
+    finally:
+        timer.cancel()
+    assert time.perf_counter() - t0 < 5 and 0 < len(net.history) < 100000
+    assert np.all(np.isfinite(net.predict(x)))                     # the net is intact and usable
