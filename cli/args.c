@@ -154,5 +154,9 @@ int cli_load_options(cli_opt *opts, mynn_load_options *o)
     if (h) o->header = 1;
     if (nh) o->header = 0;
     o->skip_nonfinite = cli_value(opts, "--skip-nonfinite") != NULL;
+    if ((v = cli_value(opts, "--shape")) && mn_parse_shape(v, o->shape, &o->shape_dims)) {
+        cli_error("--shape: \"%s\" is not CxHxW or CxL (as 1x28x28 or 3x100)", v);
+        return CLI_USAGE;
+    }
     return CLI_OK;
 }

@@ -84,8 +84,8 @@ static mynn_status check_schedule(const mynn_schedule *s)
     return MYNN_OK;
 }
 
-mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
-                     const mynn_fit_options *o)
+static mynn_status check_fit_args(const mynn_net *net, const mynn_dataset *train,
+                                  const mynn_dataset *val, const mynn_fit_options *o)
 {
     if (!net || !train || !o) return mn_error(MYNN_ERR_NULL, "mynn_fit: NULL argument");
     if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_fit: the network is not built");
@@ -102,112 +102,169 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
     mynn_status s = check_dataset(net, train, "training");
     if (!s && val) s = check_dataset(net, val, "validation");
     if (!s) s = check_schedule(&o->schedule);
-    if (s) return s;
+    return s;
+}
 
+/* Everything the loop needs, allocated once before the first epoch. */
+typedef struct fit_work {
+    mynn_optimizer *opt;
+    int *order;               /* [n] sample order */
+    float *xb, *yb;           /* one gathered batch */
+    float *epoch_start;       /* the model at the start of the epoch (divergence) */
+    float *best;              /* early stopping's best model, or NULL */
+    size_t n_values;          /* floats of a model copy: parameters and buffers */
+} fit_work;
+
+static void fit_work_free(fit_work *w)
+{
+    mynn_optimizer_free(w->opt);
+    free(w->order);
+    free(w->xb);
+    free(w->yb);
+    free(w->epoch_start);
+    free(w->best);
+}
+
+static mynn_status fit_work_alloc(fit_work *w, mynn_net *net, const mynn_fit_options *o, int n,
+                                  int early)
+{
+    memset(w, 0, sizeof *w);
+    const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net), bs = (size_t)o->batch_size;
+    w->n_values = mn_net_values(net);
+    mynn_status s = mynn_optimizer_create(&w->opt, net, &o->optim);
+    if (s) return s;
+    w->order = mn_calloc((size_t)n, sizeof *w->order, "shuffle order");
+    w->xb = mn_calloc(bs * d, sizeof *w->xb, "batch inputs");
+    w->yb = mn_calloc(bs * k, sizeof *w->yb, "batch targets");
+    w->epoch_start = mn_calloc(w->n_values, sizeof(float), "parameter copy");
+    w->best = early ? mn_calloc(w->n_values, sizeof(float), "best parameters") : NULL;
+    if (!w->order || !w->xb || !w->yb || !w->epoch_start || (early && !w->best)) return MYNN_ERR_NOMEM;
+    for (int i = 0; i < n; i++) w->order[i] = i;
+    return MYNN_OK;
+}
+
+static void shuffle_order(int *order, int n, mynn_rng *rng)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)mynn_rng_below(rng, (uint64_t)i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+/* The samples order[first .. first+m) of ds, gathered into xb and yb. */
+static void gather_batch(const mynn_dataset *ds, const int *order, int first, int m, float *xb,
+                         float *yb)
+{
+    const size_t d = (size_t)ds->n_inputs, k = (size_t)ds->n_outputs;
+    for (int r = 0; r < m; r++) {
+        size_t src = (size_t)order[first + r];
+        memcpy(xb + (size_t)r * d, ds->x + src * d, d * sizeof *xb);
+        memcpy(yb + (size_t)r * k, ds->y + src * k, k * sizeof *yb);
+    }
+}
+
+/* One epoch of steps at rate lr; fills the training loss and accuracy of
+ * *st.  On divergence the model returns to the epoch's start. */
+static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
+                               fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
+{
+    const int n = train->n, k = mynn_n_outputs(net), bs = o->batch_size;
+    const int n_batches = (n + bs - 1) / bs;
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    double loss_sum = 0.0;
+    long correct = 0;
+    for (int b = 0; b < n_batches; b++) {
+        int first = b * bs, m = n - first < bs ? n - first : bs;
+        gather_batch(train, w->order, first, m, w->xb, w->yb);
+        /* The data was checked once up front, so the batch goes straight
+         * through forward and backward. */
+        mn_forward(net, w->xb, m, 1);
+        float loss = (float)mn_backward(net, w->yb, m);
+        const char *what = NULL;
+        if (!isfinite(loss)) what = isnan(loss) ? "loss is nan" : "loss is inf";
+        if (!what) {
+            if (train->labels)
+                for (int r = 0; r < m; r++)
+                    correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
+                               train->labels[w->order[first + r]];
+            loss_sum += (double)loss * m;
+            mynn_status s = mynn_optimizer_step(w->opt, lr);
+            if (s) return s;
+            /* Non-finite weights show as a non-finite loss on the next
+             * batch; the last batch of the epoch is checked here. */
+            if (b == n_batches - 1 && mn_find_nonfinite(net->params, net->n_params, NULL))
+                what = "weights are not finite";
+        }
+        if (what) {
+            memcpy(net->params, w->epoch_start, w->n_values * sizeof(float));
+            return mn_error(MYNN_ERR_NUMERIC,
+                            "training diverged: %s at epoch %d, batch %d (try a lower learning rate)",
+                            what, epoch + 1, b + 1);
+        }
+        if (o->on_batch && o->on_batch(epoch, b, n_batches, loss, o->user)) return MYNN_ERR_STOPPED;
+    }
+    st->train_loss = (float)(loss_sum / n);
+    st->train_acc = train->labels ? (float)((double)correct / n) : -1.0f;
+    return MYNN_OK;
+}
+
+/* Early stopping's bookkeeping after an epoch's validation; returns 1
+ * when patience has run out. */
+static int track_best(mynn_net *net, fit_work *w, mn_fit_state *fs, float val_loss, int patience)
+{
+    if (val_loss < fs->best_loss) {
+        fs->best_loss = val_loss;
+        memcpy(w->best, net->params, w->n_values * sizeof(float));
+        fs->have_best = 1;
+        fs->since_best = 0;
+        return 0;
+    }
+    return ++fs->since_best >= patience;
+}
+
+mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
+                     const mynn_fit_options *o)
+{
+    mynn_status s = check_fit_args(net, train, val, o);
+    if (s) return s;
     mynn_schedule sched = o->schedule;
     if (sched.kind == MYNN_SCHED_COSINE && sched.total_epochs == 0) sched.total_epochs = o->epochs;
-
-    const int n = train->n, d = net->n_inputs, k = mynn_n_outputs(net), bs = o->batch_size;
-    const int n_batches = (n + bs - 1) / bs;
     const int early = o->patience > 0 && val;
-    const size_t np = net->n_params, pbytes = np * sizeof(float);
-
-    float best_loss = INFINITY;
-    int have_best = 0, since_best = 0, first_epoch = 0;
     const char *ckpt = o->checkpoint_path;
     uint64_t data_hash = ckpt ? mn_fit_data_hash(train, early ? val : NULL) : 0;
 
-    /* Everything the loop needs, allocated once. */
-    mynn_optimizer *opt = NULL;
-    s = mynn_optimizer_create(&opt, net, &o->optim);
-    if (s) return s;
-    int *order = mn_calloc((size_t)n, sizeof *order, "shuffle order");
-    float *xb = mn_calloc((size_t)bs * d, sizeof *xb, "batch inputs");
-    float *yb = mn_calloc((size_t)bs * k, sizeof *yb, "batch targets");
-    float *epoch_start = mn_calloc(np, sizeof(float), "parameter copy");
-    float *best = early ? mn_calloc(np, sizeof(float), "best parameters") : NULL;
-    if (!order || !xb || !yb || !epoch_start || (early && !best)) {
-        s = MYNN_ERR_NOMEM;
-        goto done;
+    fit_work w;
+    s = fit_work_alloc(&w, net, o, train->n, early);
+    if (s) {
+        fit_work_free(&w);
+        return s;
     }
-
     mynn_rng rng;
     mynn_rng_seed(&rng, o->seed);
-    for (int i = 0; i < n; i++) order[i] = i;
-    const mn_layer *last = &net->layers[net->n_layers - 1];
-    mn_fit_state fs = {0, rng, order, n, early, best, 0, best_loss, 0};
+    mn_fit_state fs = {0, rng, w.order, train->n, early, w.best, 0, INFINITY, 0};
+    int first_epoch = 0;
     if (o->resume) {
         int found = 0;
-        s = mn_checkpoint_load(ckpt, net, opt, o, data_hash, &fs, &found);
+        s = mn_checkpoint_load(ckpt, net, w.opt, o, data_hash, &fs, &found);
         if (s) goto done;
         if (found) {
             first_epoch = fs.epochs_done;
             rng = fs.shuffle;
-            have_best = fs.have_best;
-            best_loss = fs.best_loss;
-            since_best = fs.since_best;
-            if (early && since_best >= o->patience) first_epoch = o->epochs;  /* had stopped early */
+            if (early && fs.since_best >= o->patience) first_epoch = o->epochs;  /* had stopped early */
         }
     }
 
     for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
         double t0 = now_seconds();
-        float lr = mynn_schedule_lr(&sched, o->optim.lr, epoch);
-        memcpy(epoch_start, net->params, pbytes);
-        if (o->shuffle)
-            for (int i = n - 1; i > 0; i--) {
-                int j = (int)mynn_rng_below(&rng, (uint64_t)i + 1);
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
-
-        double loss_sum = 0.0;
-        long correct = 0;
-        for (int b = 0; b < n_batches; b++) {
-            int first = b * bs, m = n - first < bs ? n - first : bs;
-            for (int r = 0; r < m; r++) {
-                size_t src = (size_t)order[first + r];
-                memcpy(xb + (size_t)r * d, train->x + src * d, (size_t)d * sizeof *xb);
-                memcpy(yb + (size_t)r * k, train->y + src * k, (size_t)k * sizeof *yb);
-            }
-            /* The data was checked once above, so the batch goes straight
-             * through forward and backward. */
-            mn_forward(net, xb, m, 1);
-            float loss = (float)mn_backward(net, yb, m);
-            const char *what = NULL;
-            if (!isfinite(loss)) what = isnan(loss) ? "loss is nan" : "loss is inf";
-            if (!what) {
-                if (train->labels)
-                    for (int r = 0; r < m; r++)
-                        correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
-                                   train->labels[order[first + r]];
-                loss_sum += (double)loss * m;
-                s = mynn_optimizer_step(opt, lr);
-                if (s) goto done;
-                /* Non-finite weights show as a non-finite loss on the next
-                 * batch; the last batch of the epoch is checked below. */
-                if (b == n_batches - 1 && mn_find_nonfinite(net->params, np, NULL))
-                    what = "weights are not finite";
-            }
-            if (what) {
-                memcpy(net->params, epoch_start, pbytes);
-                s = mn_error(MYNN_ERR_NUMERIC,
-                             "training diverged: %s at epoch %d, batch %d (try a lower learning rate)",
-                             what, epoch + 1, b + 1);
-                goto done;
-            }
-            if (o->on_batch && o->on_batch(epoch, b, n_batches, loss, o->user)) {
-                s = MYNN_ERR_STOPPED;
-                goto done;
-            }
-        }
-
         mynn_epoch_stats st;
         st.epoch = epoch;
-        st.lr = lr;
-        st.train_loss = (float)(loss_sum / n);
-        st.train_acc = train->labels ? (float)((double)correct / n) : -1.0f;
+        st.lr = mynn_schedule_lr(&sched, o->optim.lr, epoch);
+        memcpy(w.epoch_start, net->params, w.n_values * sizeof(float));
+        if (o->shuffle) shuffle_order(w.order, train->n, &rng);
+        s = train_epoch(net, train, o, &w, epoch, st.lr, &st);
+        if (s) goto done;
         st.val_loss = st.val_acc = -1.0f;
         if (val) {
             mynn_metrics vm;
@@ -216,25 +273,12 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
             st.val_loss = vm.loss;
             st.val_acc = vm.accuracy;
         }
-        int stop_early = 0;
-        if (early) {
-            if (st.val_loss < best_loss) {
-                best_loss = st.val_loss;
-                memcpy(best, net->params, pbytes);
-                have_best = 1;
-                since_best = 0;
-            } else if (++since_best >= o->patience) {
-                stop_early = 1;
-            }
-        }
+        int stop_early = early && track_best(net, &w, &fs, st.val_loss, o->patience);
         st.seconds = now_seconds() - t0;
         if (ckpt) {
             fs.epochs_done = epoch + 1;
             fs.shuffle = rng;
-            fs.have_best = have_best;
-            fs.best_loss = best_loss;
-            fs.since_best = since_best;
-            s = mn_checkpoint_save(ckpt, net, opt, o, data_hash, &fs);
+            s = mn_checkpoint_save(ckpt, net, w.opt, o, data_hash, &fs);
             if (s) goto done;
         }
         if (o->on_epoch && o->on_epoch(&st, o->user)) {
@@ -248,14 +292,9 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
 done:
     /* Early stopping leaves the best weights, also after a callback's stop
      * (a divergence keeps the epoch-start weights restored above). */
-    if (early && have_best && (s == MYNN_OK || s == MYNN_ERR_STOPPED))
-        memcpy(net->params, best, pbytes);
+    if (early && fs.have_best && (s == MYNN_OK || s == MYNN_ERR_STOPPED))
+        memcpy(net->params, w.best, w.n_values * sizeof(float));
     if (s == MYNN_ERR_STOPPED) mn_error(MYNN_ERR_STOPPED, "training stopped by a callback");
-    mynn_optimizer_free(opt);
-    free(order);
-    free(xb);
-    free(yb);
-    free(epoch_start);
-    free(best);
+    fit_work_free(&w);
     return s;
 }
