@@ -50,13 +50,14 @@ class FitOptions(ctypes.Structure):
 
 class Dataset(ctypes.Structure):
     _fields_ = [("n", c_int), ("n_inputs", c_int), ("n_outputs", c_int), ("n_classes", c_int),
-                ("x", c_float_p), ("y", c_float_p), ("labels", c_int_p), ("owned", c_int)]
+                ("x", c_float_p), ("y", c_float_p), ("labels", c_int_p), ("owned", c_int),
+                ("shape", c_int * 3), ("shape_dims", c_int)]
 
 
 class LoadOptions(ctypes.Structure):
     _fields_ = [("label_column", c_int), ("n_targets", c_int), ("header", c_int),
                 ("separator", ctypes.c_char), ("n_classes", c_int), ("skip_nonfinite", c_int),
-                ("no_labels", c_int)]
+                ("no_labels", c_int), ("shape", c_int * 3), ("shape_dims", c_int)]
 
 
 class Metrics(ctypes.Structure):
@@ -66,7 +67,10 @@ class Metrics(ctypes.Structure):
 
 class LayerInfo(ctypes.Structure):
     _fields_ = [("kind", c_int), ("kind_name", c_char_p), ("n_inputs", c_int), ("n_outputs", c_int),
-                ("activation", c_int), ("rate", c_float), ("n_params", c_size_t)]
+                ("activation", c_int), ("rate", c_float), ("n_params", c_size_t),
+                ("in_shape", c_int * 3), ("out_shape", c_int * 3), ("dims", c_int),
+                ("kernel", c_int * 2), ("stride", c_int * 2), ("pad", c_int * 2),
+                ("momentum", c_float), ("eps", c_float)]
 
 
 # The structures a test compares with the C compiler's sizeof/offsetof.
@@ -106,6 +110,10 @@ PROTOTYPES = {
     "mynn_params": (c_float_p, [NetP, P(c_size_t)]),
     "mynn_layer_weight": (c_float_p, [NetP, c_int]),
     "mynn_layer_bias": (c_float_p, [NetP, c_int]),
+    "mynn_layer_tensor": (c_float_p, [NetP, c_int, c_char_p, c_int_p, P(c_size_t)]),
+    "mynn_set_input_shape": (STATUS, [NetP, c_int, c_int, c_int]),
+    "mynn_set_input_shape_1d": (STATUS, [NetP, c_int, c_int]),
+    "mynn_input_shape": (c_int, [NetP, c_int_p]),
     "mynn_set_threads": (None, [c_int]),
     "mynn_get_threads": (c_int, []),
     "mynn_load_options_default": (None, [P(LoadOptions)]),
