@@ -478,13 +478,17 @@ MYNN_API const char *mynn_metadata(const mynn_net *net, const char *key);
 /* ONNX export                                                               */
 /* ------------------------------------------------------------------------ */
 /* Write net's inference graph (net must be built) as an ONNX model: IR
- * version 7, opset 13 of the default domain.  Input "input" and output
- * "output", float32 [N, n_inputs] and [N, n_outputs] with a symbolic batch
- * dimension N.  The input transform becomes Sub/Mul, each dense layer a
- * Gemm (transB=1, weights [out × in] as initializers layers.<i>.weight and
- * layers.<i>.bias) and its activation node (Sigmoid, Tanh, Relu, LeakyRelu
- * alpha 0.01, Softmax axis 1; GELU as 0.5·z·(1 + Erf(z/√2)); none for
- * identity); dropout is left out.  A layer ONNX cannot express gives
+ * version 7, opset 13 of the default domain.  Input "input", float32
+ * [N, n_inputs] ([N, C, L] or [N, C, H, W] with an input shape), output
+ * "output" [N, n_outputs]; N is a symbolic batch dimension.  The input
+ * transform becomes Sub/Mul; each dense layer a Gemm (transB=1, the weights
+ * as initializers named as in the model file: layers.<i>.weight [out × in],
+ * layers.<i>.bias), after a Flatten when its input is spatial; conv a Conv,
+ * pooling MaxPool/AveragePool/GlobalAveragePool, batchnorm a
+ * BatchNormalization with the running statistics, flatten a Flatten;
+ * activations Sigmoid, Tanh, Relu, LeakyRelu alpha 0.01, Softmax axis 1
+ * (over the flattened sample), GELU as 0.5·z·(1 + Erf(z/√2)), none for
+ * identity; dropout is left out.  A layer ONNX cannot express gives
  * MYNN_ERR_ARG naming it.  Written atomically like mynn_save. */
 MYNN_API mynn_status mynn_export_onnx(const mynn_net *net, const char *path);
 

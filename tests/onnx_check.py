@@ -1,13 +1,14 @@
 """Check exported ONNX models with independent tools.
 
-    /usr/bin/python3 tests/onnx_check.py ORT_DIR IN.f32 N D MODEL.onnx PRED.csv [MODEL PRED ...]
+    /usr/bin/python3 tests/onnx_check.py ORT_DIR IN.f32 N DIMS MODEL.onnx PRED.csv [MODEL PRED ...]
 
 For each model:
 1. onnx.checker.check_model (full check), IR version 7 and opset 13, and
    strict shape inference, which must give "output" the shape [N, K] with
    the batch dimension symbolic ("N");
 2. ONNX Runtime (tests/onnx_run.js under node, onnxruntime-node from
-   ORT_DIR) on the N x D float32 inputs in IN.f32;
+   ORT_DIR) on the N float32 samples of shape DIMS ("784", "28x28",
+   "1x28x28": the model's input after N) in IN.f32;
 3. its outputs against PRED.csv, written by `mynn predict` on the same
    inputs: max |onnxruntime - mynn| must be <= 1e-5.
 Prints one "ok MODEL ..." line per model with the difference and exits 0;
@@ -30,13 +31,17 @@ def read_pred(path):
     return want[:, 1:] if header[0] == "class" else want
 
 
-def check_onnx(onnx, model, n, k):
+def check_onnx(onnx, model, dims, k):
     """The checker and shape inference; an error message or None."""
     m = onnx.load(model)
     onnx.checker.check_model(m, full_check=True)
     opsets = [(o.domain, o.version) for o in m.opset_import]
     if m.ir_version != 7 or opsets != [("", 13)]:
         return "ir_version %d, opsets %s" % (m.ir_version, opsets)
+    in_dims = [(x.dim_param or x.dim_value) for x in m.graph.input[0].type.tensor_type.shape.dim]
+    want_in = ["N"] + [int(v) for v in dims.split("x")]
+    if in_dims != want_in:
+        return "input shape %s, want %s" % (in_dims, want_in)
     inferred = onnx.shape_inference.infer_shapes(m, check_type=True, strict_mode=True)
     out = [o for o in inferred.graph.output if o.name == "output"]
     dims = [(x.dim_param or x.dim_value) for x in out[0].type.tensor_type.shape.dim] if out else []
@@ -46,8 +51,8 @@ def check_onnx(onnx, model, n, k):
 
 
 def main():
-    ort_dir, in_path, n, d = sys.argv[1:5]
-    n, d = int(n), int(d)
+    ort_dir, in_path, n, dims = sys.argv[1:5]
+    n = int(n)
     pairs = list(zip(sys.argv[5::2], sys.argv[6::2]))
     try:
         import numpy as np
@@ -61,7 +66,7 @@ def main():
         if preds[model].shape[0] != n:
             print("FAIL: %s: %d rows from mynn predict, want %d" % (pred, preds[model].shape[0], n))
             return 1
-        err = check_onnx(onnx, model, n, preds[model].shape[1])
+        err = check_onnx(onnx, model, dims, preds[model].shape[1])
         if err:
             print("FAIL: %s: %s" % (model, err))
             return 1
@@ -71,7 +76,7 @@ def main():
         print("skip: checker and shape inference ok; node not found (apt-get install nodejs npm)")
         return 77
     js = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_run.js")
-    args = [node, js, ort_dir, in_path, str(n), str(d)]
+    args = [node, js, ort_dir, in_path, str(n), dims]
     for model, _ in pairs:
         args += [model, model + ".ort"]
     r = subprocess.run(args, capture_output=True, text=True)

@@ -151,6 +151,18 @@ static void test_errors(void)
     const char *names[] = {"e.onnx", NULL};
     CHECK(only_files(names), "a temporary file was left behind");
     mynn_free(net);
+
+    /* mynn's softmax layer spans a whole sample; ONNX's is over one axis,
+     * so a spatial layer after it has no ONNX form. */
+    net = NULL;
+    CHECK_OK(mynn_create(&net, 36));
+    CHECK_OK(mynn_set_input_shape(net, 1, 6, 6));
+    CHECK_OK(mynn_add_layers(net, "conv:2:3,softmax,conv:2:3,flatten,3:softmax"));
+    CHECK_OK(mynn_build(net, 2, MYNN_INIT_AUTO, 1));
+    CHECK(mynn_export_onnx(net, path) == MYNN_ERR_ARG && strstr(mynn_last_error(), "layers.2 (conv)"),
+          "softmax then conv: %s", mynn_last_error());
+    CHECK(only_files(names), "a temporary file was left behind");
+    mynn_free(net);
     remove(path);
 }
 
@@ -193,23 +205,29 @@ typedef struct model_case {
     mynn_loss loss;
     int target;       /* 0: one-hot classes, 1: label / (classes - 1) (regression), 2: label < half */
     int normalize;    /* 1: raw inputs with a standard transform stored in the model */
+    int shape;        /* input shape: 0 flat, 1 rows x columns as C x L, 2 1 x rows x columns */
 } model_case;
 
 static const model_case cases[] = {
-    {"identity", "32:identity,10:softmax", MYNN_LOSS_CE, 0, 0},
-    {"sigmoid", "32:sigmoid,10:softmax", MYNN_LOSS_CE, 0, 0},
-    {"tanh", "32:tanh,10:softmax", MYNN_LOSS_CE, 0, 0},
-    {"relu", "32:relu,10:softmax", MYNN_LOSS_CE, 0, 0},
-    {"leaky_relu", "32:leaky_relu,10:softmax", MYNN_LOSS_CE, 0, 0},
-    {"gelu", "32:gelu,10:softmax", MYNN_LOSS_CE, 0, 0},
-    {"binary", "16:relu,1:sigmoid", MYNN_LOSS_BCE, 2, 0},
-    {"regression", "32:tanh,16:relu,1", MYNN_LOSS_MSE, 1, 0},
-    {"normalized", "dropout:0.1,32:relu,dropout:0.2,10:softmax", MYNN_LOSS_CE, 0, 1},
+    {"identity", "32:identity,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"sigmoid", "32:sigmoid,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"tanh", "32:tanh,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"relu", "32:relu,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"leaky_relu", "32:leaky_relu,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"gelu", "32:gelu,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"binary", "16:relu,1:sigmoid", MYNN_LOSS_BCE, 2, 0, 0},
+    {"regression", "32:tanh,16:relu,1", MYNN_LOSS_MSE, 1, 0, 0},
+    {"normalized", "dropout:0.1,32:relu,dropout:0.2,10:softmax", MYNN_LOSS_CE, 0, 1, 0},
+    {"cnn_batchnorm", "conv:6:3:relu:pad=1,batchnorm,maxpool:2,conv:8:3:tanh:stride=2,avgpool:2:stride=1,"
+     "flatten,batchnorm,24:gelu,10:softmax", MYNN_LOSS_CE, 0, 0, 2},
+    {"cnn_gap", "conv:8:5x3:pad=same,batchnorm,leaky_relu,conv:8:3:sigmoid,gap,10:softmax", MYNN_LOSS_CE, 0, 1, 2},
+    {"cnn_1d", "conv1d:8:3:relu:pad=1,maxpool1d:2,conv1d:6:3,avgpool1d:2,32:relu,10:softmax", MYNN_LOSS_CE, 0, 0, 1},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 
 typedef struct data {
     int n, d, k;            /* samples, features, classes */
+    int rows, cols;         /* d = rows × cols (one-channel images) */
     float *raw, *unit;      /* [n × d]: as loaded, and scaled to about [0, 1] */
     int *label;
 } data;
@@ -232,11 +250,14 @@ static int load_data(data *g, char *what, size_t what_n)
         g->n = ds->n;
         g->d = ds->n_inputs;
         g->k = ds->n_classes;
+        g->rows = g->cols = 28;
         div = 255.0f;
         snprintf(what, what_n, "Fashion-MNIST test images");
     } else {
         g->n = 3000;
-        g->d = 20;
+        g->rows = 6;
+        g->cols = 8;
+        g->d = g->rows * g->cols;
         g->k = 4;
         div = 10.0f;
         snprintf(what, what_n, "synthetic data (%s absent)", dir);
@@ -299,8 +320,10 @@ static int make_model(const model_case *c, const data *g, const char *st, const 
     int k = c->target ? 1 : g->k;
     mynn_net *net = NULL;
     float *y = calloc((size_t)N_TRAIN * k, sizeof *y);
-    int ok = y && !mynn_create(&net, g->d) && !mynn_add_layers(net, c->spec) && !mynn_set_loss(net, c->loss) &&
-             !mynn_build(net, 64, MYNN_INIT_AUTO, 5);
+    int ok = y && !mynn_create(&net, g->d);
+    if (ok && c->shape == 1) ok = !mynn_set_input_shape_1d(net, g->rows, g->cols);
+    if (ok && c->shape == 2) ok = !mynn_set_input_shape(net, 1, g->rows, g->cols);
+    ok = ok && !mynn_add_layers(net, c->spec) && !mynn_set_loss(net, c->loss) && !mynn_build(net, 64, MYNN_INIT_AUTO, 5);
     const float *x = c->normalize ? g->raw : g->unit;
     if (ok && c->normalize) ok = !set_standard(net, x, N_TRAIN, g->d);
     for (int i = 0; ok && i < N_TRAIN; i++) {
@@ -308,7 +331,8 @@ static int make_model(const model_case *c, const data *g, const char *st, const 
         else if (c->target == 1) y[i] = (float)g->label[i] / (float)(g->k - 1);
         else y[i] = g->label[i] < g->k / 2 ? 1.0f : 0.0f;
     }
-    mynn_dataset ds = {N_TRAIN, g->d, k, c->target ? 0 : g->k, (float *)x, y, c->target ? NULL : g->label, 0};
+    mynn_dataset ds = {.n = N_TRAIN, .n_inputs = g->d, .n_outputs = k, .n_classes = c->target ? 0 : g->k,
+                       .x = (float *)x, .y = y, .labels = c->target ? NULL : g->label};
     mynn_fit_options o;
     mynn_fit_options_default(&o);
     o.epochs = 1;
@@ -365,7 +389,7 @@ static void test_onnxruntime(void)
         return;
     }
     printf("  on %s: %d samples checked per model\n", what, N_CHECK);
-    static char cmd[8192], out[16384];
+    static char out[16384];
     char unit_csv[128], unit_f32[128], raw_csv[128], raw_f32[128];
     tpath(unit_csv, sizeof unit_csv, "unit.csv");
     tpath(unit_f32, sizeof unit_f32, "unit.f32");
@@ -373,11 +397,19 @@ static void test_onnxruntime(void)
     tpath(raw_f32, sizeof raw_f32, "raw.f32");
     int ok = !write_inputs(&g, g.unit, unit_csv, unit_f32) && !write_inputs(&g, g.raw, raw_csv, raw_f32);
     CHECK(ok, "writing the inputs");
-    /* One checker run for the models on [0, 1] inputs, one for the raw ones. */
-    size_t len[2];
-    len[0] = (size_t)snprintf(cmd, sizeof cmd, "%s %s '%s' '%s' %d %d", py, script, ort, unit_f32, N_CHECK, g.d);
-    static char cmd_raw[2048];
-    len[1] = (size_t)snprintf(cmd_raw, sizeof cmd_raw, "%s %s '%s' '%s' %d %d", py, script, ort, raw_f32, N_CHECK, g.d);
+    /* One checker run per kind of input: [0, 1] or raw values, flat or shaped. */
+    enum { N_GROUPS = 6 };
+    static char cmds[N_GROUPS][4096];
+    size_t len[N_GROUPS];
+    for (int q = 0; q < N_GROUPS; q++) {
+        char dims[32];
+        if (q % 3 == 0) snprintf(dims, sizeof dims, "%d", g.d);
+        else if (q % 3 == 1) snprintf(dims, sizeof dims, "%dx%d", g.rows, g.cols);
+        else snprintf(dims, sizeof dims, "1x%dx%d", g.rows, g.cols);
+        len[q] = (size_t)snprintf(cmds[q], sizeof cmds[q], "%s %s '%s' '%s' %d %s", py, script, ort,
+                                  q < 3 ? unit_f32 : raw_f32, N_CHECK, dims);
+    }
+    int used[N_GROUPS] = {0};
     for (int i = 0; ok && i < N_CASES; i++) {
         const model_case *c = &cases[i];
         char st[128], onnx[128], pred[128], name[64], line[1024];
@@ -396,15 +428,14 @@ static void test_onnxruntime(void)
         int rc = run_cmd(line, out, sizeof out);
         CHECK(rc == 0, "%s: mynn predict: rc %d: %s", c->name, rc, out);
         if (rc) ok = 0;
-        char *b = c->normalize ? cmd_raw : cmd;
-        size_t cap = c->normalize ? sizeof cmd_raw : sizeof cmd, *l = &len[c->normalize];
-        *l += (size_t)snprintf(b + *l, cap - *l, " '%s' '%s'", onnx, pred);
+        int q = 3 * c->normalize + c->shape;
+        used[q] = 1;
+        len[q] += (size_t)snprintf(cmds[q] + len[q], sizeof cmds[q] - len[q], " '%s' '%s'", onnx, pred);
     }
-    for (int r = 0; ok && r < 2; r++) {
-        char *b = r ? cmd_raw : cmd;
-        size_t cap = r ? sizeof cmd_raw : sizeof cmd;
-        snprintf(b + len[r], cap - len[r], " 2>&1");
-        int rc = run_cmd(b, out, sizeof out);
+    for (int q = 0; ok && q < N_GROUPS; q++) {
+        if (!used[q]) continue;
+        snprintf(cmds[q] + len[q], sizeof cmds[q] - len[q], " 2>&1");
+        int rc = run_cmd(cmds[q], out, sizeof out);
         fputs(out, stdout);
         if (rc == 77) {
             data_free(&g);

@@ -2,12 +2,19 @@
  * (IR version 7, opset 13 of the default domain), written with the small
  * protobuf writer in protobuf.c.
  *
- * The graph takes "input" [N, n_inputs] and gives "output" [N, n_outputs]
+ * The graph takes "input" [N, n_inputs], or [N, C, L] / [N, C, H, W] for a
+ * net with a 1-D / 2-D input shape, and gives "output" [N, n_outputs]
  * (float32, N a symbolic batch dimension):
  *   input transform   Sub(x, input.shift), Mul(., input.scale)
  *   dense layer i     Gemm(x, layers.i.weight [out, in], layers.i.bias; transB=1)
- *                     then its activation (none for identity; GELU as
- *                     0.5·z·(1 + Erf(z/√2)), since Gelu is not in opset 13)
+ *                     (Flatten first after a spatial layer)
+ *   activation        none for identity; GELU as 0.5·z·(1 + Erf(z/√2)),
+ *                     since Gelu is not in opset 13; softmax over each
+ *                     sample (Flatten first on a spatial tensor)
+ *   conv              Conv (kernel_shape, strides, pads) + its activation
+ *   pooling           MaxPool, AveragePool, GlobalAveragePool
+ *   batchnorm         BatchNormalization with the running statistics
+ *   flatten           Flatten(axis=1)
  *   dropout           nothing (identity at inference)
  * Initializer names match the safetensors model's tensor names.
  *
@@ -27,7 +34,7 @@
 #define ONNX_OPSET 13
 #define ONNX_FLOAT 1            /* TensorProto.DataType FLOAT */
 #define NAME_LEN 64
-#define MAX_IN 3
+#define MAX_IN 5      /* BatchNormalization: x, scale, B, mean, var */
 #define MAX_ATTR 4
 #define MAX_INTS 8
 
@@ -66,6 +73,7 @@ typedef struct onnx_graph {
     onnx_init *inits;
     int n_inits, cap_inits;
     char cur[NAME_LEN];    /* the tensor the next node reads */
+    int rank;              /* its rank: 2 [N, F], 3 [N, C, L], 4 [N, C, H, W] */
     int have_gelu;         /* the GELU constants are in inits */
 } onnx_graph;
 
@@ -105,7 +113,10 @@ static onnx_node *add_node(onnx_graph *g, const char *op, const char *prefix, co
 
 static void node_input(onnx_node *n, const char *name)
 {
-    snprintf(n->in[n->n_in++], NAME_LEN, "%s", name);
+    char *dst = n->in[n->n_in++];
+    size_t len = strnlen(name, NAME_LEN - 1);
+    memcpy(dst, name, len);
+    dst[len] = '\0';
 }
 
 static onnx_attr *node_attr(onnx_node *n, const char *name, int type)
@@ -120,7 +131,7 @@ static onnx_attr *node_attr(onnx_node *n, const char *name, int type)
 /* An initializer over count floats at data with the rank dims given (rank
  * 0: a scalar). */
 static mynn_status add_init(onnx_graph *g, const char *name, const float *data, size_t count,
-                            int rank, int64_t d0, int64_t d1)
+                            int rank, int64_t d0, int64_t d1, int64_t d2)
 {
     if (grow((void **)&g->inits, &g->cap_inits, g->n_inits, sizeof *g->inits))
         return mn_error(MYNN_ERR_NOMEM, "out of memory building the ONNX graph");
@@ -130,6 +141,7 @@ static mynn_status add_init(onnx_graph *g, const char *name, const float *data, 
     t->rank = rank;
     t->dims[0] = d0;
     t->dims[1] = d1;
+    t->dims[2] = d2;
     t->data = data;
     t->count = count;
     return MYNN_OK;
@@ -141,9 +153,9 @@ static const float gelu_inv_sqrt2 = 0.70710678118654752f, gelu_one = 1.0f, gelu_
 static mynn_status emit_gelu(onnx_graph *g, const char *prefix)
 {
     if (!g->have_gelu) {
-        if (add_init(g, "const.inv_sqrt2", &gelu_inv_sqrt2, 1, 0, 0, 0) ||
-            add_init(g, "const.one", &gelu_one, 1, 0, 0, 0) ||
-            add_init(g, "const.half", &gelu_half, 1, 0, 0, 0))
+        if (add_init(g, "const.inv_sqrt2", &gelu_inv_sqrt2, 1, 0, 0, 0, 0) ||
+            add_init(g, "const.one", &gelu_one, 1, 0, 0, 0, 0) ||
+            add_init(g, "const.half", &gelu_half, 1, 0, 0, 0, 0))
             return MYNN_ERR_NOMEM;
         g->have_gelu = 1;
     }
@@ -164,10 +176,22 @@ static mynn_status emit_gelu(onnx_graph *g, const char *prefix)
     return MYNN_OK;
 }
 
+/* [N, C, ...] -> [N, C·...] (nothing on a rank-2 tensor). */
+static mynn_status emit_flatten_if_spatial(onnx_graph *g, const char *prefix)
+{
+    if (g->rank == 2) return MYNN_OK;
+    onnx_node *n = add_node(g, "Flatten", prefix, "flat");
+    if (!n) return MYNN_ERR_NOMEM;
+    node_attr(n, "axis", ATTR_INT)->i = 1;
+    g->rank = 2;
+    return MYNN_OK;
+}
+
 /* The activation act applied to g->cur; nothing for identity. */
 static mynn_status emit_activation(onnx_graph *g, mynn_activation act, const char *prefix)
 {
     onnx_node *n = NULL;
+    if (act == MYNN_ACT_SOFTMAX && emit_flatten_if_spatial(g, prefix)) return MYNN_ERR_NOMEM;
     switch (act) {
     case MYNN_ACT_IDENTITY: return MYNN_OK;
     case MYNN_ACT_SIGMOID: n = add_node(g, "Sigmoid", prefix, "out"); break;
@@ -185,21 +209,123 @@ static mynn_status emit_activation(onnx_graph *g, mynn_activation act, const cha
     return n ? MYNN_OK : MYNN_ERR_NOMEM;
 }
 
+/* Layer l's tensors as initializers "<prefix>.<name>" (the model file's
+ * names and PyTorch's layouts); their names into names[] in order. */
+static mynn_status add_layer_tensors(onnx_graph *g, const mn_layer *l, const char *prefix,
+                                     char names[4][NAME_LEN])
+{
+    mn_tensor_desc d[4];
+    int nd = mn_layer_tensors(l, d);
+    for (int k = 0; k < nd; k++) {
+        snprintf(names[k], NAME_LEN, "%s.%s", prefix, d[k].name);
+        const float *data = (d[k].buffer ? l->buf : l->param) + d[k].offset;
+        if (add_init(g, names[k], data, d[k].count, d[k].rank, (int64_t)d[k].dims[0],
+                     (int64_t)d[k].dims[1], (int64_t)d[k].dims[2]))
+            return MYNN_ERR_NOMEM;
+        g->inits[g->n_inits - 1].dims[3] = (int64_t)d[k].dims[3];
+    }
+    return MYNN_OK;
+}
+
 /* x: [N, in] -> Gemm(x, W [out, in], B [out]; transB=1): [N, out] -> f. */
 static mynn_status emit_dense(onnx_graph *g, const mn_layer *l, const char *prefix)
 {
-    char w[NAME_LEN], b[NAME_LEN];
-    snprintf(w, NAME_LEN, "%s.weight", prefix);
-    snprintf(b, NAME_LEN, "%s.bias", prefix);
-    size_t nw = (size_t)l->n_out * (size_t)l->n_in;
-    if (add_init(g, w, l->param, nw, 2, l->n_out, l->n_in) ||
-        add_init(g, b, l->param + nw, (size_t)l->n_out, 1, l->n_out, 0))
-        return MYNN_ERR_NOMEM;
+    char t[4][NAME_LEN];
+    if (add_layer_tensors(g, l, prefix, t) || emit_flatten_if_spatial(g, prefix)) return MYNN_ERR_NOMEM;
     onnx_node *n = add_node(g, "Gemm", prefix, l->act == MYNN_ACT_IDENTITY ? "out" : "gemm");
     if (!n) return MYNN_ERR_NOMEM;
-    node_input(n, w);
-    node_input(n, b);
+    node_input(n, t[0]);
+    node_input(n, t[1]);
     node_attr(n, "transB", ATTR_INT)->i = 1;
+    return emit_activation(g, l->act, prefix);
+}
+
+/* A spatial layer needs [N, C, L] (1-D) or [N, C, H, W] (2-D). */
+static mynn_status check_spatial(const onnx_graph *g, const mn_layer *l, const char *prefix)
+{
+    if (g->rank == l->dims + 2) return MYNN_OK;
+    return mn_error(MYNN_ERR_ARG, "%s (%s) cannot be expressed in ONNX: its input is not %d-D here "
+                    "(it follows a softmax over a spatial tensor)", prefix, l->ops->name, l->dims);
+}
+
+/* kernel_shape, strides and (with_pads) pads of a 1-D or 2-D window. */
+static void window_attrs(onnx_node *n, const mn_layer *l, int with_pads)
+{
+    onnx_attr *k = node_attr(n, "kernel_shape", ATTR_INTS), *s = node_attr(n, "strides", ATTR_INTS);
+    if (l->dims == 1) {
+        k->ints[k->n_ints++] = l->kw;
+        s->ints[s->n_ints++] = l->sw;
+    } else {
+        k->ints[k->n_ints++] = l->kh;
+        k->ints[k->n_ints++] = l->kw;
+        s->ints[s->n_ints++] = l->sh;
+        s->ints[s->n_ints++] = l->sw;
+    }
+    if (!with_pads) return;
+    onnx_attr *p = node_attr(n, "pads", ATTR_INTS);   /* begins, then ends */
+    for (int side = 0; side < 2; side++) {
+        if (l->dims == 2) p->ints[p->n_ints++] = l->ph;
+        p->ints[p->n_ints++] = l->pw;
+    }
+}
+
+/* x: [N, C, (H,) W] -> Conv(x, W [F, C, (kh,) kw], B [F]) -> f. */
+static mynn_status emit_conv(onnx_graph *g, const mn_layer *l, const char *prefix)
+{
+    char t[4][NAME_LEN];
+    mynn_status s = check_spatial(g, l, prefix);
+    if (s) return s;
+    if (add_layer_tensors(g, l, prefix, t)) return MYNN_ERR_NOMEM;
+    onnx_node *n = add_node(g, "Conv", prefix, l->act == MYNN_ACT_IDENTITY ? "out" : "conv");
+    if (!n) return MYNN_ERR_NOMEM;
+    node_input(n, t[0]);
+    node_input(n, t[1]);
+    window_attrs(n, l, 1);
+    return emit_activation(g, l->act, prefix);
+}
+
+/* MaxPool / AveragePool: no padding, floor rounding (ceil_mode 0). */
+static mynn_status emit_pool(onnx_graph *g, const mn_layer *l, const char *prefix)
+{
+    mynn_status s = check_spatial(g, l, prefix);
+    if (s) return s;
+    onnx_node *n = add_node(g, l->ops->kind == MYNN_LAYER_MAXPOOL ? "MaxPool" : "AveragePool", prefix, "out");
+    if (!n) return MYNN_ERR_NOMEM;
+    window_attrs(n, l, 0);
+    return MYNN_OK;
+}
+
+/* [N, C, ...] -> [N, C, 1, ...]: the mean of each plane. */
+static mynn_status emit_gap(onnx_graph *g, const mn_layer *l, const char *prefix)
+{
+    if (g->rank < 3)
+        return mn_error(MYNN_ERR_ARG, "%s (%s) cannot be expressed in ONNX: its input is not spatial here",
+                        prefix, l->ops->name);
+    return add_node(g, "GlobalAveragePool", prefix, "out") ? MYNN_OK : MYNN_ERR_NOMEM;
+}
+
+static mynn_status emit_flatten(onnx_graph *g, const mn_layer *l, const char *prefix)
+{
+    (void)l;
+    return emit_flatten_if_spatial(g, prefix);
+}
+
+/* Inference form: γ (x - running_mean) / sqrt(running_var + eps) + β per channel. */
+static mynn_status emit_batchnorm(onnx_graph *g, const mn_layer *l, const char *prefix)
+{
+    char t[4][NAME_LEN];
+    if (add_layer_tensors(g, l, prefix, t)) return MYNN_ERR_NOMEM;
+    onnx_node *n = add_node(g, "BatchNormalization", prefix, "out");
+    if (!n) return MYNN_ERR_NOMEM;
+    for (int k = 0; k < 4; k++) node_input(n, t[k]);   /* scale, B, mean, var: the descriptor order */
+    node_attr(n, "epsilon", ATTR_FLOAT)->f = l->eps;
+    node_attr(n, "momentum", ATTR_FLOAT)->f = 1.0f - l->momentum;  /* ONNX weighs the old value */
+    return MYNN_OK;
+}
+
+static mynn_status emit_activation_layer(onnx_graph *g, const mn_layer *l, const char *prefix)
+{
+    if (l->act == MYNN_ACT_IDENTITY) return MYNN_OK;
     return emit_activation(g, l->act, prefix);
 }
 
@@ -217,6 +343,13 @@ static const struct {
 } emitters[] = {
     {MYNN_LAYER_DENSE, emit_dense},
     {MYNN_LAYER_DROPOUT, emit_dropout},
+    {MYNN_LAYER_CONV, emit_conv},
+    {MYNN_LAYER_MAXPOOL, emit_pool},
+    {MYNN_LAYER_AVGPOOL, emit_pool},
+    {MYNN_LAYER_GLOBAL_AVGPOOL, emit_gap},
+    {MYNN_LAYER_FLATTEN, emit_flatten},
+    {MYNN_LAYER_BATCHNORM, emit_batchnorm},
+    {MYNN_LAYER_ACTIVATION, emit_activation_layer},
 };
 
 static emit_fn find_emitter(mynn_layer_kind kind)
@@ -226,11 +359,29 @@ static emit_fn find_emitter(mynn_layer_kind kind)
     return NULL;
 }
 
-/* x' = (x - shift) · scale, as the network applies it. */
+/* The input's dimensions after N: [F], [C, L] or [C, H, W]; returns how many. */
+static int input_dims(const mynn_net *net, int64_t d[3])
+{
+    if (net->in_dims == 2) {
+        d[0] = net->in_shape.c, d[1] = net->in_shape.h, d[2] = net->in_shape.w;
+        return 3;
+    }
+    if (net->in_dims == 1) {
+        d[0] = net->in_shape.c, d[1] = net->in_shape.w;
+        return 2;
+    }
+    d[0] = net->n_inputs;
+    return 1;
+}
+
+/* x' = (x - shift) · scale, as the network applies it (shift and scale
+ * shaped as one sample, broadcast over N). */
 static mynn_status emit_transform(onnx_graph *g, const mynn_net *net)
 {
-    if (add_init(g, "input.shift", net->shift, (size_t)net->n_inputs, 1, net->n_inputs, 0) ||
-        add_init(g, "input.scale", net->scale, (size_t)net->n_inputs, 1, net->n_inputs, 0))
+    int64_t d[3] = {0, 0, 0};
+    int r = input_dims(net, d);
+    if (add_init(g, "input.shift", net->shift, (size_t)net->n_inputs, r, d[0], d[1], d[2]) ||
+        add_init(g, "input.scale", net->scale, (size_t)net->n_inputs, r, d[0], d[1], d[2]))
         return MYNN_ERR_NOMEM;
     onnx_node *n = add_node(g, "Sub", "input", "shifted");
     if (!n) return MYNN_ERR_NOMEM;
@@ -243,6 +394,8 @@ static mynn_status emit_transform(onnx_graph *g, const mynn_net *net)
 static mynn_status build_graph(onnx_graph *g, const mynn_net *net)
 {
     snprintf(g->cur, NAME_LEN, "input");
+    int64_t d[3];
+    g->rank = 1 + input_dims(net, d);
     mynn_status s = MYNN_OK;
     if (net->shift && net->scale && (s = emit_transform(g, net))) return s;
     for (int i = 0; i < net->n_layers; i++) {
@@ -254,6 +407,7 @@ static mynn_status build_graph(onnx_graph *g, const mynn_net *net)
         snprintf(prefix, NAME_LEN, "layers.%d", i);
         if ((s = emit(g, l, prefix))) return s;
     }
+    if (emit_flatten_if_spatial(g, "output")) return MYNN_ERR_NOMEM;
     /* The graph's result is "output": the last node's output renamed, or an
      * Identity when no node wrote the current tensor (nothing but dropout). */
     onnx_node *last = g->n_nodes ? &g->nodes[g->n_nodes - 1] : NULL;
@@ -299,8 +453,8 @@ static void put_init(mn_pb *b, const onnx_init *t)
     mn_pb_end(b, m);
 }
 
-/* A ValueInfoProto "name" float32 [N, width] in GraphProto field. */
-static void put_value_info(mn_pb *b, int field, const char *name, int width)
+/* A ValueInfoProto "name" float32 [N, dims...] in GraphProto field. */
+static void put_value_info(mn_pb *b, int field, const char *name, const int64_t *dims, int n_dims)
 {
     size_t m = mn_pb_begin(b, field);
     mn_pb_string(b, 1, name);
@@ -311,9 +465,11 @@ static void put_value_info(mn_pb *b, int field, const char *name, int width)
     size_t d = mn_pb_begin(b, 1);
     mn_pb_string(b, 2, "N");                   /* dim_param: any batch size */
     mn_pb_end(b, d);
-    d = mn_pb_begin(b, 1);
-    mn_pb_varint(b, 1, (uint64_t)width);       /* dim_value */
-    mn_pb_end(b, d);
+    for (int k = 0; k < n_dims; k++) {
+        d = mn_pb_begin(b, 1);
+        mn_pb_varint(b, 1, (uint64_t)dims[k]); /* dim_value */
+        mn_pb_end(b, d);
+    }
     mn_pb_end(b, shape);
     mn_pb_end(b, tensor);
     mn_pb_end(b, type);
@@ -337,8 +493,10 @@ static void put_model(mn_pb *b, const mynn_net *net, const onnx_graph *g)
     for (int i = 0; i < g->n_nodes; i++) put_node(b, &g->nodes[i]);
     mn_pb_string(b, 2, "mynn");
     for (int i = 0; i < g->n_inits; i++) put_init(b, &g->inits[i]);
-    put_value_info(b, 11, "input", net->n_inputs);
-    put_value_info(b, 12, "output", mynn_n_outputs(net));
+    int64_t in[3], out = mynn_n_outputs(net);
+    int n_in = input_dims(net, in);
+    put_value_info(b, 11, "input", in, n_in);
+    put_value_info(b, 12, "output", &out, 1);
     mn_pb_end(b, graph);
     size_t opset = mn_pb_begin(b, 8);          /* OperatorSetIdProto, default domain */
     mn_pb_varint(b, 2, ONNX_OPSET);
