@@ -28,12 +28,18 @@ def get_threads():
     return _clib.mynn_get_threads()
 
 
-def from_torch(model, loss=None):
-    """A mynn.Net with the layers and weights of a torch.nn.Sequential of
-    Linear layers, activations (Identity, Sigmoid, Tanh, ReLU, LeakyReLU
-    with slope 0.01, GELU exact, Softmax over dim 1) and Dropout."""
+def from_torch(model, loss=None, input_shape=None):
+    """A mynn.Net with the layers and weights (and batch-norm statistics) of
+    a torch.nn.Sequential of Linear, Conv1d/Conv2d (one stride and padding
+    for every direction), BatchNorm1d/2d (eps 1e-5, momentum 0.1),
+    MaxPool/AvgPool 1d/2d (no padding), AdaptiveAvgPool(1), Flatten,
+    Dropout and activations (Identity, Sigmoid, Tanh, ReLU, LeakyReLU(0.01),
+    GELU exact, Softmax(dim=1)); an activation right after a Linear or Conv
+    is fused into it.  input_shape: (C, H, W) or (C, L), needed when the
+    first layer is a convolution.  Anything else is a mynn.ArgumentError
+    naming the module."""
     from .torch_bridge import from_torch as _from_torch
-    return _from_torch(model, loss)
+    return _from_torch(model, loss, input_shape)
 
 
 __all__ = ["Net", "load", "load_dataset", "History", "from_torch", "set_threads", "get_threads",

@@ -23,8 +23,11 @@ def as_inputs(x, width, name="x"):
             if "complex" in str(e):
                 raise
             raise TypeError("%s cannot be read as float32 numbers: %s" % (name, e)) from None
+    if x.ndim > 2 and int(np.prod(x.shape[1:])) == width:
+        x = x.reshape(x.shape[0], width)          # [n, C, H, W] samples: a view
     if x.ndim != 2:
-        raise ValueError("%s must be 2-D (samples, %d features), got shape %s" % (name, width, x.shape))
+        raise ValueError("%s must be 2-D (samples, %d features) or [n, sample shape], got shape %s"
+                         % (name, width, x.shape))
     if x.shape[1] != width:
         raise ValueError("%s has %d features per sample, the network takes %d" % (name, x.shape[1], width))
     if x.shape[0] < 1 or x.shape[0] > _MAX_ROWS:

@@ -65,8 +65,11 @@ class Net:
 
     Net(inputs=784, layers="256:relu,dropout:0.2,10:softmax", loss="ce")
 
-    inputs: features per sample.  layers: a mynn layer description (as
-    `mynn train --layers`), or a list of its comma-separated parts.  loss:
+    inputs: features per sample, or a sample's shape: (C, H, W) for
+    images, (C, L) for 1-D signals (samples are stored channel-major, as
+    PyTorch's NCHW).  layers: a mynn layer description (as `mynn train
+    --layers`: "conv:32:3:relu:pad=1,maxpool:2,flatten,128:relu,10:softmax"),
+    or a list of its comma-separated parts.  loss:
     "mse", "bce" or "ce"; default as the tool: ce after softmax, bce after
     sigmoid, else mse.  init: "auto", "xavier", "he" or "uniform".  seed:
     initialisation (and, by default, fit's shuffling: `mynn train --seed`).
@@ -78,6 +81,12 @@ class Net:
     """
 
     def __init__(self, inputs, layers, loss=None, init="auto", seed=1, normalize=None, max_batch=256):
+        shape = None
+        if isinstance(inputs, (tuple, list)):
+            if len(inputs) not in (2, 3):
+                raise ValueError("inputs: a feature count, (C, H, W) or (C, L), got %r" % (inputs,))
+            shape = tuple(_positive_int("inputs", v) for v in inputs)
+            inputs = int(np.prod(shape))
         inputs = _positive_int("inputs", inputs)
         if isinstance(layers, (list, tuple)):
             if not all(isinstance(p, str) for p in layers):
@@ -95,7 +104,12 @@ class Net:
         h = _lib.NetP()
         call(lib.mynn_create, ctypes.byref(h), inputs)
         self._handle = h
+        if shape is not None and len(shape) == 3:
+            call(lib.mynn_set_input_shape, h, *shape)
+        elif shape is not None:
+            call(lib.mynn_set_input_shape_1d, h, *shape)
         call(lib.mynn_add_layers, h, layers.encode())
+        self._spec = layers
         if loss is None:
             act = self._output_activation()
             loss = "ce" if act == "softmax" else "bce" if act == "sigmoid" else "mse"
@@ -109,6 +123,7 @@ class Net:
     def _wrap(cls, handle):
         net = cls.__new__(cls)
         net._handle, net._seed, net._init, net._normalize = handle, 1, 0, None
+        net._spec = net.metadata("layers")
         net.history = History()
         return net
 
@@ -142,6 +157,7 @@ class Net:
             os.unlink(tmp)
         self._handle, self._seed, self._init = h, state["seed"], state["init"]
         self._normalize = state["normalize"]
+        self._spec = self.metadata("layers")
         self.history = History()
 
     # ---- introspection ----------------------------------------------------
@@ -152,6 +168,13 @@ class Net:
     @property
     def outputs(self):
         return lib.mynn_n_outputs(self._handle)
+
+    @property
+    def input_shape(self):
+        """(C, H, W), (C, L), or None for plain feature vectors."""
+        sh = (ctypes.c_int * 3)()
+        d = lib.mynn_input_shape(self._handle, sh)
+        return (sh[0], sh[1], sh[2]) if d == 2 else (sh[0], sh[2]) if d == 1 else None
 
     @property
     def max_batch(self):
@@ -176,34 +199,49 @@ class Net:
         n = self.inputs
         return (np.ctypeslib.as_array(sh, (n,)).copy(), np.ctypeslib.as_array(sc, (n,)).copy())
 
+    def set_input_transform(self, shift, scale, kind="custom"):
+        """Store x' = (x - shift) * scale (arrays of `inputs` values) as the
+        net's input transform; shift=None removes it."""
+        if shift is None:
+            call(lib.mynn_set_input_transform, self._handle, None, None, None)
+            return
+        sh = np.ascontiguousarray(shift, dtype=np.float32).reshape(-1)
+        sc = np.ascontiguousarray(scale, dtype=np.float32).reshape(-1)
+        if sh.size != self.inputs or sc.size != self.inputs:
+            raise ValueError("set_input_transform: shift and scale need %d values each, got %d and %d"
+                             % (self.inputs, sh.size, sc.size))
+        call(lib.mynn_set_input_transform, self._handle, kind.encode(), sh.ctypes.data_as(_lib.c_float_p),
+             sc.ctypes.data_as(_lib.c_float_p))
+
     @property
     def layers(self):
-        """One dict per layer: kind, inputs, outputs, activation (dense) or
-        rate (dropout), params."""
+        """One dict per layer: kind, inputs, outputs (features per sample),
+        output_shape (C, H, W), params, and activation (dense, conv,
+        activation), rate (dropout), kernel/stride/pad (conv, pooling;
+        [height, width]) or eps/momentum (batchnorm)."""
         out = []
         for i in range(lib.mynn_n_layers(self._handle)):
             li = _lib.LayerInfo()
             call(lib.mynn_layer_get_info, self._handle, i, ctypes.byref(li))
             d = {"kind": li.kind_name.decode(), "inputs": li.n_inputs, "outputs": li.n_outputs,
-                 "params": li.n_params}
-            if d["kind"] == "dense":
+                 "output_shape": tuple(li.out_shape), "params": li.n_params}
+            kind = d["kind"]
+            if kind in ("dense", "conv", "activation"):
                 d["activation"] = lib.mynn_activation_name(li.activation).decode()
-            else:
+            if kind == "dropout":
                 d["rate"] = float(np.float32(li.rate))
+            if kind in ("conv", "maxpool", "avgpool"):
+                d.update(dims=li.dims, kernel=tuple(li.kernel), stride=tuple(li.stride), pad=tuple(li.pad))
+            if kind == "batchnorm":
+                d.update(eps=float(np.float32(li.eps)), momentum=float(np.float32(li.momentum)))
             out.append(d)
         return out
 
     @property
     def spec(self):
-        """The layer description, as Net(layers=...) takes it."""
-        parts = []
-        for d in self.layers:
-            if d["kind"] == "dense":
-                a = d["activation"]
-                parts.append(str(d["outputs"]) if a == "identity" else "%d:%s" % (d["outputs"], a))
-            else:
-                parts.append("%s:%s" % (d["kind"], repr(d["rate"])))
-        return ",".join(parts)
+        """The layer description: as given to Net(layers=...), or the model
+        file's canonical form (every option spelled out) for a loaded net."""
+        return self._spec
 
     @property
     def n_params(self):
@@ -230,9 +268,11 @@ class Net:
                                                            "Params"), "=" * 66]
         total = 0
         for i, d in enumerate(self.layers):
-            what = d.get("activation") or "rate %s" % d["rate"]
-            lines.append(" %-4d %-10s %-16s %-12s %12d" % (i, d["kind"], "(None, %d)" % d["outputs"], what,
-                                                          d["params"]))
+            what = d.get("activation") or ("rate %s" % d["rate"] if "rate" in d else "")
+            c, h, w = d["output_shape"]
+            shape = (c, h, w) if h > 1 else (c, w) if w > 1 else (c,)
+            lines.append(" %-4d %-10s %-16s %-12s %12d" % (i, d["kind"], "(None, %s)" % ", ".join(map(str, shape)),
+                                                          what, d["params"]))
             total += d["params"]
         lines += ["=" * 66, "Total params: %d (%.1f KiB as float32)" % (total, total * 4 / 1024),
                   "Inputs: %d" % self.inputs, "Outputs: %d" % self.outputs, "Loss: %s" % self.loss,
@@ -243,21 +283,25 @@ class Net:
         return text
 
     # ---- weights in PyTorch's layouts --------------------------------------
-    def _dense(self):
-        return [i for i, d in enumerate(self.layers) if d["kind"] == "dense"]
+    _TENSORS = ("weight", "bias", "running_mean", "running_var")
 
-    def _views(self):
+    def _views(self, names=False):
+        """numpy views of every layer's tensors, in PyTorch's layouts."""
         views = []
-        for i in self._dense():
-            d = self.layers[i]
-            w = np.ctypeslib.as_array(lib.mynn_layer_weight(self._handle, i), (d["outputs"], d["inputs"]))
-            b = np.ctypeslib.as_array(lib.mynn_layer_bias(self._handle, i), (d["outputs"],))
-            views += [w, b]
+        rank, dims = ctypes.c_int(), (ctypes.c_size_t * 4)()
+        for i in range(lib.mynn_n_layers(self._handle)):
+            for t in self._TENSORS:
+                p = lib.mynn_layer_tensor(self._handle, i, t.encode(), ctypes.byref(rank), dims)
+                if p:
+                    v = np.ctypeslib.as_array(p, tuple(dims[k] for k in range(rank.value)))
+                    views.append(("layers.%d.%s" % (i, t), v) if names else v)
         return views
 
     def get_weights(self):
-        """[W0, b0, W1, b1, ...] for the dense layers in order, as copies:
-        W [outputs, inputs] and b [outputs], nn.Linear's layout."""
+        """Every layer's tensors in order, as copies in PyTorch's layouts:
+        dense W [out, in] and b [out] (nn.Linear), conv W [out, in, kh, kw]
+        ([out, in, k] for 1-D) and b (nn.Conv2d/1d), batchnorm weight,
+        bias, running_mean, running_var [C] (nn.BatchNorm*d)."""
         return [v.copy() for v in self._views()]
 
     def set_weights(self, weights):
@@ -266,7 +310,7 @@ class Net:
         views = self._views()
         weights = list(weights)
         if len(weights) != len(views):
-            raise ValueError("set_weights: %d arrays given, the network has %d (weight and bias per dense layer)"
+            raise ValueError("set_weights: %d arrays given, the network has %d (as get_weights returns them)"
                              % (len(weights), len(views)))
         arrays = []
         for k, (v, w) in enumerate(zip(views, weights)):
@@ -283,13 +327,9 @@ class Net:
             np.copyto(v, a)
 
     def state_dict(self):
-        """{"layers.<i>.weight": W, "layers.<i>.bias": b}: the model file's names."""
-        out = {}
-        views = iter(self.get_weights())
-        for i in self._dense():
-            out["layers.%d.weight" % i] = next(views)
-            out["layers.%d.bias" % i] = next(views)
-        return out
+        """{"layers.<i>.weight": W, "layers.<i>.bias": b, ...}: copies, named as
+        in the model file."""
+        return {k: v.copy() for k, v in self._views(names=True)}
 
     # ---- inference ----------------------------------------------------------
     def predict(self, x):

@@ -45,6 +45,25 @@ def test_same_model_bytes(tool, tmp_path, case):
     assert (tmp_path / "py.safetensors").read_bytes() == cli
 
 
+def test_cnn_parity(tool, tmp_path):
+    r = np.random.default_rng(8)
+    x = r.uniform(0, 1, size=(80, 64)).astype(np.float32)
+    y = (x[:, :32].sum(axis=1) > x[:, 32:].sum(axis=1)).astype(np.int64)
+    csv = tmp_path / "img.csv"
+    write_csv(csv, x, y)
+    spec = "conv:4:3:relu:pad=1,batchnorm,maxpool:2,conv:4:3:tanh,flatten,dropout:0.1,2:softmax"
+    subprocess.run([tool, "train", str(csv), "--shape", "1x8x8", "--layers", spec, "--epochs", "3", "--batch",
+                    "16", "--threads", "1", "--quiet", "--save", str(tmp_path / "cli.st")],
+                   check=True, capture_output=True)
+    xl, yl = mynn.load_dataset(csv)
+    net = mynn.Net(inputs=(1, 8, 8), layers=spec, normalize="scale")
+    net.fit(xl, yl, epochs=3, batch_size=16, threads=1)
+    net.save(tmp_path / "py.st")
+    assert (tmp_path / "py.st").read_bytes() == (tmp_path / "cli.st").read_bytes()
+    back = mynn.load(tmp_path / "cli.st")
+    assert back.input_shape == (1, 8, 8) and back.layers == net.layers
+
+
 def test_regression_parity(tool, tmp_path):
     r = np.random.default_rng(5)
     x = r.uniform(-1, 1, size=(90, 3)).astype(np.float32)
