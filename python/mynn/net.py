@@ -263,18 +263,18 @@ class Net:
     def summary(self, print_fn=print):
         """A table of the layers (as `mynn info`); printed with print_fn
         (None: not printed) and returned."""
-        rule = "_" * 66
-        lines = [rule, " %-4s %-10s %-16s %-12s %12s" % ("#", "Layer", "Output shape", "Activation",
-                                                           "Params"), "=" * 66]
+        rule = "_" * 70
+        lines = [rule, " %-4s %-10s %-20s %-12s %12s" % ("#", "Layer", "Output shape", "Activation",
+                                                           "Params"), "=" * 70]
         total = 0
         for i, d in enumerate(self.layers):
             what = d.get("activation") or ("rate %s" % d["rate"] if "rate" in d else "")
             c, h, w = d["output_shape"]
             shape = (c, h, w) if h > 1 else (c, w) if w > 1 else (c,)
-            lines.append(" %-4d %-10s %-16s %-12s %12d" % (i, d["kind"], "(None, %s)" % ", ".join(map(str, shape)),
+            lines.append(" %-4d %-10s %-20s %-12s %12d" % (i, d["kind"], "(None, %s)" % ", ".join(map(str, shape)),
                                                           what, d["params"]))
             total += d["params"]
-        lines += ["=" * 66, "Total params: %d (%.1f KiB as float32)" % (total, total * 4 / 1024),
+        lines += ["=" * 70, "Total params: %d (%.1f KiB as float32)" % (total, total * 4 / 1024),
                   "Inputs: %d" % self.inputs, "Outputs: %d" % self.outputs, "Loss: %s" % self.loss,
                   "Normalisation: %s" % (self.normalize or "none")]
         text = "\n".join(lines)

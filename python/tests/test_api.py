@@ -40,7 +40,7 @@ def test_summary():
     lines = []
     text = mynn.Net(inputs=784, layers="128:relu,10:softmax").summary(print_fn=lines.append)
     assert lines == [text]
-    assert "dense      (None, 128)      relu               100480" in text
+    assert "dense      (None, 128)          relu               100480" in text
     assert "Total params: 101770 (397.5 KiB as float32)" in text
     assert "Loss: ce" in text and "Normalisation: none" in text
 
