@@ -81,25 +81,27 @@ typedef struct onnx_graph {
 /* Building the graph                                                        */
 /* ------------------------------------------------------------------------ */
 
-static int grow(void **p, int *cap, int n, size_t size)
+/* p (n items of size bytes, capacity *cap) with room for one more: p
+ * itself, a reallocation, or NULL (p still valid) when out of memory. */
+static void *room(void *p, int n, int *cap, size_t size)
 {
-    if (n < *cap) return 0;
+    if (n < *cap) return p;
     int nc = *cap ? 2 * *cap : 16;
-    void *q = realloc(*p, (size_t)nc * size);
-    if (!q) return -1;
-    *p = q;
-    *cap = nc;
-    return 0;
+    void *q = realloc(p, (size_t)nc * size);
+    if (q) *cap = nc;
+    return q;
 }
 
 /* A new node op named "<prefix>.<op>" reading g->cur and writing
  * "<prefix>.<suffix>", which becomes g->cur; NULL when out of memory. */
 static onnx_node *add_node(onnx_graph *g, const char *op, const char *prefix, const char *suffix)
 {
-    if (grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes, sizeof *g->nodes)) {
+    onnx_node *nodes = room(g->nodes, g->n_nodes, &g->cap_nodes, sizeof *nodes);
+    if (!nodes) {
         mn_error(MYNN_ERR_NOMEM, "out of memory building the ONNX graph");
         return NULL;
     }
+    g->nodes = nodes;
     onnx_node *n = &g->nodes[g->n_nodes++];
     memset(n, 0, sizeof *n);
     n->op = op;
@@ -128,20 +130,19 @@ static onnx_attr *node_attr(onnx_node *n, const char *name, int type)
     return a;
 }
 
-/* An initializer over count floats at data with the rank dims given (rank
- * 0: a scalar). */
+/* An initializer over count floats at data, of rank dims (0: a scalar,
+ * dims may then be NULL). */
 static mynn_status add_init(onnx_graph *g, const char *name, const float *data, size_t count,
-                            int rank, int64_t d0, int64_t d1, int64_t d2)
+                            int rank, const int64_t *dims)
 {
-    if (grow((void **)&g->inits, &g->cap_inits, g->n_inits, sizeof *g->inits))
-        return mn_error(MYNN_ERR_NOMEM, "out of memory building the ONNX graph");
+    onnx_init *inits = room(g->inits, g->n_inits, &g->cap_inits, sizeof *inits);
+    if (!inits) return mn_error(MYNN_ERR_NOMEM, "out of memory building the ONNX graph");
+    g->inits = inits;
     onnx_init *t = &g->inits[g->n_inits++];
     memset(t, 0, sizeof *t);
     snprintf(t->name, NAME_LEN, "%s", name);
     t->rank = rank;
-    t->dims[0] = d0;
-    t->dims[1] = d1;
-    t->dims[2] = d2;
+    for (int k = 0; k < rank; k++) t->dims[k] = dims[k];
     t->data = data;
     t->count = count;
     return MYNN_OK;
@@ -153,9 +154,8 @@ static const float gelu_inv_sqrt2 = 0.70710678118654752f, gelu_one = 1.0f, gelu_
 static mynn_status emit_gelu(onnx_graph *g, const char *prefix)
 {
     if (!g->have_gelu) {
-        if (add_init(g, "const.inv_sqrt2", &gelu_inv_sqrt2, 1, 0, 0, 0, 0) ||
-            add_init(g, "const.one", &gelu_one, 1, 0, 0, 0, 0) ||
-            add_init(g, "const.half", &gelu_half, 1, 0, 0, 0, 0))
+        if (add_init(g, "const.inv_sqrt2", &gelu_inv_sqrt2, 1, 0, NULL) ||
+            add_init(g, "const.one", &gelu_one, 1, 0, NULL) || add_init(g, "const.half", &gelu_half, 1, 0, NULL))
             return MYNN_ERR_NOMEM;
         g->have_gelu = 1;
     }
@@ -219,10 +219,9 @@ static mynn_status add_layer_tensors(onnx_graph *g, const mn_layer *l, const cha
     for (int k = 0; k < nd; k++) {
         snprintf(names[k], NAME_LEN, "%s.%s", prefix, d[k].name);
         const float *data = (d[k].buffer ? l->buf : l->param) + d[k].offset;
-        if (add_init(g, names[k], data, d[k].count, d[k].rank, (int64_t)d[k].dims[0],
-                     (int64_t)d[k].dims[1], (int64_t)d[k].dims[2]))
-            return MYNN_ERR_NOMEM;
-        g->inits[g->n_inits - 1].dims[3] = (int64_t)d[k].dims[3];
+        int64_t dims[4];
+        for (int j = 0; j < 4; j++) dims[j] = (int64_t)d[k].dims[j];
+        if (add_init(g, names[k], data, d[k].count, d[k].rank, dims)) return MYNN_ERR_NOMEM;
     }
     return MYNN_OK;
 }
@@ -380,8 +379,8 @@ static mynn_status emit_transform(onnx_graph *g, const mynn_net *net)
 {
     int64_t d[3] = {0, 0, 0};
     int r = input_dims(net, d);
-    if (add_init(g, "input.shift", net->shift, (size_t)net->n_inputs, r, d[0], d[1], d[2]) ||
-        add_init(g, "input.scale", net->scale, (size_t)net->n_inputs, r, d[0], d[1], d[2]))
+    if (add_init(g, "input.shift", net->shift, (size_t)net->n_inputs, r, d) ||
+        add_init(g, "input.scale", net->scale, (size_t)net->n_inputs, r, d))
         return MYNN_ERR_NOMEM;
     onnx_node *n = add_node(g, "Sub", "input", "shifted");
     if (!n) return MYNN_ERR_NOMEM;
