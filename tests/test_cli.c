@@ -479,6 +479,15 @@ static char *drop_last_column(const char *csv)
 /* Killed for real (SIGKILL right after a checkpoint), resumed: the saved
  * model is byte-identical to an uninterrupted run's.  Dropout, Adam, a
  * validation set with patience, 2 threads; killed twice. */
+/* Non-zero if the NUL-free string s occurs in buf[0..n). */
+static int has_bytes(const char *buf, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(buf + i, s, k)) return 1;
+    return 0;
+}
+
 /* mynn export: the format from the extension or --format, the same bytes
  * as mynn_export_onnx, and one-line errors that leave no file behind. */
 static void test_export(void)
@@ -509,6 +518,20 @@ static void test_export(void)
     free(cli);
     free(fmt);
     free(lib);
+
+    /* A CNN (CSV rows as 1 x 2 x 2 images): its input is [N, 1, 2, 2]. */
+    write_file("img.csv", "0,1,2,3,0\n3,2,1,0,1\n1,1,2,2,0\n2,2,1,1,1\n");
+    r = run("train", "img.csv", "--shape", "1x2x2", "--layers", "conv:3:2:relu:pad=1,batchnorm,maxpool:2,flatten,2:softmax",
+            "--epochs", "2", "--batch", "2", "--quiet", "--save", "img.safetensors", NULL);
+    CHECK(r.rc == 0, "train CNN rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    r = run("export", "img.safetensors", "img.onnx", NULL);
+    CHECK(r.rc == 0 && exists("img.onnx"), "export CNN rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    char *img = slurp(path_in("img.onnx"), &n_cli);
+    CHECK(img && has_bytes(img, n_cli, "BatchNormalization") && has_bytes(img, n_cli, "MaxPool"),
+          "CNN export lacks its nodes");
+    free(img);
 
     expect_fail(2, "cannot tell the format of \"ex.bin\"", "ex.bin", "export", "ex.safetensors", "ex.bin", NULL);
     expect_fail(2, "unknown format \"tflite\" (onnx", "ex2.onnx", "export", "ex.safetensors", "ex2.onnx",

@@ -284,7 +284,7 @@ def test_normalize_and_larger_batch(blobs):
 
 
 def test_gil_released_during_fit():
-    x, y = make_blobs(20000, d=20, seed=3)
+    x, y = make_blobs(8000, d=20, seed=3)
     net = mynn.Net(inputs=20, layers="256:relu,256:relu,3:softmax")
     ticks, stop = [0], threading.Event()
 
