@@ -314,24 +314,28 @@ static mynn_status set_standard(mynn_net *net, const float *x, int n, int d)
 
 enum { N_TRAIN = 2000, N_CHECK = 500 };
 
-/* Train case c briefly on the first N_TRAIN samples; save it and export it. */
+/* Training samples: fewer under sanitizers and valgrind (still real weights). */
+static int n_train(void) { return ck_sanitized() ? 200 : N_TRAIN; }
+
+/* Train case c briefly on the first n_train() samples; save it and export it. */
 static int make_model(const model_case *c, const data *g, const char *st, const char *onnx)
 {
     int k = c->target ? 1 : g->k;
     mynn_net *net = NULL;
-    float *y = calloc((size_t)N_TRAIN * k, sizeof *y);
+    const int nt = n_train();
+    float *y = calloc((size_t)nt * k, sizeof *y);
     int ok = y && !mynn_create(&net, g->d);
     if (ok && c->shape == 1) ok = !mynn_set_input_shape_1d(net, g->rows, g->cols);
     if (ok && c->shape == 2) ok = !mynn_set_input_shape(net, 1, g->rows, g->cols);
     ok = ok && !mynn_add_layers(net, c->spec) && !mynn_set_loss(net, c->loss) && !mynn_build(net, 64, MYNN_INIT_AUTO, 5);
     const float *x = c->normalize ? g->raw : g->unit;
-    if (ok && c->normalize) ok = !set_standard(net, x, N_TRAIN, g->d);
-    for (int i = 0; ok && i < N_TRAIN; i++) {
+    if (ok && c->normalize) ok = !set_standard(net, x, nt, g->d);
+    for (int i = 0; ok && i < nt; i++) {
         if (c->target == 0) y[(size_t)i * k + g->label[i]] = 1.0f;
         else if (c->target == 1) y[i] = (float)g->label[i] / (float)(g->k - 1);
         else y[i] = g->label[i] < g->k / 2 ? 1.0f : 0.0f;
     }
-    mynn_dataset ds = {.n = N_TRAIN, .n_inputs = g->d, .n_outputs = k, .n_classes = c->target ? 0 : g->k,
+    mynn_dataset ds = {.n = nt, .n_inputs = g->d, .n_outputs = k, .n_classes = c->target ? 0 : g->k,
                        .x = (float *)x, .y = y, .labels = c->target ? NULL : g->label};
     mynn_fit_options o;
     mynn_fit_options_default(&o);
