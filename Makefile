@@ -145,11 +145,13 @@ install: lib
 
 # ONNX Runtime for tests/test_onnx.c (which skips without it): the npm
 # package onnxruntime-node carries its CPU runtime, so no install script runs.
-# The test looks in $$MYNN_ORT_DIR, default build/npm.
+# The test looks in $$MYNN_ORT_DIR, default build/npm.  Tested with 1.30.0.
 ORT_DIR ?= build/npm
+ORT_VERSION ?= 1.30.0
 onnxruntime:
 	@test -d $(ORT_DIR)/node_modules/onnxruntime-node || \
-	    { mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node; }
+	    { mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && \
+	      npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_VERSION); }
 
 # Fuzzing (clang + libFuzzer): FUZZ_TIME seconds per target (default 60).
 FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint
