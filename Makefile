@@ -3,6 +3,7 @@
 #   make test            the test suite, then again under ASan+UBSan (build-san/)
 #   make valgrind        memcheck over the fast tests and the tool (build-vg/, no OpenMP)
 #   make demo            the main job (see README)
+#   make demo-cnn        a CNN with batch norm on Fashion-MNIST
 #   make bench           benchmarks (bench/RESULTS.md)
 #   make install PREFIX=/usr/local
 #   make onnxruntime     ONNX Runtime from npm into build/npm, for the ONNX export tests
@@ -69,7 +70,8 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run valgrind demo bench install clean fuzz fuzz-build onnxruntime test-python install-python
+.PHONY: all lib test test-run valgrind demo demo-cnn bench install clean fuzz fuzz-build onnxruntime \
+        test-python install-python
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -128,6 +130,9 @@ valgrind:
 
 demo: all
 	@sh examples/demo.sh $(TOOL) $(BUILD)/examples
+
+demo-cnn: all
+	@sh examples/demo_cnn.sh $(TOOL)
 
 bench: all
 	@sh bench/run.sh

@@ -123,7 +123,9 @@ const char cli_data_help[] =
     "  --header         the first row is a header\n"
     "  --no-header      the first row is data (default: detected)\n"
     "  --skip-nonfinite drop rows (FANN: pairs) holding NaN or inf instead of\n"
-    "                   failing (default: fail naming file:line:column)\n";
+    "                   failing (default: fail naming file:line:column)\n"
+    "  --shape CxHxW    per-sample input shape, channel-major (or CxL for 1-D\n"
+    "                   signals); IDX images give their own (1xROWSxCOLS)\n";
 
 int cli_load_options(cli_opt *opts, mynn_load_options *o)
 {

@@ -164,7 +164,8 @@ int cli_load_for_model(mynn_dataset **out, const char *path, const mynn_load_opt
     int d = mynn_n_inputs(net), k = mynn_n_outputs(net);
     mynn_load_options opt = *o;
     int which = cli_is_dir(path) ? 1 : 0;   /* a folder: its test (t10k) pair */
-    if (check_model_shape(path, o, net)) return CLI_FAIL;
+    int bad_shape = check_model_shape(path, o, net);
+    if (bad_shape) return bad_shape;
     opt.shape_dims = 0;   /* checked against the model; label columns may still be in the data */
     if (need_labels) {
         if (opt.n_targets == 0 && k >= 2 && opt.n_classes == 0) opt.n_classes = k;

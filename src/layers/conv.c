@@ -9,7 +9,8 @@
  *   forward   col = im2col(X)              [K × s·P]
  *             Z = W · col + B              [F × s·P]   (cache)
  *             Y[n][f][p] = act(Z[f][n·P + p])          (out, NCHW)
- *   backward  dZ = act'(Z) ⊙ dY            [F × s·P]   (over Z in the cache)
+ *   backward  dZ = act'(Z) ⊙ dY            [F × s·P]   (over Z in the cache;
+ *                                                      ReLU reads only Y)
  *             dB = Σ_cols dZ,  dW += dZ · colᵀ
  *             dX = col2im(Wᵀ · dZ)
  * Chunks bound the shared workspace (col) to about CONV_WORK_FLOATS; the
@@ -75,6 +76,39 @@ static void lower(const mn_layer *l, const float *x, int s, float *col)
               l->out_shape.h, l->out_shape.w, col);
 }
 
+/* One P-long row of filter f for sample s: z += b, y = act(z).  ReLU and
+ * identity, the common cases, in one vectorisable sweep. */
+static void row_forward(mynn_activation act, float *restrict z, float b, float *restrict y, size_t P)
+{
+    if (act == MYNN_ACT_RELU) {   /* backward needs only y > 0: z is not written back */
+        for (size_t p = 0; p < P; p++) {
+            float v = z[p] + b;
+            y[p] = v > 0.0f ? v : 0.0f;
+        }
+        return;
+    }
+    for (size_t p = 0; p < P; p++) z[p] += b;
+    mn_act_forward(act, z, y, 1, (int)P);
+}
+
+/* dz = act'(z) ⊙ dy over z; returns Σ dz in the row's order. */
+static float row_backward(mynn_activation act, float *restrict z, const float *restrict y,
+                          const float *restrict dy, size_t P)
+{
+    float sum = 0.0f;
+    if (act == MYNN_ACT_RELU) {   /* z > 0 exactly where y > 0 */
+        for (size_t p = 0; p < P; p++) {
+            float g = y[p] > 0.0f ? dy[p] : 0.0f;
+            z[p] = g;
+            sum += g;
+        }
+        return sum;
+    }
+    mn_act_backward(act, z, y, dy, z, 1, (int)P);
+    for (size_t p = 0; p < P; p++) sum += z[p];
+    return sum;
+}
+
 /* Z += B, then Y = act(Z) written in NCHW order; threads take filters. */
 static void bias_act(const mn_layer *l, float *z, const float *b, float *y, int n)
 {
@@ -84,9 +118,7 @@ static void bias_act(const mn_layer *l, float *z, const float *b, float *y, int 
 #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
     for (int f = 0; f < F; f++) {
         float *zf = z + (size_t)f * cols;
-        for (size_t i = 0; i < cols; i++) zf[i] += b[f];
-        for (int s = 0; s < n; s++)
-            mn_act_forward(l->act, zf + (size_t)s * P, y + ((size_t)s * F + f) * P, 1, (int)P);
+        for (int s = 0; s < n; s++) row_forward(l->act, zf + (size_t)s * P, b[f], y + ((size_t)s * F + f) * P, P);
     }
 }
 
@@ -102,9 +134,7 @@ static void act_back_bias(const mn_layer *l, float *z, const float *y, const flo
         float *zf = z + (size_t)f * cols, sum = 0.0f;
         for (int s = 0; s < n; s++) {
             size_t o = ((size_t)s * F + f) * P;
-            float *dz = zf + (size_t)s * P;
-            mn_act_backward(l->act, dz, y + o, dy + o, dz, 1, (int)P);
-            for (size_t p = 0; p < P; p++) sum += dz[p];
+            sum += row_backward(l->act, zf + (size_t)s * P, y + o, dy + o, P);
         }
         db[f] = sum;
     }

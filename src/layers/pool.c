@@ -23,6 +23,44 @@ static int plane_threads(const mn_layer *l, int n)
     return (size_t)n * l->n_in >= PAR_MIN ? mn_threads() : 1;
 }
 
+/* The common 2×2 window with stride 2: a plain maximum, no index kept
+ * (backward finds the window's first maximum again from x). */
+static int is_2x2(const mn_layer *l) { return l->kh == 2 && l->kw == 2 && l->sh == 2 && l->sw == 2; }
+
+static void maxpool2_plane(const float *restrict xp, int W, int OH, int OW, float *restrict yp)
+{
+    for (int oy = 0; oy < OH; oy++) {
+        const float *r0 = xp + (size_t)2 * oy * W, *r1 = r0 + W;
+        float *y = yp + (size_t)oy * OW;
+        for (int ox = 0; ox < OW; ox++) {
+            float a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
+            float b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
+            y[ox] = a > b ? a : b;
+        }
+    }
+}
+
+/* Windows do not overlap, so each pixel is written once: dY at the
+ * window's first maximum, 0 elsewhere (and on rows/columns no window covers). */
+static void maxpool2_plane_back(const float *xp, int H, int W, int OH, int OW, const float *yp,
+                                const float *dyp, float *dxp)
+{
+    for (int oy = 0; oy < OH; oy++) {
+        const float *r0 = xp + (size_t)2 * oy * W, *r1 = r0 + W;
+        float *d0 = dxp + (size_t)2 * oy * W, *d1 = d0 + W;
+        for (int ox = 0; ox < OW; ox++) {
+            float m = yp[oy * OW + ox], g = dyp[oy * OW + ox];
+            int at = r0[2 * ox] == m ? 0 : r0[2 * ox + 1] == m ? 1 : r1[2 * ox] == m ? 2 : 3;
+            d0[2 * ox] = at == 0 ? g : 0.0f;
+            d0[2 * ox + 1] = at == 1 ? g : 0.0f;
+            d1[2 * ox] = at == 2 ? g : 0.0f;
+            d1[2 * ox + 1] = at == 3 ? g : 0.0f;
+        }
+        if (W > 2 * OW) d0[W - 1] = d1[W - 1] = 0.0f;
+    }
+    if (H > 2 * OH) memset(dxp + (size_t)(H - 1) * W, 0, (size_t)W * sizeof *dxp);
+}
+
 /* x: [n × C×H×W] -> Y: [n × C×OH×OW], cache: argmax index per output */
 static void maxpool_forward(mn_layer *l, const float *x, int n, int training)
 {
@@ -33,6 +71,10 @@ static void maxpool_forward(mn_layer *l, const float *x, int n, int training)
     for (int q = 0; q < planes; q++) {
         const float *xp = x + (size_t)q * H * W;
         float *yp = l->out + (size_t)q * OH * OW, *ip = l->cache + (size_t)q * OH * OW;
+        if (is_2x2(l)) {
+            maxpool2_plane(xp, W, OH, OW, yp);
+            continue;
+        }
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 int best = oy * l->sh * W + ox * l->sw;
@@ -49,7 +91,6 @@ static void maxpool_forward(mn_layer *l, const float *x, int n, int training)
 
 static void maxpool_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n)
 {
-    (void)x;
     (void)dy_is_dz;
     if (!dx) return;
     const int planes = n * l->in_shape.c, HW = l->in_shape.h * l->in_shape.w, OHW = l->out_shape.h * l->out_shape.w;
@@ -58,6 +99,11 @@ static void maxpool_backward(mn_layer *l, const float *x, float *dy, int dy_is_d
     for (int q = 0; q < planes; q++) {
         float *dxp = dx + (size_t)q * HW;
         const float *dyp = dy + (size_t)q * OHW, *ip = l->cache + (size_t)q * OHW;
+        if (is_2x2(l)) {
+            maxpool2_plane_back(x + (size_t)q * HW, l->in_shape.h, l->in_shape.w, l->out_shape.h,
+                                l->out_shape.w, l->out + (size_t)q * OHW, dyp, dxp);
+            continue;
+        }
         memset(dxp, 0, (size_t)HW * sizeof *dxp);
         for (int o = 0; o < OHW; o++) dxp[(int)ip[o]] += dyp[o];
     }

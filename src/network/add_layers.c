@@ -134,10 +134,14 @@ static mynn_status add_conv(mynn_net *net, int dims, int filters, int kh, int kw
     if (dims == 1 && net->syntax_only) l.in_shape = (mn_shape){1, 1, 1 << 20};
     if (dims == 1 && l.in_shape.h != 1)
         return shape_error(net, kind, l.in_shape, "is not C×L (height %d, expected %d)", l.in_shape.h, 1);
-    if (l.in_shape.h + 2 * ph < kh)
-        return shape_error(net, kind, l.in_shape, "needs kernel height ≤ %d, got %d", l.in_shape.h + 2 * ph, kh);
-    if (l.in_shape.w + 2 * pw < kw)
-        return shape_error(net, kind, l.in_shape, "needs kernel ≤ %d, got %d", l.in_shape.w + 2 * pw, kw);
+    int fit_h = l.in_shape.h + 2 * ph, fit_w = l.in_shape.w + 2 * pw;
+    if (kh == kw && dims == 2 && (kh > fit_h || kw > fit_w))
+        return shape_error(net, kind, l.in_shape, "needs kernel ≤ %d, got %d", fit_h < fit_w ? fit_h : fit_w, kw);
+    if (kh > fit_h)
+        return shape_error(net, kind, l.in_shape, "needs kernel height ≤ %d, got %d", fit_h, kh);
+    if (kw > fit_w)
+        return shape_error(net, kind, l.in_shape, dims == 1 ? "needs kernel ≤ %d, got %d"
+                                                           : "needs kernel width ≤ %d, got %d", fit_w, kw);
     l.act = act;
     l.dims = dims;
     l.kh = kh;
