@@ -102,9 +102,9 @@ mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t se
     net->back[1] = mn_calloc(z.width, sizeof(float), "backward scratch");
     net->xin = mn_calloc((size_t)max_batch * net->n_inputs, sizeof(float), "input buffer");
     net->work = z.n_work ? mn_calloc(z.n_work, sizeof(float), "convolution workspace") : NULL;
-    net->aux = z.n_aux ? mn_calloc(z.n_aux, sizeof(float), "layer scratch") : NULL;
+    net->aux = mn_calloc(z.n_aux ? z.n_aux : 1, sizeof(float), "layer scratch");  /* never NULL: views step through it */
     if (!net->params || !net->grads || !net->acts || !net->back[0] || !net->back[1] || !net->xin ||
-        (z.n_work && !net->work) || (z.n_aux && !net->aux)) {
+        (z.n_work && !net->work) || !net->aux) {
         release_buffers(net);
         return MYNN_ERR_NOMEM;
     }
