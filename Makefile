@@ -8,6 +8,10 @@
 #   make test-mpi        data-parallel tests over Open MPI (build-mpi/, MPI=1)
 #   make bench-mpi       1 rank x 2 threads against 2 ranks x 1 thread (bench/RESULTS.md)
 #   make install PREFIX=/usr/local
+#   make onnxruntime     ONNX Runtime from npm into build/npm, for the ONNX export tests
+#   make test-python     the Python package's pytest suite (python/tests; part of make test)
+#   make install-python  pip install the Python package (PIP_FLAGS=--break-system-packages
+#                        for a system install on Debian 12)
 # Switches: OPENMP=0|1 (default: 1 where the compiler has it), ZLIB=0|1 (default:
 # 1 where zlib.h exists), BLAS=openblas (GEMM from OpenBLAS instead of ours),
 # SAN=1 (sanitizer build), DEBUG=1, CROSS=aarch64-linux-gnu- (cross build with
@@ -97,7 +101,8 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run test-arm valgrind demo demo-cnn bench install clean fuzz fuzz-build test-mpi bench-mpi FORCE
+.PHONY: all lib test test-run test-arm valgrind demo demo-cnn bench install clean \
+        fuzz fuzz-build test-mpi bench-mpi FORCE onnxruntime test-python install-python
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -147,13 +152,27 @@ test-run: all $(TESTS)
 
 test:
 	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory test-python
 	@echo "== the same suite under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@$(MAKE) --no-print-directory BUILD=build-san SAN=1 MYNN_SAN=1 test-run
+
+# The Python package (python/) over this build's libmynn.so; once, in the
+# normal build only (make test runs it before the sanitizer pass).
+PYTHON ?= /usr/bin/python3
+PIP_FLAGS ?=
+test-python: lib $(TOOL)
+	@echo "== python/tests (pytest)"
+	@if $(PYTHON) -c "import pytest, numpy" 2>/dev/null; then \
+	    MYNN_LIBRARY=$(abspath $(SHARED)) MYNN_TOOL=$(abspath $(TOOL)) $(PYTHON) -m pytest -q python/tests; \
+	else echo "python tests skipped: $(PYTHON) lacks pytest or numpy (apt-get install python3-pytest python3-numpy)"; fi
+
+install-python: lib
+	$(PYTHON) -m pip install --no-build-isolation $(PIP_FLAGS) ./python
 
 # Memcheck (0 errors, no definite leaks) over the tests that finish in under
 # a minute there, then the tool on small data; built without OpenMP, whose
 # thread pool would only add noise.
-VG_TESTS := core grad conv model data optim fit lbfgs dist fuzz_corpus
+VG_TESTS := core grad conv model data optim fit lbfgs dist fuzz_corpus onnx
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite
 valgrind:
@@ -209,6 +228,16 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' \
 	    -e 's|@LIBS@|$(LDLIBS) $(if $(filter 1,$(OPENMP)),-fopenmp)|' mynn.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mynn.pc
+
+# ONNX Runtime for tests/test_onnx.c (which skips without it): the npm
+# package onnxruntime-node carries its CPU runtime, so no install script runs.
+# The test looks in $$MYNN_ORT_DIR, default build/npm.  Tested with 1.30.0.
+ORT_DIR ?= build/npm
+ORT_VERSION ?= 1.30.0
+onnxruntime:
+	@test -d $(ORT_DIR)/node_modules/onnxruntime-node || \
+	    { mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && \
+	      npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_VERSION); }
 
 # Fuzzing (clang + libFuzzer): FUZZ_TIME seconds per target (default 60).
 FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint

@@ -223,57 +223,7 @@ static int layers_match(const mynn_net *model, const char *spec)
 /* The input transform of --normalize from the training inputs. */
 static int set_normalisation(mynn_net *net, const mynn_dataset *ds, const char *kind)
 {
-    int d = ds->n_inputs;
-    if (!strcmp(kind, "none")) return mynn_set_input_transform(net, NULL, NULL, NULL) ? CLI_FAIL : CLI_OK;
-    float *shift = calloc((size_t)d, sizeof *shift), *scale = calloc((size_t)d, sizeof *scale);
-    if (!shift || !scale) {
-        free(shift);
-        free(scale);
-        cli_error("out of memory");
-        return CLI_FAIL;
-    }
-    const size_t n = (size_t)ds->n;
-    if (!strcmp(kind, "scale")) {
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t i = 0; i < n * d; i++) {
-            if (ds->x[i] < lo) lo = ds->x[i];
-            if (ds->x[i] > hi) hi = ds->x[i];
-        }
-        double sc = hi > lo ? 1.0 / (hi - lo) : 1.0;
-        for (int j = 0; j < d; j++) {
-            shift[j] = (float)lo;
-            scale[j] = (float)sc;
-        }
-    } else {   /* standard */
-        double *mean = calloc((size_t)d, sizeof *mean), *var = calloc((size_t)d, sizeof *var);
-        if (!mean || !var) {
-            free(mean);
-            free(var);
-            free(shift);
-            free(scale);
-            cli_error("out of memory");
-            return CLI_FAIL;
-        }
-        for (size_t i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) mean[j] += ds->x[i * d + j];
-        for (int j = 0; j < d; j++) mean[j] /= (double)n;
-        for (size_t i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) {
-                double e = ds->x[i * d + j] - mean[j];
-                var[j] += e * e;
-            }
-        for (int j = 0; j < d; j++) {
-            double sd = sqrt(var[j] / (double)n);
-            shift[j] = (float)mean[j];
-            scale[j] = sd > 1e-12 ? (float)(1.0 / sd) : 1.0f;
-        }
-        free(mean);
-        free(var);
-    }
-    mynn_status st = mynn_set_input_transform(net, kind, shift, scale);
-    free(shift);
-    free(scale);
-    if (st) {
+    if (mynn_fit_input_transform(net, kind, ds->x, ds->n)) {
         cli_lib_error("--normalize %s", kind);
         return CLI_FAIL;
     }

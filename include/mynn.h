@@ -213,6 +213,18 @@ MYNN_API mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, ui
  * Passing NULL arrays removes the transform. */
 MYNN_API mynn_status mynn_set_input_transform(mynn_net *net, const char *kind,
                                               const float *shift, const float *scale);
+/* The transform mynn train's --normalize computes, from n training samples
+ * x (n × n_inputs): kind "scale" maps the global min/max of all values to
+ * [0, 1] (shift = min, scale = 1/(max - min), 1 if all values are equal);
+ * "standard" gives each feature mean 0 and standard deviation 1 (shift =
+ * mean, scale = 1/std, 1 for a constant feature; computed in double);
+ * "none" removes the transform.  The same inputs give the same bits. */
+MYNN_API mynn_status mynn_fit_input_transform(mynn_net *net, const char *kind, const float *x, int n);
+/* The current input transform: returns its kind ("scale", "standard", ...)
+ * and points *shift and *scale at its arrays (n_inputs each), or returns
+ * NULL (and sets them to NULL) when there is none.  shift/scale may be NULL. */
+MYNN_API const char *mynn_get_input_transform(const mynn_net *net, const float **shift,
+                                              const float **scale);
 
 /* Predict n samples: x is n × n_inputs, y receives n × n_outputs.  Any n >= 1
  * (batches larger than max_batch are processed in chunks; a different
@@ -570,6 +582,24 @@ MYNN_API mynn_status mynn_save(const mynn_net *net, const char *path);
 MYNN_API mynn_status mynn_load(mynn_net **out, const char *path, int max_batch);
 /* Read the __metadata__ value for key of the last loaded net ("" if none). */
 MYNN_API const char *mynn_metadata(const mynn_net *net, const char *key);
+
+/* ------------------------------------------------------------------------ */
+/* ONNX export                                                               */
+/* ------------------------------------------------------------------------ */
+/* Write net's inference graph (net must be built) as an ONNX model: IR
+ * version 7, opset 13 of the default domain.  Input "input", float32
+ * [N, n_inputs] ([N, C, L] or [N, C, H, W] with an input shape), output
+ * "output" [N, n_outputs]; N is a symbolic batch dimension.  The input
+ * transform becomes Sub/Mul; each dense layer a Gemm (transB=1, the weights
+ * as initializers named as in the model file: layers.<i>.weight [out × in],
+ * layers.<i>.bias), after a Flatten when its input is spatial; conv a Conv,
+ * pooling MaxPool/AveragePool/GlobalAveragePool, batchnorm a
+ * BatchNormalization with the running statistics, flatten a Flatten;
+ * activations Sigmoid, Tanh, Relu, LeakyRelu alpha 0.01, Softmax axis 1
+ * (over the flattened sample), GELU as 0.5·z·(1 + Erf(z/√2)), none for
+ * identity; dropout is left out.  A layer ONNX cannot express gives
+ * MYNN_ERR_ARG naming it.  Written atomically like mynn_save. */
+MYNN_API mynn_status mynn_export_onnx(const mynn_net *net, const char *path);
 
 #ifdef __cplusplus
 }

@@ -207,8 +207,8 @@ static void test_help_version(void)
     result r = run("--version", NULL);
     CHECK(r.rc == 0 && strstr(r.out, "mynn 0.1.0"), "rc %d out %s", r.rc, r.out);
     result_free(&r);
-    const char *cmds[] = {"train", "eval", "predict", "info"};
-    for (int i = 0; i < 4; i++) {
+    const char *cmds[] = {"train", "eval", "predict", "info", "export"};
+    for (int i = 0; i < 5; i++) {
         r = run(cmds[i], "--help", NULL);
         CHECK(r.rc == 0 && strstr(r.out, "usage: mynn") && !*r.err, "%s --help: rc %d", cmds[i], r.rc);
         result_free(&r);
@@ -479,9 +479,6 @@ static char *drop_last_column(const char *csv)
     return o;
 }
 
-/* Killed for real (SIGKILL right after a checkpoint), resumed: the saved
- * model is byte-identical to an uninterrupted run's.  Dropout, Adam, a
- * validation set with patience, 2 threads; killed twice. */
 /* --optimizer auto (the default): lbfgs on the whole set with weight
  * decay up to 5000 rows, adam above; explicit lbfgs converges and says so. */
 static void test_auto_optimizer(void)
@@ -521,6 +518,74 @@ static void test_auto_optimizer(void)
     result_free(&r);
 }
 
+/* Non-zero if the NUL-free string s occurs in buf[0..n). */
+static int has_bytes(const char *buf, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(buf + i, s, k)) return 1;
+    return 0;
+}
+
+/* mynn export: the format from the extension or --format, the same bytes
+ * as mynn_export_onnx, and one-line errors that leave no file behind. */
+static void test_export(void)
+{
+    write_blobs("ex.csv", 60, 1);
+    result r = run("train", "ex.csv", "--layers", "6:gelu,dropout:0.1,3:softmax", "--epochs", "2",
+                   "--normalize", "standard", "--save", "ex.safetensors", "--quiet", NULL);
+    CHECK(r.rc == 0, "train rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    r = run("export", "ex.safetensors", "ex.onnx", NULL);
+    CHECK(r.rc == 0 && !*r.out && !*r.err, "export rc %d: %s%s", r.rc, r.out, r.err);
+    result_free(&r);
+    r = run("export", "ex.safetensors", "ex.model", "--format", "onnx", NULL);
+    CHECK(r.rc == 0, "export --format onnx rc %d: %s", r.rc, r.err);
+    result_free(&r);
+
+    mynn_net *net = NULL;
+    char lib_path[600];
+    snprintf(lib_path, sizeof lib_path, "%s", path_in("lib.onnx"));
+    CHECK_OK(mynn_load(&net, path_in("ex.safetensors"), 1));
+    if (net) CHECK_OK(mynn_export_onnx(net, lib_path));
+    mynn_free(net);
+    size_t n_cli = 0, n_fmt = 0, n_lib = 0;
+    char *cli = slurp(path_in("ex.onnx"), &n_cli), *fmt = slurp(path_in("ex.model"), &n_fmt);
+    char *lib = slurp(lib_path, &n_lib);
+    CHECK(cli && lib && fmt && n_cli > 100 && n_cli == n_lib && n_fmt == n_lib && !memcmp(cli, lib, n_lib) &&
+          !memcmp(fmt, lib, n_lib), "export: %zu / %zu bytes, library %zu", n_cli, n_fmt, n_lib);
+    free(cli);
+    free(fmt);
+    free(lib);
+
+    /* A CNN (CSV rows as 1 x 2 x 2 images): its input is [N, 1, 2, 2]. */
+    write_file("img.csv", "0,1,2,3,0\n3,2,1,0,1\n1,1,2,2,0\n2,2,1,1,1\n");
+    r = run("train", "img.csv", "--shape", "1x2x2", "--layers", "conv:3:2:relu:pad=1,batchnorm,maxpool:2,flatten,2:softmax",
+            "--epochs", "2", "--batch", "2", "--quiet", "--save", "img.safetensors", NULL);
+    CHECK(r.rc == 0, "train CNN rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    r = run("export", "img.safetensors", "img.onnx", NULL);
+    CHECK(r.rc == 0 && exists("img.onnx"), "export CNN rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    char *img = slurp(path_in("img.onnx"), &n_cli);
+    CHECK(img && has_bytes(img, n_cli, "BatchNormalization") && has_bytes(img, n_cli, "MaxPool"),
+          "CNN export lacks its nodes");
+    free(img);
+
+    expect_fail(2, "cannot tell the format of \"ex.bin\"", "ex.bin", "export", "ex.safetensors", "ex.bin", NULL);
+    expect_fail(2, "unknown format \"tflite\" (onnx", "ex2.onnx", "export", "ex.safetensors", "ex2.onnx",
+                "--format", "tflite", NULL);
+    expect_fail(2, "missing OUT", NULL, "export", "ex.safetensors", NULL);
+    expect_fail(2, "missing MODEL and OUT", NULL, "export", NULL);
+    expect_fail(2, "unexpected argument", NULL, "export", "ex.safetensors", "a.onnx", "b.onnx", NULL);
+    expect_fail(1, "nope.safetensors", "ex3.onnx", "export", "nope.safetensors", "ex3.onnx", NULL);
+    expect_fail(1, "folder", NULL, "export", "ex.safetensors", "no/such/dir.onnx", NULL);
+    expect_fail(1, "ex.csv", "ex4.onnx", "export", "ex.csv", "ex4.onnx", NULL);
+}
+
+/* Killed for real (SIGKILL right after a checkpoint), resumed: the saved
+ * model is byte-identical to an uninterrupted run's.  Dropout, Adam, a
+ * validation set with patience, 2 threads; killed twice. */
 static void test_resume_after_kill(void)
 {
     write_blobs("rk.csv", 120, 1);
@@ -926,6 +991,7 @@ int main(void)
     }
     RUN(test_help_version);
     RUN(test_blobs_workflow);
+    RUN(test_export);
     RUN(test_xor);
     RUN(test_val_file);
     RUN(test_fann_and_regression);
