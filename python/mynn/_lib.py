@@ -24,7 +24,8 @@ class OptimConfig(ctypes.Structure):
                 ("beta1", c_float), ("beta2", c_float), ("eps", c_float), ("alpha", c_float),
                 ("weight_decay", c_float), ("clip_norm", c_float), ("eta_plus", c_float),
                 ("eta_minus", c_float), ("delta0", c_float), ("delta_min", c_float),
-                ("delta_max", c_float)]
+                ("delta_max", c_float), ("history", c_int), ("tolerance_grad", c_float),
+                ("tolerance_change", c_float), ("max_evals", ctypes.c_long)]
 
 
 class Schedule(ctypes.Structure):
@@ -34,7 +35,8 @@ class Schedule(ctypes.Structure):
 
 class EpochStats(ctypes.Structure):
     _fields_ = [("epoch", c_int), ("lr", c_float), ("train_loss", c_float), ("train_acc", c_float),
-                ("val_loss", c_float), ("val_acc", c_float), ("seconds", c_double)]
+                ("val_loss", c_float), ("val_acc", c_float), ("seconds", c_double),
+                ("converged", c_int)]
 
 
 EPOCH_CALLBACK = ctypes.CFUNCTYPE(c_int, P(EpochStats), c_void_p)
@@ -45,7 +47,7 @@ class FitOptions(ctypes.Structure):
     _fields_ = [("epochs", c_int), ("batch_size", c_int), ("seed", c_uint64), ("shuffle", c_int),
                 ("optim", OptimConfig), ("schedule", Schedule), ("patience", c_int),
                 ("on_epoch", EPOCH_CALLBACK), ("on_batch", BATCH_CALLBACK), ("user", c_void_p),
-                ("checkpoint_path", c_char_p), ("resume", c_int)]
+                ("checkpoint_path", c_char_p), ("resume", c_int), ("reducer", c_void_p)]
 
 
 class Dataset(ctypes.Structure):

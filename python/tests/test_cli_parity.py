@@ -10,7 +10,9 @@ from conftest import make_blobs, write_csv
 
 CASES = [
     # (tool options, Net keyword arguments, fit keyword arguments)
-    (["--layers", "16:relu,3:softmax", "--epochs", "5", "--seed", "3"],
+    # The tool's default optimizer is auto (L-BFGS on small sets); Python's is
+    # Adam, as Keras users expect: the tool is told so explicitly.
+    (["--layers", "16:relu,3:softmax", "--epochs", "5", "--seed", "3", "--optimizer", "adam"],
      dict(layers="16:relu,3:softmax", seed=3, normalize="scale"), dict(epochs=5)),
     (["--layers", "12:tanh,dropout:0.2,8:gelu,3:softmax", "--epochs", "4", "--batch", "10", "--seed", "7",
       "--normalize", "standard", "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--nesterov",
@@ -52,8 +54,8 @@ def test_cnn_parity(tool, tmp_path):
     csv = tmp_path / "img.csv"
     write_csv(csv, x, y)
     spec = "conv:4:3:relu:pad=1,batchnorm,maxpool:2,conv:4:3:tanh,flatten,dropout:0.1,2:softmax"
-    subprocess.run([tool, "train", str(csv), "--shape", "1x8x8", "--layers", spec, "--epochs", "3", "--batch",
-                    "16", "--threads", "1", "--quiet", "--save", str(tmp_path / "cli.st")],
+    subprocess.run([tool, "train", str(csv), "--shape", "1x8x8", "--layers", spec, "--epochs", "3", "--optimizer", "adam", "--batch",
+                    "16", "--optimizer", "adam", "--threads", "1", "--quiet", "--save", str(tmp_path / "cli.st")],
                    check=True, capture_output=True)
     xl, yl = mynn.load_dataset(csv)
     net = mynn.Net(inputs=(1, 8, 8), layers=spec, normalize="scale")
@@ -71,7 +73,8 @@ def test_regression_parity(tool, tmp_path):
     csv = tmp_path / "r.csv"
     write_csv(csv, x, t)
     subprocess.run([tool, "train", str(csv), "--layers", "10:tanh,2", "--label", "3", "--targets", "2",
-                    "--epochs", "5", "--threads", "1", "--quiet", "--save", str(tmp_path / "cli.st")],
+                    "--epochs", "5", "--optimizer", "adam", "--threads", "1", "--quiet", "--save",
+                    str(tmp_path / "cli.st")],
                    check=True, capture_output=True)
     xl, tl = mynn.load_dataset(csv, label_column=3, targets=2)
     net = mynn.Net(inputs=3, layers="10:tanh,2", normalize="scale")
