@@ -385,6 +385,24 @@ MYNN_API mynn_status mynn_load(mynn_net **out, const char *path, int max_batch);
 /* Read the __metadata__ value for key of the last loaded net ("" if none). */
 MYNN_API const char *mynn_metadata(const mynn_net *net, const char *key);
 
+/* ------------------------------------------------------------------------ */
+/* Standalone C code                                                         */
+/* ------------------------------------------------------------------------ */
+/* Write net as standalone C99 inference code: dir/name.h and dir/name.c,
+ * each atomically.  The code needs only <math.h>: weights are static const
+ * arrays of exact hexadecimal float literals, the input transform and every
+ * layer are computed with the library's float expressions (dropout is left
+ * out: the identity at prediction), and
+ *     int name_predict(const float *input, float *output)
+ * returns 0, or -1 for a NaN or infinite input.  name_predict_scratch takes
+ * the scratch buffer (name_SCRATCH_FLOATS floats, upper-case prefix) from
+ * the caller; name_predict_batch runs n rows.  No heap; the header states
+ * the flash (weights + estimated code) and RAM (scratch) bytes.  Outputs
+ * match mynn_predict to rounding (the dot products sum in another order).
+ * name must be a C identifier of at most 64 characters (MYNN_ERR_ARG);
+ * a layer kind the generator does not know gives MYNN_ERR_ARG naming it. */
+MYNN_API mynn_status mynn_export_c(const mynn_net *net, const char *dir, const char *name);
+
 #ifdef __cplusplus
 }
 #endif
