@@ -8,7 +8,7 @@
 static const char help[] =
     "usage: mynn export MODEL --format FMT --out DIR [--name NAME]\n"
     "\n"
-    "Write a saved model in another form.\n"
+    "Write a saved model (float or int8, see mynn quantize) in another form.\n"
     "  --format c       standalone C99 inference code: DIR/NAME.h and DIR/NAME.c\n"
     "                   (weights as exact const arrays, no heap, only <math.h>;\n"
     "                   the header states flash and RAM bytes)\n"
@@ -20,17 +20,19 @@ typedef struct export_args {
     const char *model, *out, *name;
 } export_args;
 
-/* --format c: standalone C through mynn_export_c. */
+/* --format c: standalone C through mynn_export_c, or mynn_qexport_c for
+ * an int8 model. */
 static int export_c(const export_args *a)
 {
-    mynn_net *net = NULL;
-    if (cli_load_model(&net, a->model, 1)) return CLI_FAIL;
+    cli_model m;
+    if (cli_load_any_model(&m, a->model, 1)) return CLI_FAIL;
     int rc = CLI_OK;
-    if (mynn_export_c(net, a->out, a->name) != MYNN_OK) {
+    mynn_status s = m.q ? mynn_qexport_c(m.q, a->out, a->name) : mynn_export_c(m.net, a->out, a->name);
+    if (s != MYNN_OK) {
         cli_lib_error("export: %s", a->out);
         rc = CLI_FAIL;
     }
-    mynn_free(net);
+    cli_model_free(&m);
     return rc;
 }
 

@@ -8,6 +8,7 @@
  * for every activation, a sigmoid output, a regression and a
  * normalised model.  A compiler that is absent is skipped with a message. */
 #include "check.h"
+#include "gen_c.h"
 #include "mynn.h"
 #include "kernels/gemm_internal.h"
 #include "kernels/kernels.h"
@@ -21,71 +22,7 @@
 static char tmpdir[256];
 static mynn_dataset *g_data;    /* inputs for every model */
 static int g_n_check;           /* samples compared */
-static const char *const g_cc[] = {"gcc", "clang"};
 static int g_have_cc[2], g_compiled;
-
-static const char g_driver[] =
-    "#include \"m.h\"\n#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n"
-    "int main(int argc, char **argv)\n{\n"
-    "    int n = argc > 1 ? atoi(argv[1]) : 0, i;\n"
-    "    float *x = malloc(sizeof(float) * M_N_INPUTS * n), *y = malloc(sizeof(float) * M_N_OUTPUTS * n);\n"
-    "    static float scratch[M_SCRATCH_FLOATS], one[M_N_OUTPUTS];\n"
-    "    FILE *f = fopen(\"in.bin\", \"rb\");\n"
-    "    if (!x || !y || !f || fread(x, sizeof(float), (size_t)M_N_INPUTS * n, f) != (size_t)M_N_INPUTS * n) return 2;\n"
-    "    fclose(f);\n"
-    "    if (m_predict_batch(x, n, y) != 0) return 3;\n"
-    "    if (m_predict_scratch(x, one, scratch) != 0) return 3;\n"
-    "    for (i = 0; i < M_N_OUTPUTS; i++) if (one[i] != y[i]) return 4;\n"
-    "    x[0] = NAN;\n"
-    "    if (m_predict(x, one) != -1) return 5;\n"
-    "    f = fopen(\"out.bin\", \"wb\");\n"
-    "    if (!f || fwrite(y, sizeof(float), (size_t)M_N_OUTPUTS * n, f) != (size_t)M_N_OUTPUTS * n) return 6;\n"
-    "    fclose(f);\n    free(x);\n    free(y);\n    return 0;\n}\n";
-
-static int write_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(p, 1, n, f);
-    return fclose(f) == 0 && w == n ? 0 : -1;
-}
-
-static int read_bytes(const char *path, void *p, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t r = fread(p, 1, n, f);
-    fclose(f);
-    return r == n ? 0 : -1;
-}
-
-/* Compile dir's m.c with cc and run it on x [n × d]; y [n × k]. 0 on success. */
-static int compile_run(const char *dir, const char *cc, const float *x, int n, int d, int k, float *y)
-{
-    char path[512], cmd[1400];
-    snprintf(path, sizeof path, "%s/in.bin", dir);
-    if (write_bytes(path, x, sizeof(float) * (size_t)n * d)) return -1;
-    snprintf(path, sizeof path, "%s/driver.c", dir);
-    if (write_bytes(path, g_driver, strlen(g_driver))) return -1;
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && rm -f drv out.bin && %s -std=c99 -Wall -Wextra -Wpedantic -Werror -O2 "
-             /* no FMA contraction (clang fuses by default on Arm): the ref GEMM does not fuse */
-             "-ffp-contract=off "
-             "driver.c m.c -o drv -lm > cc.log 2>&1", dir, cc);
-    if (system(cmd) != 0) {
-        snprintf(cmd, sizeof cmd, "cat '%s/cc.log' | head -20 >&2", dir);
-        if (system(cmd) != 0) fprintf(stderr, "  (no compiler log)\n");
-        return -2;
-    }
-    snprintf(cmd, sizeof cmd, "cd '%s' && ./drv %d", dir, n);
-    int rc = system(cmd);
-    if (rc != 0) {
-        fprintf(stderr, "  %s: the driver failed (%d)\n", cc, rc);
-        return -3;
-    }
-    snprintf(path, sizeof path, "%s/out.bin", dir);
-    return read_bytes(path, y, sizeof(float) * (size_t)n * k);
-}
 
 /* Largest |a - b| over each row, relative to the row's largest |b|. */
 static double row_rel_diff(const float *a, const float *b, int n, int k)
@@ -126,16 +63,16 @@ static void check_net(mynn_net *net, const char *label)
     CHECK_OK(mynn_predict(net, g_data->x, n, fast));
     for (int c = 0; c < 2; c++) {
         if (!g_have_cc[c]) continue;
-        int rc = compile_run(dir, g_cc[c], g_data->x, n, d, k, gen);
-        CHECK(rc == 0, "%s: %s: compile or run failed (%d)", label, g_cc[c], rc);
+        int rc = gen_c_compile_run(dir, gen_c_cc[c], g_data->x, n, d, k, gen);
+        CHECK(rc == 0, "%s: %s: compile or run failed (%d)", label, gen_c_cc[c], rc);
         if (rc) continue;
         g_compiled++;
         size_t differ = 0;
         for (size_t i = 0; i < (size_t)n * k; i++) differ += memcmp(&gen[i], &ref[i], 4) != 0;
         CHECK(differ == 0, "%s: %s: %zu of %zu outputs differ from mynn_predict (ref GEMM)", label,
-              g_cc[c], differ, (size_t)n * k);
+              gen_c_cc[c], differ, (size_t)n * k);
         double rel = row_rel_diff(gen, fast, n, k);
-        CHECK(rel <= tol_fast, "%s: %s: %g from mynn_predict (%s GEMM)", label, g_cc[c], rel,
+        CHECK(rel <= tol_fast, "%s: %s: %g from mynn_predict (%s GEMM)", label, gen_c_cc[c], rel,
               mn_gemm_engine());
         if (c == 0)
             printf("  %-12s identical to the ref GEMM; %.2g (row-relative) from %s\n", label, rel,
@@ -315,12 +252,7 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    for (int c = 0; c < 2; c++) {
-        char cmd[100];
-        snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", g_cc[c]);
-        g_have_cc[c] = system(cmd) == 0;
-        if (!g_have_cc[c]) printf("  %s not installed: its compile is skipped\n", g_cc[c]);
-    }
+    for (int c = 0; c < 2; c++) g_have_cc[c] = gen_c_have(gen_c_cc[c]);
     mynn_set_threads(1);
     g_data = load_data();
     RUN(test_bad_arguments);
