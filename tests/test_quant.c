@@ -37,9 +37,37 @@ static void test_rounding(void)
         CHECK(mn_q8(in[i]) == want[i], "mn_q8(%g) = %d, want %d", in[i], mn_q8(in[i]), want[i]);
     float x[5] = {0.0f, 0.1f, -0.1f, 1.0f, -3.0f};
     uint8_t q[8];
-    mn_quantize_rows(x, 1, 5, 100.0f, q, 8);
+    mn_quantize_rows(x, NULL, NULL, 1, 5, 100.0f, q, 8);
     static const uint8_t wq[8] = {128, 138, 118, 228, 1, 128, 128, 128};
     CHECK(!memcmp(q, wq, 8), "quantize_rows: %d %d %d %d %d %d", q[0], q[1], q[2], q[3], q[4], q[5]);
+}
+
+/* The vector quantiser against the scalar definition, with and without
+ * the input transform, on random values, exact ties and clamped ones. */
+static void test_quantize_vector(void)
+{
+    mn_quant_row_fn f = mn_qgemm_quant512();
+    if (!f) SKIP("no AVX-512 here: the scalar quantiser is the only one");
+    enum { C = 333, LD = 340 };
+    float x[C], sh[C], sc[C];
+    mynn_rng r;
+    mynn_rng_seed(&r, 9);
+    for (int j = 0; j < C; j++) {
+        x[j] = j % 7 == 0 ? (float)(j % 50) - 25.5f : 600.0f * mynn_rng_uniform(&r) - 300.0f;
+        sh[j] = mynn_rng_uniform(&r) - 0.5f;
+        sc[j] = 2.0f * mynn_rng_uniform(&r);
+    }
+    uint8_t q[LD];
+    for (int t = 0; t < 2; t++) {
+        float inv = t ? 0.7f : 1.0f;
+        f(x, t ? sh : NULL, t ? sc : NULL, C, inv, q, LD);
+        int bad = 0;
+        for (int j = 0; j < LD; j++) {
+            int want = j >= C ? 128 : mn_q8((t ? (x[j] - sh[j]) * sc[j] : x[j]) * inv) + 128;
+            bad += q[j] != want;
+        }
+        CHECK(bad == 0, "transform %d: %d bytes differ from mn_q8", t, bad);
+    }
 }
 
 static void test_qgemm_engines(void)
@@ -462,6 +490,7 @@ int main(void)
         return 1;
     }
     RUN(test_rounding);
+    RUN(test_quantize_vector);
     RUN(test_qgemm_engines);
     RUN(test_quantize_small);
     RUN(test_percentile);

@@ -23,16 +23,38 @@ void mn_qgemm_pack(const int8_t *W, int N, int K, int8_t *Wp, int32_t *corr)
     }
 }
 
-void mn_quantize_rows(const float *x, int rows, int cols, float inv, uint8_t *q, int ldq)
+static void quant_row_c(const float *x, const float *shift, const float *scale, int cols,
+                        float inv, uint8_t *q, int ldq)
 {
+    if (shift)
+        for (int j = 0; j < cols; j++) {
+            float v = (x[j] - shift[j]) * scale[j];
+            q[j] = (uint8_t)(mn_q8(v * inv) + 128);
+        }
+    else
+        for (int j = 0; j < cols; j++) q[j] = (uint8_t)(mn_q8(x[j] * inv) + 128);
+    for (int j = cols; j < ldq; j++) q[j] = 128;
+}
+
+static mn_quant_row_fn g_quant;
+static pthread_once_t g_quant_once = PTHREAD_ONCE_INIT;
+
+static void quant_init(void)
+{
+    const char *env = getenv("MYNN_QGEMM");
+    g_quant = env && !strcmp(env, "portable") ? NULL : mn_qgemm_quant512();
+    if (!g_quant) g_quant = quant_row_c;
+}
+
+void mn_quantize_rows(const float *x, const float *shift, const float *scale, int rows, int cols,
+                      float inv, uint8_t *q, int ldq)
+{
+    pthread_once(&g_quant_once, quant_init);
+    mn_quant_row_fn f = g_quant;
     int nt = (size_t)rows * cols >= 65536 ? mn_threads() : 1;
 #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * cols;
-        uint8_t *qr = q + (size_t)r * ldq;
-        for (int j = 0; j < cols; j++) qr[j] = (uint8_t)(mn_q8(xr[j] * inv) + 128);
-        for (int j = cols; j < ldq; j++) qr[j] = 128;
-    }
+    for (int r = 0; r < rows; r++)
+        f(x + (size_t)r * cols, shift, scale, cols, inv, q + (size_t)r * ldq, ldq);
 }
 
 /* Plain loops over the packed layout: one 16-row block of W at a time. */

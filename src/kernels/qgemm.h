@@ -39,9 +39,18 @@ static inline int mn_q8(float v)
     return (int)(v >= 0.0f ? v + 0.5f : v - 0.5f);
 }
 
-/* q[r][j] = mn_q8(x[r][j] * inv) + 128 for j < cols, 128 (a zero) up to
- * ldq: x [rows × cols] -> q [rows × ldq]. */
-void mn_quantize_rows(const float *x, int rows, int cols, float inv, uint8_t *q, int ldq);
+/* q[r][j] = mn_q8(x'[r][j] * inv) + 128 for j < cols, 128 (a zero) up to
+ * ldq: x [rows × cols] -> q [rows × ldq], where x' = x, or with shift and
+ * scale (both non-NULL, [cols]) x' = (x - shift) * scale, rounded to float
+ * before the product as mn_shift_scale_rows does.  Vectorised where the
+ * CPU allows, with the same result bit for bit. */
+void mn_quantize_rows(const float *x, const float *shift, const float *scale, int rows, int cols,
+                      float inv, uint8_t *q, int ldq);
+/* One row of it (the engines' form; NULL from mn_qgemm_quant512 when the
+ * CPU lacks AVX-512). */
+typedef void (*mn_quant_row_fn)(const float *x, const float *shift, const float *scale, int cols,
+                                float inv, uint8_t *q, int ldq);
+mn_quant_row_fn mn_qgemm_quant512(void);
 
 /* C [M × N] (row stride ldc >= N) from A [M × kpad(K)] (row stride lda). */
 void mn_qgemm(int M, int N, int K, const uint8_t *A, int lda, const int8_t *Wp,

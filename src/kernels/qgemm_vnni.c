@@ -21,6 +21,10 @@ static MN_ALWAYS_INLINE int32_t load4(const uint8_t *p)
     return v;
 }
 
+/* acc += a (uint8) · b (int8), four products per lane.  As inline asm: GCC
+ * 12 copies the accumulator around the intrinsic on every step. */
+#define DPBUSD(acc, a, b) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b))
+
 /* C[m0+r][16(b0+j) + i] for r < MR, j < NB; only columns < N are stored. */
 T512 static MN_ALWAYS_INLINE void tile512(int MR, int NB, int K4, const uint8_t *A, int lda,
                                            const int8_t *Wp, const int32_t *corr, int32_t *C,
@@ -34,7 +38,7 @@ T512 static MN_ALWAYS_INLINE void tile512(int MR, int NB, int K4, const uint8_t 
         for (int j = 0; j < NB; j++) w[j] = _mm512_loadu_si512(Wp + ((size_t)j * K4 + k4) * 64);
         for (int r = 0; r < MR; r++) {
             __m512i a = _mm512_set1_epi32(load4(A + (size_t)r * lda + 4 * k4));
-            for (int j = 0; j < NB; j++) acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], a, w[j]);
+            for (int j = 0; j < NB; j++) DPBUSD(acc[r][j], a, w[j]);
         }
     }
     for (int j = 0; j < NB; j++) {
@@ -44,6 +48,46 @@ T512 static MN_ALWAYS_INLINE void tile512(int MR, int NB, int K4, const uint8_t 
         for (int r = 0; r < MR; r++)
             _mm512_mask_storeu_epi32(C + (size_t)r * ldc + n, m, _mm512_sub_epi32(acc[r][j], c));
     }
+}
+
+/* The full 4 × 4 tile with named accumulators: the array form above makes
+ * the compiler shuffle registers. */
+T512 static void tile512_4x4(int K4, const uint8_t *A, int lda, const int8_t *Wp,
+                             const int32_t *corr, int32_t *C, int ldc, int n0, int N)
+{
+#define Q_ROWS(X) X(0) X(1) X(2) X(3)
+#define Q_DECL(r) __m512i c##r##0 = _mm512_setzero_si512(), c##r##1 = c##r##0, c##r##2 = c##r##0, \
+                          c##r##3 = c##r##0;
+    Q_ROWS(Q_DECL)
+    const int8_t *w0 = Wp, *w1 = Wp + (size_t)K4 * 64, *w2 = w1 + (size_t)K4 * 64, *w3 = w2 + (size_t)K4 * 64;
+    const uint8_t *a0 = A, *a1 = A + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    for (int k4 = 0; k4 < K4; k4++) {
+        __m512i b0 = _mm512_loadu_si512(w0 + 64 * (size_t)k4), b1 = _mm512_loadu_si512(w1 + 64 * (size_t)k4);
+        __m512i b2 = _mm512_loadu_si512(w2 + 64 * (size_t)k4), b3 = _mm512_loadu_si512(w3 + 64 * (size_t)k4);
+#define Q_STEP(r)                                                       \
+        {                                                               \
+            __m512i a = _mm512_set1_epi32(load4(a##r + 4 * k4));        \
+            DPBUSD(c##r##0, a, b0);                                     \
+            DPBUSD(c##r##1, a, b1);                                     \
+            DPBUSD(c##r##2, a, b2);                                     \
+            DPBUSD(c##r##3, a, b3);                                     \
+        }
+        Q_ROWS(Q_STEP)
+    }
+    for (int j = 0; j < 4; j++) {
+        int n = n0 + 16 * j, left = N - n;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        __m512i c = _mm512_maskz_loadu_epi32(m, corr + n);
+#define Q_STORE(r)                                                                          \
+        _mm512_mask_storeu_epi32(C + (size_t)r * ldc + n, m,                                 \
+                                 _mm512_sub_epi32(j == 0 ? c##r##0 : j == 1 ? c##r##1 :      \
+                                                  j == 2 ? c##r##2 : c##r##3, c));
+        Q_ROWS(Q_STORE)
+    }
+#undef Q_ROWS
+#undef Q_DECL
+#undef Q_STEP
+#undef Q_STORE
 }
 
 T512 static void rows512(int m0, int m1, int N, int K, const uint8_t *A, int lda,
@@ -56,7 +100,7 @@ T512 static void rows512(int m0, int m1, int N, int K, const uint8_t *A, int lda
         int32_t *c = C + (size_t)m * ldc;
         int b = 0;
         if (m1 - m >= 4) {
-            for (; b + 4 <= nb; b += 4) tile512(4, 4, K4, a, lda, Wp + b * panel, corr, c, ldc, 16 * b, N);
+            for (; b + 4 <= nb; b += 4) tile512_4x4(K4, a, lda, Wp + b * panel, corr, c, ldc, 16 * b, N);
             for (; b < nb; b++) tile512(4, 1, K4, a, lda, Wp + b * panel, corr, c, ldc, 16 * b, N);
         } else {
             for (int r = 0; r < m1 - m; r++) {
@@ -122,6 +166,36 @@ T256 static void rows256(int m0, int m1, int N, int K, const uint8_t *A, int lda
     }
 }
 
+/* mn_q8 on 16 lanes: clamp, add 0.5 with v's sign, truncate: the scalar
+ * expression's operations, so the same bytes. */
+#define T512Q __attribute__((target("avx512f,avx512bw")))
+T512Q static void quant512(const float *x, const float *shift, const float *scale, int cols,
+                           float inv, uint8_t *q, int ldq)
+{
+    const __m512 vi = _mm512_set1_ps(inv), hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u), half = _mm512_set1_epi32(0x3F000000);
+    const __m512i off = _mm512_set1_epi32(128);
+    for (int j = 0; j < cols; j += 16) {
+        __mmask16 m = cols - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - j)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+        if (shift)
+            v = _mm512_mul_ps(_mm512_sub_ps(v, _mm512_maskz_loadu_ps(m, shift + j)),
+                              _mm512_maskz_loadu_ps(m, scale + j));
+        v = _mm512_mul_ps(v, vi);
+        v = _mm512_max_ps(_mm512_min_ps(v, hi), lo);
+        __m512i h = _mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(v), sign), half);
+        __m512i r = _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_add_ps(v, _mm512_castsi512_ps(h))), off);
+        _mm512_mask_cvtepi32_storeu_epi8(q + j, m, r);
+    }
+    for (int j = cols; j < ldq; j++) q[j] = 128;
+}
+
+mn_quant_row_fn mn_qgemm_quant512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? quant512 : NULL;
+}
+
 mn_qgemm_rows_fn mn_qgemm_avx512vnni(void)
 {
     __builtin_cpu_init();
@@ -142,6 +216,36 @@ mn_qgemm_rows_fn mn_qgemm_avxvnni(void)
 }
 
 #else
+/* mn_q8 on 16 lanes: clamp, add 0.5 with v's sign, truncate: the scalar
+ * expression's operations, so the same bytes. */
+#define T512Q __attribute__((target("avx512f,avx512bw")))
+T512Q static void quant512(const float *x, const float *shift, const float *scale, int cols,
+                           float inv, uint8_t *q, int ldq)
+{
+    const __m512 vi = _mm512_set1_ps(inv), hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u), half = _mm512_set1_epi32(0x3F000000);
+    const __m512i off = _mm512_set1_epi32(128);
+    for (int j = 0; j < cols; j += 16) {
+        __mmask16 m = cols - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - j)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+        if (shift)
+            v = _mm512_mul_ps(_mm512_sub_ps(v, _mm512_maskz_loadu_ps(m, shift + j)),
+                              _mm512_maskz_loadu_ps(m, scale + j));
+        v = _mm512_mul_ps(v, vi);
+        v = _mm512_max_ps(_mm512_min_ps(v, hi), lo);
+        __m512i h = _mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(v), sign), half);
+        __m512i r = _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_add_ps(v, _mm512_castsi512_ps(h))), off);
+        _mm512_mask_cvtepi32_storeu_epi8(q + j, m, r);
+    }
+    for (int j = cols; j < ldq; j++) q[j] = 128;
+}
+
+mn_quant_row_fn mn_qgemm_quant512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? quant512 : NULL;
+}
+
 mn_qgemm_rows_fn mn_qgemm_avx512vnni(void) { return NULL; }
 mn_qgemm_rows_fn mn_qgemm_avxvnni(void) { return NULL; }
 #endif

@@ -3,6 +3,7 @@
  *   acc = sum_k (q - 128) · w                   int32 [n × out] (mn_qgemm)
  *   z   = acc · (in_scale · w_scale[o]) + b[o]  float
  *   y   = f(z)                                  float, the next layer's x
+ * (the first layer's x being the transformed input (x - shift) · scale).
  * All buffers are allocated once by mn_qnet_finish. */
 #include "qnet.h"
 #include "activations/activation.h"
@@ -95,13 +96,12 @@ mynn_status mn_qnet_finish(mynn_qnet *q, int max_batch)
     }
     size_t b = (size_t)max_batch;
     q->max_batch = max_batch;
-    q->xin = mn_calloc(b * net->n_inputs, sizeof(float), "int8 buffers");
     q->f[0] = mn_calloc(b * width, sizeof(float), "int8 buffers");
     q->f[1] = mn_calloc(b * width, sizeof(float), "int8 buffers");
     q->z = mn_calloc(b * width, sizeof(float), "int8 buffers");
     q->qx = mn_calloc(b * kmax, 1, "int8 buffers");
     q->acc = mn_calloc(b * width, sizeof(int32_t), "int8 buffers");
-    if (!q->xin || !q->f[0] || !q->f[1] || !q->z || !q->qx || !q->acc) return MYNN_ERR_NOMEM;
+    if (!q->f[0] || !q->f[1] || !q->z || !q->qx || !q->acc) return MYNN_ERR_NOMEM;
     return MYNN_OK;
 }
 
@@ -118,7 +118,6 @@ void mynn_qnet_free(mynn_qnet *q)
         free(l->corr);
     }
     free(q->layers);
-    free(q->xin);
     free(q->f[0]);
     free(q->f[1]);
     free(q->z);
@@ -132,14 +131,12 @@ void mynn_qnet_free(mynn_qnet *q)
 static const float *qforward(mynn_qnet *q, const float *x, int n)
 {
     const mynn_net *net = q->net;
-    if (net->shift) {
-        mn_shift_scale_rows(q->xin, x, net->shift, net->scale, n, net->n_inputs);
-        x = q->xin;
-    }
     for (int i = 0; i < q->n_layers; i++) {
         const mn_qlayer *l = &q->layers[i];
         int kp = mn_qgemm_kpad(l->n_in), last = i == q->n_layers - 1;
-        mn_quantize_rows(x, n, l->n_in, l->in_inv, q->qx, kp);
+        /* the first layer applies the input transform as it quantises */
+        mn_quantize_rows(x, i ? NULL : net->shift, i ? NULL : net->scale, n, l->n_in, l->in_inv,
+                         q->qx, kp);
         mn_qgemm(n, l->n_out, l->n_in, q->qx, kp, l->wp, l->corr, q->acc, l->n_out);
         float *z = last ? q->z : q->f[i % 2], *y = q->f[i % 2];
         for (int r = 0; r < n; r++) {

@@ -28,7 +28,6 @@ struct mynn_qnet {
     mn_qlayer *layers;
     char calibration[96];     /* how the input scales were chosen (metadata) */
     int max_batch;
-    float *xin;               /* [max_batch × n_inputs]: transformed input */
     float *f[2];              /* [max_batch × width]: layer outputs */
     float *z;                 /* [max_batch × n_outputs]: last pre-activation */
     uint8_t *qx;              /* [max_batch × kmax]: quantised layer input */
