@@ -19,14 +19,14 @@ typedef struct qplan {
     int act_used[MYNN_ACT_COUNT];
 } qplan;
 
-/* Layer i's output goes to s((i + with_input) % 2), the last to output. */
+/* Layer i's output goes to s(i % 2), the last to output; the input
+ * transform is applied as the first layer quantises (no buffer for it). */
 static void make_qplan(const mynn_qnet *q, qplan *p)
 {
     const mynn_net *net = q->net;
     int with_input = net->shift && net->scale;
     memset(p, 0, sizeof *p);
-    p->width[0] = with_input ? net->n_inputs : 1;
-    p->width[1] = 1;
+    p->width[0] = p->width[1] = 1;
     p->data_bytes = with_input ? 8 * (size_t)net->n_inputs : 0;
     p->code_bytes = 400;
     for (int i = 0; i < q->n_layers; i++) {
@@ -36,7 +36,7 @@ static void make_qplan(const mynn_qnet *q, qplan *p)
         if (l->n_in > p->kmax) p->kmax = l->n_in;
         if (!p->act_used[l->act]) p->code_bytes += mn_cgen_act_code_bytes(l->act);
         p->act_used[l->act] = 1;
-        int b = (i + with_input) % 2;
+        int b = i % 2;
         if (i < q->n_layers - 1 && l->n_out > p->width[b]) p->width[b] = l->n_out;
     }
 }
@@ -93,12 +93,17 @@ static const char g_qdense_fn[] =
     "    v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;\n"
     "    return (int)(v >= 0.0f ? v + 0.5f : v - 0.5f);\n"
     "}\n\n"
-    "/* q = q8(x * inv); y[o] = (sum_k q[k] w[o][k]) * mult[o] + b[o]; w: [n_out x n_in] */\n"
+    "/* q = q8(x' * inv) with x' = x, or (x - shift) * scale when shift is given;\n"
+    " * y[o] = (sum_k q[k] w[o][k]) * mult[o] + b[o]; w: [n_out x n_in] */\n"
     "static void qdense(const signed char *w, const float *mult, const float *b, float inv,\n"
-    "                   const float *x, signed char *q, float *y, int n_in, int n_out)\n"
+    "                   const float *x, const float *shift, const float *scale, signed char *q,\n"
+    "                   float *y, int n_in, int n_out)\n"
     "{\n"
     "    int o, k;\n"
-    "    for (k = 0; k < n_in; k++) q[k] = (signed char)q8(x[k] * inv);\n"
+    "    for (k = 0; k < n_in; k++) {\n"
+    "        float v = shift ? (x[k] - shift[k]) * scale[k] : x[k];\n"
+    "        q[k] = (signed char)q8(v * inv);\n"
+    "    }\n"
     "    for (o = 0; o < n_out; o++) {\n"
     "        const signed char *wr = w + (long)o * n_in;\n"
     "        long acc = 0;\n"
@@ -154,16 +159,12 @@ static mynn_status write_qbody(mn_atomic *a, const mynn_qnet *q, const qplan *p,
         "        if (!isfinite(input[j])) return -1;\n",
         name, p->width[0], p->width[1], net->n_inputs);
     const char *src = "input";
-    if (with_input) {
-        mn_atomic_printf(a, "    for (j = 0; j < %d; j++) s0[j] = (input[j] - in_shift[j]) * in_scale[j];\n",
-                         net->n_inputs);
-        src = "s0";
-    }
     for (int i = 0; i < q->n_layers; i++) {
         const mn_qlayer *l = &q->layers[i];
-        const char *dst = i == q->n_layers - 1 ? "output" : (i + with_input) % 2 ? "s1" : "s0";
-        mn_atomic_printf(a, "    qdense(l%d_w, l%d_mult, l%d_b, l%d_inv, %s, q, %s, %d, %d);\n", l->src,
-                         l->src, l->src, l->src, src, dst, l->n_in, l->n_out);
+        const char *dst = i == q->n_layers - 1 ? "output" : i % 2 ? "s1" : "s0";
+        const char *tr = i == 0 && with_input ? "in_shift, in_scale" : "0, 0";
+        mn_atomic_printf(a, "    qdense(l%d_w, l%d_mult, l%d_b, l%d_inv, %s, %s, q, %s, %d, %d);\n",
+                         l->src, l->src, l->src, l->src, src, tr, dst, l->n_in, l->n_out);
         mn_cgen_act_call(a, l->act, dst, l->n_out);
         src = dst;
     }
