@@ -35,8 +35,8 @@ struct mynn_qnet {
 };
 
 #define MN_QNET_FORMAT "mynn-int8"
-#define MN_QNET_QUANTIZATION "int8 weights (symmetric, one scale per output), int8 layer " \
-                             "inputs (symmetric, one scale per layer), int32 sums"
+#define MN_QNET_QUANTIZATION "int8 weights (symmetric, one scale per output), int8 " \
+                             "layer inputs (symmetric, one scale per layer), int32 sums"
 
 /* A float net of n_inputs with the layers of spec and loss, built for one
  * sample (the int8 model's float view). */
