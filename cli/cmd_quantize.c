@@ -112,8 +112,8 @@ int cmd_quantize(int argc, char **argv)
         goto done;
     }
     long fs = file_size(pos[0]), qs = file_size(out);
-    cli_printf("int8 model: %s (%ld bytes; float %ld bytes, %.2fx smaller), calibrated on %d samples "
-               "(%s)\n", out, qs, fs, qs > 0 ? (double)fs / qs : 0.0, n,
+    cli_printf("int8 model: %s (%ld bytes; the float file: %ld bytes), calibrated on %d samples "
+               "(%s)\n", out, qs, fs, n,
                qo.stat == MYNN_CALIB_MAX ? "max" : "percentile");
     rc = CLI_OK;
 done:

@@ -96,7 +96,7 @@ static void test_qgemm_engines(void)
                     for (int m = 0; m < M; m++)
                         for (int n = 0; n < N + 3; n++) {
                             int64_t ref = 0;
-                            for (int k = 0; k < K; k++) ref += ((int64_t)A[m * kp + k] - 128) * W[n * K + k];
+                            for (int k = 0; n < N && k < K; k++) ref += ((int64_t)A[m * kp + k] - 128) * W[n * K + k];
                             bad += n < N ? C[m * (N + 3) + n] != ref : C[m * (N + 3) + n] != 0x5555;
                         }
                     CHECK(bad == 0, "%s M=%d N=%d K=%d: %ld wrong (or written past N)", eng[e], M, N, K, bad);
@@ -253,6 +253,8 @@ static void test_quantize_small(void)
     float *y2 = malloc(sizeof(float) * 4 * n);
     CHECK_OK(mynn_qnet_predict(q2, x, n, y2));
     CHECK(!memcmp(y, y2, sizeof(float) * 4 * n), "max_batch 7 changes the result");
+    mynn_qnet_free(q2);
+    q2 = NULL;
     /* errors */
     x[7] = NAN;
     CHECK(mynn_qnet_predict(q, x, n, y) == MYNN_ERR_NUMERIC, "NaN input");
@@ -318,6 +320,8 @@ static void test_files(void)
         CHECK(!strcmp(mynn_metadata(mynn_qnet_float(l), "format"), "mynn-int8"), "format metadata");
         CHECK(strstr(mynn_metadata(mynn_qnet_float(l), "calibration"), "max of |x| over 50 samples") != NULL,
               "calibration: %s", mynn_metadata(mynn_qnet_float(l), "calibration"));
+        mynn_qnet_free(l);
+        l = NULL;
     }
     mynn_net *f = NULL;
     CHECK(mynn_load(&f, p, 1) != MYNN_OK && f == NULL, "the float loader must refuse an int8 file");
