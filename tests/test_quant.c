@@ -475,6 +475,7 @@ static void test_fashion_mnist(void)
     CHECK(run_tool("quantize t8.safetensors --calib " FM_DIR " --out t9.safetensors") == 1, "int8 again");
     CHECK(run_tool("quantize fm.safetensors --calib " FM_DIR " --out t9.safetensors --stat median") == 2, "bad stat");
     CHECK(run_tool("quantize fm.safetensors --out t9.safetensors") == 2, "no --calib");
+    CHECK(run_tool("quantize --help") == 0 && run_tool("export --help") == 0, "--help");
     CHECK(run_tool("quantize fm.safetensors --calib " FM_DIR " --out t9.safetensors --percentile 99") == 2,
           "--percentile without --stat percentile");
     mynn_qnet_free(qt);
