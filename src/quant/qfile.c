@@ -152,8 +152,10 @@ static mynn_status read_shape(mn_st_file *f, const char *path, mynn_net **net)
                         path, spec, msg);
     }
     const mn_layer *last = &(*net)->layers[(*net)->n_layers - 1];
-    if (last->ops->kind != MYNN_LAYER_DENSE) return QFAIL("%s: the last layer must be dense", path);
-    return MYNN_OK;
+    if (last->ops->kind == MYNN_LAYER_DENSE) return MYNN_OK;
+    mynn_free(*net);
+    *net = NULL;
+    return QFAIL("%s: the last layer must be dense", path);
 }
 
 static mynn_status read_transform(mn_st_file *f, const char *path, mynn_net *net)
@@ -189,11 +191,9 @@ mynn_status mynn_qnet_load(mynn_qnet **out, const char *path, int max_batch)
     if (!fmt || strcmp(fmt, MN_QNET_FORMAT)) s = QFAIL("%s: not an int8 model (format=%s metadata)", path, MN_QNET_FORMAT);
     if (!s) s = read_shape(f, path, &net);
     if (!s) s = read_transform(f, path, net);
-    if (!s) {
-        s = mn_qnet_alloc(&q, net);
-        if (s) mynn_free(net);
-        net = NULL;
-    }
+    if (!s) s = mn_qnet_alloc(&q, net);
+    if (s) mynn_free(net);   /* q owns it once allocated */
+    net = NULL;
     for (int i = 0; !s && i < q->n_layers; i++) s = read_layer(f, path, &q->layers[i]);
     const char *extra = s ? NULL : mn_st_unread(f);
     if (extra) s = QFAIL("%s: unexpected tensor \"%.64s\"", path, extra);
