@@ -132,7 +132,7 @@ int mn_qgemm_set_engine(const char *name)
 
 /* Below this many multiply-adds one thread is faster than waking others. */
 #define PAR_MIN (1L << 18)
-enum { ROWS_PER_TASK = 16 };
+enum { ROWS_PER_TASK = 24 };   /* four 6-row tiles */
 
 void mn_qgemm(int M, int N, int K, const uint8_t *A, int lda, const int8_t *Wp,
               const int32_t *corr, int32_t *C, int ldc)

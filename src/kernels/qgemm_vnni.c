@@ -30,7 +30,7 @@ T512 static MN_ALWAYS_INLINE void tile512(int MR, int NB, int K4, const uint8_t 
                                            const int8_t *Wp, const int32_t *corr, int32_t *C,
                                            int ldc, int n0, int N)
 {
-    __m512i acc[4][4];
+    __m512i acc[6][4];
     for (int r = 0; r < MR; r++)
         for (int j = 0; j < NB; j++) acc[r][j] = _mm512_setzero_si512();
     for (int k4 = 0; k4 < K4; k4++) {
@@ -50,67 +50,71 @@ T512 static MN_ALWAYS_INLINE void tile512(int MR, int NB, int K4, const uint8_t 
     }
 }
 
-/* The full 4 × 4 tile with named accumulators: the array form above makes
- * the compiler shuffle registers. */
-T512 static void tile512_4x4(int K4, const uint8_t *A, int lda, const int8_t *Wp,
-                             const int32_t *corr, int32_t *C, int ldc, int n0, int N)
-{
-#define Q_ROWS(X) X(0) X(1) X(2) X(3)
+/* Full tiles of R rows × 4 blocks with named accumulators (the array form
+ * above makes the compiler shuffle registers): 6 × 4 keeps 24 of the 32
+ * zmm registers accumulating, each weight load serving 6 rows. */
 #define Q_DECL(r) __m512i c##r##0 = _mm512_setzero_si512(), c##r##1 = c##r##0, c##r##2 = c##r##0, \
                           c##r##3 = c##r##0;
-    Q_ROWS(Q_DECL)
-    const int8_t *w0 = Wp, *w1 = Wp + (size_t)K4 * 64, *w2 = w1 + (size_t)K4 * 64, *w3 = w2 + (size_t)K4 * 64;
-    const uint8_t *a0 = A, *a1 = A + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-    for (int k4 = 0; k4 < K4; k4++) {
-        __m512i b0 = _mm512_loadu_si512(w0 + 64 * (size_t)k4), b1 = _mm512_loadu_si512(w1 + 64 * (size_t)k4);
-        __m512i b2 = _mm512_loadu_si512(w2 + 64 * (size_t)k4), b3 = _mm512_loadu_si512(w3 + 64 * (size_t)k4);
 #define Q_STEP(r)                                                       \
         {                                                               \
-            __m512i a = _mm512_set1_epi32(load4(a##r + 4 * k4));        \
+            __m512i a = _mm512_set1_epi32(load4(A + (size_t)r * lda + 4 * k4)); \
             DPBUSD(c##r##0, a, b0);                                     \
             DPBUSD(c##r##1, a, b1);                                     \
             DPBUSD(c##r##2, a, b2);                                     \
             DPBUSD(c##r##3, a, b3);                                     \
         }
-        Q_ROWS(Q_STEP)
-    }
-    for (int j = 0; j < 4; j++) {
-        int n = n0 + 16 * j, left = N - n;
-        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        __m512i c = _mm512_maskz_loadu_epi32(m, corr + n);
 #define Q_STORE(r)                                                                          \
         _mm512_mask_storeu_epi32(C + (size_t)r * ldc + n, m,                                 \
                                  _mm512_sub_epi32(j == 0 ? c##r##0 : j == 1 ? c##r##1 :      \
                                                   j == 2 ? c##r##2 : c##r##3, c));
-        Q_ROWS(Q_STORE)
-    }
-#undef Q_ROWS
-#undef Q_DECL
-#undef Q_STEP
-#undef Q_STORE
+#define Q_TILE(NAME, ROWS)                                                                  \
+T512 static void NAME(int K4, const uint8_t *A, int lda, const int8_t *Wp,                  \
+                      const int32_t *corr, int32_t *C, int ldc, int n0, int N)              \
+{                                                                                           \
+    ROWS(Q_DECL)                                                                            \
+    const int8_t *w0 = Wp, *w1 = Wp + (size_t)K4 * 64, *w2 = w1 + (size_t)K4 * 64;          \
+    const int8_t *w3 = w2 + (size_t)K4 * 64;                                                \
+    for (int k4 = 0; k4 < K4; k4++) {                                                       \
+        __m512i b0 = _mm512_loadu_si512(w0 + 64 * (size_t)k4);                              \
+        __m512i b1 = _mm512_loadu_si512(w1 + 64 * (size_t)k4);                              \
+        __m512i b2 = _mm512_loadu_si512(w2 + 64 * (size_t)k4);                              \
+        __m512i b3 = _mm512_loadu_si512(w3 + 64 * (size_t)k4);                              \
+        ROWS(Q_STEP)                                                                        \
+    }                                                                                       \
+    for (int j = 0; j < 4; j++) {                                                           \
+        int n = n0 + 16 * j, left = N - n;                                                  \
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);       \
+        __m512i c = _mm512_maskz_loadu_epi32(m, corr + n);                                  \
+        ROWS(Q_STORE)                                                                       \
+    }                                                                                       \
 }
+#define Q_ROWS4(X) X(0) X(1) X(2) X(3)
+#define Q_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+Q_TILE(tile512_4x4, Q_ROWS4)
+Q_TILE(tile512_6x4, Q_ROWS6)
 
 T512 static void rows512(int m0, int m1, int N, int K, const uint8_t *A, int lda,
                          const int8_t *Wp, const int32_t *corr, int32_t *C, int ldc)
 {
     int K4 = mn_qgemm_kpad(K) / 4, nb = mn_qgemm_nblocks(N);
     size_t panel = (size_t)K4 * 64;
-    for (int m = m0; m < m1; m += 4) {
+    for (int m = m0; m < m1;) {
         const uint8_t *a = A + (size_t)m * lda;
         int32_t *c = C + (size_t)m * ldc;
-        int b = 0;
-        if (m1 - m >= 4) {
+        int b = 0, left = m1 - m;
+        if (left >= 6) {
+            for (; b + 4 <= nb; b += 4) tile512_6x4(K4, a, lda, Wp + b * panel, corr, c, ldc, 16 * b, N);
+            for (; b < nb; b++) tile512(6, 1, K4, a, lda, Wp + b * panel, corr, c, ldc, 16 * b, N);
+            m += 6;
+        } else if (left >= 4) {
             for (; b + 4 <= nb; b += 4) tile512_4x4(K4, a, lda, Wp + b * panel, corr, c, ldc, 16 * b, N);
             for (; b < nb; b++) tile512(4, 1, K4, a, lda, Wp + b * panel, corr, c, ldc, 16 * b, N);
+            m += 4;
         } else {
-            for (int r = 0; r < m1 - m; r++) {
-                for (b = 0; b + 4 <= nb; b += 4)
-                    tile512(1, 4, K4, a + (size_t)r * lda, lda, Wp + b * panel, corr,
-                            c + (size_t)r * ldc, ldc, 16 * b, N);
-                for (; b < nb; b++)
-                    tile512(1, 1, K4, a + (size_t)r * lda, lda, Wp + b * panel, corr,
-                            c + (size_t)r * ldc, ldc, 16 * b, N);
-            }
+            for (b = 0; b + 4 <= nb; b += 4)
+                tile512(1, 4, K4, a, lda, Wp + b * panel, corr, c, ldc, 16 * b, N);
+            for (; b < nb; b++) tile512(1, 1, K4, a, lda, Wp + b * panel, corr, c, ldc, 16 * b, N);
+            m += 1;
         }
     }
 }
