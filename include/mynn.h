@@ -411,7 +411,10 @@ MYNN_API mynn_status mynn_export_c(const mynn_net *net, const char *dir, const c
  * input quantised to int8 with one scale per layer (chosen from calibration
  * data), the sums exact in int32, then z = sum · in_scale · scale[o] + bias
  * and the activation in float; the last layer's outputs stay float.  The
- * input transform and the loss are the float model's; dropout is dropped. */
+ * input transform and the loss are the float model's; dropout is dropped.
+ * The int8 sums use AVX-512 VNNI or AVX-VNNI where the CPU has them, else
+ * portable C (MYNN_QGEMM=portable|avx512vnni|avxvnni forces one); the sums
+ * are exact, so every engine and thread count gives the same bits. */
 typedef struct mynn_qnet mynn_qnet;
 
 typedef enum mynn_calib_stat {

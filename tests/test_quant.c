@@ -431,6 +431,19 @@ static void test_fashion_mnist(void)
     printf("  Fashion-MNIST test accuracy: float %.2f%%, int8 %.2f%%\n", 100 * mf.accuracy, 100 * mq.accuracy);
     CHECK(mf.accuracy > 0.82f, "float accuracy %g", mf.accuracy);
     CHECK(mq.accuracy >= mf.accuracy - 0.005f, "int8 loses %.2f points", 100 * (mf.accuracy - mq.accuracy));
+    /* exact integer sums: the same bits at 1 and 2 threads */
+    if (q) {
+        int nt = 2048;
+        float *y1 = malloc(sizeof(float) * 10 * nt), *y2 = malloc(sizeof(float) * 10 * nt);
+        mynn_set_threads(1);
+        CHECK_OK(mynn_qnet_predict(q, test->x, nt, y1));
+        mynn_set_threads(2);
+        CHECK_OK(mynn_qnet_predict(q, test->x, nt, y2));
+        mynn_set_threads(0);
+        CHECK(!memcmp(y1, y2, sizeof(float) * 10 * nt), "int8 outputs depend on the thread count");
+        free(y1);
+        free(y2);
+    }
     const char *pf = tmp_path("fm.safetensors"), *pq = tmp_path("fm8.safetensors");
     CHECK_OK(mynn_save(net, pf));
     CHECK_OK(mynn_qnet_save(q, pq));
