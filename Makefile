@@ -3,13 +3,30 @@
 #   make test            the test suite, then again under ASan+UBSan (build-san/)
 #   make valgrind        memcheck over the fast tests and the tool (build-vg/, no OpenMP)
 #   make demo            the main job (see README)
+#   make demo-cnn        a CNN with batch norm on Fashion-MNIST
 #   make bench           benchmarks (bench/RESULTS.md)
+#   make test-mpi        data-parallel tests over Open MPI (build-mpi/, MPI=1)
+#   make bench-mpi       1 rank x 2 threads against 2 ranks x 1 thread (bench/RESULTS.md)
 #   make install PREFIX=/usr/local
 # Switches: OPENMP=0|1 (default: 1 where the compiler has it), ZLIB=0|1 (default:
 # 1 where zlib.h exists), BLAS=openblas (GEMM from OpenBLAS instead of ours),
-# SAN=1 (sanitizer build), DEBUG=1.
+# SAN=1 (sanitizer build), DEBUG=1, CROSS=aarch64-linux-gnu- (cross build with
+# that toolchain prefix, in build-aarch64-linux-gnu/; see docs/arm.md), MPI=1
+# (data-parallel training over MPI: build/libmynn_mpi.a and an mpirun-aware
+# tool; flags from `mpicc --showme`).
+#   make test-arm        the tests cross-built for 64-bit Arm, run under qemu-aarch64
 
+ifneq ($(CROSS),)
+ifeq ($(origin CC),default)
+CC      := $(CROSS)gcc
+endif
+ifeq ($(origin AR),default)
+AR      := $(CROSS)ar
+endif
+BUILD   ?= build-$(patsubst %-,%,$(CROSS))
+endif
 CC      ?= cc
+AR      ?= ar
 PREFIX  ?= /usr/local
 BUILD   ?= build
 
@@ -49,14 +66,29 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 CFLAGS  += $(EXTRA_CFLAGS)
 
-LIB_SRC   := $(sort $(wildcard src/*/*.c))
+# MPI=1: only src/mpi/ and the tool's cli/dist.c see MPI; libmynn never does.
+MPI ?= 0
+MPI_SRC   := $(sort $(wildcard src/mpi/*.c))
+MPI_OBJ   := $(MPI_SRC:%.c=$(BUILD)/%.o)
+MPILIB    := $(BUILD)/libmynn_mpi.a
+ifeq ($(MPI),1)
+MPICC     ?= mpicc
+MPI_CFLAGS := $(shell $(MPICC) --showme:compile 2>/dev/null || $(MPICC) -compile-info 2>/dev/null | cut -d' ' -f2-)
+MPI_LIBS  := $(shell $(MPICC) --showme:link 2>/dev/null || $(MPICC) -link-info 2>/dev/null | cut -d' ' -f2-)
+DIST_OBJ  := $(BUILD)/cli/dist_mpi.o
+TOOL_LDLIBS := $(MPI_LIBS) -pthread
+else
+DIST_OBJ  := $(BUILD)/cli/dist.o
+endif
+
+LIB_SRC   := $(sort $(filter-out src/mpi/%,$(wildcard src/*/*.c)))
 CLI_SRC   := $(sort $(wildcard cli/*.c))
 EX_SRC    := $(sort $(wildcard examples/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_UTIL := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ   := $(filter-out $(BUILD)/cli/dist.o,$(CLI_SRC:%.c=$(BUILD)/%.o)) $(DIST_OBJ)
 TEST_UOBJ := $(TEST_UTIL:%.c=$(BUILD)/%.o)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -65,7 +97,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run valgrind demo bench install clean fuzz fuzz-build
+.PHONY: all lib test test-run test-arm valgrind demo demo-cnn bench install clean fuzz fuzz-build test-mpi bench-mpi FORCE
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -75,19 +107,39 @@ $(BUILD)/%.o: %.c
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(SHARED): $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,libmynn.so.0 -o $@ $^ $(LDLIBS)
 
-$(TOOL): $(CLI_OBJ) $(STATIC)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
+# The tool is relinked when MPI changes (its objects differ, not their dates).
+$(BUILD)/mpi.flag: FORCE
+	@mkdir -p $(dir $@)
+	@echo $(MPI) | cmp -s - $@ || echo $(MPI) > $@
+FORCE:
+
+$(TOOL): $(CLI_OBJ) $(STATIC) $(BUILD)/mpi.flag $(if $(filter 1,$(MPI)),$(MPILIB))
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(if $(filter 1,$(MPI)),$(MPILIB)) $(STATIC) $(LDLIBS) $(TOOL_LDLIBS)
+
+$(MPI_OBJ): $(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(MPI_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(MPILIB): $(MPI_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/cli/dist_mpi.o: cli/dist.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DMYNN_HAVE_MPI $(MPI_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UOBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_UOBJ) $(STATIC) $(LDLIBS)
+
+# The reducer test plays ranks with threads.
+$(BUILD)/tests/test_dist: LDLIBS += -pthread
 
 # Tests see internal headers (src/) and the built tool's path.
 test-run: all $(TESTS)
@@ -101,26 +153,59 @@ test:
 # Memcheck (0 errors, no definite leaks) over the tests that finish in under
 # a minute there, then the tool on small data; built without OpenMP, whose
 # thread pool would only add noise.
-VG_TESTS := core grad model data optim fit fuzz_corpus
+VG_TESTS := core grad conv model data optim fit fuzz_corpus
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite
 valgrind:
 	@$(MAKE) --no-print-directory BUILD=build-vg OPENMP=0 build-vg/mynn $(VG_TESTS:%=build-vg/tests/test_%)
 	@VALGRIND="$(VALGRIND)" sh tests/valgrind.sh build-vg $(VG_TESTS:%=build-vg/tests/test_%)
 
+# The test suite cross-built for AArch64 and run under user-mode emulation
+# (test_gemm then covers the NEON engine); test_cli runs the cross-built
+# tool through a wrapper script that starts the emulator.  MYNN_EMU=1 skips
+# wall-clock limits and the Fashion-MNIST trainings (minutes emulated).
+ARM_CROSS := aarch64-linux-gnu-
+ARM_BUILD := build-$(patsubst %-,%,$(ARM_CROSS))
+ARM_TESTS := $(TEST_SRC:tests/test_%.c=%)
+QEMU_ARM  ?= qemu-aarch64
+test-arm:
+	@$(MAKE) --no-print-directory CROSS=$(ARM_CROSS) BUILD=$(ARM_BUILD) \
+	    $(ARM_BUILD)/mynn $(ARM_TESTS:%=$(ARM_BUILD)/tests/test_%)
+	@printf '#!/bin/sh\nexec %s "$$(dirname "$$0")/mynn" "$$@"\n' "$(QEMU_ARM)" >$(ARM_BUILD)/mynn-emu
+	@chmod +x $(ARM_BUILD)/mynn-emu
+	@QEMU_LD_PREFIX=/usr/$(patsubst %-,%,$(ARM_CROSS)) MYNN_TEST_WRAP="$(QEMU_ARM)" MYNN_EMU=1 \
+	    MYNN_TOOL=$(ARM_BUILD)/mynn-emu sh tests/run.sh $(ARM_TESTS:%=$(ARM_BUILD)/tests/test_%)
+# Data-parallel tests and benchmark: an MPI build of the tool in build-mpi/.
+test-mpi:
+	@$(MAKE) --no-print-directory BUILD=build-mpi MPI=1 build-mpi/mynn build-mpi/tests/mpi_compare
+	@sh tests/mpi/run.sh build-mpi
+
+bench-mpi:
+	@$(MAKE) --no-print-directory BUILD=build-mpi MPI=1 build-mpi/mynn
+	@sh bench/mpi.sh build-mpi/mynn
+
+$(BUILD)/tests/mpi_compare: tests/mpi/compare.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
 demo: all
 	@sh examples/demo.sh $(TOOL) $(BUILD)/examples
+
+demo-cnn: all
+	@sh examples/demo_cnn.sh $(TOOL)
 
 bench: all
 	@sh bench/run.sh
 
-install: lib
+install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/mynn.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libmynn.so.0
 	ln -sf libmynn.so.0 $(DESTDIR)$(PREFIX)/lib/libmynn.so
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(filter 1,$(MPI)),install -m 644 include/mynn_mpi.h $(DESTDIR)$(PREFIX)/include/)
+	$(if $(filter 1,$(MPI)),install -m 644 $(MPILIB) $(DESTDIR)$(PREFIX)/lib/)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' \
 	    -e 's|@LIBS@|$(LDLIBS) $(if $(filter 1,$(OPENMP)),-fopenmp)|' mynn.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mynn.pc
@@ -143,6 +228,7 @@ fuzz: fuzz-build
 	@sh fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf build build-san build-fuzz build-vg
+	rm -rf build build-san build-fuzz build-vg build-aarch64-linux-gnu
+	rm -rf build build-san build-fuzz build-vg build-mpi
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_UOBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d) $(EX_SRC:%.c=$(BUILD)/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) $(TEST_UOBJ:.o=.d) $(TEST_SRC:%.c=$(BUILD)/%.d) $(EX_SRC:%.c=$(BUILD)/%.d)

@@ -20,4 +20,6 @@ cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/bench_int8.c build/lib
   echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a shared machine is noisy;"
   echo "compare the ratio of one row, measured in the same run)."; echo;
   build/bench/bench_int8 /usr/share/datasets/fashion-mnist "${THREADS:-2}" 5; } | tee bench/RESULTS_int8.md
+cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/bench_cnn.c build/libmynn.a \
+   -o build/bench/bench_cnn -lm -lz -fopenmp
 exec /usr/bin/python3 bench/run.py "$@"

@@ -123,7 +123,9 @@ const char cli_data_help[] =
     "  --header         the first row is a header\n"
     "  --no-header      the first row is data (default: detected)\n"
     "  --skip-nonfinite drop rows (FANN: pairs) holding NaN or inf instead of\n"
-    "                   failing (default: fail naming file:line:column)\n";
+    "                   failing (default: fail naming file:line:column)\n"
+    "  --shape CxHxW    per-sample input shape, channel-major (or CxL for 1-D\n"
+    "                   signals); IDX images give their own (1xROWSxCOLS)\n";
 
 int cli_load_options(cli_opt *opts, mynn_load_options *o)
 {
@@ -154,5 +156,9 @@ int cli_load_options(cli_opt *opts, mynn_load_options *o)
     if (h) o->header = 1;
     if (nh) o->header = 0;
     o->skip_nonfinite = cli_value(opts, "--skip-nonfinite") != NULL;
+    if ((v = cli_value(opts, "--shape")) && mn_parse_shape(v, o->shape, &o->shape_dims)) {
+        cli_error("--shape: \"%s\" is not CxHxW or CxL (as 1x28x28 or 3x100)", v);
+        return CLI_USAGE;
+    }
     return CLI_OK;
 }

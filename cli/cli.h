@@ -26,6 +26,10 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* cli_error with ": " and mynn_last_error() appended (when it says anything). */
 void cli_lib_error(const char *what, ...) CLI_PRINTF(1, 2);
+/* Stop (1) or resume (0) printing errors: ranks > 0 of an MPI run keep
+ * quiet about what every rank finds alike (usage errors, a mismatch). */
+void cli_error_silence(void);
+void cli_error_unsilence(void);
 
 /* ---- options (args.c) -------------------------------------------------- */
 typedef struct cli_opt {
@@ -55,7 +59,7 @@ int cli_fraction(const char *opt, const char *v, float *out);
 #define CLI_DATA_OPTS                                                      \
     {"--label", 1, NULL}, {"--targets", 1, NULL}, {"--sep", 1, NULL},      \
     {"--header", 0, NULL}, {"--no-header", 0, NULL},                       \
-    {"--skip-nonfinite", 0, NULL}
+    {"--skip-nonfinite", 0, NULL}, {"--shape", 1, NULL}
 /* Fill o from those options; CLI_OK or CLI_USAGE. */
 int cli_load_options(cli_opt *opts, mynn_load_options *o);
 extern const char cli_data_help[];
@@ -82,6 +86,9 @@ void cli_model_free(cli_model *m);
 /* Check that a file can be created at path (its folder exists, is
  * writable); CLI_OK or CLI_FAIL (message printed). */
 int cli_check_writable(const char *opt, const char *path);
+/* A per-sample shape as "(None, 32, 28, 28)" (flat: "(None, 10)"; 1-D
+ * nets: "(None, C, L)"). */
+void cli_shape_text(char *buf, size_t n, const int shape[3], int flat, int dims);
 /* The output activation of net's last dense layer. */
 mynn_activation cli_output_activation(const mynn_net *net);
 /* Load data for a trained model: as the model's input count needs (label
@@ -136,6 +143,28 @@ int cli_history_add(cli_history *h, float tl, float ta, float vl, float va, floa
 void cli_history_free(cli_history *h);
 /* Write the learning curves as an SVG document into o. */
 void cli_plot_svg(cli_out *o, const cli_history *h, const char *title);
+
+/* ---- data-parallel runs (dist.c; MPI only with make MPI=1) -------------- */
+/* The rank an MPI launcher gave this process (0 when none), before MPI starts. */
+int cli_dist_env_rank(void);
+/* Start MPI when an MPI launcher started the tool (collectives time out
+ * after timeout seconds); CLI_OK or CLI_FAIL. */
+int cli_dist_start(double timeout);
+int cli_dist_rank(void);          /* 0 when alone */
+int cli_dist_world(void);         /* 1 when alone */
+int cli_dist_local_ranks(void);   /* ranks on this machine */
+/* The reducer for mynn_fit and mynn_evaluate_reduced; NULL when alone. */
+const mynn_reducer *cli_dist_reducer(void);
+/* Collective: all ranks have the same network, options and data (else
+ * rank 0 prints which differs); then, after training, the same weights. */
+int cli_dist_check(mynn_net *net, const mynn_fit_options *o, const mynn_dataset *train,
+                   const mynn_dataset *val, const mynn_dataset *test);
+int cli_dist_check_weights(mynn_net *net);
+/* One line of all-reduce figures on stdout (nothing when alone). */
+void cli_dist_report(void);
+/* Finalize MPI; after a failure with several ranks, abort them all (does
+ * not return then).  Returns rc. */
+int cli_dist_end(int rc);
 
 /* ---- subcommands -------------------------------------------------------- */
 int cmd_train(int argc, char **argv);

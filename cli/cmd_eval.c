@@ -68,7 +68,8 @@ int cmd_eval(int argc, char **argv)
     rc = CLI_FAIL;
     if (cli_load_any_model(&model, pos[0], 256)) goto out;
     const mynn_net *net = model.shape;
-    if (cli_load_for_model(&ds, pos[1], &lo, net, 1)) goto out;
+    if ((rc = cli_load_for_model(&ds, pos[1], &lo, net, 1)) != CLI_OK) goto out;
+    rc = CLI_FAIL;
     int k = mynn_n_outputs(net);
     int kc = ds->labels ? (ds->n_classes > 0 ? ds->n_classes : (k == 1 ? 2 : k)) : 0;
     if (kc) {

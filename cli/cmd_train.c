@@ -21,7 +21,11 @@ static const char help[] =
     "\n"
     "Model:\n"
     "  --layers SPEC        layers, e.g. 256:relu,dropout:0.2,10:softmax (the input\n"
-    "                       size comes from the data); required unless --from\n"
+    "                       size comes from the data); required unless --from.\n"
+    "                       Kinds: UNITS[:ACT] (dense), conv:F:K[:ACT][:stride=S]\n"
+    "                       [:pad=P|same], conv1d:F:K[...], maxpool:K[:stride=S],\n"
+    "                       avgpool:K, maxpool1d:K, avgpool1d:K, gap, flatten,\n"
+    "                       batchnorm, dropout:R, or an activation name (relu)\n"
     "  --loss NAME          mse, bce or ce (default: ce after softmax, bce after\n"
     "                       sigmoid, else mse)\n"
     "  --init NAME          auto, xavier, he or uniform (default auto)\n"
@@ -66,6 +70,13 @@ static const char help[] =
     "  --resume             continue from DIR's checkpoint with the next epoch\n"
     "                       (same DATA and options: the result is bit for bit that\n"
     "                       of an uninterrupted run; --epochs is the total)\n"
+    "Parallel (an MPI build, make MPI=1, started by mpirun -np N):\n"
+    "  --mpi-timeout S      abort every rank when a collective takes longer than S\n"
+    "                       seconds (a dead or hung rank; default 300)\n"
+    "\n"
+    "Under mpirun, the N processes train one model: --batch stays the global\n"
+    "batch, split across the ranks; rank 0 alone prints and writes the model,\n"
+    "log, plot and checkpoints.  Every rank needs the same binary, DATA and options.\n"
     "\n"
     "On a terminal a progress bar is drawn on stderr; each epoch prints one line\n"
     "on stdout.  The last line is \"test accuracy: P%% (loss L)\" when a labelled\n"
@@ -73,6 +84,7 @@ static const char help[] =
 
 typedef struct train_ctx {
     int kill_after;         /* MYNN_TEST_KILL_AFTER_EPOCH (with --checkpoint), else 0 */
+    int stall;              /* MYNN_TEST_FAULT=stall: hang there instead of dying */
     int last_epoch;         /* 1-based number of the last epoch reported */
     mynn_net *net;
     const mynn_dataset *test;
@@ -123,12 +135,16 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
     train_ctx *c = user;
     /* Testing hook: die as abruptly as possible right after this epoch's
      * checkpoint was committed (mynn_fit writes it before calling us). */
-    if (c->kill_after > 0 && s->epoch + 1 == c->kill_after) raise(SIGKILL);
+    if (c->kill_after > 0 && s->epoch + 1 == c->kill_after) {
+        if (c->stall)   /* a hung rank: the others' watchdogs must end the job */
+            for (;;) pause();
+        raise(SIGKILL);
+    }
     c->last_epoch = s->epoch + 1;
     float test_loss = -1.0f, test_acc = -1.0f;
-    if (c->test) {
+    if (c->test) {   /* collective under MPI: every rank runs on_epoch */
         mynn_metrics m;
-        if (mynn_evaluate(c->net, c->test, &m, NULL) == MYNN_OK) {
+        if (mynn_evaluate_reduced(c->net, c->test, cli_dist_reducer(), &m, NULL) == MYNN_OK) {
             test_loss = m.loss;
             test_acc = m.accuracy;
         }
@@ -166,16 +182,13 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
 static int layers_match(const mynn_net *model, const char *spec)
 {
     mynn_net *t = NULL;
-    if (mynn_create(&t, mynn_n_inputs(model)) || mynn_add_layers(t, spec)) {
-        mynn_free(t);
-        return 0;
-    }
+    if (mynn_parse_layers(&t, spec)) return 0;
     int ok = mynn_n_layers(t) == mynn_n_layers(model);
     for (int i = 0; ok && i < mynn_n_layers(t); i++) {
         mynn_layer_info a, b;
         mynn_layer_get_info(t, i, &a);
         mynn_layer_get_info(model, i, &b);
-        ok = a.kind == b.kind && a.n_outputs == b.n_outputs &&
+        ok = a.kind == b.kind && (a.kind != MYNN_LAYER_DENSE || a.n_outputs == b.n_outputs) &&
              (a.kind != MYNN_LAYER_DENSE || a.activation == b.activation) &&
              (a.kind != MYNN_LAYER_DROPOUT || fabsf(a.rate - b.rate) < 1e-6f);
     }
@@ -244,8 +257,9 @@ static int set_normalisation(mynn_net *net, const mynn_dataset *ds, const char *
 }
 
 /* --checkpoint DIR: create DIR (and its parents) if missing (unless
- * resuming, which needs its checkpoint there); the file path into ckpt. */
-static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
+ * resuming, which needs its checkpoint there); the file path into ckpt.
+ * A reader (an MPI rank > 0) only reads it, to resume. */
+static int checkpoint_dir(const char *dir, int resume, int reader, char *ckpt, size_t n)
 {
     static const char name[] = "checkpoint.safetensors";
     size_t len = strlen(dir);
@@ -256,6 +270,10 @@ static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
     }
     memcpy(ckpt, dir, len);
     ckpt[len] = '\0';
+    if (reader && !resume) {
+        snprintf(ckpt + len, n - len, "/%s", name);
+        return CLI_OK;
+    }
     for (size_t i = 1; i <= len && !resume; i++) {   /* mkdir -p */
         if (i < len && ckpt[i] != '/') continue;
         char keep = ckpt[i];
@@ -277,7 +295,7 @@ static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
         cli_error("--checkpoint: \"%s\" is not a folder", ckpt);
         return CLI_FAIL;
     }
-    return cli_check_writable("--checkpoint", ckpt);
+    return reader ? CLI_OK : cli_check_writable("--checkpoint", ckpt);
 }
 
 static int default_threads(void)
@@ -297,6 +315,403 @@ static int val_is_fraction(const char *v)
     return mn_parse_double_str(v, &d) == 0;
 }
 
+/* Everything cmd_train reads from its options, checked before any data is
+ * read, so a typo fails in a millisecond rather than after loading. */
+typedef struct train_args {
+    const char *data_path, *spec, *from, *save, *log_path, *plot_path, *test_path;
+    const char *val_path, *norm, *ckpt_dir;
+    int resume, quiet, threads, threads_given, batch_given, have_loss;
+    int rank;                 /* MPI rank (0 when alone): only rank 0 writes */
+    float mpi_timeout;
+    mynn_loss loss;
+    mynn_init init;
+    mynn_optimizer_kind opt_kind;
+    float val_frac;
+    int k_spec;               /* output units of --layers (or of --from) */
+    mynn_fit_options fo;
+    mynn_load_options lo;
+    char ckpt[4200];
+} train_args;
+
+/* The data sets of a run; each may be NULL but train. */
+typedef struct train_sets {
+    mynn_dataset *train, *val, *test;
+} train_sets;
+
+/* --loss, --init, --normalize. */
+static int parse_model_options(cli_opt *opts, train_args *a)
+{
+    const char *v;
+    a->loss = MYNN_LOSS_MSE;
+    if ((v = cli_value(opts, "--loss"))) {
+        if (mynn_loss_from_name(v, &a->loss)) {
+            cli_error("--loss: unknown loss \"%s\" (mse, bce, ce)", v);
+            return CLI_USAGE;
+        }
+        a->have_loss = 1;
+    }
+    a->init = MYNN_INIT_AUTO;
+    if ((v = cli_value(opts, "--init"))) {
+        if (!strcmp(v, "auto")) a->init = MYNN_INIT_AUTO;
+        else if (!strcmp(v, "xavier")) a->init = MYNN_INIT_XAVIER;
+        else if (!strcmp(v, "he")) a->init = MYNN_INIT_HE;
+        else if (!strcmp(v, "uniform")) a->init = MYNN_INIT_UNIFORM01;
+        else {
+            cli_error("--init: unknown initialisation \"%s\" (auto, xavier, he, uniform)", v);
+            return CLI_USAGE;
+        }
+    }
+    a->norm = cli_value(opts, "--normalize");
+    if (a->norm && strcmp(a->norm, "scale") && strcmp(a->norm, "standard") && strcmp(a->norm, "none")) {
+        cli_error("--normalize: unknown kind \"%s\" (scale, standard, none)", a->norm);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* --optimizer and its settings, the schedule, epochs and batch. */
+static int parse_optim_options(cli_opt *opts, train_args *a)
+{
+    mynn_fit_options *fo = &a->fo;
+    const char *v;
+    a->opt_kind = MYNN_OPT_ADAM;
+    if ((v = cli_value(opts, "--optimizer")) && mynn_optimizer_from_name(v, &a->opt_kind)) {
+        cli_error("--optimizer: unknown optimizer \"%s\" (sgd, adam, adamw, rmsprop, irprop)", v);
+        return CLI_USAGE;
+    }
+    mynn_optim_config_default(&fo->optim, a->opt_kind);
+    if ((v = cli_value(opts, "--schedule"))) {
+        if (!strcmp(v, "constant")) fo->schedule.kind = MYNN_SCHED_CONSTANT;
+        else if (!strcmp(v, "step")) fo->schedule.kind = MYNN_SCHED_STEP;
+        else if (!strcmp(v, "cosine")) fo->schedule.kind = MYNN_SCHED_COSINE;
+        else {
+            cli_error("--schedule: unknown schedule \"%s\" (constant, step, cosine)", v);
+            return CLI_USAGE;
+        }
+    }
+    if (fo->schedule.step_size < 1) fo->schedule.step_size = 10;
+    if (!(fo->schedule.gamma > 0)) fo->schedule.gamma = 0.1f;
+    if (((v = cli_value(opts, "--lr")) && cli_float("--lr", v, 0, 1, &fo->optim.lr)) ||
+        ((v = cli_value(opts, "--momentum")) && cli_float("--momentum", v, 0, 0, &fo->optim.momentum)) ||
+        ((v = cli_value(opts, "--weight-decay")) &&
+         cli_float("--weight-decay", v, 0, 0, &fo->optim.weight_decay)) ||
+        ((v = cli_value(opts, "--clip-norm")) && cli_float("--clip-norm", v, 0, 1, &fo->optim.clip_norm)) ||
+        ((v = cli_value(opts, "--step-size")) &&
+         cli_int("--step-size", v, 1, 1L << 30, &fo->schedule.step_size)) ||
+        ((v = cli_value(opts, "--gamma")) && cli_float("--gamma", v, 0, 1, &fo->schedule.gamma)) ||
+        ((v = cli_value(opts, "--min-lr")) && cli_float("--min-lr", v, 0, 0, &fo->schedule.min_lr)) ||
+        ((v = cli_value(opts, "--warmup")) &&
+         cli_int("--warmup", v, 0, 1L << 30, &fo->schedule.warmup_epochs)) ||
+        ((v = cli_value(opts, "--epochs")) && cli_int("--epochs", v, 1, 1L << 30, &fo->epochs)) ||
+        ((v = cli_value(opts, "--batch")) && cli_int("--batch", v, 1, 1 << 24, &fo->batch_size)))
+        return CLI_USAGE;
+    a->batch_given = cli_value(opts, "--batch") != NULL;
+    fo->optim.nesterov = cli_value(opts, "--nesterov") != NULL;
+    if (fo->optim.nesterov && a->opt_kind != MYNN_OPT_SGD) {
+        cli_error("--nesterov: only for --optimizer sgd");
+        return CLI_USAGE;
+    }
+    if (fo->optim.nesterov && !(fo->optim.momentum > 0)) {
+        cli_error("--nesterov: needs --momentum > 0");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* Seed, threads, validation, early stopping, checkpoints, data options. */
+static int parse_run_options(cli_opt *opts, train_args *a)
+{
+    mynn_fit_options *fo = &a->fo;
+    const char *v;
+    int seed = 1;
+    a->threads = default_threads();
+    if (((v = cli_value(opts, "--seed")) && cli_int("--seed", v, 0, 0x7fffffffL, &seed)) ||
+        ((v = cli_value(opts, "--threads")) && cli_int("--threads", v, 1, 4096, &a->threads)) ||
+        ((v = cli_value(opts, "--val")) && val_is_fraction(v) && cli_fraction("--val", v, &a->val_frac)) ||
+        ((v = cli_value(opts, "--patience")) && cli_int("--patience", v, 1, 1L << 30, &fo->patience)))
+        return CLI_USAGE;
+    a->threads_given = cli_value(opts, "--threads") != NULL;
+    a->mpi_timeout = 300.0f;
+    if ((v = cli_value(opts, "--mpi-timeout")) && cli_float("--mpi-timeout", v, 0, 1, &a->mpi_timeout))
+        return CLI_USAGE;
+    a->val_path = (v = cli_value(opts, "--val")) && !val_is_fraction(v) ? v : NULL;
+    if (fo->patience > 0 && a->val_frac <= 0 && !a->val_path) {
+        cli_error("--patience: needs a validation set (--val FRACTION or --val DATA)");
+        return CLI_USAGE;
+    }
+    if (a->resume && !a->ckpt_dir) {
+        cli_error("--resume: needs --checkpoint DIR");
+        return CLI_USAGE;
+    }
+    fo->seed = (uint64_t)seed;
+    fo->shuffle = cli_value(opts, "--no-shuffle") == NULL;
+    a->quiet = cli_value(opts, "--quiet") != NULL;
+    return cli_load_options(opts, &a->lo) ? CLI_USAGE : CLI_OK;
+}
+
+/* The layer description and loss, checked on a scratch network; chooses
+ * the loss from the output activation when --loss is absent. */
+static int check_layers(train_args *a)
+{
+    mynn_net *t = NULL;
+    if (mynn_parse_layers(&t, a->spec)) {
+        cli_lib_error("--layers");
+        return CLI_USAGE;
+    }
+    a->k_spec = mynn_n_outputs(t);
+    mynn_activation out_act = cli_output_activation(t);
+    if (!a->have_loss)
+        a->loss = out_act == MYNN_ACT_SOFTMAX ? MYNN_LOSS_CE
+                : out_act == MYNN_ACT_SIGMOID ? MYNN_LOSS_BCE : MYNN_LOSS_MSE;
+    mynn_layer_info li;
+    int last_dense = mynn_layer_get_info(t, mynn_n_layers(t) - 1, &li) == MYNN_OK &&
+                     li.kind == MYNN_LAYER_DENSE;
+    int bad = !last_dense || mynn_set_loss(t, a->loss);
+    mynn_free(t);
+    if (!bad) return CLI_OK;
+    if (!last_dense) cli_error("--layers: \"%s\" must end with a dense layer (as 10:softmax)", a->spec);
+    else cli_lib_error("--loss %s with a %s output layer", mynn_loss_name(a->loss),
+                       mynn_activation_name(out_act));
+    return CLI_USAGE;
+}
+
+/* Output paths checked now, not after hours of training (by rank 0, the
+ * one that writes them). */
+static int check_outputs(train_args *a)
+{
+    if (a->rank == 0 && ((a->save && cli_check_writable("--save", a->save)) ||
+        (a->log_path && cli_check_writable("--log", a->log_path)) ||
+        (a->plot_path && cli_check_writable("--plot", a->plot_path))))
+        return CLI_FAIL;
+    if (a->ckpt_dir) {
+        if (checkpoint_dir(a->ckpt_dir, a->resume, a->rank != 0, a->ckpt, sizeof a->ckpt)) return CLI_FAIL;
+        a->fo.checkpoint_path = a->ckpt;
+        a->fo.resume = a->resume;
+    }
+    return CLI_OK;
+}
+
+/* The samples of a batch this process runs: its share under MPI. */
+static int local_batch(const train_args *a)
+{
+    int world = cli_dist_world();
+    return (a->fo.batch_size + world - 1) / world;
+}
+
+/* --from MODEL: the starting network, checked against --layers and --loss. */
+static int load_start_model(train_args *a, mynn_net **net)
+{
+    if (cli_load_model(net, a->from, local_batch(a))) return CLI_FAIL;
+    if (a->spec && !layers_match(*net, a->spec)) {
+        cli_error("--layers: \"%s\" does not match the architecture of %s (see mynn info)", a->spec,
+                  a->from);
+        return CLI_USAGE;
+    }
+    a->k_spec = mynn_n_outputs(*net);
+    if (a->have_loss && mynn_set_loss(*net, a->loss)) {
+        cli_lib_error("--loss %s", mynn_loss_name(a->loss));
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* A second data set must have the training set's inputs and outputs. */
+static int check_like_train(const mynn_dataset *ds, const char *path, const mynn_dataset *train)
+{
+    if (ds->n_inputs == train->n_inputs && ds->n_outputs == train->n_outputs) return CLI_OK;
+    cli_error("%s: %d inputs and %d outputs, but the training data has %d and %d", path,
+              ds->n_inputs, ds->n_outputs, train->n_inputs, train->n_outputs);
+    return CLI_FAIL;
+}
+
+/* DATA, the test set (--test, or a folder's t10k-* files) and the
+ * validation set (--val DATA, or a fraction split off DATA). */
+static int load_datasets(train_args *a, train_sets *d)
+{
+    mynn_load_options *lo = &a->lo;
+    if (lo->n_targets == 0 && a->k_spec >= 2) lo->n_classes = a->k_spec;
+    if (cli_load_data(&d->train, a->data_path, lo, 0)) return CLI_FAIL;
+    if (a->test_path) {
+        if (cli_load_data(&d->test, a->test_path, lo, cli_is_dir(a->test_path) ? 1 : 0)) return CLI_FAIL;
+    } else if (cli_is_dir(a->data_path)) {
+        if (cli_load_data(&d->test, a->data_path, lo, 1)) return CLI_FAIL;
+        a->test_path = a->data_path;
+    }
+    const mynn_dataset *train = d->train;
+    if (train->n_outputs != a->k_spec) {
+        if (train->n_classes > 0)
+            cli_error("%s: %d classes, but the output layer has %d units", a->data_path,
+                      train->n_classes, a->k_spec);
+        else
+            cli_error("%s: %d target column%s, but the output layer has %d units", a->data_path,
+                      train->n_outputs, train->n_outputs == 1 ? "" : "s", a->k_spec);
+        return CLI_FAIL;
+    }
+    if (d->test && check_like_train(d->test, a->test_path, train)) return CLI_FAIL;
+    if (a->val_path) {
+        if (cli_load_data(&d->val, a->val_path, lo, cli_is_dir(a->val_path) ? 1 : 0)) return CLI_FAIL;
+        if (check_like_train(d->val, a->val_path, train)) return CLI_FAIL;
+    } else if (a->val_frac > 0) {
+        if (mynn_dataset_split(d->train, a->val_frac, a->fo.seed, &d->val)) {
+            cli_lib_error("--val");
+            return CLI_FAIL;
+        }
+        if (d->train->n < 1 || d->val->n < 1) {
+            cli_error("--val %g leaves an empty training or validation set", (double)a->val_frac);
+            return CLI_USAGE;
+        }
+    }
+    if (a->opt_kind == MYNN_OPT_IRPROP && !a->batch_given) a->fo.batch_size = d->train->n;
+    return CLI_OK;
+}
+
+/* The data's sample shape (IDX images, or --shape) as the net's input shape. */
+static mynn_status set_shape(mynn_net *net, const mynn_dataset *ds)
+{
+    if (ds->shape_dims == 1) return mynn_set_input_shape_1d(net, ds->shape[0], ds->shape[2]);
+    if (ds->shape_dims == 2) return mynn_set_input_shape(net, ds->shape[0], ds->shape[1], ds->shape[2]);
+    return MYNN_OK;
+}
+
+/* The network to train: the --from model fitted to the data, or a new one
+ * built from --layers, with its input normalisation. */
+static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **net)
+{
+    if (a->from) {
+        if (mynn_n_inputs(*net) != train->n_inputs) {
+            cli_error("%s: %d inputs, but the model %s takes %d", a->data_path, train->n_inputs,
+                      a->from, mynn_n_inputs(*net));
+            return CLI_FAIL;
+        }
+        if (local_batch(a) > mynn_max_batch(*net)) {   /* irprop's full batch */
+            mynn_free(*net);
+            if (cli_load_model(net, a->from, local_batch(a))) return CLI_FAIL;
+            if (a->have_loss) mynn_set_loss(*net, a->loss);
+        }
+        if (a->norm && set_normalisation(*net, train, a->norm)) return CLI_FAIL;
+    } else {
+        mynn_status s = mynn_create(net, train->n_inputs);
+        if (!s) s = set_shape(*net, train);
+        if (!s && (s = mynn_add_layers(*net, a->spec))) {   /* shapes meet the data only now */
+            cli_lib_error("--layers");
+            return CLI_USAGE;
+        }
+        if (s || mynn_set_loss(*net, a->loss) || mynn_build(*net, local_batch(a), a->init, a->fo.seed)) {
+            cli_lib_error("cannot build the network");
+            return CLI_FAIL;
+        }
+        if (set_normalisation(*net, train, a->norm ? a->norm : "scale")) return CLI_FAIL;
+    }
+    /* The machine's cores are shared by the ranks running on it. */
+    int local = cli_dist_local_ranks();
+    if (!a->threads_given && local > 1) a->threads = a->threads / local > 0 ? a->threads / local : 1;
+    mynn_set_threads(a->threads);
+    a->fo.reducer = cli_dist_reducer();
+    return CLI_OK;
+}
+
+/* The line announcing the run. */
+static void report_start(const train_args *a, const train_sets *d, mynn_net *net)
+{
+    if (a->quiet) return;
+    size_t np = 0;
+    mynn_params(net, &np);
+    printf("training on %d samples (%d inputs, ", d->train->n, d->train->n_inputs);
+    if (d->train->n_classes > 0) printf("%d classes)", d->train->n_classes);
+    else printf("%d targets)", d->train->n_outputs);
+    if (d->val) printf(", validating on %d", d->val->n);
+    if (d->test) printf(", testing on %d", d->test->n);
+    printf("; %zu parameters, %s, %s loss", np, mynn_optimizer_name(a->opt_kind),
+           mynn_loss_name(mynn_get_loss(net)));
+    if (cli_dist_world() > 1)
+        printf("; %d ranks x %d thread%s, %d samples per rank and step", cli_dist_world(), a->threads,
+               a->threads == 1 ? "" : "s", local_batch(a));
+    printf("\n");
+    fflush(stdout);
+}
+
+/* mynn_fit with the progress, log and history callbacks. */
+static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx *ctx)
+{
+    const char *v;
+    ctx->net = net;
+    ctx->test = d->test;
+    /* Testing hooks: MYNN_TEST_KILL_AFTER_EPOCH=E (with --checkpoint) dies
+     * after epoch E; MYNN_TEST_KILL_RANK=R does it on MPI rank R only;
+     * MYNN_TEST_FAULT=stall hangs instead. */
+    if (a->ckpt_dir && (v = getenv("MYNN_TEST_KILL_AFTER_EPOCH"))) ctx->kill_after = atoi(v);
+    if ((v = getenv("MYNN_TEST_KILL_RANK")) && atoi(v) != a->rank) ctx->kill_after = 0;
+    ctx->stall = (v = getenv("MYNN_TEST_FAULT")) && !strcmp(v, "stall");
+    ctx->epochs = a->fo.epochs;
+    ctx->quiet = a->quiet;
+    ctx->classify = d->train->n_classes > 0;
+    cli_progress_init(&ctx->prog, !a->quiet && isatty(2), a->fo.epochs, a->fo.batch_size, d->train->n);
+    log_append(ctx, "epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,seconds\n");
+    a->fo.on_epoch = on_epoch;
+    a->fo.on_batch = on_batch;
+    a->fo.user = ctx;
+    mynn_status st = mynn_fit(net, d->train, d->val, &a->fo);
+    cli_progress_clear(&ctx->prog);
+    if (st != MYNN_OK && st != MYNN_ERR_STOPPED) {
+        cli_lib_error("training failed");
+        return CLI_FAIL;
+    }
+    if (cli_dist_check_weights(net)) return CLI_FAIL;
+    if (!a->quiet) cli_dist_report();
+    if (ctx->oom) {
+        cli_error("out of memory");
+        return CLI_FAIL;
+    }
+    if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < a->fo.epochs)
+        printf("stopped early after epoch %d (no better validation loss for %d epochs)\n",
+               ctx->last_epoch, a->fo.patience);
+    return CLI_OK;
+}
+
+/* The final figures of the model as it is saved (split across the ranks
+ * under MPI; rank 0 prints them). */
+static int report_test(const train_args *a, const train_sets *d, mynn_net *net)
+{
+    if (!d->test) return CLI_OK;
+    mynn_metrics m;
+    if (mynn_evaluate_reduced(net, d->test, cli_dist_reducer(), &m, NULL)) {
+        cli_lib_error("%s", a->test_path);
+        return CLI_FAIL;
+    }
+    if (a->rank != 0) return CLI_OK;
+    if (m.accuracy >= 0)
+        cli_printf("test accuracy: %.2f%% (loss %.4f)\n", 100.0 * m.accuracy, (double)m.loss);
+    else
+        cli_printf("test loss: %.6g (mse %.6g, mae %.6g)\n", (double)m.loss, (double)m.mse, (double)m.mae);
+    return CLI_OK;
+}
+
+/* The model, then the log and the plot (rank 0 alone). */
+static int write_outputs(const train_args *a, mynn_net *net, const train_ctx *ctx)
+{
+    if (a->rank != 0) return CLI_OK;
+    if (a->save && mynn_save(net, a->save)) {
+        cli_lib_error("--save");
+        return CLI_FAIL;
+    }
+    cli_out *o;
+    if (a->log_path) {
+        if (cli_out_open(&o, "--log", a->log_path)) return CLI_FAIL;
+        cli_out_write(o, ctx->log, ctx->log_len);
+        if (cli_out_commit(o)) return CLI_FAIL;
+    }
+    if (a->plot_path) {
+        if (cli_out_open(&o, "--plot", a->plot_path)) return CLI_FAIL;
+        char title[512];
+        snprintf(title, sizeof title, "mynn train %s --layers %s", a->data_path,
+                 a->spec ? a->spec : "(from model)");
+        cli_plot_svg(o, &ctx->hist, title);
+        if (cli_out_commit(o)) return CLI_FAIL;
+    }
+    if (!a->quiet && a->save) printf("saved %s\n", a->save);
+    return CLI_OK;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_opt opts[] = {
@@ -309,11 +724,15 @@ int cmd_train(int argc, char **argv)
         {"--init", 1, NULL}, {"--normalize", 1, NULL}, {"--val", 1, NULL},
         {"--patience", 1, NULL}, {"--no-shuffle", 0, NULL}, {"--from", 1, NULL},
         {"--save", 1, NULL}, {"--log", 1, NULL}, {"--plot", 1, NULL}, {"--quiet", 0, NULL},
-        {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, CLI_DATA_OPTS, {NULL, 0, NULL}};
+        {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, {"--mpi-timeout", 1, NULL},
+        CLI_DATA_OPTS, {NULL, 0, NULL}};
     const char *pos[1];
+    /* Under mpirun every rank parses the same arguments: rank 0 reports. */
+    int rank = cli_dist_env_rank();
+    if (rank > 0) cli_error_silence();
     int npos, rc = cli_parse("train", argc, argv, opts, pos, 1, &npos);
     if (rc == CLI_HELP) {
-        printf(help, cli_data_help);
+        if (rank == 0) printf(help, cli_data_help);
         return CLI_OK;
     }
     if (rc) return rc;
@@ -321,311 +740,55 @@ int cmd_train(int argc, char **argv)
         cli_error("train: missing DATA (usage: mynn train DATA --layers SPEC [options])");
         return CLI_USAGE;
     }
-    const char *data_path = pos[0];
-    const char *v, *spec = cli_value(opts, "--layers"), *from = cli_value(opts, "--from");
-    const char *save = cli_value(opts, "--save"), *log_path = cli_value(opts, "--log");
-    const char *plot_path = cli_value(opts, "--plot"), *test_path = cli_value(opts, "--test");
-    const char *ckpt_dir = cli_value(opts, "--checkpoint");
-    int resume = cli_value(opts, "--resume") != NULL;
-    static char ckpt[4200];
-    if (!spec && !from) {
+    static train_args a;   /* static: the checkpoint path buffer is large */
+    memset(&a, 0, sizeof a);
+    mynn_fit_options_default(&a.fo);
+    a.data_path = pos[0];
+    a.spec = cli_value(opts, "--layers");
+    a.from = cli_value(opts, "--from");
+    a.save = cli_value(opts, "--save");
+    a.log_path = cli_value(opts, "--log");
+    a.plot_path = cli_value(opts, "--plot");
+    a.test_path = cli_value(opts, "--test");
+    a.ckpt_dir = cli_value(opts, "--checkpoint");
+    a.resume = cli_value(opts, "--resume") != NULL;
+    if (!a.spec && !a.from) {
         cli_error("train: --layers is required (e.g. --layers 128:relu,10:softmax)");
         return CLI_USAGE;
     }
+    if ((rc = parse_optim_options(opts, &a)) || (rc = parse_model_options(opts, &a)) ||
+        (rc = parse_run_options(opts, &a)) || (a.spec && (rc = check_layers(&a))))
+        return rc;
+    if (rank > 0) {
+        cli_error_unsilence();
+        a.quiet = 1;
+    }
+    a.rank = rank;
+    /* From here on a failure under MPI ends every rank (cli_dist_end). */
+    if (cli_dist_start(a.mpi_timeout)) return CLI_FAIL;
+    a.rank = cli_dist_rank();
+    if ((rc = check_outputs(&a))) return cli_dist_end(rc);
 
-    /* ---- every option checked before any data is read ---- */
-    mynn_fit_options fo;
-    mynn_fit_options_default(&fo);
-    mynn_optimizer_kind ok = MYNN_OPT_ADAM;
-    if ((v = cli_value(opts, "--optimizer")) && mynn_optimizer_from_name(v, &ok)) {
-        cli_error("--optimizer: unknown optimizer \"%s\" (sgd, adam, adamw, rmsprop, irprop)", v);
-        return CLI_USAGE;
-    }
-    mynn_optim_config_default(&fo.optim, ok);
-    int have_loss = 0;
-    mynn_loss loss = MYNN_LOSS_MSE;
-    if ((v = cli_value(opts, "--loss"))) {
-        if (mynn_loss_from_name(v, &loss)) {
-            cli_error("--loss: unknown loss \"%s\" (mse, bce, ce)", v);
-            return CLI_USAGE;
-        }
-        have_loss = 1;
-    }
-    mynn_init init = MYNN_INIT_AUTO;
-    if ((v = cli_value(opts, "--init"))) {
-        if (!strcmp(v, "auto")) init = MYNN_INIT_AUTO;
-        else if (!strcmp(v, "xavier")) init = MYNN_INIT_XAVIER;
-        else if (!strcmp(v, "he")) init = MYNN_INIT_HE;
-        else if (!strcmp(v, "uniform")) init = MYNN_INIT_UNIFORM01;
-        else {
-            cli_error("--init: unknown initialisation \"%s\" (auto, xavier, he, uniform)", v);
-            return CLI_USAGE;
-        }
-    }
-    const char *norm = cli_value(opts, "--normalize");
-    if (norm && strcmp(norm, "scale") && strcmp(norm, "standard") && strcmp(norm, "none")) {
-        cli_error("--normalize: unknown kind \"%s\" (scale, standard, none)", norm);
-        return CLI_USAGE;
-    }
-    if ((v = cli_value(opts, "--schedule"))) {
-        if (!strcmp(v, "constant")) fo.schedule.kind = MYNN_SCHED_CONSTANT;
-        else if (!strcmp(v, "step")) fo.schedule.kind = MYNN_SCHED_STEP;
-        else if (!strcmp(v, "cosine")) fo.schedule.kind = MYNN_SCHED_COSINE;
-        else {
-            cli_error("--schedule: unknown schedule \"%s\" (constant, step, cosine)", v);
-            return CLI_USAGE;
-        }
-    }
-    if (fo.schedule.step_size < 1) fo.schedule.step_size = 10;
-    if (!(fo.schedule.gamma > 0)) fo.schedule.gamma = 0.1f;
-    int seed = 1, threads = default_threads(), batch_given = 0;
-    float val_frac = 0.0f;
-    if (((v = cli_value(opts, "--lr")) && cli_float("--lr", v, 0, 1, &fo.optim.lr)) ||
-        ((v = cli_value(opts, "--momentum")) && cli_float("--momentum", v, 0, 0, &fo.optim.momentum)) ||
-        ((v = cli_value(opts, "--weight-decay")) &&
-         cli_float("--weight-decay", v, 0, 0, &fo.optim.weight_decay)) ||
-        ((v = cli_value(opts, "--clip-norm")) && cli_float("--clip-norm", v, 0, 1, &fo.optim.clip_norm)) ||
-        ((v = cli_value(opts, "--step-size")) &&
-         cli_int("--step-size", v, 1, 1L << 30, &fo.schedule.step_size)) ||
-        ((v = cli_value(opts, "--gamma")) && cli_float("--gamma", v, 0, 1, &fo.schedule.gamma)) ||
-        ((v = cli_value(opts, "--min-lr")) && cli_float("--min-lr", v, 0, 0, &fo.schedule.min_lr)) ||
-        ((v = cli_value(opts, "--warmup")) &&
-         cli_int("--warmup", v, 0, 1L << 30, &fo.schedule.warmup_epochs)) ||
-        ((v = cli_value(opts, "--epochs")) && cli_int("--epochs", v, 1, 1L << 30, &fo.epochs)) ||
-        ((v = cli_value(opts, "--batch")) && cli_int("--batch", v, 1, 1 << 24, &fo.batch_size)) ||
-        ((v = cli_value(opts, "--seed")) && cli_int("--seed", v, 0, 0x7fffffffL, &seed)) ||
-        ((v = cli_value(opts, "--threads")) && cli_int("--threads", v, 1, 4096, &threads)) ||
-        ((v = cli_value(opts, "--val")) && val_is_fraction(v) && cli_fraction("--val", v, &val_frac)) ||
-        ((v = cli_value(opts, "--patience")) && cli_int("--patience", v, 1, 1L << 30, &fo.patience)))
-        return CLI_USAGE;
-    batch_given = cli_value(opts, "--batch") != NULL;
-    fo.optim.nesterov = cli_value(opts, "--nesterov") != NULL;
-    if (fo.optim.nesterov && ok != MYNN_OPT_SGD) {
-        cli_error("--nesterov: only for --optimizer sgd");
-        return CLI_USAGE;
-    }
-    if (fo.optim.nesterov && !(fo.optim.momentum > 0)) {
-        cli_error("--nesterov: needs --momentum > 0");
-        return CLI_USAGE;
-    }
-    const char *val_path = (v = cli_value(opts, "--val")) && !val_is_fraction(v) ? v : NULL;
-    if (fo.patience > 0 && val_frac <= 0 && !val_path) {
-        cli_error("--patience: needs a validation set (--val FRACTION or --val DATA)");
-        return CLI_USAGE;
-    }
-    if (resume && !ckpt_dir) {
-        cli_error("--resume: needs --checkpoint DIR");
-        return CLI_USAGE;
-    }
-    fo.seed = (uint64_t)seed;
-    fo.shuffle = cli_value(opts, "--no-shuffle") == NULL;
-    mynn_load_options lo;
-    if (cli_load_options(opts, &lo)) return CLI_USAGE;
-
-    /* The layer description and loss checked on a scratch network. */
-    int k_spec = 0;
-    mynn_activation out_act = MYNN_ACT_IDENTITY;
-    if (spec) {
-        mynn_net *t = NULL;
-        if (mynn_create(&t, 1) || mynn_add_layers(t, spec)) {
-            cli_lib_error("--layers");
-            mynn_free(t);
-            return CLI_USAGE;
-        }
-        k_spec = mynn_n_outputs(t);
-        out_act = cli_output_activation(t);
-        if (!have_loss) loss = out_act == MYNN_ACT_SOFTMAX ? MYNN_LOSS_CE
-                             : out_act == MYNN_ACT_SIGMOID ? MYNN_LOSS_BCE : MYNN_LOSS_MSE;
-        mynn_layer_info li;
-        int last_dense = mynn_layer_get_info(t, mynn_n_layers(t) - 1, &li) == MYNN_OK &&
-                         li.kind == MYNN_LAYER_DENSE;
-        int bad = !last_dense || mynn_set_loss(t, loss);
-        mynn_free(t);
-        if (bad) {
-            if (!last_dense) cli_error("--layers: \"%s\" must end with a dense layer (as 10:softmax)", spec);
-            else cli_lib_error("--loss %s with a %s output layer", mynn_loss_name(loss),
-                               mynn_activation_name(out_act));
-            return CLI_USAGE;
-        }
-    }
-    /* Output paths checked now, not after hours of training. */
-    if ((save && cli_check_writable("--save", save)) || (log_path && cli_check_writable("--log", log_path)) ||
-        (plot_path && cli_check_writable("--plot", plot_path)))
-        return CLI_FAIL;
-    if (ckpt_dir) {
-        if (checkpoint_dir(ckpt_dir, resume, ckpt, sizeof ckpt)) return CLI_FAIL;
-        fo.checkpoint_path = ckpt;
-        fo.resume = resume;
-    }
-
-    /* ---- model (from a file) and data ---- */
     mynn_net *net = NULL;
-    mynn_dataset *train = NULL, *val = NULL, *test = NULL;
+    train_sets d = {NULL, NULL, NULL};
     train_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     rc = CLI_FAIL;
-    if (from) {
-        int mb = fo.batch_size;
-        if (cli_load_model(&net, from, mb)) goto out;
-        if (spec && !layers_match(net, spec)) {
-            cli_error("--layers: \"%s\" does not match the architecture of %s (see mynn info)", spec, from);
-            rc = CLI_USAGE;
-            goto out;
-        }
-        k_spec = mynn_n_outputs(net);
-        out_act = cli_output_activation(net);
-        if (have_loss && mynn_set_loss(net, loss)) {
-            cli_lib_error("--loss %s", mynn_loss_name(loss));
-            rc = CLI_USAGE;
-            goto out;
-        }
+    int r;
+    if (a.from && (r = load_start_model(&a, &net))) rc = r;
+    else if ((r = load_datasets(&a, &d))) rc = r;
+    else if ((r = prepare_network(&a, d.train, &net))) rc = r;
+    else if (!cli_dist_check(net, &a.fo, d.train, d.val, d.test)) {
+        report_start(&a, &d, net);
+        if (!run_fit(&a, &d, net, &ctx) && !report_test(&a, &d, net) && !write_outputs(&a, net, &ctx))
+            rc = CLI_OK;
     }
-    if (lo.n_targets == 0 && k_spec >= 2) lo.n_classes = k_spec;
-    if (cli_load_data(&train, data_path, &lo, 0)) goto out;
-    if (test_path) {
-        if (cli_load_data(&test, test_path, &lo, cli_is_dir(test_path) ? 1 : 0)) goto out;
-    } else if (cli_is_dir(data_path)) {
-        if (cli_load_data(&test, data_path, &lo, 1)) goto out;
-        test_path = data_path;
-    }
-    if (train->n_outputs != k_spec) {
-        if (train->n_classes > 0)
-            cli_error("%s: %d classes, but the output layer has %d units", data_path,
-                      train->n_classes, k_spec);
-        else
-            cli_error("%s: %d target column%s, but the output layer has %d units", data_path,
-                      train->n_outputs, train->n_outputs == 1 ? "" : "s", k_spec);
-        goto out;
-    }
-    if (test && (test->n_inputs != train->n_inputs || test->n_outputs != train->n_outputs)) {
-        cli_error("%s: %d inputs and %d outputs, but the training data has %d and %d", test_path,
-                  test->n_inputs, test->n_outputs, train->n_inputs, train->n_outputs);
-        goto out;
-    }
-    if (val_path) {
-        if (cli_load_data(&val, val_path, &lo, cli_is_dir(val_path) ? 1 : 0)) goto out;
-        if (val->n_inputs != train->n_inputs || val->n_outputs != train->n_outputs) {
-            cli_error("%s: %d inputs and %d outputs, but the training data has %d and %d", val_path,
-                      val->n_inputs, val->n_outputs, train->n_inputs, train->n_outputs);
-            goto out;
-        }
-    } else if (val_frac > 0) {
-        if (mynn_dataset_split(train, val_frac, fo.seed, &val)) {
-            cli_lib_error("--val");
-            goto out;
-        }
-        if (train->n < 1 || val->n < 1) {
-            cli_error("--val %g leaves an empty training or validation set", (double)val_frac);
-            rc = CLI_USAGE;
-            goto out;
-        }
-    }
-    if (ok == MYNN_OPT_IRPROP && !batch_given) fo.batch_size = train->n;
-
-    /* ---- network ---- */
-    if (from) {
-        if (mynn_n_inputs(net) != train->n_inputs) {
-            cli_error("%s: %d inputs, but the model %s takes %d", data_path, train->n_inputs, from,
-                      mynn_n_inputs(net));
-            goto out;
-        }
-        if (fo.batch_size > mynn_max_batch(net)) {   /* irprop's full batch */
-            mynn_free(net);
-            if (cli_load_model(&net, from, fo.batch_size)) goto out;
-            if (have_loss) mynn_set_loss(net, loss);
-        }
-        if (norm && set_normalisation(net, train, norm)) goto out;
-    } else {
-        if (mynn_create(&net, train->n_inputs) || mynn_add_layers(net, spec) ||
-            mynn_set_loss(net, loss) || mynn_build(net, fo.batch_size, init, fo.seed)) {
-            cli_lib_error("cannot build the network");
-            goto out;
-        }
-        if (set_normalisation(net, train, norm ? norm : "scale")) goto out;
-    }
-    mynn_set_threads(threads);
-
-    /* ---- training ---- */
-    int quiet = cli_value(opts, "--quiet") != NULL;
-    ctx.net = net;
-    ctx.test = test;
-    if (ckpt_dir && (v = getenv("MYNN_TEST_KILL_AFTER_EPOCH"))) ctx.kill_after = atoi(v);
-    ctx.epochs = fo.epochs;
-    ctx.quiet = quiet;
-    ctx.classify = train->n_classes > 0;
-    cli_progress_init(&ctx.prog, !quiet && isatty(2), fo.epochs, fo.batch_size, train->n);
-    log_append(&ctx, "epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,seconds\n");
-    fo.on_epoch = on_epoch;
-    fo.on_batch = on_batch;
-    fo.user = &ctx;
-    if (!quiet) {
-        size_t np = 0;
-        mynn_params(net, &np);
-        printf("training on %d samples (%d inputs, ", train->n, train->n_inputs);
-        if (train->n_classes > 0) printf("%d classes)", train->n_classes);
-        else printf("%d targets)", train->n_outputs);
-        if (val) printf(", validating on %d", val->n);
-        if (test) printf(", testing on %d", test->n);
-        printf("; %zu parameters, %s, %s loss\n", np, mynn_optimizer_name(ok),
-               mynn_loss_name(mynn_get_loss(net)));
-        fflush(stdout);
-    }
-    mynn_status st = mynn_fit(net, train, val, &fo);
-    cli_progress_clear(&ctx.prog);
-    if (st != MYNN_OK && st != MYNN_ERR_STOPPED) {
-        cli_lib_error("training failed");
-        goto out;
-    }
-    if (ctx.oom) {
-        cli_error("out of memory");
-        goto out;
-    }
-    if (!quiet && fo.patience > 0 && ctx.last_epoch > 0 && ctx.last_epoch < fo.epochs)
-        printf("stopped early after epoch %d (no better validation loss for %d epochs)\n",
-               ctx.last_epoch, fo.patience);
-
-    /* ---- final figures of the model as it is saved ---- */
-    if (test) {
-        mynn_metrics m;
-        if (mynn_evaluate(net, test, &m, NULL)) {
-            cli_lib_error("%s", test_path);
-            goto out;
-        }
-        if (m.accuracy >= 0)
-            cli_printf("test accuracy: %.2f%% (loss %.4f)\n", 100.0 * m.accuracy, (double)m.loss);
-        else
-            cli_printf("test loss: %.6g (mse %.6g, mae %.6g)\n", (double)m.loss, (double)m.mse, (double)m.mae);
-    }
-
-    /* ---- outputs: model, then the log and the plot ---- */
-    if (save && mynn_save(net, save)) {
-        cli_lib_error("--save");
-        goto out;
-    }
-    if (log_path) {
-        cli_out *o;
-        if (cli_out_open(&o, "--log", log_path)) goto out;
-        cli_out_write(o, ctx.log, ctx.log_len);
-        if (cli_out_commit(o)) goto out;
-    }
-    if (plot_path) {
-        cli_out *o;
-        if (cli_out_open(&o, "--plot", plot_path)) goto out;
-        char title[512];
-        snprintf(title, sizeof title, "mynn train %s --layers %s", data_path,
-                 spec ? spec : "(from model)");
-        cli_plot_svg(o, &ctx.hist, title);
-        if (cli_out_commit(o)) goto out;
-    }
-    if (!quiet && save) printf("saved %s\n", save);
-    rc = CLI_OK;
-out:
     cli_progress_clear(&ctx.prog);
     cli_history_free(&ctx.hist);
     free(ctx.log);
-    mynn_dataset_free(train);
-    mynn_dataset_free(val);
-    mynn_dataset_free(test);
+    mynn_dataset_free(d.train);
+    mynn_dataset_free(d.val);
+    mynn_dataset_free(d.test);
     mynn_free(net);
-    return rc;
+    return cli_dist_end(rc);
 }

@@ -27,8 +27,13 @@ static void verror(const char *fmt, va_list ap, const char *suffix)
     for (size_t i = 0; i < len; i++)
         if (buf[i] == '\n' || buf[i] == '\r') buf[i] = ' ';
     fflush(stdout);
-    fprintf(stderr, "mynn: %s\n", buf);
+    int rank = cli_dist_env_rank();
+    if (rank > 0) fprintf(stderr, "mynn: rank %d: %s\n", rank, buf);
+    else fprintf(stderr, "mynn: %s\n", buf);
 }
+
+void cli_error_silence(void) { error_printed = 1; }
+void cli_error_unsilence(void) { error_printed = 0; }
 
 void cli_error(const char *fmt, ...)
 {

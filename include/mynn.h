@@ -50,7 +50,8 @@ typedef enum mynn_status {
     MYNN_ERR_NUMERIC,     /* NaN or infinity in input, loss or weights */
     MYNN_ERR_IO,          /* a file could not be opened, read or written */
     MYNN_ERR_FORMAT,      /* a file's content is malformed */
-    MYNN_ERR_STOPPED      /* training stopped early by a callback (not a failure) */
+    MYNN_ERR_STOPPED,     /* training stopped early by a callback (not a failure) */
+    MYNN_ERR_COMM         /* a reducer (data-parallel training) reported a failure */
 } mynn_status;
 
 /* The message of the last failed call on this thread ("" if none). */
@@ -123,6 +124,18 @@ MYNN_API uint64_t mynn_rng_below(mynn_rng *r, uint64_t n);
 
 typedef struct mynn_net mynn_net;
 
+typedef enum mynn_layer_kind {
+    MYNN_LAYER_DENSE = 0,
+    MYNN_LAYER_DROPOUT,
+    MYNN_LAYER_CONV,            /* 2-D convolution (1-D: dims = 1, height 1) */
+    MYNN_LAYER_MAXPOOL,
+    MYNN_LAYER_AVGPOOL,
+    MYNN_LAYER_GLOBAL_AVGPOOL,
+    MYNN_LAYER_FLATTEN,
+    MYNN_LAYER_BATCHNORM,
+    MYNN_LAYER_ACTIVATION
+} mynn_layer_kind;
+
 /* A new, empty network taking n_inputs features per sample. */
 MYNN_API mynn_status mynn_create(mynn_net **out, int n_inputs);
 MYNN_API void        mynn_free(mynn_net *net);
@@ -134,8 +147,55 @@ MYNN_API mynn_status mynn_add_dense(mynn_net *net, int n_outputs, mynn_activatio
  * prediction.  0 <= rate < 1. */
 MYNN_API mynn_status mynn_add_dropout(mynn_net *net, float rate);
 /* Append layers from a description such as "256:relu,dropout:0.2,10:softmax"
- * (units:activation, activation optional meaning identity). */
+ * (units:activation, activation optional meaning identity), or with the
+ * spatial kinds "conv:32:3:relu:pad=1,maxpool:2,flatten,128:relu,10:softmax":
+ *   UNITS[:ACT]                               dense
+ *   conv:F:K[xK2][:ACT][:stride=S][:pad=P|same]   2-D convolution (conv2d too)
+ *   conv1d:F:K[:ACT][:stride=S][:pad=P|same]
+ *   maxpool:K[:stride=S]  avgpool:K[:stride=S]  maxpool1d:K  avgpool1d:K
+ *   gap  flatten  batchnorm  dropout:RATE  ACT (an activation layer) */
 MYNN_API mynn_status mynn_add_layers(mynn_net *net, const char *spec);
+
+/* Check a layer description's syntax and settings without any input shape:
+ * *out is a net whose layers can be inspected (kinds, units, activations;
+ * not their shapes) but that cannot be built.  Free it with mynn_free. */
+MYNN_API mynn_status mynn_parse_layers(mynn_net **out, const char *spec);
+
+/* Shapes.  A sample is a C × H × W tensor stored channel-major (PyTorch's
+ * NCHW for one sample); a plain vector of n features is n × 1 × 1, a 1-D
+ * signal C × 1 × L.  Set the input shape before adding layers (c·h·w, or
+ * c·length, must equal n_inputs; default: n_inputs × 1 × 1).  Each layer's
+ * output shape follows when it is added; a layer that does not fit its
+ * input gives MYNN_ERR_SHAPE naming the layer and the shapes. */
+MYNN_API mynn_status mynn_set_input_shape(mynn_net *net, int c, int h, int w);
+MYNN_API mynn_status mynn_set_input_shape_1d(mynn_net *net, int c, int length);
+/* shape[3] receives c, h, w; returns 0 (flat), 1 (C × L) or 2 (C × H × W). */
+MYNN_API int mynn_input_shape(const mynn_net *net, int shape[3]);
+
+#define MYNN_PAD_SAME (-1)   /* padding that keeps the size (stride 1, odd kernel) */
+/* Convolution of filters output channels, kernel kh × kw, the same stride
+ * in both directions (>= 1) and zero padding pad (>= 0, or MYNN_PAD_SAME),
+ * with a fused activation (not softmax).  Weight [filters, C, kh, kw] and
+ * bias [filters], as PyTorch's nn.Conv2d. */
+MYNN_API mynn_status mynn_add_conv2d(mynn_net *net, int filters, int kh, int kw, int stride,
+                                     int pad, mynn_activation act);
+/* 1-D convolution over C × L samples (nn.Conv1d, weight [filters, C, k]). */
+MYNN_API mynn_status mynn_add_conv1d(mynn_net *net, int filters, int k, int stride, int pad,
+                                     mynn_activation act);
+/* Max or average pooling (kind MYNN_LAYER_MAXPOOL or MYNN_LAYER_AVGPOOL),
+ * a k × k window (1-D: k), stride 0 meaning k; no padding, floor rounding. */
+MYNN_API mynn_status mynn_add_pool2d(mynn_net *net, mynn_layer_kind kind, int k, int stride);
+MYNN_API mynn_status mynn_add_pool1d(mynn_net *net, mynn_layer_kind kind, int k, int stride);
+/* Mean over each channel's plane: C × H × W -> C. */
+MYNN_API mynn_status mynn_add_global_avgpool(mynn_net *net);
+/* C × H × W -> C·H·W (a dense layer after a spatial one flattens anyway). */
+MYNN_API mynn_status mynn_add_flatten(mynn_net *net);
+/* Batch normalisation per channel (PyTorch's BatchNorm1d/2d: momentum 0.1,
+ * eps 1e-5): batch statistics in training, running statistics in
+ * prediction.  Not allowed as the first layer. */
+MYNN_API mynn_status mynn_add_batchnorm(mynn_net *net);
+/* An activation on its own (element-wise; softmax over each sample). */
+MYNN_API mynn_status mynn_add_activation(mynn_net *net, mynn_activation act);
 
 /* Choose the cost (default MSE).  Checked against the output activation by
  * mynn_build. */
@@ -182,14 +242,18 @@ MYNN_API int    mynn_n_layers(const mynn_net *net);
 MYNN_API int    mynn_max_batch(const mynn_net *net);   /* 0 before build */
 MYNN_API mynn_loss mynn_get_loss(const mynn_net *net);
 
-typedef enum mynn_layer_kind { MYNN_LAYER_DENSE = 0, MYNN_LAYER_DROPOUT } mynn_layer_kind;
 typedef struct mynn_layer_info {
     mynn_layer_kind kind;
-    const char *kind_name;      /* "dense", "dropout" */
+    const char *kind_name;      /* "dense", "dropout", "conv", "maxpool", "avgpool",
+                                   "gap", "flatten", "batchnorm", "activation" */
     int n_inputs, n_outputs;    /* features per sample */
-    mynn_activation activation; /* dense only */
+    mynn_activation activation; /* dense, conv, activation */
     float rate;                 /* dropout only */
     size_t n_params;
+    int in_shape[3], out_shape[3];  /* per sample: channels, height, width */
+    int dims;                   /* conv and pooling: 1 or 2 */
+    int kernel[2], stride[2], pad[2];  /* conv and pooling: [height, width] */
+    float momentum, eps;        /* batch norm */
 } mynn_layer_info;
 MYNN_API mynn_status mynn_layer_get_info(const mynn_net *net, int i, mynn_layer_info *info);
 
@@ -200,6 +264,14 @@ MYNN_API float *mynn_grads(mynn_net *net, size_t *n);
 /* Views of one dense layer's weight [out × in] and bias [out]; NULL otherwise. */
 MYNN_API float *mynn_layer_weight(mynn_net *net, int i);
 MYNN_API float *mynn_layer_bias(mynn_net *net, int i);
+
+/* A named tensor of layer i: "weight", "bias" (dense, conv, batch norm's
+ * γ and β), "running_mean", "running_var" (batch norm).  Returns the data
+ * (valid after build) and fills its shape in PyTorch's layout (dense
+ * [out, in]; conv [out, in, kh, kw], 1-D [out, in, k]; the others [C]);
+ * NULL when the layer has no such tensor.  rank or dims may be NULL. */
+MYNN_API float *mynn_layer_tensor(mynn_net *net, int i, const char *name, int *rank,
+                                  size_t dims[4]);
 
 /* Number of threads used by the kernels (OpenMP builds; 0 = library default). */
 MYNN_API void mynn_set_threads(int n);
@@ -220,6 +292,9 @@ typedef struct mynn_dataset {
     float *y;         /* [n × n_outputs] */
     int *labels;      /* [n] class indices (classification), else NULL */
     int owned;        /* non-zero: x, y, labels and the struct are freed by mynn_dataset_free */
+    int shape[3];     /* per-sample channels, height, width as the file or the options
+                         give it (IDX images: 1 × rows × cols); all 0: a flat vector */
+    int shape_dims;   /* 2: C × H × W, 1: C × L (shape[1] = 1), 0: none */
 } mynn_dataset;
 
 typedef struct mynn_load_options {
@@ -230,6 +305,9 @@ typedef struct mynn_load_options {
     int n_classes;      /* classification: 0 = max label + 1; else labels must be < n_classes */
     int skip_nonfinite; /* 1: drop rows holding NaN/inf instead of failing */
     int no_labels;      /* 1: every column is an input (predict on unlabelled data) */
+    int shape[3];       /* per-sample c, h, w of the inputs (0s: none; IDX gives its own):
+                           c·h·w must equal the number of inputs (MYNN_ERR_SHAPE) */
+    int shape_dims;     /* 2: C × H × W, 1: C × L (shape[1] = 1), 0: no shape */
 } mynn_load_options;
 MYNN_API void mynn_load_options_default(mynn_load_options *o);
 
@@ -317,6 +395,44 @@ typedef struct mynn_epoch_stats {
 typedef int (*mynn_epoch_callback)(const mynn_epoch_stats *s, void *user);
 typedef int (*mynn_batch_callback)(int epoch, int batch, int n_batches, float loss, void *user);
 
+/* Data-parallel training: a seam for a transport (MPI today, NCCL later).
+ * world processes ("ranks") each run mynn_fit on the same network, data and
+ * options with their own reducer; every global batch of batch_size samples
+ * is split into contiguous shares (rank r gets batch/world samples, plus one
+ * when r < batch % world, so no sample is lost or doubled; a share may be
+ * empty), and the shuffle is the same everywhere (same seed).  Each rank
+ * scales its mean gradient by (its samples / the batch's samples), then
+ * sum_floats adds the gradients of all ranks, so every rank holds the
+ * single-process mean gradient, takes the same optimizer step and the
+ * weights never drift apart: N ranks reach the weights of one process to
+ * float rounding (summation order).  Dropout masks are drawn from each
+ * layer's one generator in the global batch order (a rank draws for the
+ * whole batch and keeps its rows), so they are those of one process.
+ * Non-trainable buffers (batch-norm statistics) are per process while
+ * training, as in PyTorch's DDP, and averaged over the ranks after each
+ * epoch (before validation and checkpoints).  Validation inside mynn_fit and
+ * mynn_evaluate_reduced split their samples across the ranks and sum the
+ * statistics with sum_doubles.
+ *
+ * The callbacks are collective: every rank calls them in the same order
+ * with the same n; they must return only when buf holds the sum over all
+ * ranks (a GPU transport synchronises its stream before returning), 0 on
+ * success, non-zero on failure (mynn_fit then returns MYNN_ERR_COMM, with
+ * last_error's text, if given, in the message).  A transport must also see
+ * that a dead peer never leaves the others waiting (the MPI one has a
+ * watchdog, include/mynn_mpi.h).  Per step there is one sum_floats over the
+ * gradient buffer plus one spare float that carries the batch loss (so a
+ * divergence or a stop request is seen by every rank at the same step);
+ * per epoch a few sum_doubles of a handful of values. */
+typedef struct mynn_reducer {
+    int rank;             /* 0 .. world-1; rank 0 alone writes checkpoints */
+    int world;            /* number of ranks, >= 1 */
+    int (*sum_floats)(float *buf, size_t n, void *ctx);
+    int (*sum_doubles)(double *buf, size_t n, void *ctx);
+    const char *(*last_error)(void *ctx);   /* may be NULL */
+    void *ctx;
+} mynn_reducer;
+
 typedef struct mynn_fit_options {
     int epochs;                 /* 10 */
     int batch_size;             /* 32; <= the net's max_batch */
@@ -346,6 +462,15 @@ typedef struct mynn_fit_options {
      * the previous checkpoint file is then intact. */
     const char *checkpoint_path;
     int resume;
+    /* Data-parallel training (see mynn_reducer); NULL (default): one process.
+     * The net's max_batch must hold this rank's share (batch_size / world,
+     * rounded up).  Rank 0 alone writes checkpoint_path; on resume every
+     * rank reads it (a shared folder across machines).  The checkpoint
+     * holds nothing rank-specific, so a resumed run continues bit for bit
+     * with the same world size and threads (and to float rounding with
+     * another world size).  A stop requested by on_batch or on_epoch on any
+     * rank stops every rank at the same step. */
+    const mynn_reducer *reducer;
 } mynn_fit_options;
 MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
 
@@ -367,6 +492,14 @@ typedef struct mynn_metrics {
  * column = predicted) may be NULL. */
 MYNN_API mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_metrics *m,
                                    int *confusion);
+/* mynn_evaluate split across the ranks of red (collective: every rank
+ * calls it with the same data): each rank evaluates a contiguous share and
+ * the sums are combined, so every rank gets the metrics of the whole set
+ * (accuracy and confusion exactly, the losses to rounding).  red NULL is
+ * mynn_evaluate. */
+MYNN_API mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds,
+                                           const mynn_reducer *red, mynn_metrics *m,
+                                           int *confusion);
 /* Per-class precision (tp / predicted as the class) and recall (tp / truly
  * the class) from a k × k confusion matrix as mynn_evaluate fills it; 0
  * where undefined.  precision or recall may be NULL. */
@@ -399,8 +532,9 @@ MYNN_API const char *mynn_metadata(const mynn_net *net, const char *key);
  * the caller; name_predict_batch runs n rows.  No heap; the header states
  * the flash (weights + estimated code) and RAM (scratch) bytes.  Outputs
  * match mynn_predict to rounding (the dot products sum in another order).
- * name must be a C identifier of at most 64 characters (MYNN_ERR_ARG);
- * a layer kind the generator does not know gives MYNN_ERR_ARG naming it. */
+ * name must be a C identifier of at most 64 characters (MYNN_ERR_ARG).
+ * Dense, activation, dropout and flatten layers are exported; convolution,
+ * pooling and batch norm give MYNN_ERR_ARG naming the layer (not yet). */
 MYNN_API mynn_status mynn_export_c(const mynn_net *net, const char *dir, const char *name);
 
 /* ------------------------------------------------------------------------ */
@@ -430,8 +564,8 @@ MYNN_API void mynn_quant_options_default(mynn_quant_options *o);
 
 /* Quantise the built float net, calibrating the activation scales on the n
  * samples x [n × n_inputs] (run through net in its max_batch chunks).  Only
- * dense and dropout layers (MYNN_ERR_ARG otherwise); layers wider than
- * 65536 inputs are refused (int32 sums). */
+ * dense, dropout and flatten layers (MYNN_ERR_ARG naming another); layers
+ * wider than 65536 inputs are refused (int32 sums). */
 MYNN_API mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
                                    const mynn_quant_options *o);
 MYNN_API void mynn_qnet_free(mynn_qnet *q);

@@ -111,7 +111,7 @@ static mynn_net *make_net(const char *spec, mynn_loss loss, const char *norm, co
     CHECK_OK(mynn_set_input_transform(net, norm, shift, scale));
     free(shift);
     free(scale);
-    mynn_dataset tr = {ntrain, d, k, 0, g_data->x, (float *)y, NULL, 0};
+    mynn_dataset tr = {.n = ntrain, .n_inputs = d, .n_outputs = k, .x = g_data->x, .y = (float *)y};
     mynn_fit_options o;
     mynn_fit_options_default(&o);
     o.epochs = 1;
@@ -196,6 +196,37 @@ static void test_normalised_and_cli(void)
     mynn_free(net);
 }
 
+/* A shaped input (1 × 28 × 28, or 1 × 4 × 5 synthetic), flatten and
+ * activation layers: the identity and f(x) in the generated code. */
+static void test_flatten_activation(void)
+{
+    int d = g_data->n_inputs, h = d == 784 ? 28 : 4, w = d / h;
+    mynn_net *net = NULL;
+    char spec[80];
+    snprintf(spec, sizeof spec, "flatten,24,gelu,dropout:0.1,16,tanh,%d:softmax", g_data->n_outputs);
+    CHECK_OK(mynn_create(&net, d));
+    CHECK_OK(mynn_set_input_shape(net, 1, h, w));
+    CHECK_OK(mynn_add_layers(net, spec));
+    CHECK_OK(mynn_set_loss(net, MYNN_LOSS_CE));
+    CHECK_OK(mynn_build(net, 64, MYNN_INIT_AUTO, 4));
+    float *shift = calloc((size_t)d, sizeof *shift), *scale = malloc(sizeof(float) * (size_t)d);
+    for (int j = 0; j < d; j++) scale[j] = 1.0f / 255.0f;
+    CHECK_OK(mynn_set_input_transform(net, "scale", shift, scale));
+    free(shift);
+    free(scale);
+    check_net(net, "flatten_act");
+    mynn_free(net);
+    /* a convolution is refused, naming the layer */
+    CHECK_OK(mynn_create(&net, d));
+    CHECK_OK(mynn_set_input_shape(net, 1, h, w));
+    CHECK_OK(mynn_add_layers(net, "conv:2:3:relu,flatten,3:softmax"));
+    CHECK_OK(mynn_set_loss(net, MYNN_LOSS_CE));
+    CHECK_OK(mynn_build(net, 4, MYNN_INIT_AUTO, 4));
+    CHECK(mynn_export_c(net, tmpdir, "m") == MYNN_ERR_ARG && strstr(mynn_last_error(), "layer 0 (conv"),
+          "conv: %s", mynn_last_error());
+    mynn_free(net);
+}
+
 static void test_bad_arguments(void)
 {
     mynn_net *net = NULL;
@@ -260,6 +291,7 @@ int main(void)
     RUN(test_sigmoid_output);
     RUN(test_regression);
     RUN(test_normalised_and_cli);
+    RUN(test_flatten_activation);
     if (!g_compiled) printf("  no C compiler ran the generated code\n");
     mynn_dataset_free(g_data);
     if (!ck_failed) {

@@ -56,14 +56,36 @@ static mynn_status dense_code(mn_atomic *a, const mn_layer *l, int i, const char
 }
 
 static const layer_gen g_dense = {1, dense_bytes, dense_data, dense_code};
-/* Inverted dropout is the identity at prediction: nothing to write. */
-static const layer_gen g_dropout = {0, NULL, NULL, NULL};
 
+/* An activation layer: dst = f(src), element-wise (softmax over the sample). */
+static size_t no_bytes(const mn_layer *l) { (void)l; return 0; }
+
+static mynn_status act_code(mn_atomic *a, const mn_layer *l, int i, const char *src, const char *dst)
+{
+    mn_atomic_printf(a, "    /* layer %d: %s */\n    for (j = 0; j < %d; j++) %s[j] = %s[j];\n", i,
+                     mynn_activation_name(l->act), l->n_out, dst, src);
+    return mn_cgen_act_call(a, l->act, dst, l->n_out);
+}
+
+static const layer_gen g_activation = {1, no_bytes, NULL, act_code};
+/* Inverted dropout is the identity at prediction, and flatten is on the
+ * channel-major sample already: nothing to write. */
+static const layer_gen g_identity = {0, NULL, NULL, NULL};
+
+/* NULL: not exportable yet (convolution, pooling and batch norm, which
+ * would fold into the convolution before it). */
 static const layer_gen *gen_for(mynn_layer_kind k)
 {
     switch (k) {
     case MYNN_LAYER_DENSE: return &g_dense;
-    case MYNN_LAYER_DROPOUT: return &g_dropout;
+    case MYNN_LAYER_DROPOUT:
+    case MYNN_LAYER_FLATTEN: return &g_identity;
+    case MYNN_LAYER_ACTIVATION: return &g_activation;
+    case MYNN_LAYER_CONV:
+    case MYNN_LAYER_MAXPOOL:
+    case MYNN_LAYER_AVGPOOL:
+    case MYNN_LAYER_GLOBAL_AVGPOOL:
+    case MYNN_LAYER_BATCHNORM: return NULL;
     }
     return NULL;
 }
@@ -106,7 +128,8 @@ static mynn_status make_plan(const mynn_net *net, plan *p)
         p->last = i;
         p->data_bytes += g->data_bytes(l);
         p->code_bytes += 24;
-        if (l->ops->kind == MYNN_LAYER_DENSE && !p->act_used[l->act]) {
+        int has_act = l->ops->kind == MYNN_LAYER_DENSE || l->ops->kind == MYNN_LAYER_ACTIVATION;
+        if (has_act && !p->act_used[l->act]) {
             p->act_used[l->act] = 1;
             p->code_bytes += mn_cgen_act_code_bytes(l->act);
         }
@@ -197,7 +220,7 @@ static mynn_status write_body(mn_atomic *a, const mynn_net *net, const plan *p, 
     for (int i = 0; i <= p->last; i++) {
         const mn_layer *l = &net->layers[i];
         const layer_gen *g = gen_for(l->ops->kind);
-        if (g->writes) {
+        if (g->writes && g->data) {
             mynn_status s = g->data(a, l, i);
             if (s) return s;
         }

@@ -107,17 +107,6 @@ static mynn_status clone_shape(const mynn_net *src, mynn_net **out)
     return s;
 }
 
-static mynn_status check_layers(const mynn_net *net)
-{
-    for (int i = 0; i < net->n_layers; i++) {
-        mynn_layer_kind k = net->layers[i].ops->kind;
-        if (k != MYNN_LAYER_DENSE && k != MYNN_LAYER_DROPOUT)
-            return mn_error(MYNN_ERR_ARG, "mynn_quantize: layer %d (%s) cannot be quantised yet", i,
-                            net->layers[i].ops->name);
-    }
-    return MYNN_OK;
-}
-
 mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
                           const mynn_quant_options *o)
 {
@@ -141,7 +130,7 @@ mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
     if (mn_find_nonfinite(x, (size_t)n * net->n_inputs, &at))
         return mn_error(MYNN_ERR_NUMERIC, "mynn_quantize: calibration sample %zu feature %zu is "
                         "not finite", at / net->n_inputs, at % net->n_inputs);
-    mynn_status s = check_layers(net);
+    mynn_status s = mn_qnet_check_layers(net, "mynn_quantize");
     mynn_net *shape = NULL;
     if (!s) s = clone_shape(net, &shape);
     if (s) return s;

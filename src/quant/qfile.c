@@ -152,10 +152,12 @@ static mynn_status read_shape(mn_st_file *f, const char *path, mynn_net **net)
                         path, spec, msg);
     }
     const mn_layer *last = &(*net)->layers[(*net)->n_layers - 1];
-    if (last->ops->kind == MYNN_LAYER_DENSE) return MYNN_OK;
+    if (last->ops->kind != MYNN_LAYER_DENSE) s = QFAIL("%s: the last layer must be dense", path);
+    if (!s && mn_qnet_check_layers(*net, path)) s = MYNN_ERR_FORMAT;
+    if (!s) return MYNN_OK;
     mynn_free(*net);
     *net = NULL;
-    return QFAIL("%s: the last layer must be dense", path);
+    return s;
 }
 
 static mynn_status read_transform(mn_st_file *f, const char *path, mynn_net *net)

@@ -17,6 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+mynn_status mn_qnet_check_layers(const mynn_net *net, const char *who)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        mynn_layer_kind k = net->layers[i].ops->kind;
+        if (k != MYNN_LAYER_DENSE && k != MYNN_LAYER_DROPOUT && k != MYNN_LAYER_FLATTEN)
+            return mn_error(MYNN_ERR_ARG, "%s: layer %d (%s) cannot be quantised yet", who, i,
+                            net->layers[i].ops->name);
+    }
+    return MYNN_OK;
+}
+
 mynn_status mn_qnet_shape(mynn_net **out, int n_inputs, const char *spec, mynn_loss loss)
 {
     mynn_status s = mynn_create(out, n_inputs);

@@ -41,6 +41,9 @@ struct mynn_qnet {
 /* A float net of n_inputs with the layers of spec and loss, built for one
  * sample (the int8 model's float view). */
 mynn_status mn_qnet_shape(mynn_net **out, int n_inputs, const char *spec, mynn_loss loss);
+/* MYNN_ERR_ARG naming the first layer the int8 forward pass cannot run
+ * (only dense, and dropout and flatten as the identity). */
+mynn_status mn_qnet_check_layers(const mynn_net *net, const char *who);
 /* A new q around the built float architecture net (taken over) with room
  * for its dense layers; the caller fills w, w_scale, bias, in_scale of
  * each, then calls mn_qnet_finish. */

@@ -87,7 +87,7 @@ static mynn_status make_checks(checks *c, const mynn_net *net, mynn_optimizer *o
     mynn_optimizer_state(opt, &n_state);
     snprintf(c->num[C_INPUTS], 32, "%d", net->n_inputs);
     snprintf(c->num[C_LOSS], 32, "%s", mynn_loss_name(net->loss));
-    snprintf(c->num[C_PARAMS], 32, "%zu", net->n_params);
+    snprintf(c->num[C_PARAMS], 32, "%zu", mn_net_values(net));
     snprintf(c->num[C_OPT], 32, "%s", mynn_optimizer_name(o->optim.kind));
     snprintf(c->num[C_OPT_STATE], 32, "%zu", n_state);
     snprintf(c->num[C_BATCH], 32, "%d", o->batch_size);
@@ -149,7 +149,7 @@ mynn_status mn_checkpoint_save(const char *path, const mynn_net *net, mynn_optim
         return mn_error(MYNN_ERR_NOMEM, "out of memory writing checkpoint '%s'", path);
     }
     size_t nt = 0;
-    t[nt++] = (mn_st_tensor){"params", MN_ST_F32, 1, {net->n_params}, net->params};
+    t[nt++] = (mn_st_tensor){"params", MN_ST_F32, 1, {mn_net_values(net)}, net->params};
     if (n_state) t[nt++] = (mn_st_tensor){"optimizer.state", MN_ST_F32, 1, {n_state}, ostate};
     t[nt++] = (mn_st_tensor){"rng.shuffle", MN_ST_U64, 1, {4}, st->shuffle.s};
     for (int i = 0, k = 0; i < net->n_layers; i++)
@@ -159,7 +159,7 @@ mynn_status mn_checkpoint_save(const char *path, const mynn_net *net, mynn_optim
             k++;
         }
     t[nt++] = (mn_st_tensor){"shuffle.order", MN_ST_I32, 1, {(uint64_t)st->n}, st->order};
-    if (st->have_best) t[nt++] = (mn_st_tensor){"best.params", MN_ST_F32, 1, {net->n_params}, st->best};
+    if (st->have_best) t[nt++] = (mn_st_tensor){"best.params", MN_ST_F32, 1, {mn_net_values(net)}, st->best};
     s = mn_st_write(path, meta, nm, t, nt);
     free(t);
     free(names);
@@ -246,9 +246,9 @@ static mynn_status restore(mn_st_file *f, const char *path, mynn_net *net, mynn_
                         "checkpoint '%s' has %" PRIu64 " epochs done, more than the %d asked for",
                         path, done, o->epochs);
 
-    uint64_t dn[1] = {net->n_params}, d4[1] = {4}, dorder[1] = {(uint64_t)st->n};
+    uint64_t dn[1] = {mn_net_values(net)}, d4[1] = {4}, dorder[1] = {(uint64_t)st->n};
     if ((s = mn_st_read(f, "params", MN_ST_F32, 1, dn, params)) ||
-        (s = all_finite(params, net->n_params, path, "parameter")))
+        (s = all_finite(params, mn_net_values(net), path, "parameter")))
         return s;
     size_t n_state = 0;
     float *ostate = mynn_optimizer_state(opt, &n_state);
@@ -281,13 +281,13 @@ static mynn_status restore(mn_st_file *f, const char *path, mynn_net *net, mynn_
     if (s) return s;
     if (have_best &&
         ((s = mn_st_read(f, "best.params", MN_ST_F32, 1, dn, st->best)) ||
-         (s = all_finite(st->best, net->n_params, path, "best parameter"))))
+         (s = all_finite(st->best, mn_net_values(net), path, "best parameter"))))
         return s;
     const char *extra = mn_st_unread(f);
     if (extra) return CFAIL("checkpoint '%s': unexpected tensor \"%.64s\"", path, extra);
 
     /* Everything checked: apply. */
-    memcpy(net->params, params, net->n_params * sizeof *params);
+    memcpy(net->params, params, mn_net_values(net) * sizeof *params);
     mynn_optimizer_set_steps(opt, (long)steps);
     for (int i = 0; i < net->n_layers; i++)
         if (net->layers[i].ops->kind == MYNN_LAYER_DROPOUT)
@@ -314,7 +314,7 @@ mynn_status mn_checkpoint_load(const char *path, mynn_net *net, mynn_optimizer *
     mn_st_file *f = NULL;
     mynn_status s = mn_st_open(&f, path, CK_MAX_FILE);
     if (s) return s;
-    float *params = mn_calloc(net->n_params ? net->n_params : 1, sizeof *params, "checkpoint parameters");
+    float *params = mn_calloc(mn_net_values(net) ? mn_net_values(net) : 1, sizeof *params, "checkpoint parameters");
     uint64_t *rngs = mn_calloc(4 * (size_t)net->n_layers, sizeof *rngs, "checkpoint generators");
     if (!params || !rngs) s = MYNN_ERR_NOMEM;
     if (!s) s = restore(f, path, net, opt, o, data_hash, st, params, rngs);

@@ -11,12 +11,19 @@
  * Checkpoints (train/checkpoint.c): the state at the end of an epoch is
  * the parameters, the optimizer, the shuffle generator and order, the
  * dropout generators and the early-stopping variables; restoring all of
- * them and starting at the next epoch continues bit for bit. */
+ * them and starting at the next epoch continues bit for bit.
+ *
+ * Data parallel (o->reducer, see mynn_reducer in mynn.h): each rank runs its
+ * share of every batch, the scaled gradients are summed once per step, and
+ * every decision that ends the loop (divergence, a stop, a failed
+ * checkpoint) is taken from reduced values, so all ranks leave at the same
+ * step: a rank that left alone would leave the others waiting. */
 #include "mynn.h"
 #include "core/core.h"
 #include "network/network.h"
 #include "train/metrics.h"
 #include "train/checkpoint.h"
+#include "train/fit_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -84,15 +91,22 @@ static mynn_status check_schedule(const mynn_schedule *s)
     return MYNN_OK;
 }
 
-mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
-                     const mynn_fit_options *o)
+static mynn_status check_fit_args(const mynn_net *net, const mynn_dataset *train,
+                                  const mynn_dataset *val, const mynn_fit_options *o)
 {
     if (!net || !train || !o) return mn_error(MYNN_ERR_NULL, "mynn_fit: NULL argument");
     if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_fit: the network is not built");
     if (o->epochs < 1) return mn_error(MYNN_ERR_ARG, "mynn_fit: epochs must be >= 1, got %d", o->epochs);
-    if (o->batch_size < 1 || o->batch_size > net->max_batch)
-        return mn_error(MYNN_ERR_ARG, "mynn_fit: batch size must be in 1..%d (the built maximum), got %d",
-                        net->max_batch, o->batch_size);
+    const mynn_reducer *red = o->reducer;
+    if (red && (red->world < 1 || red->rank < 0 || red->rank >= red->world || !red->sum_floats ||
+                !red->sum_doubles))
+        return mn_error(MYNN_ERR_ARG, "mynn_fit: reducer with rank %d of %d (or a missing callback)",
+                        red->rank, red->world);
+    int share = red ? (o->batch_size + red->world - 1) / red->world : o->batch_size;
+    if (o->batch_size < 1 || share > net->max_batch)
+        return mn_error(MYNN_ERR_ARG, "mynn_fit: batch size must be in 1..%d (the built maximum%s), got %d",
+                        red ? net->max_batch * red->world : net->max_batch,
+                        red && red->world > 1 ? " times the ranks" : "", o->batch_size);
     if (!(isfinite(o->optim.lr) && o->optim.lr >= 0.0f))
         return mn_error(MYNN_ERR_ARG, "mynn_fit: learning rate must be a finite number >= 0, got %g",
                         (double)o->optim.lr);
@@ -102,142 +116,203 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
     mynn_status s = check_dataset(net, train, "training");
     if (!s && val) s = check_dataset(net, val, "validation");
     if (!s) s = check_schedule(&o->schedule);
-    if (s) return s;
+    return s;
+}
 
+static void fit_work_free(mn_fit_work *w)
+{
+    mynn_optimizer_free(w->opt);
+    free(w->order);
+    free(w->xb);
+    free(w->yb);
+    free(w->epoch_start);
+    free(w->best);
+}
+
+static mynn_status fit_work_alloc(mn_fit_work *w, mynn_net *net, const mynn_fit_options *o, int n,
+                                  int early)
+{
+    memset(w, 0, sizeof *w);
+    const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net), bs = (size_t)o->batch_size;
+    w->n_values = mn_net_values(net);
+    mynn_status s = mynn_optimizer_create(&w->opt, net, &o->optim);
+    if (s) return s;
+    w->order = mn_calloc((size_t)n, sizeof *w->order, "shuffle order");
+    w->xb = mn_calloc(bs * d, sizeof *w->xb, "batch inputs");
+    w->yb = mn_calloc(bs * k, sizeof *w->yb, "batch targets");
+    w->epoch_start = mn_calloc(w->n_values, sizeof(float), "parameter copy");
+    w->best = early ? mn_calloc(w->n_values, sizeof(float), "best parameters") : NULL;
+    if (!w->order || !w->xb || !w->yb || !w->epoch_start || (early && !w->best)) return MYNN_ERR_NOMEM;
+    for (int i = 0; i < n; i++) w->order[i] = i;
+    return MYNN_OK;
+}
+
+static void shuffle_order(int *order, int n, mynn_rng *rng)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)mynn_rng_below(rng, (uint64_t)i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+/* One epoch of steps at rate lr; fills the training loss and accuracy of
+ * *st.  On divergence the model returns to the epoch's start. */
+static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
+                               mn_fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
+{
+    const mynn_reducer *red = o->reducer;
+    const int n = train->n, k = mynn_n_outputs(net), bs = o->batch_size;
+    const int n_batches = (n + bs - 1) / bs;
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    double loss_sum = 0.0;
+    long correct = 0;
+    for (int b = 0; b < n_batches; b++) {
+        int first = b * bs, m = n - first < bs ? n - first : bs;
+        float loss = 0.0f;
+        if (red) {
+            int stop = 0;
+            mynn_status s = mn_shared_step(net, train, o, w, first, m, epoch, b, &loss, &correct,
+                                        &loss_sum, &stop);
+            if (s) return s;
+            if (stop) return MYNN_ERR_STOPPED;
+        } else {
+            mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
+            /* The data was checked once up front, so the batch goes straight
+             * through forward and backward. */
+            mn_forward(net, w->xb, m, 1);
+            loss = (float)mn_backward(net, w->yb, m);
+        }
+        const char *what = NULL;
+        if (!isfinite(loss)) what = isnan(loss) ? "loss is nan" : "loss is inf";
+        if (!what) {
+            if (train->labels && !red)
+                for (int r = 0; r < m; r++)
+                    correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
+                               train->labels[w->order[first + r]];
+            if (!red) loss_sum += (double)loss * m;
+            mynn_status s = mynn_optimizer_step(w->opt, lr);
+            if (s) return s;
+            /* Non-finite weights show as a non-finite loss on the next
+             * batch; the last batch of the epoch is checked here. */
+            if (b == n_batches - 1 && mn_find_nonfinite(net->params, net->n_params, NULL))
+                what = "weights are not finite";
+        }
+        if (what) {
+            memcpy(net->params, w->epoch_start, w->n_values * sizeof(float));
+            return mn_error(MYNN_ERR_NUMERIC,
+                            "training diverged: %s at epoch %d, batch %d (try a lower learning rate)",
+                            what, epoch + 1, b + 1);
+        }
+        if (o->on_batch && o->on_batch(epoch, b, n_batches, loss, o->user)) {
+            if (!red) return MYNN_ERR_STOPPED;
+            w->stop_pending = 1;   /* told to the other ranks with the next step */
+        }
+    }
+    double sums[3] = {loss_sum, (double)correct, (double)w->stop_pending};
+    mynn_status s = mn_reduce_doubles(red, sums, 3, "mynn_fit: the training statistics");
+    if (s) return s;
+    if (sums[2] > 0) return MYNN_ERR_STOPPED;
+    st->train_loss = (float)(sums[0] / n);
+    st->train_acc = train->labels ? (float)(sums[1] / n) : -1.0f;
+    return MYNN_OK;
+}
+
+/* Early stopping's bookkeeping after an epoch's validation; returns 1
+ * when patience has run out. */
+static int track_best(mynn_net *net, mn_fit_work *w, mn_fit_state *fs, float val_loss, int patience)
+{
+    if (val_loss < fs->best_loss) {
+        fs->best_loss = val_loss;
+        memcpy(w->best, net->params, w->n_values * sizeof(float));
+        fs->have_best = 1;
+        fs->since_best = 0;
+        return 0;
+    }
+    return ++fs->since_best >= patience;
+}
+
+mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
+                     const mynn_fit_options *o)
+{
+    mynn_status s = check_fit_args(net, train, val, o);
+    if (s) return s;
+    const mynn_reducer *red = o->reducer;
+    const int rank0 = !red || red->rank == 0;
     mynn_schedule sched = o->schedule;
     if (sched.kind == MYNN_SCHED_COSINE && sched.total_epochs == 0) sched.total_epochs = o->epochs;
-
-    const int n = train->n, d = net->n_inputs, k = mynn_n_outputs(net), bs = o->batch_size;
-    const int n_batches = (n + bs - 1) / bs;
     const int early = o->patience > 0 && val;
-    const size_t np = net->n_params, pbytes = np * sizeof(float);
-
-    float best_loss = INFINITY;
-    int have_best = 0, since_best = 0, first_epoch = 0;
     const char *ckpt = o->checkpoint_path;
     uint64_t data_hash = ckpt ? mn_fit_data_hash(train, early ? val : NULL) : 0;
 
-    /* Everything the loop needs, allocated once. */
-    mynn_optimizer *opt = NULL;
-    s = mynn_optimizer_create(&opt, net, &o->optim);
-    if (s) return s;
-    int *order = mn_calloc((size_t)n, sizeof *order, "shuffle order");
-    float *xb = mn_calloc((size_t)bs * d, sizeof *xb, "batch inputs");
-    float *yb = mn_calloc((size_t)bs * k, sizeof *yb, "batch targets");
-    float *epoch_start = mn_calloc(np, sizeof(float), "parameter copy");
-    float *best = early ? mn_calloc(np, sizeof(float), "best parameters") : NULL;
-    if (!order || !xb || !yb || !epoch_start || (early && !best)) {
-        s = MYNN_ERR_NOMEM;
-        goto done;
+    mn_fit_work w;
+    s = fit_work_alloc(&w, net, o, train->n, early);
+    if (s) {
+        fit_work_free(&w);
+        return s;
     }
-
     mynn_rng rng;
     mynn_rng_seed(&rng, o->seed);
-    for (int i = 0; i < n; i++) order[i] = i;
-    const mn_layer *last = &net->layers[net->n_layers - 1];
-    mn_fit_state fs = {0, rng, order, n, early, best, 0, best_loss, 0};
+    mn_fit_state fs = {0, rng, w.order, train->n, early, w.best, 0, INFINITY, 0};
+    int first_epoch = 0;
     if (o->resume) {
         int found = 0;
-        s = mn_checkpoint_load(ckpt, net, opt, o, data_hash, &fs, &found);
+        s = mn_checkpoint_load(ckpt, net, w.opt, o, data_hash, &fs, &found);
+        if (red) {   /* a rank that cannot read it stops everyone */
+            int failed, missing;
+            mynn_status r = mn_agree(red, s != MYNN_OK, &failed, "mynn_fit: resuming");
+            if (!r) r = mn_agree(red, !s && !found, &missing, "mynn_fit: resuming");
+            if (r) s = r;
+            else if (!s && failed)
+                s = mn_error(MYNN_ERR_IO, "mynn_fit: another rank could not resume from '%s'", ckpt);
+            else if (!s && missing && found)
+                s = mn_error(MYNN_ERR_IO, "mynn_fit: checkpoint '%s' is missing on another rank", ckpt);
+        }
         if (s) goto done;
         if (found) {
             first_epoch = fs.epochs_done;
             rng = fs.shuffle;
-            have_best = fs.have_best;
-            best_loss = fs.best_loss;
-            since_best = fs.since_best;
-            if (early && since_best >= o->patience) first_epoch = o->epochs;  /* had stopped early */
+            if (early && fs.since_best >= o->patience) first_epoch = o->epochs;  /* had stopped early */
         }
     }
 
     for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
         double t0 = now_seconds();
-        float lr = mynn_schedule_lr(&sched, o->optim.lr, epoch);
-        memcpy(epoch_start, net->params, pbytes);
-        if (o->shuffle)
-            for (int i = n - 1; i > 0; i--) {
-                int j = (int)mynn_rng_below(&rng, (uint64_t)i + 1);
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
-
-        double loss_sum = 0.0;
-        long correct = 0;
-        for (int b = 0; b < n_batches; b++) {
-            int first = b * bs, m = n - first < bs ? n - first : bs;
-            for (int r = 0; r < m; r++) {
-                size_t src = (size_t)order[first + r];
-                memcpy(xb + (size_t)r * d, train->x + src * d, (size_t)d * sizeof *xb);
-                memcpy(yb + (size_t)r * k, train->y + src * k, (size_t)k * sizeof *yb);
-            }
-            /* The data was checked once above, so the batch goes straight
-             * through forward and backward. */
-            mn_forward(net, xb, m, 1);
-            float loss = (float)mn_backward(net, yb, m);
-            const char *what = NULL;
-            if (!isfinite(loss)) what = isnan(loss) ? "loss is nan" : "loss is inf";
-            if (!what) {
-                if (train->labels)
-                    for (int r = 0; r < m; r++)
-                        correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
-                                   train->labels[order[first + r]];
-                loss_sum += (double)loss * m;
-                s = mynn_optimizer_step(opt, lr);
-                if (s) goto done;
-                /* Non-finite weights show as a non-finite loss on the next
-                 * batch; the last batch of the epoch is checked below. */
-                if (b == n_batches - 1 && mn_find_nonfinite(net->params, np, NULL))
-                    what = "weights are not finite";
-            }
-            if (what) {
-                memcpy(net->params, epoch_start, pbytes);
-                s = mn_error(MYNN_ERR_NUMERIC,
-                             "training diverged: %s at epoch %d, batch %d (try a lower learning rate)",
-                             what, epoch + 1, b + 1);
-                goto done;
-            }
-            if (o->on_batch && o->on_batch(epoch, b, n_batches, loss, o->user)) {
-                s = MYNN_ERR_STOPPED;
-                goto done;
-            }
-        }
-
         mynn_epoch_stats st;
         st.epoch = epoch;
-        st.lr = lr;
-        st.train_loss = (float)(loss_sum / n);
-        st.train_acc = train->labels ? (float)((double)correct / n) : -1.0f;
+        st.lr = mynn_schedule_lr(&sched, o->optim.lr, epoch);
+        memcpy(w.epoch_start, net->params, w.n_values * sizeof(float));
+        if (o->shuffle) shuffle_order(w.order, train->n, &rng);
+        s = train_epoch(net, train, o, &w, epoch, st.lr, &st);
+        if (!s) s = mn_average_buffers(net, red, epoch);
+        if (s) goto done;
         st.val_loss = st.val_acc = -1.0f;
         if (val) {
             mynn_metrics vm;
-            s = mynn_evaluate(net, val, &vm, NULL);
+            s = mynn_evaluate_reduced(net, val, red, &vm, NULL);
             if (s) goto done;
             st.val_loss = vm.loss;
             st.val_acc = vm.accuracy;
         }
-        int stop_early = 0;
-        if (early) {
-            if (st.val_loss < best_loss) {
-                best_loss = st.val_loss;
-                memcpy(best, net->params, pbytes);
-                have_best = 1;
-                since_best = 0;
-            } else if (++since_best >= o->patience) {
-                stop_early = 1;
-            }
-        }
+        int stop_early = early && track_best(net, &w, &fs, st.val_loss, o->patience);
         st.seconds = now_seconds() - t0;
         if (ckpt) {
             fs.epochs_done = epoch + 1;
             fs.shuffle = rng;
-            fs.have_best = have_best;
-            fs.best_loss = best_loss;
-            fs.since_best = since_best;
-            s = mn_checkpoint_save(ckpt, net, opt, o, data_hash, &fs);
+            if (rank0) s = mn_checkpoint_save(ckpt, net, w.opt, o, data_hash, &fs);
+            if (red) {
+                int failed;
+                mynn_status r = mn_agree(red, s != MYNN_OK, &failed, "mynn_fit: the checkpoint");
+                if (r) s = r;
+                else if (!s && failed)
+                    s = mn_error(MYNN_ERR_IO, "mynn_fit: rank 0 could not write checkpoint '%s'", ckpt);
+            }
             if (s) goto done;
         }
-        if (o->on_epoch && o->on_epoch(&st, o->user)) {
+        int stop = o->on_epoch && o->on_epoch(&st, o->user);
+        if (red && (s = mn_agree(red, stop, &stop, "mynn_fit: the end of the epoch"))) goto done;
+        if (stop) {
             s = MYNN_ERR_STOPPED;
             goto done;
         }
@@ -248,14 +323,9 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
 done:
     /* Early stopping leaves the best weights, also after a callback's stop
      * (a divergence keeps the epoch-start weights restored above). */
-    if (early && have_best && (s == MYNN_OK || s == MYNN_ERR_STOPPED))
-        memcpy(net->params, best, pbytes);
+    if (early && fs.have_best && (s == MYNN_OK || s == MYNN_ERR_STOPPED))
+        memcpy(net->params, w.best, w.n_values * sizeof(float));
     if (s == MYNN_ERR_STOPPED) mn_error(MYNN_ERR_STOPPED, "training stopped by a callback");
-    mynn_optimizer_free(opt);
-    free(order);
-    free(xb);
-    free(yb);
-    free(epoch_start);
-    free(best);
+    fit_work_free(&w);
     return s;
 }

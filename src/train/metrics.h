@@ -2,6 +2,9 @@
 #ifndef MN_METRICS_H
 #define MN_METRICS_H
 
+#include "mynn.h"
+#include <stddef.h>
+
 /* The predicted class of one output row of k values: the argmax (first on
  * ties), or for a single output 1 when it exceeds 0.5. */
 int mn_predicted_class(const float *a, int k);
@@ -23,5 +26,8 @@ void mn_metrics_begin(mn_metrics_acc *acc, const mynn_dataset *ds, int k, int *c
 void mn_metrics_add(mn_metrics_acc *acc, const mynn_dataset *ds, int done, int c, mynn_loss l,
                     mynn_activation act, const float *z, const float *a);
 void mn_metrics_end(const mn_metrics_acc *acc, const mynn_dataset *ds, mynn_metrics *m);
+/* Sum v[0..n) over red's ranks in place (nothing when red is NULL or has
+ * one rank); a failure gives MYNN_ERR_COMM with what in the message. */
+mynn_status mn_reduce_doubles(const mynn_reducer *red, double *v, size_t n, const char *what);
 
 #endif
