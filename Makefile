@@ -240,7 +240,7 @@ onnxruntime:
 	      npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_VERSION); }
 
 # Fuzzing (clang + libFuzzer): FUZZ_TIME seconds per target (default 60).
-FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint
+FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint qmodel
 FUZZ_BIN := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_TIME ?= 60

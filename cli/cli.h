@@ -71,6 +71,18 @@ int cli_load_data(mynn_dataset **out, const char *path, const mynn_load_options 
 int cli_is_dir(const char *path);
 /* mynn_load with one clear error line. */
 int cli_load_model(mynn_net **out, const char *path, int max_batch);
+/* A float or an int8 model file (mynn quantize), recognised from its
+ * metadata: shape is the architecture either way (the float net, or the
+ * int8 model's float view), for the inputs, outputs, layers and metadata. */
+typedef struct cli_model {
+    mynn_net *net;        /* float model, or NULL */
+    mynn_qnet *q;         /* int8 model, or NULL */
+    const mynn_net *shape;
+} cli_model;
+int cli_load_any_model(cli_model *m, const char *path, int max_batch);
+mynn_status cli_model_predict(cli_model *m, const float *x, int n, float *y);
+mynn_status cli_model_evaluate(cli_model *m, const mynn_dataset *ds, mynn_metrics *mt, int *confusion);
+void cli_model_free(cli_model *m);
 /* Check that a file can be created at path (its folder exists, is
  * writable); CLI_OK or CLI_FAIL (message printed). */
 int cli_check_writable(const char *opt, const char *path);
@@ -160,5 +172,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 #endif

@@ -61,12 +61,13 @@ int cmd_eval(int argc, char **argv)
     if (cli_load_options(opts, &lo)) return CLI_USAGE;
     int json = cli_value(opts, "--json") != NULL;
 
-    mynn_net *net = NULL;
+    cli_model model = {0};
     mynn_dataset *ds = NULL;
     int *conf = NULL;
     float *prec = NULL, *rec = NULL;
     rc = CLI_FAIL;
-    if (cli_load_model(&net, pos[0], 256)) goto out;
+    if (cli_load_any_model(&model, pos[0], 256)) goto out;
+    const mynn_net *net = model.shape;
     if ((rc = cli_load_for_model(&ds, pos[1], &lo, net, 1)) != CLI_OK) goto out;
     rc = CLI_FAIL;
     int k = mynn_n_outputs(net);
@@ -81,7 +82,7 @@ int cmd_eval(int argc, char **argv)
         }
     }
     mynn_metrics m;
-    if (mynn_evaluate(net, ds, &m, conf)) {
+    if (cli_model_evaluate(&model, ds, &m, conf)) {
         cli_lib_error("%s", pos[1]);
         goto out;
     }
@@ -155,6 +156,6 @@ out:
     free(prec);
     free(rec);
     mynn_dataset_free(ds);
-    mynn_free(net);
+    cli_model_free(&model);
     return rc;
 }

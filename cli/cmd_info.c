@@ -10,7 +10,8 @@ static const char help[] =
     "\n"
     "Print a saved model's layers (index, kind, output shape, activation,\n"
     "parameters), the total parameter count, the loss, the input size, the\n"
-    "input normalisation and the file's metadata.\n"
+    "input normalisation and the file's metadata; for an int8 model (mynn\n"
+    "quantize) also how it was quantised and calibrated.\n"
     "Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
 
 /* A layer's output is flat after dense, flatten and global pooling, and
@@ -74,8 +75,9 @@ int cmd_info(int argc, char **argv)
         cli_error("info: missing MODEL (usage: mynn info MODEL)");
         return CLI_USAGE;
     }
-    mynn_net *net = NULL;
-    if (cli_load_model(&net, pos[0], 1)) return CLI_FAIL;
+    cli_model model;
+    if (cli_load_any_model(&model, pos[0], 1)) return CLI_FAIL;
+    const mynn_net *net = model.shape;
 
     printf("Model: %s\n", pos[0]);
     rule('_');
@@ -93,7 +95,10 @@ int cmd_info(int argc, char **argv)
         total += li.n_params;
     }
     rule('=');
-    cli_printf("Total params: %zu (%.1f KiB as float32)\n", total, total * 4.0 / 1024.0);
+    if (model.q)
+        cli_printf("Total params: %zu (int8 weights, float32 biases and scales)\n", total);
+    else
+        cli_printf("Total params: %zu (%.1f KiB as float32)\n", total, total * 4.0 / 1024.0);
     char ins[48];
     cli_shape_text(ins, sizeof ins, in_shape, dims == 0, dims);
     printf("Inputs: %d %s\n", mynn_n_inputs(net), ins);
@@ -101,6 +106,10 @@ int cmd_info(int argc, char **argv)
     printf("Loss: %s\n", mynn_loss_name(mynn_get_loss(net)));
     const char *norm = mynn_metadata(net, "normalize");
     printf("Normalisation: %s\n", norm && *norm ? norm : "none");
+    if (model.q) {
+        printf("Quantization: %s\n", mynn_metadata(net, "quantization"));
+        printf("Calibration: %s\n", mynn_metadata(net, "calibration"));
+    }
     static const char *const keys[] = {"format", "format_version", "layers", "description",
                                        "created_by", "dataset", NULL};
     int any = 0;
@@ -110,6 +119,6 @@ int cmd_info(int argc, char **argv)
         printf(any ? "  %s: %s\n" : "Metadata:\n  %s: %s\n", keys[i], v);
         any = 1;
     }
-    mynn_free(net);
+    cli_model_free(&model);
     return CLI_OK;
 }

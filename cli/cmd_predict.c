@@ -38,13 +38,14 @@ int cmd_predict(int argc, char **argv)
     if (cli_load_options(opts, &lo)) return CLI_USAGE;
     const char *out_path = cli_value(opts, "--out");
 
-    mynn_net *net = NULL;
+    cli_model model = {0};
     mynn_dataset *ds = NULL;
     float *y = NULL;
     cli_out *o = NULL;
     rc = CLI_FAIL;
     if (out_path && cli_check_writable("--out", out_path)) goto out;
-    if (cli_load_model(&net, pos[0], 256)) goto out;
+    if (cli_load_any_model(&model, pos[0], 256)) goto out;
+    const mynn_net *net = model.shape;
     if ((rc = cli_load_for_model(&ds, pos[1], &lo, net, 0)) != CLI_OK) goto out;
     rc = CLI_FAIL;
     int d = mynn_n_inputs(net), k = mynn_n_outputs(net);
@@ -61,7 +62,7 @@ int cmd_predict(int argc, char **argv)
     cli_out_puts(o, "\n");
     for (int first = 0; first < ds->n; first += CHUNK) {
         int n = ds->n - first < CHUNK ? ds->n - first : CHUNK;
-        if (mynn_predict(net, ds->x + (size_t)first * d, n, y)) {
+        if (cli_model_predict(&model, ds->x + (size_t)first * d, n, y)) {
             cli_lib_error("%s", pos[1]);
             cli_out_abort(o);
             o = NULL;
@@ -90,6 +91,6 @@ out:
     cli_out_abort(o);
     free(y);
     mynn_dataset_free(ds);
-    mynn_free(net);
+    cli_model_free(&model);
     return rc;
 }

@@ -73,6 +73,45 @@ int cli_load_model(mynn_net **out, const char *path, int max_batch)
     return CLI_OK;
 }
 
+int cli_load_any_model(cli_model *m, const char *path, int max_batch)
+{
+    memset(m, 0, sizeof *m);
+    if (check_readable(path)) return CLI_FAIL;
+    if (cli_is_dir(path)) {
+        cli_error("%s: is a folder, not a model file", path);
+        return CLI_FAIL;
+    }
+    if (!mynn_file_is_int8(path)) {
+        if (cli_load_model(&m->net, path, max_batch)) return CLI_FAIL;
+        m->shape = m->net;
+        return CLI_OK;
+    }
+    if (mynn_qnet_load(&m->q, path, max_batch) != MYNN_OK) {
+        m->q = NULL;
+        file_error(path);
+        return CLI_FAIL;
+    }
+    m->shape = mynn_qnet_float(m->q);
+    return CLI_OK;
+}
+
+mynn_status cli_model_predict(cli_model *m, const float *x, int n, float *y)
+{
+    return m->q ? mynn_qnet_predict(m->q, x, n, y) : mynn_predict(m->net, x, n, y);
+}
+
+mynn_status cli_model_evaluate(cli_model *m, const mynn_dataset *ds, mynn_metrics *mt, int *confusion)
+{
+    return m->q ? mynn_qnet_evaluate(m->q, ds, mt, confusion) : mynn_evaluate(m->net, ds, mt, confusion);
+}
+
+void cli_model_free(cli_model *m)
+{
+    mynn_free(m->net);
+    mynn_qnet_free(m->q);
+    memset(m, 0, sizeof *m);
+}
+
 int cli_check_writable(const char *opt, const char *path)
 {
     if (cli_is_dir(path)) {

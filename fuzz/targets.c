@@ -129,6 +129,24 @@ int fuzz_safetensors(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* int8 model files (mynn quantize): load, then one prediction. */
+int fuzz_qmodel(const uint8_t *data, size_t size)
+{
+    char path[128];
+    if (!scratch_file(path, sizeof path, "input8.safetensors", data, size)) return 0;
+    mynn_qnet *q = NULL;
+    if (mynn_qnet_load(&q, path, 2) == MYNN_OK) {
+        const mynn_net *f = mynn_qnet_float(q);
+        float *x = calloc((size_t)mynn_n_inputs(f), sizeof *x), *y = calloc((size_t)mynn_n_outputs(f), sizeof *y);
+        if (x && y) mynn_qnet_predict(q, x, 1, y);
+        free(x);
+        free(y);
+        mynn_qnet_free(q);
+    }
+    unlink(path);
+    return 0;
+}
+
 /* Everything that autodetects: the path users take with any file. */
 int fuzz_dataset(const uint8_t *data, size_t size)
 {

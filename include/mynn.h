@@ -601,6 +601,88 @@ MYNN_API const char *mynn_metadata(const mynn_net *net, const char *key);
  * MYNN_ERR_ARG naming it.  Written atomically like mynn_save. */
 MYNN_API mynn_status mynn_export_onnx(const mynn_net *net, const char *path);
 
+/* ------------------------------------------------------------------------ */
+/* Standalone C code                                                         */
+/* ------------------------------------------------------------------------ */
+/* Write net as standalone C99 inference code: dir/name.h and dir/name.c,
+ * each atomically.  The code needs only <math.h>: weights are static const
+ * arrays of exact hexadecimal float literals, the input transform and every
+ * layer are computed with the library's float expressions (dropout is left
+ * out: the identity at prediction), and
+ *     int name_predict(const float *input, float *output)
+ * returns 0, or -1 for a NaN or infinite input.  name_predict_scratch takes
+ * the scratch buffer (name_SCRATCH_FLOATS floats, upper-case prefix) from
+ * the caller; name_predict_batch runs n rows.  No heap; the header states
+ * the flash (weights + estimated code) and RAM (scratch) bytes.  Outputs
+ * match mynn_predict to rounding (the dot products sum in another order).
+ * name must be a C identifier of at most 64 characters (MYNN_ERR_ARG).
+ * Dense, activation, dropout and flatten layers are exported; convolution,
+ * pooling and batch norm give MYNN_ERR_ARG naming the layer (not yet). */
+MYNN_API mynn_status mynn_export_c(const mynn_net *net, const char *dir, const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* int8 models (post-training quantisation)                                 */
+/* ------------------------------------------------------------------------ */
+/* A quantised copy of a dense network: each dense layer's weight as int8
+ * with one scale per output (symmetric: w ≈ scale[o] · q, |q| <= 127), its
+ * input quantised to int8 with one scale per layer (chosen from calibration
+ * data), the sums exact in int32, then z = sum · in_scale · scale[o] + bias
+ * and the activation in float; the last layer's outputs stay float.  The
+ * input transform and the loss are the float model's; dropout is dropped.
+ * The int8 sums use AVX-512 VNNI or AVX-VNNI where the CPU has them, else
+ * portable C (MYNN_QGEMM=portable|avx512vnni|avxvnni forces one); the sums
+ * are exact, so every engine and thread count gives the same bits. */
+typedef struct mynn_qnet mynn_qnet;
+
+typedef enum mynn_calib_stat {
+    MYNN_CALIB_MAX = 0,      /* a layer input's scale is max |x| / 127 */
+    MYNN_CALIB_PERCENTILE    /* ... a percentile of |x| / 127 (larger values clip) */
+} mynn_calib_stat;
+typedef struct mynn_quant_options {
+    mynn_calib_stat stat;    /* MYNN_CALIB_MAX (see docs/cli.md for why) */
+    float percentile;        /* PERCENTILE: in (50, 100], default 99.99 */
+    int max_batch;           /* batch the result is built for (predict chunks), 256 */
+} mynn_quant_options;
+MYNN_API void mynn_quant_options_default(mynn_quant_options *o);
+
+/* Quantise the built float net, calibrating the activation scales on the n
+ * samples x [n × n_inputs] (run through net in its max_batch chunks).  Only
+ * dense, dropout and flatten layers (MYNN_ERR_ARG naming another); layers
+ * wider than 65536 inputs are refused (int32 sums). */
+MYNN_API mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
+                                   const mynn_quant_options *o);
+MYNN_API void mynn_qnet_free(mynn_qnet *q);
+/* As mynn_predict, in int8 (any n; NaN or infinity gives MYNN_ERR_NUMERIC). */
+MYNN_API mynn_status mynn_qnet_predict(mynn_qnet *q, const float *x, int n, float *y);
+/* As mynn_evaluate, in int8. */
+MYNN_API mynn_status mynn_qnet_evaluate(mynn_qnet *q, const mynn_dataset *ds, mynn_metrics *m,
+                                        int *confusion);
+/* The architecture as a float net with the dequantised weights (scale · q):
+ * for mynn_n_inputs, mynn_layer_get_info, mynn_metadata, ...  Owned by q. */
+MYNN_API const mynn_net *mynn_qnet_float(const mynn_qnet *q);
+/* A dense layer's input scale and per-output weight scales (layer index
+ * as in the float net); MYNN_ERR_ARG for another kind of layer. */
+MYNN_API mynn_status mynn_qnet_layer_scales(const mynn_qnet *q, int layer, float *in_scale,
+                                            const float **w_scale);
+
+/* int8 model files: safetensors with metadata format=mynn-int8 (plus
+ * format_version=1, n_inputs, layers, loss, normalize, quantization,
+ * calibration) and, for dense layer i,
+ *   layers.<i>.weight        I8  [n_out, n_in]
+ *   layers.<i>.weight_scale  F32 [n_out]      w ≈ weight_scale[o] · weight[o][k]
+ *   layers.<i>.bias          F32 [n_out]
+ *   layers.<i>.input_scale   F32 [1]          x ≈ input_scale · q
+ * and input.shift / input.scale F32 [n_inputs] when normalised.  Written
+ * atomically; loading checks every shape and that every scale is finite and
+ * positive. */
+MYNN_API mynn_status mynn_qnet_save(const mynn_qnet *q, const char *path);
+MYNN_API mynn_status mynn_qnet_load(mynn_qnet **out, const char *path, int max_batch);
+/* 1 if path is a safetensors file with format=mynn-int8 metadata, else 0. */
+MYNN_API int mynn_file_is_int8(const char *path);
+/* As mynn_export_c for an int8 model: int8 weight arrays, int32 sums, the
+ * same outputs as mynn_qnet_predict bit for bit. */
+MYNN_API mynn_status mynn_qexport_c(const mynn_qnet *q, const char *dir, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

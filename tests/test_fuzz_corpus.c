@@ -49,6 +49,7 @@ static void test_safetensors(void) { replay("safetensors", fuzz_safetensors); }
 static void test_layers(void) { replay("layers", fuzz_layers); }
 static void test_dataset(void) { replay("dataset", fuzz_dataset); }
 static void test_checkpoint(void) { replay("checkpoint", fuzz_checkpoint); }
+static void test_qmodel(void) { replay("qmodel", fuzz_qmodel); }
 
 int main(void)
 {
@@ -57,6 +58,7 @@ int main(void)
     RUN(test_fann);
     RUN(test_idx);
     RUN(test_safetensors);
+    RUN(test_qmodel);
     RUN(test_layers);
     RUN(test_dataset);
     RUN(test_checkpoint);

@@ -337,8 +337,8 @@ mynn_status mynn_save(const mynn_net *net, const char *path)
 /* Reading: the one parser, under both mn_st_open and mynn_load              */
 /* ------------------------------------------------------------------------ */
 
-static const char *const g_dtype_names[] = {"F32", "I32", "U64"};
-static const unsigned g_dtype_size[] = {4, 4, 8};
+static const char *const g_dtype_names[] = {"F32", "I32", "U64", "I8"};
+static const unsigned g_dtype_size[] = {4, 4, 8, 1};
 
 /* Element count of a shape; -1 on overflow or beyond MN_MAX_ELEMS. */
 static int st_count(int rank, const uint64_t *dims, uint64_t *count)
@@ -507,10 +507,10 @@ static mynn_status st_tensors(mn_st_file *f)
         const mn_json *dt = mn_json_get(v, "dtype");
         if (!dt) return LFAIL("%s: tensor \"%.64s\" has no dtype", f->path, name);
         int known = -1;
-        for (int d = 0; dt->type == MN_JSON_STRING && d <= MN_ST_U64; d++)
+        for (int d = 0; dt->type == MN_JSON_STRING && d < MN_ST_DTYPES; d++)
             if (strcmp(dt->s, g_dtype_names[d]) == 0) known = d;
         if (known < 0)
-            return LFAIL("%s: tensor \"%.64s\": dtype %s%.16s%s, expected F32, I32 or U64", f->path,
+            return LFAIL("%s: tensor \"%.64s\": dtype %s%.16s%s, expected F32, I32, U64 or I8", f->path,
                          name, dt->type == MN_JSON_STRING ? "\"" : "",
                          dt->type == MN_JSON_STRING ? dt->s : mn_json_type_name(dt->type),
                          dt->type == MN_JSON_STRING ? "\"" : "");
@@ -643,7 +643,7 @@ mynn_status mn_st_read(mn_st_file *f, const char *name, mn_st_dtype dtype, int r
         shape_text(want, sizeof want, dims, rank < 0 ? 0 : rank > MN_ST_MAX_RANK ? MN_ST_MAX_RANK : rank);
         return LFAIL("%s: tensor \"%.64s\" is %s %s, expected %s %s", f->path, name,
                      g_dtype_names[e->dtype], got,
-                     (unsigned)dtype <= MN_ST_U64 ? g_dtype_names[dtype] : "?", want);
+                     (unsigned)dtype < MN_ST_DTYPES ? g_dtype_names[dtype] : "?", want);
     }
     if (fseeko(f->f, (off_t)(8 + f->header_len + e->begin), SEEK_SET) != 0)
         return mn_error(MYNN_ERR_IO, "%s: cannot seek: %s", f->path, strerror(errno));
@@ -653,7 +653,7 @@ mynn_status mn_st_read(mn_st_file *f, const char *name, mn_st_dtype dtype, int r
     mynn_status s = read_exact(f, dst, bytes, what);
     if (s) return s;
     unsigned char *b = dst;
-    for (size_t k = 0; k < bytes; k += size) {   /* little-endian to host, in place */
+    for (size_t k = 0; size > 1 && k < bytes; k += size) {   /* little-endian to host, in place */
         uint64_t u = 0;
         for (size_t q = size; q-- > 0;) u = (u << 8) | b[k + q];
         if (size == 8) {
@@ -874,7 +874,9 @@ char *mn_st_layer_spec(const mynn_net *net)
 static void put_le(unsigned char *o, const void *src, size_t i, unsigned size)
 {
     uint64_t u;
-    if (size == 8) {
+    if (size == 1) {
+        u = ((const unsigned char *)src)[i];
+    } else if (size == 8) {
         memcpy(&u, (const unsigned char *)src + 8 * i, 8);
     } else {
         uint32_t w;
@@ -907,7 +909,7 @@ mynn_status mn_st_write(const char *path, const char *const *meta, size_t n_meta
     uint64_t pos = 0;
     for (size_t i = 0; i < nt; i++) {
         uint64_t count;
-        if ((unsigned)t[i].dtype > MN_ST_U64 || t[i].rank < 0 || t[i].rank > MN_ST_MAX_RANK ||
+        if ((unsigned)t[i].dtype >= MN_ST_DTYPES || t[i].rank < 0 || t[i].rank > MN_ST_MAX_RANK ||
             !t[i].name || !mn_json_utf8_valid(t[i].name, strlen(t[i].name)) ||
             strcmp(t[i].name, "__metadata__") == 0 || st_count(t[i].rank, t[i].dims, &count) ||
             (count && !t[i].data)) {

@@ -25,7 +25,7 @@
 
 #define MN_ST_MAX_RANK 4
 
-typedef enum mn_st_dtype { MN_ST_F32 = 0, MN_ST_I32, MN_ST_U64 } mn_st_dtype;
+typedef enum mn_st_dtype { MN_ST_F32 = 0, MN_ST_I32, MN_ST_U64, MN_ST_I8, MN_ST_DTYPES } mn_st_dtype;
 
 typedef struct mn_st_tensor {
     const char *name;
@@ -44,7 +44,7 @@ typedef struct mn_st_file mn_st_file;
 
 /* Open path and check all of its header: a JSON object whose __metadata__
  * (optional) holds only strings and whose every other entry is a tensor
- * with a known dtype (F32, I32, U64), a shape of rank <= MN_ST_MAX_RANK,
+ * with a known dtype (F32, I32, U64, I8), a shape of rank <= MN_ST_MAX_RANK,
  * data_offsets spanning exactly its bytes inside the data, no two tensors
  * overlapping, and the tensors covering the data exactly.  Files larger
  * than max_size bytes are refused.  Errors (MYNN_ERR_IO, FORMAT, NOMEM)

@@ -119,6 +119,66 @@ mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds, const m
     return MYNN_OK;
 }
 
+/* The same pieces for the int8 models (src/quant/qnet.c), one rank. */
+mynn_status mn_metrics_check(const mynn_dataset *ds, int d, int k, const char *who)
+{
+    if (ds->n < 1) return mn_error(MYNN_ERR_SHAPE, "%s: the dataset has no samples", who);
+    if (!ds->x || !ds->y) return mn_error(MYNN_ERR_NULL, "%s: the dataset has no data", who);
+    if (ds->n_inputs != d || ds->n_outputs != k)
+        return mn_error(MYNN_ERR_SHAPE,
+                        "%s: the dataset has %d inputs and %d outputs, the network "
+                        "%d and %d", who, ds->n_inputs, ds->n_outputs, d, k);
+    size_t at;
+    if (mn_find_nonfinite(ds->x, (size_t)ds->n * d, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "%s: sample %zu feature %zu is not finite", who,
+                        at / d, at % d);
+    if (mn_find_nonfinite(ds->y, (size_t)ds->n * k, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "%s: target of sample %zu is not finite", who,
+                        at / k);
+    return MYNN_OK;
+}
+
+/* Confusion: n_classes × n_classes (or the outputs' classes when the
+ * dataset does not say); samples whose class is outside are left out. */
+void mn_metrics_begin(mn_metrics_acc *acc, const mynn_dataset *ds, int k, int *confusion)
+{
+    memset(acc, 0, sizeof *acc);
+    acc->k = k;
+    acc->kc = ds->n_classes > 0 ? ds->n_classes : (k == 1 ? 2 : k);
+    acc->confusion = ds->labels ? confusion : NULL;
+    if (acc->confusion) memset(confusion, 0, (size_t)acc->kc * acc->kc * sizeof *confusion);
+}
+
+void mn_metrics_add(mn_metrics_acc *acc, const mynn_dataset *ds, int done, int c, mynn_loss l,
+                    mynn_activation act, const float *z, const float *a)
+{
+    int k = acc->k, kc = acc->kc;
+    const float *y = ds->y + (size_t)done * k;
+    acc->loss += mn_loss_value(l, act, z, a, y, c, k) * c;
+    for (size_t i = 0; i < (size_t)c * k; i++) {
+        double e = (double)a[i] - y[i];
+        acc->se += e * e;
+        acc->ae += fabs(e);
+    }
+    if (ds->labels)
+        for (int r = 0; r < c; r++) {
+            int truth = ds->labels[done + r], pred = mn_predicted_class(a + (size_t)r * k, k);
+            acc->correct += pred == truth;
+            if (acc->confusion && truth >= 0 && truth < kc && pred < kc)
+                acc->confusion[(size_t)truth * kc + pred]++;
+        }
+}
+
+void mn_metrics_end(const mn_metrics_acc *acc, const mynn_dataset *ds, mynn_metrics *m)
+{
+    double count = (double)ds->n * acc->k;
+    m->loss = (float)(acc->loss / ds->n);
+    m->accuracy = ds->labels ? (float)((double)acc->correct / ds->n) : -1.0f;
+    m->mse = (float)(acc->se / count);
+    m->mae = (float)(acc->ae / count);
+    m->n = ds->n;
+}
+
 void mynn_precision_recall(const int *confusion, int k, float *precision, float *recall)
 {
     if (!confusion || k < 1) return;

@@ -1,0 +1,175 @@
+/* mynn_quantize: post-training quantisation of a float net.
+ *
+ * Weights: per output o, w_scale[o] = max_k |W[o][k]| / 127 and
+ * q = round(W / w_scale): symmetric, so no zero point enters the int32 sum.
+ * Layer inputs: one scale per layer, s = stat(|x|) / 127, where x runs
+ * over that layer's inputs on the calibration samples (the float net's own
+ * forward pass) and stat is the maximum (default) or a percentile. */
+#include "qnet.h"
+#include "core/core.h"
+#include "kernels/qgemm.h"
+#include "io/safetensors.h"
+#include "network/network.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HIST_BINS 4096
+
+void mynn_quant_options_default(mynn_quant_options *o)
+{
+    if (!o) return;
+    o->stat = MYNN_CALIB_MAX;
+    o->percentile = 99.99f;
+    o->max_batch = 256;
+}
+
+/* The float input of net's layer i after an mn_forward. */
+static const float *layer_input(const mynn_net *net, int i)
+{
+    return i == 0 ? net->last_x : net->layers[i - 1].out;
+}
+
+/* One pass over the calibration data: hist NULL fills amax (max |x| per
+ * dense layer), else the histograms of |x| over [0, amax] per layer. */
+static void calib_pass(mynn_net *net, const mynn_qnet *q, const float *x, int n, float *amax,
+                       double *hist)
+{
+    int d = net->n_inputs;
+    for (int done = 0; done < n;) {
+        int c = n - done < net->max_batch ? n - done : net->max_batch;
+        mn_forward(net, x + (size_t)done * d, c, 0);
+        for (int j = 0; j < q->n_layers; j++) {
+            const mn_qlayer *l = &q->layers[j];
+            const float *v = layer_input(net, l->src);
+            size_t cnt = (size_t)c * l->n_in;
+            if (!hist) {
+                for (size_t t = 0; t < cnt; t++) amax[j] = fabsf(v[t]) > amax[j] ? fabsf(v[t]) : amax[j];
+                continue;
+            }
+            double *h = hist + (size_t)j * HIST_BINS;
+            double per = amax[j] > 0 ? HIST_BINS / (double)amax[j] : 0;
+            for (size_t t = 0; t < cnt; t++) {
+                int b = (int)(fabsf(v[t]) * per);
+                h[b < HIST_BINS ? b : HIST_BINS - 1] += 1;
+            }
+        }
+        done += c;
+    }
+}
+
+/* The value below which pct percent of the histogram's mass lies (the
+ * upper edge of the bin where the cumulative count reaches it). */
+static float hist_percentile(const double *h, float amax, float pct)
+{
+    double total = 0, want, cum = 0;
+    for (int b = 0; b < HIST_BINS; b++) total += h[b];
+    want = total * pct / 100.0;
+    for (int b = 0; b < HIST_BINS; b++) {
+        cum += h[b];
+        if (cum >= want) return (float)(amax * (b + 1.0) / HIST_BINS);
+    }
+    return amax;
+}
+
+/* Symmetric per-output int8 weights of float layer l into ql. */
+static void quantize_weights(const mn_layer *l, mn_qlayer *ql)
+{
+    const float *w = l->param, *b = l->param + (size_t)l->n_out * l->n_in;
+    for (int o = 0; o < l->n_out; o++) {
+        const float *wr = w + (size_t)o * l->n_in;
+        float m = 0.0f;
+        for (int k = 0; k < l->n_in; k++) m = fabsf(wr[k]) > m ? fabsf(wr[k]) : m;
+        float s = m > 0.0f ? m / 127.0f : 1.0f;
+        ql->w_scale[o] = s;
+        for (int k = 0; k < l->n_in; k++) ql->w[(size_t)o * l->n_in + k] = (int8_t)mn_q8(wr[k] / s);
+        ql->bias[o] = b[o];
+    }
+}
+
+/* A float architecture like src's (layers, loss, transform, metadata),
+ * built for one sample: the int8 model's view. */
+static mynn_status clone_shape(const mynn_net *src, mynn_net **out)
+{
+    char *spec = mn_st_layer_spec(src);
+    if (!spec) return mn_error(MYNN_ERR_NOMEM, "out of memory");
+    mynn_status s = mn_qnet_shape(out, src->n_inputs, spec, src->loss);
+    free(spec);
+    if (!s && src->shift && src->scale)
+        s = mynn_set_input_transform(*out, src->transform_kind, src->shift, src->scale);
+    for (int i = 0; i < src->n_meta && !s; i++) s = mn_net_set_meta(*out, src->meta_key[i], src->meta_val[i]);
+    if (s) {
+        mynn_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
+                          const mynn_quant_options *o)
+{
+    if (!out) return mn_error(MYNN_ERR_NULL, "mynn_quantize: out is NULL");
+    *out = NULL;
+    if (!net || !x) return mn_error(MYNN_ERR_NULL, "mynn_quantize: NULL argument");
+    if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_quantize: the network is not built");
+    if (n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_quantize: no calibration samples");
+    mynn_quant_options def;
+    if (!o) {
+        mynn_quant_options_default(&def);
+        o = &def;
+    }
+    if (o->stat != MYNN_CALIB_MAX && o->stat != MYNN_CALIB_PERCENTILE)
+        return mn_error(MYNN_ERR_ARG, "mynn_quantize: unknown calibration statistic %d", (int)o->stat);
+    if (o->stat == MYNN_CALIB_PERCENTILE && !(o->percentile > 50.0f && o->percentile <= 100.0f))
+        return mn_error(MYNN_ERR_ARG, "mynn_quantize: percentile must be in (50, 100]");
+    if (o->max_batch < 1 || o->max_batch > (1 << 24))
+        return mn_error(MYNN_ERR_ARG, "mynn_quantize: max_batch must be in 1..%d", 1 << 24);
+    size_t at;
+    if (mn_find_nonfinite(x, (size_t)n * net->n_inputs, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "mynn_quantize: calibration sample %zu feature %zu is "
+                        "not finite", at / net->n_inputs, at % net->n_inputs);
+    mynn_status s = mn_qnet_check_layers(net, "mynn_quantize");
+    mynn_net *shape = NULL;
+    if (!s) s = clone_shape(net, &shape);
+    if (s) return s;
+    mynn_qnet *q = NULL;
+    s = mn_qnet_alloc(&q, shape);
+    if (s) {
+        mynn_free(shape);
+        return s;
+    }
+    float *amax = mn_calloc((size_t)q->n_layers, sizeof *amax, "calibration");
+    double *hist = NULL;
+    if (!amax) s = MYNN_ERR_NOMEM;
+    if (!s) calib_pass(net, q, x, n, amax, NULL);
+    if (!s && o->stat == MYNN_CALIB_PERCENTILE) {
+        hist = mn_calloc((size_t)q->n_layers * HIST_BINS, sizeof *hist, "calibration");
+        if (!hist) s = MYNN_ERR_NOMEM;
+        else calib_pass(net, q, x, n, amax, hist);
+    }
+    for (int j = 0; j < q->n_layers && !s; j++) {
+        mn_qlayer *l = &q->layers[j];
+        float a = hist ? hist_percentile(hist + (size_t)j * HIST_BINS, amax[j], o->percentile) : amax[j];
+        l->in_scale = a > 0.0f ? a / 127.0f : 1.0f;
+        quantize_weights(&net->layers[l->src], l);
+    }
+    if (!s) {
+        char pct[32] = "";
+        if (o->stat == MYNN_CALIB_PERCENTILE)
+            snprintf(pct, sizeof pct, "percentile %d.%02d", (int)o->percentile,
+                     (int)lroundf((o->percentile - (int)o->percentile) * 100.0f) % 100);
+        snprintf(q->calibration, sizeof q->calibration, "%s of |x| over %d samples",
+                 o->stat == MYNN_CALIB_MAX ? "max" : pct, n);
+        s = mn_qnet_finish(q, o->max_batch);
+    }
+    free(amax);
+    free(hist);
+    if (s) {
+        mynn_qnet_free(q);
+        return s;
+    }
+    *out = q;
+    return MYNN_OK;
+}
