@@ -234,10 +234,13 @@ install: all
 # The test looks in $$MYNN_ORT_DIR, default build/npm.  Tested with 1.30.0.
 ORT_DIR ?= build/npm
 ORT_VERSION ?= 1.30.0
+# A registry that cannot be reached is not an error here: the ONNX Runtime
+# checks then skip, saying so (the onnx checker still runs).
 onnxruntime:
 	@test -d $(ORT_DIR)/node_modules/onnxruntime-node || \
 	    { mkdir -p $(ORT_DIR) && cd $(ORT_DIR) && \
-	      npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_VERSION); }
+	      npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_VERSION); } || \
+	    echo "make onnxruntime: npm could not install onnxruntime-node; its tests will skip"
 
 # Fuzzing (clang + libFuzzer): FUZZ_TIME seconds per target (default 60).
 FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint qmodel
