@@ -534,7 +534,8 @@ static int load_datasets(train_args *a, train_sets *d)
 {
     mynn_load_options *lo = &a->lo;
     if (lo->n_targets == 0 && a->k_spec >= 2) lo->n_classes = a->k_spec;
-    if (cli_load_data(&d->train, a->data_path, lo, 0)) return CLI_FAIL;
+    int r = cli_load_data(&d->train, a->data_path, lo, 0);
+    if (r) return r;
     if (a->test_path) {
         if (cli_load_data(&d->test, a->test_path, lo, cli_is_dir(a->test_path) ? 1 : 0)) return CLI_FAIL;
     } else if (cli_is_dir(a->data_path)) {

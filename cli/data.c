@@ -43,10 +43,12 @@ int cli_load_data(mynn_dataset **out, const char *path, const mynn_load_options 
 {
     *out = NULL;
     if (check_readable(path)) return CLI_FAIL;
-    if (mynn_dataset_load(out, path, o, which) != MYNN_OK) {
+    mynn_status s = mynn_dataset_load(out, path, o, which);
+    if (s != MYNN_OK) {
         *out = NULL;
         file_error(path);
-        return CLI_FAIL;
+        /* a --shape that does not fit the data is a usage error */
+        return s == MYNN_ERR_SHAPE && o && o->shape_dims ? CLI_USAGE : CLI_FAIL;
     }
     if ((*out)->n < 1) {
         mynn_dataset_free(*out);

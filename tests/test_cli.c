@@ -863,7 +863,7 @@ static void test_cnn_csv(void)
 
     const char *L = "conv:4:3,flatten,4:softmax";
     expect_fail(2, "--shape", NULL, "train", "quad.csv", "--shape", "4by4", "--layers", L, NULL);
-    expect_fail(1, "shape 1x3x3 has 9 values, but the data has 16 inputs", "o.st", "train", "quad.csv",
+    expect_fail(2, "shape 1x3x3 has 9 values, but the data has 16 inputs", "o.st", "train", "quad.csv",
                 "--shape", "1x3x3", "--layers", L, "--save", "o.st", NULL);
     expect_fail(2, "layer 1 (conv): input 1×4×4 needs kernel ≤ 4, got 5", "o.st", "train", "quad.csv",
                 "--shape", "1x4x4", "--layers", "conv:4:5,4:softmax", "--save", "o.st", NULL);
