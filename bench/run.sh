@@ -1,6 +1,7 @@
 #!/bin/sh
 # make bench: builds what the benchmarks need, runs them, prints the table and
-# writes it to bench/RESULTS.md.  THREADS=2 RUNS=3 by default.
+# writes it to bench/RESULTS.md.  THREADS=2 RUNS=3 by default; CNN_ONLY=1 runs
+# only the CNN against PyTorch and updates that section.
 set -e
 cd "$(dirname "$0")/.."
 make -s all
@@ -15,7 +16,7 @@ fi
 # int8 vs float inference (mynn quantize): its own table, bench/RESULTS_int8.md
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/bench_int8.c build/libmynn.a \
    -o build/bench/bench_int8 -lm -lz -fopenmp
-{ echo "# int8 vs float inference (bench/bench_int8.c, make bench)"; echo;
+[ "${CNN_ONLY:-0}" = 1 ] || { echo "# int8 vs float inference (bench/bench_int8.c, make bench)"; echo;
   echo "784-256-128-10 ReLU MLP, Fashion-MNIST test images, batches of 1024, median of 5, $(date -u +%F);"
   echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a shared machine is noisy;"
   echo "compare the ratio of one row, measured in the same run)."; echo;
