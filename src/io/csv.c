@@ -137,6 +137,293 @@ static mynn_status err_cell(const csv_ctx *c, long line, const char *ls, const c
                     col + 1, n, cs);
 }
 
+/* Where a CSV's text stands: the current non-blank line [ls, le) numbered
+ * line, and where the next line starts. */
+typedef struct csv_cursor {
+    const char *next, *end;
+    const char *start;   /* the current line's first byte (before blanks) */
+    const char *ls, *le;
+    long line;
+} csv_cursor;
+
+/* Advance to the next non-blank line; 0 at the end of the text. */
+static int csv_next_line(const csv_ctx *c, csv_cursor *k)
+{
+    while (k->next < k->end) {
+        k->line++;
+        k->start = k->next;
+        k->next = line_bounds(c, k->start, k->end, &k->le);
+        const char *t = k->start;
+        while (t < k->le && is_blank(c, *t)) t++;
+        if (t < k->le) {
+            k->ls = t;
+            return 1;
+        }
+    }
+    k->ls = NULL;
+    return 0;
+}
+
+/* The separator: given, or detected from the first line; refuses one that
+ * could be part of a number or a quoted cell. */
+static mynn_status csv_separator(csv_ctx *c, const csv_cursor *k)
+{
+    if (c->sep == 0) c->sep = detect_sep(k->ls, k->le);
+    unsigned char s = (unsigned char)c->sep;
+    if ((s >= '0' && s <= '9') || (s >= 'a' && s <= 'z') || (s >= 'A' && s <= 'Z') || s == '.' ||
+        s == '+' || s == '-' || s == '"' || s == '\n' || s == '\r')
+        return mn_error(MYNN_ERR_ARG, "%s: unusable CSV separator '%c'", c->path, c->sep);
+    c->ws = c->sep == ' ';
+    return MYNN_OK;
+}
+
+/* header < 0: a first line holding any cell that is not a number is a header. */
+static int csv_is_header(const csv_ctx *c, const char *ls, const char *le, int header)
+{
+    if (header >= 0) return header;
+    const char *cs, *ce;
+    int more;
+    do {
+        ls = next_cell(c, ls, le, &cs, &ce, &more);
+        if (!cell_is_number(cs, ce)) return 1;
+    } while (more);
+    return 0;
+}
+
+/* Column roles from the options: inputs, one label column, or target columns. */
+typedef struct csv_layout {
+    int n_cols, n_in, n_out;
+    int lab_col, tgt0, nt;
+    unsigned char *role;   /* [n_cols] ROLE_* */
+} csv_layout;
+
+static mynn_status csv_roles(const csv_ctx *c, const mynn_load_options *opt, csv_layout *L)
+{
+    int n_cols = L->n_cols;
+    L->n_out = 0;
+    L->lab_col = -1;
+    L->tgt0 = -1;
+    L->nt = opt->n_targets;
+    if (opt->no_labels) {
+        L->n_in = n_cols;
+    } else if (L->nt > 0) {
+        L->tgt0 = opt->label_column < 0 ? n_cols - L->nt : opt->label_column;
+        if (L->tgt0 < 0 || L->nt > n_cols - L->tgt0)
+            return mn_error(MYNN_ERR_ARG,
+                            "%s: %d target columns from column %d do not fit in %d columns",
+                            c->path, L->nt, L->tgt0 + 1, n_cols);
+        L->n_in = n_cols - L->nt;
+        L->n_out = L->nt;
+    } else {
+        L->lab_col = opt->label_column < 0 ? n_cols - 1 : opt->label_column;
+        if (L->lab_col >= n_cols)
+            return mn_error(MYNN_ERR_ARG,
+                            "%s: label column %d out of range (the file has %d columns)", c->path,
+                            L->lab_col + 1, n_cols);
+        L->n_in = n_cols - 1;
+    }
+    if (L->n_in < 1)
+        return mn_error(MYNN_ERR_FORMAT,
+                        "%s: no input columns: %d column%s with separator '%s', all taken by "
+                        "the label/targets",
+                        c->path, n_cols, n_cols == 1 ? "" : "s",
+                        c->sep == '\t' ? "\\t" : c->ws ? "blanks" : (char[2]){c->sep, 0});
+    L->role = malloc((size_t)n_cols);
+    if (!L->role) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", c->path);
+    for (int i = 0; i < n_cols; i++)
+        L->role[i] = i == L->lab_col ? ROLE_LABEL
+                     : (L->tgt0 >= 0 && i >= L->tgt0 && i < L->tgt0 + L->nt) ? ROLE_TARGET
+                                                                            : ROLE_INPUT;
+    return MYNN_OK;
+}
+
+/* The parsed values: room for cap rows (an upper bound: the lines left). */
+typedef struct csv_rows {
+    size_t cap, n;
+    float *x, *yt;
+    int *labels;
+    int max_label;
+} csv_rows;
+
+static void csv_rows_free(csv_rows *R)
+{
+    free(R->x);
+    free(R->yt);
+    free(R->labels);
+}
+
+static mynn_status csv_rows_alloc(const csv_ctx *c, const csv_layout *L, const char *ls,
+                                  const char *end, csv_rows *R)
+{
+    memset(R, 0, sizeof *R);
+    R->max_label = -1;
+    R->cap = 1;
+    for (const char *q = ls; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) R->cap++;
+    if (R->cap > INT_MAX) return mn_error(MYNN_ERR_NOMEM, "%s: more than %d rows", c->path, INT_MAX);
+    size_t bytes;
+    if (mn_mul_size(R->cap, (size_t)L->n_in, &bytes) != 0)
+        return mn_error(MYNN_ERR_NOMEM, "%s: too many values", c->path);
+    if (!(R->x = mn_calloc(bytes, sizeof(float), "CSV inputs"))) return MYNN_ERR_NOMEM;
+    if (L->n_out > 0 && (mn_mul_size(R->cap, (size_t)L->n_out, &bytes) != 0 ||
+                         !(R->yt = mn_calloc(bytes, sizeof(float), "CSV targets"))))
+        return MYNN_ERR_NOMEM;
+    if (L->lab_col >= 0 && !(R->labels = mn_calloc(R->cap, sizeof(int), "CSV labels")))
+        return MYNN_ERR_NOMEM;
+    return MYNN_OK;
+}
+
+/* One number cell at *q (quoted or not), followed by a separator or the end
+ * of the line.  Returns mn_parse_*'s 0 / 1 (non-finite) / -1 (not a number,
+ * or junk before the next separator); on success *q moves to the next cell
+ * and *last says this was the line's last cell. */
+static int csv_number_cell(const csv_ctx *c, const char **q, const char *le, int as_double,
+                           float *v, double *dv, int *last)
+{
+    const char *p = *q, *e;
+    while (p < le && is_blank(c, *p)) p++;
+    int quoted = 0;
+    if (p < le && *p == '"') {
+        quoted = 1;
+        p++;
+    }
+    int r;
+    if (as_double) {
+        r = mn_parse_double(p, &e, dv);
+        *v = (float)*dv;
+    } else {
+        r = mn_parse_float(p, &e, v);
+    }
+    if (r >= 0 && e > le) r = -1;
+    if (r >= 0 && quoted) {
+        if (e < le && *e == '"') e++;
+        else r = -1;
+    }
+    *last = 0;
+    if (r < 0) return r;
+    p = e;
+    if (c->ws) {
+        if (p < le && *p != ' ' && *p != '\t') r = -1;
+        while (p < le && (*p == ' ' || *p == '\t')) p++;
+        *last = p == le;
+    } else {
+        while (p < le && is_blank(c, *p)) p++;
+        if (p == le) *last = 1;
+        else if (*p == c->sep) p++;
+        else r = -1;
+    }
+    *q = p;
+    return r;
+}
+
+static mynn_status err_columns(const csv_ctx *c, long line, int have, int n_cols)
+{
+    return mn_error(MYNN_ERR_FORMAT, "%s:%ld: %d columns, expected %d", c->path, line, have,
+                    n_cols);
+}
+
+/* A label cell's value dv as a class index, checked against n_classes. */
+static mynn_status csv_class_index(const csv_ctx *c, const csv_cursor *k, int col, double dv,
+                                   int nc_given, int *lab)
+{
+    if (dv < 0 || dv != floor(dv) || dv > (double)INT_MAX) {
+        const char *cs;
+        int n;
+        cell_text(c, k->ls, k->le, col, &cs, &n);
+        return mn_error(MYNN_ERR_FORMAT,
+                        "%s:%ld: column %d: label \"%.*s\" is not a non-negative integer class "
+                        "index",
+                        c->path, k->line, col + 1, n, cs);
+    }
+    *lab = (int)dv;
+    if (nc_given > 0 && *lab >= nc_given)
+        return mn_error(MYNN_ERR_FORMAT, "%s:%ld: column %d: label %d out of range (n_classes %d)",
+                        c->path, k->line, col + 1, *lab, nc_given);
+    if (nc_given <= 0 && *lab >= CSV_AUTO_MAX_CLASSES)
+        return mn_error(MYNN_ERR_FORMAT,
+                        "%s:%ld: column %d: label %d out of range (more than %d classes; set "
+                        "n_classes)",
+                        c->path, k->line, col + 1, *lab, CSV_AUTO_MAX_CLASSES);
+    return MYNN_OK;
+}
+
+/* Parse the current line into row R->n (kept unless it holds a non-finite
+ * value and skip_nonfinite is set). */
+static mynn_status csv_parse_row(const csv_ctx *c, const csv_cursor *k, const csv_layout *L,
+                                 const mynn_load_options *opt, csv_rows *R)
+{
+    float *xr = R->x + R->n * (size_t)L->n_in;
+    float *yr = R->yt ? R->yt + R->n * (size_t)L->n_out : NULL;
+    int lab = 0, col = 0, skip = 0, last = 0;
+    const char *q = k->ls;
+    while (!last) {
+        if (col >= L->n_cols) return err_columns(c, k->line, count_cells(c, k->ls, k->le), L->n_cols);
+        float v = 0.0f;
+        double dv = 0.0;
+        int r = csv_number_cell(c, &q, k->le, L->role[col] == ROLE_LABEL, &v, &dv, &last);
+        if (r < 0) {
+            /* Tell a short row apart from a bad cell. */
+            int have = count_cells(c, k->ls, k->le);
+            if (have != L->n_cols) return err_columns(c, k->line, have, L->n_cols);
+            return err_cell(c, k->line, k->ls, k->le, col);
+        }
+        if (r == 1) {
+            if (!opt->skip_nonfinite) {
+                const char *cs;
+                int n;
+                cell_text(c, k->ls, k->le, col, &cs, &n);
+                return mn_error(MYNN_ERR_NUMERIC,
+                                "%s:%ld: column %d: non-finite value \"%.*s\" (use "
+                                "skip_nonfinite to drop such rows)",
+                                c->path, k->line, col + 1, n, cs);
+            }
+            skip = 1;
+        } else if (L->role[col] == ROLE_INPUT) {
+            *xr++ = v;
+        } else if (L->role[col] == ROLE_TARGET) {
+            *yr++ = v;
+        } else {
+            mynn_status s = csv_class_index(c, k, col, dv, opt->n_classes, &lab);
+            if (s) return s;
+        }
+        col++;
+    }
+    if (col != L->n_cols) return err_columns(c, k->line, col, L->n_cols);
+    if (skip) return MYNN_OK;
+    if (R->labels) {
+        R->labels[R->n] = lab;
+        if (lab > R->max_label) R->max_label = lab;
+    }
+    R->n++;
+    return MYNN_OK;
+}
+
+/* Move the parsed rows into ds: inputs, then one-hot targets from the
+ * labels or the regression targets. */
+static mynn_status csv_build(const csv_layout *L, const mynn_load_options *opt, csv_rows *R,
+                             mynn_dataset *ds)
+{
+    ds->n = (int)R->n;
+    ds->n_inputs = L->n_in;
+    ds->x = R->x;
+    R->x = NULL;
+    if (R->labels) {
+        int nc = opt->n_classes > 0 ? opt->n_classes : R->max_label + 1;
+        float *y = mn_calloc(R->n * (size_t)nc, sizeof(float), "CSV one-hot targets");
+        if (!y) return MYNN_ERR_NOMEM;
+        for (size_t i = 0; i < R->n; i++) y[i * (size_t)nc + (size_t)R->labels[i]] = 1.0f;
+        ds->y = y;
+        ds->labels = R->labels;
+        R->labels = NULL;
+        ds->n_classes = nc;
+        ds->n_outputs = nc;
+    } else if (R->yt) {
+        ds->y = R->yt;
+        R->yt = NULL;
+        ds->n_outputs = L->n_out;
+    }
+    return MYNN_OK;
+}
+
 mynn_status mn_load_csv(mynn_dataset **out, const char *path, const char *buf, size_t len,
                         const mynn_load_options *opt)
 {
@@ -147,306 +434,39 @@ mynn_status mn_load_csv(mynn_dataset **out, const char *path, const char *buf, s
         (unsigned char)p[2] == 0xBF)
         p += 3;
 
-    /* The first non-blank line (blanks: spaces and tabs, whatever the sep). */
-    long line = 0;
-    const char *ls = NULL, *le = NULL, *next = p, *start = NULL;
-    {
-        csv_ctx blank = {path, ',', 0};
-        while (next < end) {
-            line++;
-            start = next;
-            next = line_bounds(&blank, start, end, &le);
-            const char *t = start;
-            while (t < le && (*t == ' ' || *t == '\t')) t++;
-            if (t < le) {
-                ls = t;
-                break;
-            }
-        }
-    }
-    if (!ls) return mn_error(MYNN_ERR_FORMAT, "%s: empty file", path);
+    /* The first non-blank line (blanks: spaces and tabs, whatever the
+     * separator), then again with the separator's idea of blanks. */
+    csv_cursor k = {p, end, NULL, NULL, NULL, 0};
+    const csv_ctx blank = {path, ',', 0};
+    if (!csv_next_line(&blank, &k)) return mn_error(MYNN_ERR_FORMAT, "%s: empty file", path);
+    mynn_status s = csv_separator(&c, &k);
+    if (s) return s;
+    k.next = line_bounds(&c, k.start, end, &k.le);
+    k.ls = k.start;
+    while (k.ls < k.le && is_blank(&c, *k.ls)) k.ls++;
 
-    if (c.sep == 0) c.sep = detect_sep(ls, le);
-    {
-        unsigned char s = (unsigned char)c.sep;
-        if ((s >= '0' && s <= '9') || (s >= 'a' && s <= 'z') || (s >= 'A' && s <= 'Z') ||
-            s == '.' || s == '+' || s == '-' || s == '"' || s == '\n' || s == '\r')
-            return mn_error(MYNN_ERR_ARG, "%s: unusable CSV separator '%c'", path, c.sep);
-    }
-    c.ws = c.sep == ' ';
-    /* The first line again with this separator's idea of blanks. */
-    next = line_bounds(&c, start, end, &le);
-    ls = start;
-    while (ls < le && is_blank(&c, *ls)) ls++;
+    csv_layout L = {count_cells(&c, k.ls, k.le), 0, 0, -1, -1, 0, NULL};
+    if (csv_is_header(&c, k.ls, k.le, opt->header) && !csv_next_line(&c, &k))
+        return mn_error(MYNN_ERR_FORMAT, "%s: no data rows after the header line", path);
+    s = csv_roles(&c, opt, &L);
+    if (s) return s;
 
-    int n_cols = count_cells(&c, ls, le);
-    int header = opt->header;
-    if (header < 0) {
-        header = 0;
-        const char *q = ls, *cs, *ce;
-        int more;
-        do {
-            q = next_cell(&c, q, le, &cs, &ce, &more);
-            if (!cell_is_number(cs, ce)) header = 1;
-        } while (more && !header);
+    csv_rows R;
+    mynn_dataset *ds = NULL;
+    s = csv_rows_alloc(&c, &L, k.ls, end, &R);
+    do {
+        if (!s) s = csv_parse_row(&c, &k, &L, opt, &R);
+    } while (!s && csv_next_line(&c, &k));
+    if (!s && R.n == 0)
+        s = mn_error(MYNN_ERR_FORMAT, "%s: no data rows left after dropping non-finite rows", path);
+    if (!s && !(ds = mn_dataset_new())) s = mn_error(MYNN_ERR_NOMEM, "%s: out of memory", path);
+    if (!s) s = csv_build(&L, opt, &R, ds);
+    csv_rows_free(&R);
+    free(L.role);
+    if (s) {
+        mynn_dataset_free(ds);
+        return s;
     }
-    long first_data_line = line;
-    if (header) {
-        ls = NULL;
-        while (next < end) {
-            line++;
-            const char *s = next;
-            next = line_bounds(&c, s, end, &le);
-            while (s < le && is_blank(&c, *s)) s++;
-            if (s < le) {
-                ls = s;
-                break;
-            }
-        }
-        if (!ls)
-            return mn_error(MYNN_ERR_FORMAT, "%s: no data rows after the header line", path);
-        first_data_line = line;
-    }
-
-    /* Column roles. */
-    int n_in, n_out = 0, lab_col = -1, tgt0 = -1;
-    int nt = opt->n_targets;
-    if (opt->no_labels) {
-        n_in = n_cols;
-    } else if (nt > 0) {
-        tgt0 = opt->label_column < 0 ? n_cols - nt : opt->label_column;
-        if (tgt0 < 0 || nt > n_cols - tgt0)
-            return mn_error(MYNN_ERR_ARG,
-                            "%s: %d target columns from column %d do not fit in %d columns", path,
-                            nt, tgt0 + 1, n_cols);
-        n_in = n_cols - nt;
-        n_out = nt;
-    } else {
-        lab_col = opt->label_column < 0 ? n_cols - 1 : opt->label_column;
-        if (lab_col >= n_cols)
-            return mn_error(MYNN_ERR_ARG, "%s: label column %d out of range (the file has %d columns)",
-                            path, lab_col + 1, n_cols);
-        n_in = n_cols - 1;
-    }
-    if (n_in < 1)
-        return mn_error(MYNN_ERR_FORMAT,
-                        "%s: no input columns: %d column%s with separator '%s', all taken by "
-                        "the label/targets",
-                        path, n_cols, n_cols == 1 ? "" : "s",
-                        c.sep == '\t' ? "\\t" : c.ws ? "blanks" : (char[2]){c.sep, 0});
-
-    /* Upper bound on rows: the lines left. */
-    size_t cap = 1;
-    for (const char *q = ls; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) cap++;
-    if (cap > INT_MAX)
-        return mn_error(MYNN_ERR_NOMEM, "%s: more than %d rows", path, INT_MAX);
-
-    unsigned char *role = malloc((size_t)n_cols);
-    mynn_dataset *ds = mn_dataset_new();
-    float *x = NULL, *yt = NULL;
-    int *labels = NULL;
-    mynn_status s = MYNN_OK;
-    if (!role || !ds) {
-        s = mn_error(MYNN_ERR_NOMEM, "%s: out of memory", path);
-        goto fail;
-    }
-    for (int i = 0; i < n_cols; i++)
-        role[i] = i == lab_col ? ROLE_LABEL
-                  : (tgt0 >= 0 && i >= tgt0 && i < tgt0 + nt) ? ROLE_TARGET
-                                                             : ROLE_INPUT;
-    size_t bytes;
-    if (mn_mul_size(cap, (size_t)n_in, &bytes) != 0) {
-        s = mn_error(MYNN_ERR_NOMEM, "%s: too many values", path);
-        goto fail;
-    }
-    x = mn_calloc(bytes, sizeof(float), "CSV inputs");
-    if (!x) {
-        s = MYNN_ERR_NOMEM;
-        goto fail;
-    }
-    if (n_out > 0) {
-        if (mn_mul_size(cap, (size_t)n_out, &bytes) != 0 ||
-            !(yt = mn_calloc(bytes, sizeof(float), "CSV targets"))) {
-            s = MYNN_ERR_NOMEM;
-            goto fail;
-        }
-    }
-    if (lab_col >= 0 && !(labels = mn_calloc(cap, sizeof(int), "CSV labels"))) {
-        s = MYNN_ERR_NOMEM;
-        goto fail;
-    }
-
-    const int skip_nf = opt->skip_nonfinite;
-    const int nc_given = opt->n_classes;
-    int max_label = -1;
-    size_t rows = 0;
-    line = first_data_line;
-    for (;;) {
-        /* ls..le is a non-blank line numbered line. */
-        float *xr = x + rows * (size_t)n_in;
-        float *yr = yt ? yt + rows * (size_t)n_out : NULL;
-        int lab = 0, col = 0, skip = 0;
-        const char *q = ls;
-        for (;;) {
-            while (q < le && is_blank(&c, *q)) q++;
-            int quoted = 0;
-            if (q < le && *q == '"') {
-                quoted = 1;
-                q++;
-            }
-            const char *e;
-            int r;
-            float v = 0.0f;
-            double dv = 0.0;
-            if (col < n_cols && role[col] == ROLE_LABEL) {
-                r = mn_parse_double(q, &e, &dv);
-                v = (float)dv;
-            } else {
-                r = mn_parse_float(q, &e, &v);
-            }
-            if (r >= 0 && e > le) r = -1;
-            if (r >= 0 && quoted) {
-                if (e < le && *e == '"') e++;
-                else r = -1;
-            }
-            int last = 0;
-            if (r >= 0) {
-                q = e;
-                if (c.ws) {
-                    if (q < le && *q != ' ' && *q != '\t') r = -1;
-                    while (q < le && (*q == ' ' || *q == '\t')) q++;
-                    last = q == le;
-                } else {
-                    while (q < le && is_blank(&c, *q)) q++;
-                    if (q == le) last = 1;
-                    else if (*q == c.sep) q++;
-                    else r = -1;
-                }
-            }
-            if (col >= n_cols) {
-                s = mn_error(MYNN_ERR_FORMAT, "%s:%ld: %d columns, expected %d", path, line,
-                             count_cells(&c, ls, le), n_cols);
-                goto fail;
-            }
-            if (r < 0) {
-                /* Tell a short row apart from a bad cell. */
-                int have = count_cells(&c, ls, le);
-                if (have != n_cols)
-                    s = mn_error(MYNN_ERR_FORMAT, "%s:%ld: %d columns, expected %d", path, line,
-                                 have, n_cols);
-                else
-                    s = err_cell(&c, line, ls, le, col);
-                goto fail;
-            }
-            if (r == 1) {
-                if (!skip_nf) {
-                    const char *cs;
-                    int n;
-                    cell_text(&c, ls, le, col, &cs, &n);
-                    s = mn_error(MYNN_ERR_NUMERIC,
-                                 "%s:%ld: column %d: non-finite value \"%.*s\" (use "
-                                 "skip_nonfinite to drop such rows)",
-                                 path, line, col + 1, n, cs);
-                    goto fail;
-                }
-                skip = 1;
-            } else {
-                switch (role[col]) {
-                case ROLE_INPUT: *xr++ = v; break;
-                case ROLE_TARGET: *yr++ = v; break;
-                default:
-                    if (dv < 0 || dv != floor(dv) || dv > (double)INT_MAX) {
-                        const char *cs;
-                        int n;
-                        cell_text(&c, ls, le, col, &cs, &n);
-                        s = mn_error(MYNN_ERR_FORMAT,
-                                     "%s:%ld: column %d: label \"%.*s\" is not a non-negative "
-                                     "integer class index",
-                                     path, line, col + 1, n, cs);
-                        goto fail;
-                    }
-                    lab = (int)dv;
-                    if (nc_given > 0 ? lab >= nc_given : lab >= CSV_AUTO_MAX_CLASSES) {
-                        if (nc_given > 0)
-                            s = mn_error(MYNN_ERR_FORMAT,
-                                         "%s:%ld: column %d: label %d out of range (n_classes %d)",
-                                         path, line, col + 1, lab, nc_given);
-                        else
-                            s = mn_error(MYNN_ERR_FORMAT,
-                                         "%s:%ld: column %d: label %d out of range (more than "
-                                         "%d classes; set n_classes)",
-                                         path, line, col + 1, lab, CSV_AUTO_MAX_CLASSES);
-                        goto fail;
-                    }
-                    break;
-                }
-            }
-            col++;
-            if (last) break;
-        }
-        if (col != n_cols) {
-            s = mn_error(MYNN_ERR_FORMAT, "%s:%ld: %d columns, expected %d", path, line, col,
-                         n_cols);
-            goto fail;
-        }
-        if (!skip) {
-            if (labels) {
-                labels[rows] = lab;
-                if (lab > max_label) max_label = lab;
-            }
-            rows++;
-        }
-        /* The next non-blank line. */
-        ls = NULL;
-        while (next < end) {
-            line++;
-            const char *t = next;
-            next = line_bounds(&c, t, end, &le);
-            while (t < le && is_blank(&c, *t)) t++;
-            if (t < le) {
-                ls = t;
-                break;
-            }
-        }
-        if (!ls) break;
-    }
-    if (rows == 0) {
-        s = mn_error(MYNN_ERR_FORMAT, "%s: no data rows left after dropping non-finite rows",
-                     path);
-        goto fail;
-    }
-
-    ds->n = (int)rows;
-    ds->n_inputs = n_in;
-    ds->x = x;
-    x = NULL;
-    if (labels) {
-        int nc = nc_given > 0 ? nc_given : max_label + 1;
-        float *y = mn_calloc(rows * (size_t)nc, sizeof(float), "CSV one-hot targets");
-        if (!y) {
-            s = MYNN_ERR_NOMEM;
-            goto fail;
-        }
-        for (size_t i = 0; i < rows; i++) y[i * (size_t)nc + (size_t)labels[i]] = 1.0f;
-        ds->y = y;
-        ds->labels = labels;
-        labels = NULL;
-        ds->n_classes = nc;
-        ds->n_outputs = nc;
-    } else if (yt) {
-        ds->y = yt;
-        yt = NULL;
-        ds->n_outputs = n_out;
-    }
-    free(role);
     *out = ds;
     return MYNN_OK;
-
-fail:
-    free(role);
-    free(x);
-    free(yt);
-    free(labels);
-    mynn_dataset_free(ds);
-    return s;
 }
