@@ -495,17 +495,27 @@ static int check_like_train(const mynn_dataset *ds, const char *path, const mynn
 
 /* DATA, the test set (--test, or a folder's t10k-* files) and the
  * validation set (--val DATA, or a fraction split off DATA). */
-static int load_datasets(train_args *a, train_sets *d)
+static int load_datasets(train_args *a, train_sets *d, const mynn_net *from)
 {
     mynn_load_options *lo = &a->lo;
     if (lo->n_targets == 0 && a->k_spec >= 2) lo->n_classes = a->k_spec;
-    if (cli_load_data(&d->train, a->data_path, lo, 0)) return CLI_FAIL;
-    if (a->test_path) {
-        if (cli_load_data(&d->test, a->test_path, lo, cli_is_dir(a->test_path) ? 1 : 0)) return CLI_FAIL;
-    } else if (cli_is_dir(a->data_path)) {
-        if (cli_load_data(&d->test, a->data_path, lo, 1)) return CLI_FAIL;
+    /* --from with an encoding: the data goes through it; else DATA's
+     * encoding (if it needs one) is learned and applied to the others. */
+    mynn_encoding *from_enc = NULL;
+    if (from && cli_model_encoding(from, a->from, &from_enc)) return CLI_FAIL;
+    int rc = from_enc ? cli_load_like(&d->train, a->data_path, lo, from_enc, 0)
+                      : cli_load_data(&d->train, a->data_path, lo, 0);
+    const mynn_encoding *enc = from_enc ? from_enc : d->train ? d->train->encoding : NULL;
+    if (!rc && a->test_path)
+        rc = cli_load_like(&d->test, a->test_path, lo, enc, cli_is_dir(a->test_path) ? 1 : 0);
+    else if (!rc && cli_is_dir(a->data_path)) {
+        rc = cli_load_like(&d->test, a->data_path, lo, enc, 1);
         a->test_path = a->data_path;
     }
+    if (!rc && a->val_path)
+        rc = cli_load_like(&d->val, a->val_path, lo, enc, cli_is_dir(a->val_path) ? 1 : 0);
+    mynn_encoding_free(from_enc);
+    if (rc) return rc;
     const mynn_dataset *train = d->train;
     if (train->n_outputs != a->k_spec) {
         if (train->n_classes > 0)
@@ -517,8 +527,7 @@ static int load_datasets(train_args *a, train_sets *d)
         return CLI_FAIL;
     }
     if (d->test && check_like_train(d->test, a->test_path, train)) return CLI_FAIL;
-    if (a->val_path) {
-        if (cli_load_data(&d->val, a->val_path, lo, cli_is_dir(a->val_path) ? 1 : 0)) return CLI_FAIL;
+    if (d->val) {
         if (check_like_train(d->val, a->val_path, train)) return CLI_FAIL;
     } else if (a->val_frac > 0) {
         if (mynn_dataset_split(d->train, a->val_frac, a->fo.seed, &d->val)) {
@@ -557,6 +566,10 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
             return CLI_FAIL;
         }
         if (set_normalisation(*net, train, a->norm ? a->norm : "scale")) return CLI_FAIL;
+        if (train->encoding && mynn_set_encoding(*net, train->encoding)) {
+            cli_lib_error("%s: the feature encoding", a->data_path);
+            return CLI_FAIL;
+        }
     }
     mynn_set_threads(a->threads);
     return CLI_OK;
@@ -702,7 +715,7 @@ int cmd_train(int argc, char **argv)
     rc = CLI_FAIL;
     int r;
     if (a.from && (r = load_start_model(&a, &net))) rc = r;
-    else if ((r = load_datasets(&a, &d))) rc = r;
+    else if ((r = load_datasets(&a, &d, net))) rc = r;
     else if (!prepare_network(&a, d.train, &net)) {
         report_start(&a, &d, net);
         if (!run_fit(&a, &d, net, &ctx) && !report_test(&a, &d, net) && !write_outputs(&a, net, &ctx))

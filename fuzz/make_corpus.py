@@ -19,6 +19,9 @@ csvs = {
     "semicolon": "a;b;c\n1;2;3\n4;5;6\n",
     "crlf": "1,2,0\r\n3,4,1\r\n",
     "nan": "1,nan,0\n2,3,1\n",
+    "iris": "sl,sw,species\n5.1,3.5,setosa\n6.3,3.3,virginica\n5.9,2.8,versicolor\n",
+    "categorical": "1.5,red,\"a,b\",0\n2,blue,\"say \"\"hi\"\"\",1\n3,red,x,0\n",
+    "missing": "1,,big\nNA,2,small\n3,?,big\nnan,4,small\n",
 }
 for i, (name, text) in enumerate(csvs.items()):
     put("csv", name, bytes([i * 37 % 256]) + text.encode())

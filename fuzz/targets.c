@@ -56,6 +56,24 @@ int fuzz_csv(const uint8_t *data, size_t size)
     if (!s) return 0;
     mynn_dataset *ds = NULL;
     if (mn_load_csv(&ds, "fuzz.csv", s, size - 1, &o) == MYNN_OK) mynn_dataset_free(ds);
+    /* Again with the encoding options (picked from the size, so the inputs
+     * above keep their meaning), then through the encoding it learned. */
+    static const char *const cats[4] = {"auto", "none", "0", "0,1"};
+    o.missing = (mynn_missing)(size % 4);
+    o.categorical = cats[(size / 4) % 4];
+    o.strict = (int)((size / 16) & 1);
+    ds = NULL;
+    if (mn_load_csv(&ds, "fuzz.csv", s, size - 1, &o) == MYNN_OK) {
+        if (ds->encoding) {
+            mynn_dataset *again = NULL;
+            o.encoding = ds->encoding;
+            if (mn_load_csv(&again, "fuzz.csv", s, size - 1, &o) == MYNN_OK) mynn_dataset_free(again);
+            o.no_labels = !o.no_labels;
+            again = NULL;
+            if (mn_load_csv(&again, "fuzz.csv", s, size - 1, &o) == MYNN_OK) mynn_dataset_free(again);
+        }
+        mynn_dataset_free(ds);
+    }
     free(s);
     return 0;
 }
@@ -141,7 +159,7 @@ int fuzz_checkpoint_run(const char *path, int resume)
     static float x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
     static float y[8] = {1, 0, 0, 1, 0, 1, 1, 0};
     static int labels[4] = {0, 1, 1, 0};
-    mynn_dataset ds = {4, 2, 2, 2, x, y, labels, 0};
+    mynn_dataset ds = {4, 2, 2, 2, x, y, labels, 0, NULL, 0, ""};
     mynn_net *net = NULL;
     if (mynn_create(&net, 2) || mynn_add_layers(net, "3:tanh,dropout:0.1,2:softmax") ||
         mynn_set_loss(net, MYNN_LOSS_CE) || mynn_build(net, 2, MYNN_INIT_AUTO, 1)) {

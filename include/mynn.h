@@ -211,6 +211,38 @@ MYNN_API int  mynn_get_threads(void);
 /* ------------------------------------------------------------------------ */
 /* An open struct: callers may fill one with their own arrays (and then own
  * them); the loaders allocate and mynn_dataset_free releases. */
+/* Missing values in CSV data: an empty cell, NA, NaN (any case) or ?. */
+typedef enum mynn_missing {
+    MYNN_MISSING_ERROR = 0, /* refuse, naming file, line and column (default) */
+    MYNN_MISSING_DROP,      /* drop the row */
+    MYNN_MISSING_MEAN,      /* numeric input: the column's mean over the rows present */
+    MYNN_MISSING_MEDIAN     /* numeric input: the column's median (mean of the middle two) */
+} mynn_missing;
+/* Names: "error", "drop", "mean", "median". */
+MYNN_API mynn_status mynn_missing_from_name(const char *name, mynn_missing *out);
+MYNN_API const char *mynn_missing_name(mynn_missing m);
+
+/* A feature encoding: how the columns of a CSV file become the network's
+ * inputs and classes, learned from training data and applied unchanged to
+ * later files (so a saved model predicts the same anywhere).
+ *  - Named classes: a label column holding any cell that is not a number is
+ *    a column of class names; class k is the k-th distinct name in byte
+ *    order (strcmp on the UTF-8 bytes: "Iris-setosa" < "Iris-versicolor",
+ *    "Zebra" < "apple", "10" < "9").
+ *  - Categorical inputs: each categorical column becomes one input per
+ *    category seen in training, in byte order, one-hot (1 for the row's
+ *    category, 0 elsewhere); numeric columns stay one input.  Inputs keep
+ *    the file's column order.  A category unseen in training encodes as all
+ *    zeros (counted in mynn_dataset.n_unseen) or, with strict, is an error.
+ *  - Missing values: mean/median imputation values of the numeric inputs.
+ *    A missing categorical cell encodes as all zeros under mean/median.
+ * The loader builds one (mynn_dataset.encoding) when the data needs it;
+ * mynn_set_encoding stores it in a network's metadata, which mynn_save
+ * writes and mynn_load reads back (keys "class_names", "input_encoding",
+ * "missing"; their values are JSON texts, see docs/cli.md); mynn_get_encoding
+ * returns it for mynn_load_options.encoding. */
+typedef struct mynn_encoding mynn_encoding;
+
 typedef struct mynn_dataset {
     int n;            /* samples */
     int n_inputs;     /* features per sample */
@@ -220,6 +252,12 @@ typedef struct mynn_dataset {
     float *y;         /* [n × n_outputs] */
     int *labels;      /* [n] class indices (classification), else NULL */
     int owned;        /* non-zero: x, y, labels and the struct are freed by mynn_dataset_free */
+    /* CSV with named classes, categorical inputs or imputed values: the
+     * encoding learned (owned, freed with the dataset; NULL when the data
+     * needed none, or when an encoding was given in the load options). */
+    mynn_encoding *encoding;
+    int n_unseen;     /* cells of unseen categories encoded as all zeros */
+    char unseen_first[160];   /* "file:line: column N: unseen category \"v\"" of the first */
 } mynn_dataset;
 
 typedef struct mynn_load_options {
@@ -230,6 +268,19 @@ typedef struct mynn_load_options {
     int n_classes;      /* classification: 0 = max label + 1; else labels must be < n_classes */
     int skip_nonfinite; /* 1: drop rows holding NaN/inf instead of failing */
     int no_labels;      /* 1: every column is an input (predict on unlabelled data) */
+    /* CSV inputs of strings: NULL or "auto" (default): a column holding any
+     * cell that is neither a number nor missing is categorical; "none": every
+     * input must be a number; or 0-based column numbers "0,3" (numbers in
+     * those columns are categories too). */
+    const char *categorical;
+    mynn_missing missing;   /* CSV missing values (default MYNN_MISSING_ERROR) */
+    /* Apply this encoding (a trained model's, from mynn_get_encoding)
+     * instead of learning one: same columns, categories, classes and
+     * imputation values.  The file may hold the label column(s) or not (its
+     * column count decides; with no_labels they are skipped unread).  A
+     * class name the encoding lacks is an error naming line and value. */
+    const mynn_encoding *encoding;
+    int strict;             /* with encoding: an unseen category is an error, not zeros */
 } mynn_load_options;
 MYNN_API void mynn_load_options_default(mynn_load_options *o);
 
@@ -241,6 +292,27 @@ MYNN_API void mynn_load_options_default(mynn_load_options *o);
 MYNN_API mynn_status mynn_dataset_load(mynn_dataset **out, const char *path,
                                        const mynn_load_options *opt, int which);
 MYNN_API void mynn_dataset_free(mynn_dataset *ds);
+/* The encoding: input columns of the raw file, encoded inputs, named
+ * classes (0 when labels are class indices) and their names. */
+MYNN_API void        mynn_encoding_free(mynn_encoding *e);
+MYNN_API int         mynn_encoding_n_columns(const mynn_encoding *e);
+MYNN_API int         mynn_encoding_n_inputs(const mynn_encoding *e);
+MYNN_API int         mynn_encoding_n_classes(const mynn_encoding *e);
+MYNN_API const char *mynn_encoding_class_name(const mynn_encoding *e, int k);  /* NULL if out of range */
+/* Column col (0-based among the input columns): its number of categories
+ * (0 for a numeric column) and category k's name; *fill receives the
+ * imputation value of a numeric column (returns 1 if it has one, else 0). */
+MYNN_API int         mynn_encoding_n_categories(const mynn_encoding *e, int col);
+MYNN_API const char *mynn_encoding_category(const mynn_encoding *e, int col, int k);
+MYNN_API int         mynn_encoding_fill(const mynn_encoding *e, int col, float *fill);
+/* Store e in net's metadata (replacing any; e NULL removes it).  Its
+ * encoded inputs must be the net's inputs, its classes (if named) the
+ * net's outputs (2 or more) or 2 for one sigmoid output. */
+MYNN_API mynn_status mynn_set_encoding(mynn_net *net, const mynn_encoding *e);
+/* The encoding stored in net's metadata (*out NULL if none; free with
+ * mynn_encoding_free).  A damaged one gives MYNN_ERR_FORMAT. */
+MYNN_API mynn_status mynn_get_encoding(const mynn_net *net, mynn_encoding **out);
+
 /* Split off the last fraction (0 < fraction < 1) of ds after a seeded
  * shuffle into a new dataset *val; ds keeps the rest. */
 MYNN_API mynn_status mynn_dataset_split(mynn_dataset *ds, float fraction, uint64_t seed,

@@ -1,8 +1,14 @@
 /* CSV datasets: optional header, separator , ; tab or blanks, a label
- * column (classification), target columns (regression) or none.  One pass
- * over the text already in memory; numbers through the locale-independent
- * parser.  Errors name file:line: column N (1-based). */
+ * column (classification: class indices or names), target columns
+ * (regression) or none; categorical inputs one-hot encoded and missing
+ * values dropped or imputed through a feature encoding (io/encoding.h).
+ * A file of numbers is parsed in one pass over the text already in memory;
+ * strings where numbers were expected make a scan of the columns first
+ * (csv_scan), then the parse again.  Numbers go through the
+ * locale-independent parser.  Errors name file:line: column N (1-based). */
 #include "io/io.h"
+#include "io/encoding.h"
+#include "io/json.h"
 #include "core/core.h"
 
 #include <limits.h>
@@ -13,7 +19,7 @@
 
 #define CSV_AUTO_MAX_CLASSES (1 << 16)
 
-enum { ROLE_INPUT = 0, ROLE_LABEL = 1, ROLE_TARGET = 2 };
+enum { ROLE_INPUT = 0, ROLE_LABEL = 1, ROLE_TARGET = 2, ROLE_SKIP = 3 };
 
 typedef struct csv_ctx {
     const char *path;
@@ -137,6 +143,75 @@ static mynn_status err_cell(const csv_ctx *c, long line, const char *ls, const c
                     col + 1, n, cs);
 }
 
+/* One cell of a line with its content [cs, ce) (quotes removed, "" still
+ * doubled inside when quoted). */
+typedef struct csv_cell {
+    const char *cs, *ce;
+    int quoted;
+} csv_cell;
+
+/* The cell at *p: fills *cell, moves *p to the next cell; returns 1 when
+ * another cell follows. */
+static int take_cell(const csv_ctx *c, const char **p, const char *le, csv_cell *cell)
+{
+    const char *q = *p;
+    while (q < le && is_blank(c, *q)) q++;
+    cell->quoted = q < le && *q == '"';
+    int more;
+    *p = next_cell(c, q, le, &cell->cs, &cell->ce, &more);
+    return more;
+}
+
+/* Missing values: an empty cell, NA, ?, or a number that is NaN. */
+static int cell_is_missing(const csv_cell *cell)
+{
+    size_t n = (size_t)(cell->ce - cell->cs);
+    if (n == 0 || (n == 1 && cell->cs[0] == '?') || (n == 2 && !memcmp(cell->cs, "NA", 2)))
+        return 1;
+    float v;
+    const char *e;
+    return mn_parse_float(cell->cs, &e, &v) == 1 && e == cell->ce && isnan(v);
+}
+
+/* strcmp of a cell's text (its "" read as ") against name. */
+static int cell_cmp(const csv_cell *cell, const char *name)
+{
+    const unsigned char *p = (const unsigned char *)cell->cs, *e = (const unsigned char *)cell->ce;
+    const unsigned char *n = (const unsigned char *)name;
+    for (;; n++) {
+        if (p == e) return *n ? -1 : 0;
+        unsigned ch = *p++;
+        if (cell->quoted && ch == '"' && p < e && *p == '"') p++;
+        if (!*n || ch != *n) return !*n ? 1 : (int)ch - (int)*n;
+    }
+}
+
+/* Index of the cell's text among n sorted names, or -1. */
+static int find_name(char *const *names, int n, const csv_cell *cell)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, r = cell_cmp(cell, names[mid]);
+        if (r == 0) return mid;
+        if (r < 0) hi = mid - 1;
+        else lo = mid + 1;
+    }
+    return -1;
+}
+
+/* A new NUL-terminated copy of the cell's text. */
+static char *cell_dup(const csv_cell *cell)
+{
+    char *s = malloc((size_t)(cell->ce - cell->cs) + 1), *o = s;
+    if (!s) return NULL;
+    for (const char *p = cell->cs; p < cell->ce; p++) {
+        *o++ = *p;
+        if (cell->quoted && *p == '"' && p + 1 < cell->ce && p[1] == '"') p++;
+    }
+    *o = '\0';
+    return s;
+}
+
 /* Where a CSV's text stands: the current non-blank line [ls, le) numbered
  * line, and where the next line starts. */
 typedef struct csv_cursor {
@@ -177,35 +252,107 @@ static mynn_status csv_separator(csv_ctx *c, const csv_cursor *k)
     return MYNN_OK;
 }
 
-/* header < 0: a first line holding any cell that is not a number is a header. */
-static int csv_is_header(const csv_ctx *c, const char *ls, const char *le, int header)
+/* header < 0: detect.  The first line is a header when one of its cells is
+ * neither a number nor missing and, if more lines follow, the next 32 hold
+ * only numbers or missing values in that column, at least one number (so a
+ * first row such as "5.1,3.5,setosa" stays data).  A single line of such
+ * cells is a header. */
+static int csv_is_header(const csv_ctx *c, const csv_cursor *k0, int header)
 {
     if (header >= 0) return header;
-    const char *cs, *ce;
-    int more;
+    csv_cursor k = *k0;
+    if (!csv_next_line(c, &k)) {
+        const char *p = k0->ls;
+        csv_cell a;
+        int more;
+        do {
+            more = take_cell(c, &p, k0->le, &a);
+            if (!cell_is_number(a.cs, a.ce)) return 1;
+        } while (more);
+        return 0;
+    }
+    const char *p = k0->ls;
+    csv_cell a;
+    int more, col = 0;
     do {
-        ls = next_cell(c, ls, le, &cs, &ce, &more);
-        if (!cell_is_number(cs, ce)) return 1;
+        more = take_cell(c, &p, k0->le, &a);
+        if (!cell_is_number(a.cs, a.ce) && !cell_is_missing(&a)) {
+            csv_cursor t = k;
+            int numbers = 0, strings = 0;
+            for (int n = 0; n < 32 && !strings; n++) {
+                const char *q = t.ls;
+                csv_cell b;
+                int i = 0, mb = 1;
+                while (mb && i <= col) mb = take_cell(c, &q, t.le, &b), i++;
+                if (i > col) {
+                    if (cell_is_number(b.cs, b.ce)) numbers++;
+                    else if (!cell_is_missing(&b)) strings++;
+                }
+                if (!csv_next_line(c, &t)) break;
+            }
+            if (numbers && !strings) return 1;
+        }
+        col++;
     } while (more);
     return 0;
 }
 
-/* Column roles from the options: inputs, one label column, or target columns. */
+/* Column roles and the plan of the encoded inputs. */
 typedef struct csv_layout {
     int n_cols, n_in, n_out;
     int lab_col, tgt0, nt;
-    unsigned char *role;   /* [n_cols] ROLE_* */
+    unsigned char *role;    /* [n_cols] ROLE_* */
+    int *in_col;            /* [n_cols] index among the input columns, or -1 */
+    int *offset;            /* [input columns] first encoded input of each */
+    mynn_encoding *own;     /* learned here, or NULL */
+    const mynn_encoding *enc;   /* the encoding applied (own or the options') */
+    int learn_auto;         /* learning with --categorical auto */
+    mynn_missing missing;   /* the policy: the options', or when they say
+                               error and an encoding is applied, its own */
 } csv_layout;
+
+static void csv_layout_free(csv_layout *L)
+{
+    free(L->role);
+    free(L->in_col);
+    free(L->offset);
+    mynn_encoding_free(L->own);
+}
+
+/* Label or target columns of a file for a given encoding: the file's column
+ * count says whether they are there. */
+static mynn_status roles_for_encoding(const csv_ctx *c, const mynn_load_options *opt,
+                                      csv_layout *L, int *no_labels, int *skip_labels)
+{
+    int want = L->enc->n_cols, nlab = opt->n_targets > 0 ? opt->n_targets : 1;
+    if (L->n_cols == want) {
+        *no_labels = 1;
+    } else if (L->n_cols == want + nlab) {
+        *skip_labels = opt->no_labels;
+    } else {
+        return mn_error(MYNN_ERR_FORMAT,
+                        "%s: %d columns, but the model's encoding takes %d input column%s (plus, "
+                        "optionally, %d label column%s)",
+                        c->path, L->n_cols, want, want == 1 ? "" : "s", nlab, nlab == 1 ? "" : "s");
+    }
+    return MYNN_OK;
+}
 
 static mynn_status csv_roles(const csv_ctx *c, const mynn_load_options *opt, csv_layout *L)
 {
-    int n_cols = L->n_cols;
+    int n_cols = L->n_cols, no_labels = opt->no_labels, skip = 0;
     L->n_out = 0;
     L->lab_col = -1;
     L->tgt0 = -1;
     L->nt = opt->n_targets;
-    if (opt->no_labels) {
+    if (L->enc) {
+        no_labels = 0;
+        mynn_status s = roles_for_encoding(c, opt, L, &no_labels, &skip);
+        if (s) return s;
+    }
+    if (no_labels) {
         L->n_in = n_cols;
+        L->nt = 0;
     } else if (L->nt > 0) {
         L->tgt0 = opt->label_column < 0 ? n_cols - L->nt : opt->label_column;
         if (L->tgt0 < 0 || L->nt > n_cols - L->tgt0)
@@ -213,7 +360,7 @@ static mynn_status csv_roles(const csv_ctx *c, const mynn_load_options *opt, csv
                             "%s: %d target columns from column %d do not fit in %d columns",
                             c->path, L->nt, L->tgt0 + 1, n_cols);
         L->n_in = n_cols - L->nt;
-        L->n_out = L->nt;
+        L->n_out = skip ? 0 : L->nt;
     } else {
         L->lab_col = opt->label_column < 0 ? n_cols - 1 : opt->label_column;
         if (L->lab_col >= n_cols)
@@ -229,13 +376,175 @@ static mynn_status csv_roles(const csv_ctx *c, const mynn_load_options *opt, csv
                         c->path, n_cols, n_cols == 1 ? "" : "s",
                         c->sep == '\t' ? "\\t" : c->ws ? "blanks" : (char[2]){c->sep, 0});
     L->role = malloc((size_t)n_cols);
-    if (!L->role) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", c->path);
-    for (int i = 0; i < n_cols; i++)
-        L->role[i] = i == L->lab_col ? ROLE_LABEL
-                     : (L->tgt0 >= 0 && i >= L->tgt0 && i < L->tgt0 + L->nt) ? ROLE_TARGET
-                                                                            : ROLE_INPUT;
+    L->in_col = malloc((size_t)n_cols * sizeof *L->in_col);
+    L->offset = malloc((size_t)L->n_in * sizeof *L->offset);
+    if (!L->role || !L->in_col || !L->offset)
+        return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", c->path);
+    for (int i = 0, j = 0; i < n_cols; i++) {
+        int r = i == L->lab_col ? ROLE_LABEL
+                : (L->tgt0 >= 0 && i >= L->tgt0 && i < L->tgt0 + L->nt) ? ROLE_TARGET
+                                                                       : ROLE_INPUT;
+        if (skip && r != ROLE_INPUT) r = ROLE_SKIP;
+        if (skip && r == ROLE_SKIP) L->lab_col = -1;
+        L->role[i] = (unsigned char)r;
+        L->in_col[i] = r == ROLE_INPUT ? j++ : -1;
+    }
+    if (skip) L->tgt0 = -1;
     return MYNN_OK;
 }
+
+/* The categorical option: which input columns (auto: none yet, the parse
+ * finds them). */
+static mynn_status csv_plan(const csv_ctx *c, const mynn_load_options *opt, csv_layout *L,
+                            unsigned char *listed)
+{
+    const char *cat = opt->categorical;
+    L->learn_auto = !cat || !*cat || strcmp(cat, "auto") == 0;
+    if (L->learn_auto || strcmp(cat, "none") == 0) return MYNN_OK;
+    for (const char *p = cat;;) {
+        long long v;
+        const char *e;
+        if (mn_parse_ll(p, &e, &v) != 0 || v < 0 || (*e && *e != ','))
+            return mn_error(MYNN_ERR_ARG,
+                            "%s: categorical \"%.40s\": expected auto, none or 0-based column "
+                            "numbers such as 0,3",
+                            c->path, cat);
+        if (v >= L->n_cols || L->role[v] != ROLE_INPUT)
+            return mn_error(MYNN_ERR_ARG, "%s: categorical column %lld is %s", c->path, v,
+                            v >= L->n_cols ? "outside the file" : "not an input column");
+        listed[v] = 1;
+        if (!*e) break;
+        p = e + 1;
+    }
+    return MYNN_OK;
+}
+
+/* ---- scanning: which columns hold strings, and their names -------------- */
+
+typedef struct csv_span {
+    csv_cell cell;
+    int col;
+    long line;
+} csv_span;
+
+static int span_cmp(const void *a, const void *b)
+{
+    const csv_span *x = a, *y = b;
+    if (x->col != y->col) return x->col < y->col ? -1 : 1;
+    /* Compare the texts as read: walk both with "" folded. */
+    const char *p = x->cell.cs, *q = y->cell.cs;
+    for (;;) {
+        if (p == x->cell.ce || q == y->cell.ce) return (p != x->cell.ce) - (q != y->cell.ce);
+        unsigned char u = (unsigned char)*p++, v = (unsigned char)*q++;
+        if (x->cell.quoted && u == '"' && p < x->cell.ce && *p == '"') p++;
+        if (y->cell.quoted && v == '"' && q < y->cell.ce && *q == '"') q++;
+        if (u != v) return u < v ? -1 : 1;
+    }
+}
+
+/* Mark in str[] the columns (kinds[col] non-zero) holding a cell that is
+ * neither a number nor missing. */
+static void scan_strings(const csv_ctx *c, csv_cursor k, const csv_layout *L,
+                         const unsigned char *kinds, unsigned char *str)
+{
+    do {
+        const char *p = k.ls;
+        csv_cell cell;
+        int more = 1;
+        for (int col = 0; more && col < L->n_cols; col++) {
+            more = take_cell(c, &p, k.le, &cell);
+            if (kinds[col] && !str[col] && !cell_is_missing(&cell) &&
+                !cell_is_number(cell.cs, cell.ce))
+                str[col] = 1;
+        }
+    } while (csv_next_line(c, &k));
+}
+
+/* The distinct texts of column col among the sorted spans [a, b) as sorted
+ * names (valid UTF-8, at most MN_ENC_MAX_NAMES). */
+static mynn_status names_of(const csv_ctx *c, const csv_span *a, const csv_span *b,
+                            char ***names, int *n)
+{
+    size_t distinct = 0;
+    for (const csv_span *s = a; s < b; s++) distinct += s == a || span_cmp(s - 1, s) != 0;
+    if (distinct > MN_ENC_MAX_NAMES)
+        return mn_error(MYNN_ERR_FORMAT, "%s: column %d: more than %d distinct values", c->path,
+                        a->col + 1, MN_ENC_MAX_NAMES);
+    *names = mn_calloc(distinct ? distinct : 1, sizeof **names, "CSV names");
+    if (!*names) return MYNN_ERR_NOMEM;
+    *n = 0;
+    for (const csv_span *s = a; s < b; s++) {
+        if (s != a && span_cmp(s - 1, s) == 0) continue;
+        char *t = cell_dup(&s->cell);
+        if (!t) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", c->path);
+        (*names)[(*n)++] = t;
+        if (!mn_json_utf8_valid(t, strlen(t)))
+            return mn_error(MYNN_ERR_FORMAT, "%s:%ld: column %d: \"%.40s\" is not valid UTF-8",
+                            c->path, s->line, s->col + 1, t);
+    }
+    return MYNN_OK;
+}
+
+/* Collect the names of the columns marked in want[] (categorical inputs
+ * into the encoding's columns, the label column into its classes). */
+static mynn_status scan_names(const csv_ctx *c, csv_cursor k, const csv_layout *L,
+                              const unsigned char *want, size_t rows)
+{
+    int nw = 0;
+    for (int i = 0; i < L->n_cols; i++) nw += want[i] != 0;
+    if (!nw) return MYNN_OK;
+    size_t cap;
+    if (mn_mul_size(rows, (size_t)nw, &cap) != 0)
+        return mn_error(MYNN_ERR_NOMEM, "%s: too many cells", c->path);
+    csv_span *sp = mn_calloc(cap, sizeof *sp, "CSV category cells");
+    if (!sp) return MYNN_ERR_NOMEM;
+    size_t n = 0;
+    do {
+        const char *p = k.ls;
+        csv_cell cell;
+        int more = 1;
+        for (int col = 0; more && col < L->n_cols; col++) {
+            more = take_cell(c, &p, k.le, &cell);
+            if (want[col] && !cell_is_missing(&cell) && n < cap)
+                sp[n++] = (csv_span){cell, col, k.line};
+        }
+    } while (csv_next_line(c, &k));
+    qsort(sp, n, sizeof *sp, span_cmp);
+    mynn_status s = MYNN_OK;
+    for (size_t a = 0, b; !s && a < n; a = b) {
+        for (b = a; b < n && sp[b].col == sp[a].col; b++) {}
+        int col = sp[a].col;
+        if (col == L->lab_col) {
+            s = names_of(c, sp + a, sp + b, &L->own->classes, &L->own->n_classes);
+        } else {
+            mn_enc_col *ec = &L->own->cols[L->in_col[col]];
+            s = names_of(c, sp + a, sp + b, &ec->cats, &ec->n_cats);
+        }
+    }
+    free(sp);
+    return s;
+}
+
+/* Learn the kinds of the columns: listed[] (or, auto, the input columns
+ * holding strings) become categorical, a label column holding strings
+ * holds class names; then their names.  Leaves categories of the columns
+ * only missing values fill as one category-less numeric column. */
+static mynn_status csv_scan(const csv_ctx *c, const csv_cursor *k, csv_layout *L,
+                            const unsigned char *listed, size_t rows)
+{
+    int n = L->n_cols;
+    unsigned char *kinds = calloc((size_t)n * 2, 1), *str = kinds + n;
+    if (!kinds) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", c->path);
+    for (int i = 0; i < n; i++)
+        kinds[i] = (L->learn_auto && L->role[i] == ROLE_INPUT) || i == L->lab_col;
+    scan_strings(c, *k, L, kinds, str);
+    for (int i = 0; i < n; i++) str[i] = str[i] || listed[i];
+    mynn_status s = scan_names(c, *k, L, str, rows);
+    free(kinds);
+    return s;
+}
+
+/* ---- parsing -------------------------------------------------------------- */
 
 /* The parsed values: room for cap rows (an upper bound: the lines left). */
 typedef struct csv_rows {
@@ -243,6 +552,9 @@ typedef struct csv_rows {
     float *x, *yt;
     int *labels;
     int max_label;
+    int retry;        /* a string where a number was assumed: scan, parse again */
+    int n_unseen;
+    char unseen_first[160];
 } csv_rows;
 
 static void csv_rows_free(csv_rows *R)
@@ -346,27 +658,147 @@ static mynn_status csv_class_index(const csv_ctx *c, const csv_cursor *k, int co
     return MYNN_OK;
 }
 
-/* Parse the current line into row R->n (kept unless it holds a non-finite
- * value and skip_nonfinite is set). */
+/* State of one row being parsed. */
+typedef struct csv_row {
+    float *xr, *yr;
+    int lab, skip;
+} csv_row;
+
+static mynn_status err_missing(const csv_ctx *c, const csv_cursor *k, int col, const char *why)
+{
+    const char *cs;
+    int n;
+    cell_text(c, k->ls, k->le, col, &cs, &n);
+    return mn_error(MYNN_ERR_FORMAT, "%s:%ld: column %d: missing value \"%.*s\" (%s)", c->path,
+                    k->line, col + 1, n, cs, why);
+}
+
+/* A missing cell in column col: drop the row, impute, or fail. */
+static mynn_status on_missing(const csv_ctx *c, const csv_cursor *k, const csv_layout *L, int col,
+                              csv_row *w)
+{
+    int role = L->role[col];
+    if (L->missing == MYNN_MISSING_DROP) {
+        w->skip = 1;
+        return MYNN_OK;
+    }
+    if (L->missing == MYNN_MISSING_ERROR)
+        return err_missing(c, k, col, "set missing to drop, mean or median");
+    if (role != ROLE_INPUT)
+        return err_missing(c, k, col, "labels and targets are never imputed; drop such rows");
+    const mn_enc_col *ec = &L->enc->cols[L->in_col[col]];
+    float *at = w->xr + L->offset[L->in_col[col]];
+    if (ec->n_cats) memset(at, 0, (size_t)ec->n_cats * sizeof(float));
+    else if (ec->has_fill) *at = ec->fill;
+    else if (L->own) *at = NAN;   /* the fill, once known (csv_impute) */
+    else return err_missing(c, k, col, "the model has no imputation value for it");
+    return MYNN_OK;
+}
+
+/* A categorical input cell: its one-hot block. */
+static mynn_status on_category(const csv_ctx *c, const csv_cursor *k, const csv_layout *L,
+                               const mynn_load_options *opt, int col, const csv_cell *cell,
+                               csv_rows *R, csv_row *w)
+{
+    const mn_enc_col *ec = &L->enc->cols[L->in_col[col]];
+    float *blk = w->xr + L->offset[L->in_col[col]];
+    memset(blk, 0, (size_t)ec->n_cats * sizeof(float));
+    int j = find_name(ec->cats, ec->n_cats, cell);
+    if (j >= 0) {
+        blk[j] = 1.0f;
+        return MYNN_OK;
+    }
+    int n = (int)(cell->ce - cell->cs > 40 ? 40 : cell->ce - cell->cs);
+    if (opt->strict)
+        return mn_error(MYNN_ERR_FORMAT, "%s:%ld: column %d: category \"%.*s\" was not seen in "
+                        "training", c->path, k->line, col + 1, n, cell->cs);
+    if (R->n_unseen++ == 0)
+        snprintf(R->unseen_first, sizeof R->unseen_first,
+                 "%s:%ld: column %d: unseen category \"%.*s\"", c->path, k->line, col + 1, n,
+                 cell->cs);
+    return MYNN_OK;
+}
+
+/* A named label cell: its class index. */
+static mynn_status on_class_name(const csv_ctx *c, const csv_cursor *k, const csv_layout *L,
+                                 int col, const csv_cell *cell, csv_row *w)
+{
+    w->lab = find_name(L->enc->classes, L->enc->n_classes, cell);
+    if (w->lab >= 0) return MYNN_OK;
+    int n = (int)(cell->ce - cell->cs > 40 ? 40 : cell->ce - cell->cs);
+    return mn_error(MYNN_ERR_FORMAT, "%s:%ld: column %d: class \"%.*s\" is not one of the model's "
+                    "%d classes", c->path, k->line, col + 1, n, cell->cs, L->enc->n_classes);
+}
+
+/* A cell read as text: skipped, a category, a class name, or missing. */
+static mynn_status text_cell(const csv_ctx *c, const csv_cursor *k, const csv_layout *L,
+                             const mynn_load_options *opt, int col, const char **q, int *last,
+                             csv_rows *R, csv_row *w)
+{
+    csv_cell cell;
+    *last = !take_cell(c, q, k->le, &cell);
+    if (L->role[col] == ROLE_SKIP) return MYNN_OK;
+    if (cell_is_missing(&cell)) return on_missing(c, k, L, col, w);
+    if (L->role[col] == ROLE_LABEL) return on_class_name(c, k, L, col, &cell, w);
+    return on_category(c, k, L, opt, col, &cell, R, w);
+}
+
+/* A number cell that did not parse (r < 0): missing, a string where the
+ * scan will find one (retry), or an error. */
+static mynn_status bad_number(const csv_ctx *c, const csv_cursor *k, const csv_layout *L,
+                              int col, const char **q, int *last, csv_rows *R, csv_row *w)
+{
+    const char *p = *q;
+    csv_cell cell;
+    int more = take_cell(c, &p, k->le, &cell);
+    int have = count_cells(c, k->ls, k->le);
+    if (have != L->n_cols) return err_columns(c, k->line, have, L->n_cols);
+    int missing = cell_is_missing(&cell);
+    if (missing && L->missing != MYNN_MISSING_ERROR) {
+        *q = p;
+        *last = !more;
+        return on_missing(c, k, L, col, w);
+    }
+    if (L->own && ((L->learn_auto && L->role[col] == ROLE_INPUT) || L->role[col] == ROLE_LABEL) &&
+        !missing && !cell_is_number(cell.cs, cell.ce)) {
+        R->retry = 1;
+        return MYNN_OK;
+    }
+    if (missing && cell.ce > cell.cs)
+        return err_missing(c, k, col, "set missing to drop, mean or median");
+    return err_cell(c, k->line, k->ls, k->le, col);
+}
+
+static int is_text_col(const csv_layout *L, int col)
+{
+    int r = L->role[col];
+    return r == ROLE_SKIP || (r == ROLE_LABEL && L->enc->n_classes) ||
+           (r == ROLE_INPUT && L->enc->cols[L->in_col[col]].n_cats);
+}
+
+/* Parse the current line into row R->n (kept unless dropped). */
 static mynn_status csv_parse_row(const csv_ctx *c, const csv_cursor *k, const csv_layout *L,
                                  const mynn_load_options *opt, csv_rows *R)
 {
-    float *xr = R->x + R->n * (size_t)L->n_in;
-    float *yr = R->yt ? R->yt + R->n * (size_t)L->n_out : NULL;
-    int lab = 0, col = 0, skip = 0, last = 0;
+    csv_row w = {R->x + R->n * (size_t)L->n_in, R->yt ? R->yt + R->n * (size_t)L->n_out : NULL,
+                 0, 0};
+    int col = 0, last = 0;
     const char *q = k->ls;
-    while (!last) {
+    mynn_status s;
+    for (; !last; col++) {
         if (col >= L->n_cols) return err_columns(c, k->line, count_cells(c, k->ls, k->le), L->n_cols);
+        if (is_text_col(L, col)) {
+            if ((s = text_cell(c, k, L, opt, col, &q, &last, R, &w))) return s;
+            continue;
+        }
         float v = 0.0f;
         double dv = 0.0;
         int r = csv_number_cell(c, &q, k->le, L->role[col] == ROLE_LABEL, &v, &dv, &last);
         if (r < 0) {
-            /* Tell a short row apart from a bad cell. */
-            int have = count_cells(c, k->ls, k->le);
-            if (have != L->n_cols) return err_columns(c, k->line, have, L->n_cols);
-            return err_cell(c, k->line, k->ls, k->le, col);
-        }
-        if (r == 1) {
+            if ((s = bad_number(c, k, L, col, &q, &last, R, &w)) || R->retry) return s;
+        } else if (r == 1 && isnan(v) && L->missing != MYNN_MISSING_ERROR) {
+            if ((s = on_missing(c, k, L, col, &w))) return s;
+        } else if (r == 1) {
             if (!opt->skip_nonfinite) {
                 const char *cs;
                 int n;
@@ -376,38 +808,97 @@ static mynn_status csv_parse_row(const csv_ctx *c, const csv_cursor *k, const cs
                                 "skip_nonfinite to drop such rows)",
                                 c->path, k->line, col + 1, n, cs);
             }
-            skip = 1;
+            w.skip = 1;
         } else if (L->role[col] == ROLE_INPUT) {
-            *xr++ = v;
+            w.xr[L->offset[L->in_col[col]]] = v;
         } else if (L->role[col] == ROLE_TARGET) {
-            *yr++ = v;
-        } else {
-            mynn_status s = csv_class_index(c, k, col, dv, opt->n_classes, &lab);
-            if (s) return s;
+            w.yr[col - L->tgt0] = v;
+        } else if ((s = csv_class_index(c, k, col, dv, opt->n_classes, &w.lab))) {
+            return s;
         }
-        col++;
     }
     if (col != L->n_cols) return err_columns(c, k->line, col, L->n_cols);
-    if (skip) return MYNN_OK;
+    if (w.skip) return MYNN_OK;
     if (R->labels) {
-        R->labels[R->n] = lab;
-        if (lab > R->max_label) R->max_label = lab;
+        R->labels[R->n] = w.lab;
+        if (w.lab > R->max_label) R->max_label = w.lab;
     }
     R->n++;
     return MYNN_OK;
 }
 
+/* Every row from the cursor's line on. */
+static mynn_status csv_parse_rows(const csv_ctx *c, csv_cursor k, const csv_layout *L,
+                                  const mynn_load_options *opt, csv_rows *R)
+{
+    mynn_status s = csv_rows_alloc(c, L, k.ls, k.end, R);
+    do {
+        if (!s) s = csv_parse_row(c, &k, L, opt, R);
+    } while (!s && !R->retry && csv_next_line(c, &k));
+    return s;
+}
+
+/* ---- imputation and the dataset ------------------------------------------ */
+
+static int float_cmp(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Learning mean/median: every numeric input column's fill, written over
+ * the NaN left for its missing cells.  tmp holds R->n floats. */
+static mynn_status csv_impute(const csv_ctx *c, csv_layout *L, const mynn_load_options *opt,
+                              csv_rows *R)
+{
+    float *tmp = mn_calloc(R->n, sizeof(float), "CSV median");
+    if (!tmp) return MYNN_ERR_NOMEM;
+    mynn_status s = MYNN_OK;
+    for (int j = 0; !s && j < L->own->n_cols; j++) {
+        mn_enc_col *ec = &L->own->cols[j];
+        if (ec->n_cats) continue;
+        const size_t w = (size_t)L->n_in;
+        float *x = R->x + L->offset[j];
+        size_t m = 0;
+        double sum = 0;
+        for (size_t i = 0; i < R->n; i++)
+            if (!isnan(x[i * w])) sum += tmp[m++] = x[i * w];
+        if (m == 0) {
+            int col = 0;
+            while (L->in_col[col] != j) col++;
+            s = mn_error(MYNN_ERR_FORMAT, "%s: column %d: every value is missing", c->path, col + 1);
+            break;
+        }
+        if (opt->missing == MYNN_MISSING_MEAN) {
+            ec->fill = (float)(sum / (double)m);
+        } else {
+            qsort(tmp, m, sizeof *tmp, float_cmp);
+            ec->fill = m % 2 ? tmp[m / 2] : (float)(((double)tmp[m / 2 - 1] + tmp[m / 2]) / 2);
+        }
+        ec->has_fill = 1;
+        for (size_t i = 0; i < R->n; i++)
+            if (isnan(x[i * w])) x[i * w] = ec->fill;
+    }
+    free(tmp);
+    return s;
+}
+
 /* Move the parsed rows into ds: inputs, then one-hot targets from the
- * labels or the regression targets. */
-static mynn_status csv_build(const csv_layout *L, const mynn_load_options *opt, csv_rows *R,
-                             mynn_dataset *ds)
+ * labels or the regression targets; the encoding learned, if it does
+ * anything. */
+static mynn_status csv_build(const csv_ctx *c, csv_layout *L, const mynn_load_options *opt,
+                             csv_rows *R, mynn_dataset *ds)
 {
     ds->n = (int)R->n;
     ds->n_inputs = L->n_in;
     ds->x = R->x;
     R->x = NULL;
     if (R->labels) {
-        int nc = opt->n_classes > 0 ? opt->n_classes : R->max_label + 1;
+        int named = L->enc->n_classes;
+        int nc = opt->n_classes > 0 ? opt->n_classes : named ? named : R->max_label + 1;
+        if (named > nc)
+            return mn_error(MYNN_ERR_FORMAT, "%s: %d class names, more than n_classes %d", c->path,
+                            named, nc);
         float *y = mn_calloc(R->n * (size_t)nc, sizeof(float), "CSV one-hot targets");
         if (!y) return MYNN_ERR_NOMEM;
         for (size_t i = 0; i < R->n; i++) y[i * (size_t)nc + (size_t)R->labels[i]] = 1.0f;
@@ -421,7 +912,57 @@ static mynn_status csv_build(const csv_layout *L, const mynn_load_options *opt, 
         R->yt = NULL;
         ds->n_outputs = L->n_out;
     }
+    ds->n_unseen = R->n_unseen;
+    memcpy(ds->unseen_first, R->unseen_first, sizeof ds->unseen_first);
+    if (L->own && !mn_encoding_trivial(L->own)) {
+        L->own->missing = opt->missing;
+        ds->encoding = L->own;
+        L->own = NULL;
+    }
     return MYNN_OK;
+}
+
+/* Encoded input offsets of the input columns, and their total. */
+static mynn_status csv_offsets(const csv_ctx *c, csv_layout *L)
+{
+    long w = 0;
+    for (int j = 0; j < L->enc->n_cols; j++) {
+        L->offset[j] = (int)w;
+        w += L->enc->cols[j].n_cats ? L->enc->cols[j].n_cats : 1;
+        if (w > (1L << 24))
+            return mn_error(MYNN_ERR_NOMEM, "%s: more than %d encoded inputs", c->path, 1 << 24);
+    }
+    L->n_in = (int)w;
+    return MYNN_OK;
+}
+
+/* Parse with the encoding as planned; learning in auto mode, strings found
+ * where numbers were assumed make a scan and a second parse. */
+static mynn_status csv_parse_all(const csv_ctx *c, const csv_cursor *k, csv_layout *L,
+                                 const mynn_load_options *opt, unsigned char *listed, csv_rows *R)
+{
+    mynn_status s = MYNN_OK;
+    int scanned = 0;
+    if (L->own) {
+        for (int i = 0; i < L->n_cols && !scanned; i++) scanned = listed[i];
+        size_t rows = 1;
+        for (const char *q = k->ls; (q = memchr(q, '\n', (size_t)(k->end - q))) != NULL; q++) rows++;
+        if (scanned) s = csv_scan(c, k, L, listed, rows);
+        for (;;) {
+            if (!s) s = csv_offsets(c, L);
+            if (!s) s = csv_parse_rows(c, *k, L, opt, R);
+            if (s || !R->retry) break;
+            if (scanned) return mn_error(MYNN_ERR_STATE, "%s: the CSV scan missed a string", c->path);
+            csv_rows_free(R);
+            memset(R, 0, sizeof *R);
+            s = csv_scan(c, k, L, listed, rows);
+            scanned = 1;
+        }
+    } else {
+        s = csv_offsets(c, L);
+        if (!s) s = csv_parse_rows(c, *k, L, opt, R);
+    }
+    return s;
 }
 
 mynn_status mn_load_csv(mynn_dataset **out, const char *path, const char *buf, size_t len,
@@ -445,24 +986,34 @@ mynn_status mn_load_csv(mynn_dataset **out, const char *path, const char *buf, s
     k.ls = k.start;
     while (k.ls < k.le && is_blank(&c, *k.ls)) k.ls++;
 
-    csv_layout L = {count_cells(&c, k.ls, k.le), 0, 0, -1, -1, 0, NULL};
-    if (csv_is_header(&c, k.ls, k.le, opt->header) && !csv_next_line(&c, &k))
+    csv_layout L = {count_cells(&c, k.ls, k.le), 0, 0, -1, -1, 0, NULL, NULL, NULL, NULL,
+                    opt->encoding, 0, opt->missing};
+    if (L.enc && L.missing == MYNN_MISSING_ERROR) L.missing = L.enc->missing;
+    if (csv_is_header(&c, &k, opt->header) && !csv_next_line(&c, &k))
         return mn_error(MYNN_ERR_FORMAT, "%s: no data rows after the header line", path);
-    s = csv_roles(&c, opt, &L);
-    if (s) return s;
-
+    unsigned char *listed = NULL;
     csv_rows R;
+    memset(&R, 0, sizeof R);
     mynn_dataset *ds = NULL;
-    s = csv_rows_alloc(&c, &L, k.ls, end, &R);
-    do {
-        if (!s) s = csv_parse_row(&c, &k, &L, opt, &R);
-    } while (!s && csv_next_line(&c, &k));
+    s = csv_roles(&c, opt, &L);
+    if (!s && !L.enc) {
+        if (!(L.own = mn_encoding_new(L.n_in))) s = MYNN_ERR_NOMEM;
+        L.enc = L.own;
+    }
+    if (!s && !(listed = calloc((size_t)L.n_cols, 1))) s = mn_error(MYNN_ERR_NOMEM, "%s: out of memory", path);
+    if (!s && L.own) s = csv_plan(&c, opt, &L, listed);
+    if (!s) s = csv_parse_all(&c, &k, &L, opt, listed, &R);
     if (!s && R.n == 0)
-        s = mn_error(MYNN_ERR_FORMAT, "%s: no data rows left after dropping non-finite rows", path);
+        s = mn_error(MYNN_ERR_FORMAT, "%s: no data rows left after dropping %s rows", path,
+                     L.missing == MYNN_MISSING_DROP ? "non-finite or missing-value"
+                                                       : "non-finite");
+    if (!s && L.own && (opt->missing == MYNN_MISSING_MEAN || opt->missing == MYNN_MISSING_MEDIAN))
+        s = csv_impute(&c, &L, opt, &R);
     if (!s && !(ds = mn_dataset_new())) s = mn_error(MYNN_ERR_NOMEM, "%s: out of memory", path);
-    if (!s) s = csv_build(&L, opt, &R, ds);
+    if (!s) s = csv_build(&c, &L, opt, &R, ds);
     csv_rows_free(&R);
-    free(L.role);
+    free(listed);
+    csv_layout_free(&L);
     if (s) {
         mynn_dataset_free(ds);
         return s;

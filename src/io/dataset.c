@@ -41,6 +41,7 @@ void mynn_dataset_free(mynn_dataset *ds)
     free(ds->x);
     free(ds->y);
     free(ds->labels);
+    mynn_encoding_free(ds->encoding);
     free(ds);
 }
 
@@ -249,6 +250,9 @@ mynn_status mynn_dataset_load(mynn_dataset **out, const char *path,
     if (opt->n_classes < 0)
         return mn_error(MYNN_ERR_ARG, "mynn_dataset_load: n_classes must be >= 0, got %d",
                         opt->n_classes);
+    if ((unsigned)opt->missing > MYNN_MISSING_MEDIAN)
+        return mn_error(MYNN_ERR_ARG, "mynn_dataset_load: missing must be a mynn_missing, got %d",
+                        (int)opt->missing);
 
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
