@@ -126,7 +126,7 @@ install: lib
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mynn.pc
 
 # Fuzzing (clang + libFuzzer): FUZZ_TIME seconds per target (default 60).
-FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint
+FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint npy
 FUZZ_BIN := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_TIME ?= 60

@@ -130,7 +130,9 @@ const char cli_data_help[] =
     "  --missing error|drop|mean|median  empty, NA, NaN and ? cells (default\n"
     "                   error; a model trained with mean/median imputes them)\n"
     "  --strict         eval/predict: a category the model never saw is an\n"
-    "                   error (default: all-zero encoding and a warning)\n";
+    "                   error (default: all-zero encoding and a warning)\n"
+    "  --npz-x NAME, --npz-y NAME  .npz arrays of inputs and labels/targets\n"
+    "                   (default x and y)\n";
 
 int cli_load_options(cli_opt *opts, mynn_load_options *o)
 {
@@ -162,6 +164,8 @@ int cli_load_options(cli_opt *opts, mynn_load_options *o)
     if (nh) o->header = 0;
     o->skip_nonfinite = cli_value(opts, "--skip-nonfinite") != NULL;
     o->strict = cli_value(opts, "--strict") != NULL;
+    o->npz_x = cli_value(opts, "--npz-x");
+    o->npz_y = cli_value(opts, "--npz-y");
     if ((v = cli_value(opts, "--categorical"))) {
         int ok = !strcmp(v, "auto") || !strcmp(v, "none");
         for (const char *p = v; !ok && *p; p++) {

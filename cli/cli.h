@@ -56,7 +56,8 @@ int cli_fraction(const char *opt, const char *v, float *out);
     {"--label", 1, NULL}, {"--targets", 1, NULL}, {"--sep", 1, NULL},      \
     {"--header", 0, NULL}, {"--no-header", 0, NULL},                       \
     {"--skip-nonfinite", 0, NULL}, {"--categorical", 1, NULL},              \
-    {"--missing", 1, NULL}, {"--strict", 0, NULL}
+    {"--missing", 1, NULL}, {"--strict", 0, NULL}, {"--npz-x", 1, NULL},  \
+    {"--npz-y", 1, NULL}
 /* Fill o from those options; CLI_OK or CLI_USAGE. */
 int cli_load_options(cli_opt *opts, mynn_load_options *o);
 extern const char cli_data_help[];

@@ -49,6 +49,32 @@ for name, (n, r, c) in {"small": (3, 2, 2), "one": (1, 1, 1), "wide": (2, 4, 3)}
     put("idx", name + "-gz", struct.pack(">H", len(gimg)) + gimg + gzip.compress(lab, mtime=0))
     put("dataset", "idx-" + name, img)
 
+def npy(descr, shape, data, fortran=False):
+    h = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + data
+
+
+def npz(members, method):
+    import io, zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", method) as z:
+        for name, data in members:
+            z.writestr(name, data)
+    return b.getvalue()
+
+
+table = npy("<f8", "(3, 3)", struct.pack("<9d", 0.5, 1, 0, 2, -3, 1, 4, 5e-3, 2))
+xs = npy("<f4", "(3, 2)", struct.pack("<6f", 1, 2, 3, 4, 5, 6))
+ys = npy("<i8", "(3,)", struct.pack("<3q", 2, 0, 1))
+put("npy", "table-f8", b"\x00" + table)
+put("npy", "u1-3d", b"\x01" + npy("|u1", "(2, 2, 2)", bytes(range(8))))
+put("npy", "i2-targets", b"\x02" + npy("<i2", "(2, 2)", struct.pack("<4h", -1, 2, 3, -4)))
+put("npy", "npz-stored", b"\x00" + npz([("x.npy", xs), ("y.npy", ys)], 0))
+put("npy", "npz-deflated", b"\x00" + npz([("x.npy", xs), ("y.npy", ys)], 8))
+put("dataset", "npy-table", table)
+put("dataset", "npz-stored", npz([("x.npy", xs), ("y.npy", ys)], 0))
+
 tool = sys.argv[1] if len(sys.argv) > 1 else None
 if tool:
     with tempfile.TemporaryDirectory() as tmp:

@@ -78,6 +78,26 @@ int fuzz_csv(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* NumPy: the first byte picks the options, the rest is read as a .npy
+ * and as a .npz. */
+int fuzz_npy(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    mynn_load_options o;
+    mynn_load_options_default(&o);
+    uint8_t c = data[0];
+    o.no_labels = c & 1;
+    o.n_targets = (c >> 1) & 1;
+    o.skip_nonfinite = (c >> 2) & 1;
+    o.label_column = (c >> 3) & 1 ? 0 : -1;
+    o.n_classes = (c >> 4) & 1 ? 3 : 0;
+    mynn_dataset *ds = NULL;
+    if (mn_load_npy(&ds, "fuzz.npy", data + 1, size - 1, &o) == MYNN_OK) mynn_dataset_free(ds);
+    ds = NULL;
+    if (mn_load_npz(&ds, "fuzz.npz", data + 1, size - 1, &o) == MYNN_OK) mynn_dataset_free(ds);
+    return 0;
+}
+
 int fuzz_fann(const uint8_t *data, size_t size)
 {
     char *s = text_copy(data, size);

@@ -281,13 +281,24 @@ typedef struct mynn_load_options {
      * class name the encoding lacks is an error naming line and value. */
     const mynn_encoding *encoding;
     int strict;             /* with encoding: an unseen category is an error, not zeros */
+    /* .npz: the arrays of inputs and labels/targets (NULL: "x" and "y"). */
+    const char *npz_x, *npz_y;
 } mynn_load_options;
 MYNN_API void mynn_load_options_default(mynn_load_options *o);
 
 /* Load a dataset, recognising the format from the content: CSV, FANN
  * training data ("pairs inputs outputs" first line), an IDX images file
- * (labels found beside it: *-images-idx3-ubyte[.gz] -> *-labels-idx1-ubyte[.gz])
- * or a folder holding train-* / t10k-* IDX files (which=0 train, 1 test).
+ * (labels found beside it: *-images-idx3-ubyte[.gz] -> *-labels-idx1-ubyte[.gz]),
+ * a folder holding train-* / t10k-* IDX files (which=0 train, 1 test), or
+ * NumPy data:
+ *  - .npy: one C-order little-endian array of float32/64, int8..64,
+ *    uint8..64 or bool; a 2-D array is a table whose columns take the CSV
+ *    roles (label_column, n_targets, no_labels); with no_labels any shape
+ *    [n, ...] is n samples of the remaining dimensions' values.
+ *  - .npz (np.savez, or np.savez_compressed in builds with zlib): arrays
+ *    npz_x [n, ...] (inputs, flattened) and npz_y: 1-D integers or bool are
+ *    class indices (floats too when n_classes > 0), else targets [n] or
+ *    [n, k].  Without npz_y only inputs are loaded.
  * Errors name the file, line and column at fault. opt may be NULL. */
 MYNN_API mynn_status mynn_dataset_load(mynn_dataset **out, const char *path,
                                        const mynn_load_options *opt, int which);

@@ -49,6 +49,7 @@ static void test_safetensors(void) { replay("safetensors", fuzz_safetensors); }
 static void test_layers(void) { replay("layers", fuzz_layers); }
 static void test_dataset(void) { replay("dataset", fuzz_dataset); }
 static void test_checkpoint(void) { replay("checkpoint", fuzz_checkpoint); }
+static void test_npy(void) { replay("npy", fuzz_npy); }
 
 int main(void)
 {
@@ -60,5 +61,6 @@ int main(void)
     RUN(test_layers);
     RUN(test_dataset);
     RUN(test_checkpoint);
+    RUN(test_npy);
     return CK_END();
 }

@@ -284,7 +284,11 @@ mynn_status mynn_dataset_load(mynn_dataset **out, const char *path,
         }
     }
 
-    if (len >= 2 && buf[0] == 0 && buf[1] == 0)
+    if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
+        s = mn_load_npy(out, path, buf, len, opt);
+    else if (len >= 4 && (!memcmp(buf, "PK\x03\x04", 4) || !memcmp(buf, "PK\x05\x06", 4)))
+        s = mn_load_npz(out, path, buf, len, opt);
+    else if (len >= 2 && buf[0] == 0 && buf[1] == 0)
         s = mn_load_idx_images(out, path, buf, len, opt);
     else if (mn_fann_detect((const char *)buf, len))
         s = mn_load_fann(out, path, (const char *)buf, len, opt);
