@@ -89,6 +89,14 @@ $(BUILD)/examples/%: $(BUILD)/examples/%.o $(STATIC)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UOBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_UOBJ) $(STATIC) $(LDLIBS)
 
+# tests/test_fann.c compares the FANN recipe with Debian's libfann
+# (libfann-dev) where it is installed, and skips that part otherwise.
+FANN_TEST := $(call have,-lfann -lm,$(hash)include <fann.h>)
+ifeq ($(FANN_TEST),1)
+$(BUILD)/tests/test_fann.o: CPPFLAGS += -DMYNN_HAVE_FANN
+$(BUILD)/tests/test_fann: LDLIBS += -lfann
+endif
+
 # Tests see internal headers (src/) and the built tool's path.
 test-run: all $(TESTS)
 	@MYNN_TOOL=$(TOOL) sh tests/run.sh $(TESTS)

@@ -456,6 +456,75 @@ MYNN_API mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_m
 MYNN_API void mynn_precision_recall(const int *confusion, int k, float *precision, float *recall);
 
 /* ------------------------------------------------------------------------ */
+/* FANN 2.2's training recipe                                                */
+/* ------------------------------------------------------------------------ */
+/* FANN's default training (fann_train_on_data with FANN_TRAIN_RPROP), the
+ * same arithmetic in the same order, so a network trained here from the
+ * same initial weights ends with FANN's weights (tests/test_fann.c checks
+ * it against Debian's libfann).  The network's dense layers map to FANN's
+ * activations: identity -> FANN_LINEAR (y = s·z), sigmoid -> FANN_SIGMOID
+ * (1/(1 + exp(-2 s z))), tanh -> FANN_SIGMOID_SYMMETRIC (tanh(s z)), with
+ * steepness s per layer (hidden, output).  One epoch is FANN's batch
+ * iRprop- over all samples in order:
+ *  - error: e = target - output, halved for a tanh output; FANN's MSE sums
+ *    e² over outputs and samples and divides by their count; with the tanh
+ *    error function the output delta uses log((1 + e) / (1 - e)) (±17
+ *    beyond ±0.9999999) instead of e;
+ *  - derivatives from the output value clipped to [0.01, 0.99] (sigmoid)
+ *    or [-0.98, 0.98] (tanh); sums clipped to ±150/s;
+ *  - iRprop- as FANN does it: the previous step is at least 0.0001; a
+ *    product of slopes >= 0 grows the step (x increase_factor, <= delta_max),
+ *    < 0 shrinks it (x decrease_factor, >= delta_min) and forgets the slope;
+ *    then the weight moves by the step, down if the slope is negative, up
+ *    otherwise (also for a zero or forgotten slope), within ±1500.
+ * The trainer keeps FANN's weights; the network's parameters are those
+ * times c = s (identity, tanh) or 2s (sigmoid), so the saved model computes
+ * FANN's function with mynn's ordinary activations (exactly so when c is a
+ * power of two, as with FANN's default s = 0.5). */
+typedef enum mynn_fann_errorfunc {
+    MYNN_FANN_ERRORFUNC_LINEAR = 0,
+    MYNN_FANN_ERRORFUNC_TANH       /* FANN's default */
+} mynn_fann_errorfunc;
+
+typedef struct mynn_fann_options {
+    int epochs;                 /* most epochs (100) */
+    float desired_error;        /* stop after an epoch whose MSE is <= this (0: never) */
+    float steepness_hidden, steepness_output;   /* 0.5, 0.5 */
+    mynn_fann_errorfunc error_function;          /* TANH */
+    float increase_factor, decrease_factor;      /* 1.2, 0.5 */
+    float delta_min, delta_max, delta_zero;      /* 0, 50, 0.1 */
+    mynn_epoch_callback on_epoch;   /* train_loss = FANN's MSE (before the update) */
+    void *user;
+} mynn_fann_options;
+MYNN_API void mynn_fann_options_default(mynn_fann_options *o);
+
+/* FANN's initial weights for net (built), drawn with mynn's generator:
+ * every weight and bias ~ U(-0.1, 0.1) (fann_randomize_weights), or with
+ * nguyen_widrow its fann_init_weights over ds's inputs: f = (0.7 H)^(1/I) /
+ * (max - min input), H hidden units, I inputs; weights ~ U(0, f), biases
+ * ~ U(-f, f).  Stored folded by c as above. */
+MYNN_API mynn_status mynn_fann_init_weights(mynn_net *net, const mynn_fann_options *o,
+                                            const mynn_dataset *ds, int nguyen_widrow,
+                                            uint64_t seed);
+
+typedef struct mynn_fann_trainer mynn_fann_trainer;
+/* State for training net (built; dense layers with identity, sigmoid or
+ * tanh only): FANN's weights (net's parameters / c), slopes and steps. */
+MYNN_API mynn_status mynn_fann_trainer_create(mynn_fann_trainer **out, mynn_net *net,
+                                              const mynn_fann_options *o);
+/* One epoch on ds (inputs and targets as they are); *mse (may be NULL)
+ * receives FANN's MSE of the epoch; net's parameters are updated. */
+MYNN_API mynn_status mynn_fann_epoch(mynn_fann_trainer *t, const mynn_dataset *ds, float *mse);
+/* Layer i's weights in FANN's layout and parameterisation: [outputs ×
+ * (inputs + 1)], each row its weights then its bias; NULL if i is out of
+ * range. */
+MYNN_API const float *mynn_fann_layer_weights(const mynn_fann_trainer *t, int i);
+MYNN_API void mynn_fann_trainer_free(mynn_fann_trainer *t);
+/* Up to o->epochs epochs (stopping at desired_error or when on_epoch asks). */
+MYNN_API mynn_status mynn_fann_train(mynn_net *net, const mynn_dataset *ds,
+                                     const mynn_fann_options *o);
+
+/* ------------------------------------------------------------------------ */
 /* Model files (safetensors)                                                 */
 /* ------------------------------------------------------------------------ */
 /* Save net (weights, architecture, loss, input transform) as safetensors:
