@@ -141,6 +141,25 @@ void cli_history_free(cli_history *h);
 /* Write the learning curves as an SVG document into o. */
 void cli_plot_svg(cli_out *o, const cli_history *h, const char *title);
 
+/* ---- FANN's recipe (recipe_fann.c) ------------------------------------- */
+typedef struct cli_fann {
+    int on;                 /* --recipe fann */
+    int nguyen_widrow;      /* --init nguyen-widrow */
+    mynn_fann_options o;
+} cli_fann;
+#define CLI_FANN_OPTS                                                      \
+    {"--recipe", 1, NULL}, {"--steepness", 1, NULL},                       \
+    {"--error-function", 1, NULL}, {"--desired-error", 1, NULL}
+/* --recipe fann and its switches (CLI_OK or CLI_USAGE, message printed);
+ * refuses the options of mynn's own training loop alongside it. */
+int cli_fann_parse(cli_opt *opts, cli_fann *f);
+/* FANN's initial weights for a new network. */
+int cli_fann_init(const cli_fann *f, mynn_net *net, const mynn_dataset *train, uint64_t seed);
+/* A FANN user's class targets: -1/1 instead of 0/1 before a tanh output
+ * (spec: the --layers text, NULL for --from). */
+int cli_fann_targets(const char *spec, mynn_dataset *train, mynn_dataset *test);
+extern const char cli_fann_help[];
+
 /* ---- subcommands -------------------------------------------------------- */
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

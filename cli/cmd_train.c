@@ -52,6 +52,7 @@ static const char help[] =
     "  --patience N         stop after N epochs without a better validation loss,\n"
     "                       keeping the best weights (needs --val)\n"
     "  --threads N          threads (default: all cores)\n"
+    "%s"
     "Data:\n"
     "  --test DATA          test set, evaluated after each epoch\n"
     "%s"
@@ -310,6 +311,7 @@ typedef struct train_args {
     int k_spec;               /* output units of --layers (or of --from) */
     mynn_fit_options fo;
     mynn_load_options lo;
+    cli_fann fann;            /* --recipe fann */
     char ckpt[4200];
 } train_args;
 
@@ -331,7 +333,7 @@ static int parse_model_options(cli_opt *opts, train_args *a)
         a->have_loss = 1;
     }
     a->init = MYNN_INIT_AUTO;
-    if ((v = cli_value(opts, "--init"))) {
+    if ((v = cli_value(opts, "--init")) && !a->fann.on) {
         if (!strcmp(v, "auto")) a->init = MYNN_INIT_AUTO;
         else if (!strcmp(v, "xavier")) a->init = MYNN_INIT_XAVIER;
         else if (!strcmp(v, "he")) a->init = MYNN_INIT_HE;
@@ -437,7 +439,9 @@ static int check_layers(train_args *a)
     }
     a->k_spec = mynn_n_outputs(t);
     mynn_activation out_act = cli_output_activation(t);
-    if (!a->have_loss)
+    if (!a->have_loss && a->fann.on)
+        a->loss = MYNN_LOSS_MSE;   /* FANN's */
+    else if (!a->have_loss)
         a->loss = out_act == MYNN_ACT_SOFTMAX ? MYNN_LOSS_CE
                 : out_act == MYNN_ACT_SIGMOID ? MYNN_LOSS_BCE : MYNN_LOSS_MSE;
     mynn_layer_info li;
@@ -540,6 +544,7 @@ static int load_datasets(train_args *a, train_sets *d, const mynn_net *from)
         }
     }
     if (a->opt_kind == MYNN_OPT_IRPROP && !a->batch_given) a->fo.batch_size = d->train->n;
+    if (a->fann.on && cli_fann_targets(a->spec, d->train, d->test)) return CLI_FAIL;
     return CLI_OK;
 }
 
@@ -565,7 +570,9 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
             cli_lib_error("cannot build the network");
             return CLI_FAIL;
         }
-        if (set_normalisation(*net, train, a->norm ? a->norm : "scale")) return CLI_FAIL;
+        if (set_normalisation(*net, train, a->norm ? a->norm : a->fann.on ? "none" : "scale"))
+            return CLI_FAIL;
+        if (a->fann.on && cli_fann_init(&a->fann, *net, train, a->fo.seed)) return CLI_FAIL;
         if (train->encoding && mynn_set_encoding(*net, train->encoding)) {
             cli_lib_error("%s: the feature encoding", a->data_path);
             return CLI_FAIL;
@@ -606,7 +613,15 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
     a->fo.on_epoch = on_epoch;
     a->fo.on_batch = on_batch;
     a->fo.user = ctx;
-    mynn_status st = mynn_fit(net, d->train, d->val, &a->fo);
+    mynn_status st;
+    if (a->fann.on) {
+        a->fann.o.epochs = a->fo.epochs;
+        a->fann.o.on_epoch = on_epoch;
+        a->fann.o.user = ctx;
+        st = mynn_fann_train(net, d->train, &a->fann.o);
+    } else {
+        st = mynn_fit(net, d->train, d->val, &a->fo);
+    }
     cli_progress_clear(&ctx->prog);
     if (st != MYNN_OK && st != MYNN_ERR_STOPPED) {
         cli_lib_error("training failed");
@@ -675,11 +690,12 @@ int cmd_train(int argc, char **argv)
         {"--init", 1, NULL}, {"--normalize", 1, NULL}, {"--val", 1, NULL},
         {"--patience", 1, NULL}, {"--no-shuffle", 0, NULL}, {"--from", 1, NULL},
         {"--save", 1, NULL}, {"--log", 1, NULL}, {"--plot", 1, NULL}, {"--quiet", 0, NULL},
-        {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, CLI_DATA_OPTS, {NULL, 0, NULL}};
+        {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, CLI_DATA_OPTS, CLI_FANN_OPTS,
+        {NULL, 0, NULL}};
     const char *pos[1];
     int npos, rc = cli_parse("train", argc, argv, opts, pos, 1, &npos);
     if (rc == CLI_HELP) {
-        printf(help, cli_data_help);
+        printf(help, cli_fann_help, cli_data_help);
         return CLI_OK;
     }
     if (rc) return rc;
@@ -703,7 +719,7 @@ int cmd_train(int argc, char **argv)
         cli_error("train: --layers is required (e.g. --layers 128:relu,10:softmax)");
         return CLI_USAGE;
     }
-    if ((rc = parse_optim_options(opts, &a)) || (rc = parse_model_options(opts, &a)) ||
+    if ((rc = cli_fann_parse(opts, &a.fann)) || (rc = parse_optim_options(opts, &a)) || (rc = parse_model_options(opts, &a)) ||
         (rc = parse_run_options(opts, &a)) || (a.spec && (rc = check_layers(&a))) ||
         (rc = check_outputs(&a)))
         return rc;

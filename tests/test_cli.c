@@ -595,6 +595,38 @@ static char *drop_last_column(const char *csv)
     return o;
 }
 
+/* --recipe fann on a FANN .data file (symmetric -1/1 targets), as a FANN user would. */
+static void test_recipe_fann(void)
+{
+    char text[4096] = "64 2 1\n";
+    for (int rep = 0; rep < 16; rep++) strcat(text, "-1 -1\n-1\n-1 1\n1\n1 -1\n1\n1 1\n-1\n");
+    write_file("xor.data", text);
+    result r = run("train", "xor.data", "--recipe", "fann", "--layers", "4:tanh,1:tanh", "--epochs", "300",
+                   "--desired-error", "0.0001", "--save", "fx.st", "--quiet", "--seed", "3", NULL);
+    CHECK(r.rc == 0, "recipe rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    r = run("predict", "fx.st", "xor.data", NULL);
+    /* A tanh output: rows y0; the signs of the four patterns are - + + -. */
+    int ok = r.rc == 0 && !strncmp(r.out, "y0\n", 3);
+    const char *p = r.out + 3;
+    static const int sign[4] = {-1, 1, 1, -1};
+    for (int i = 0; ok && i < 4; i++) {
+        double v = atof(p);
+        ok = v * sign[i] > 0.5;
+        p = strchr(p, '\n') + 1;
+    }
+    CHECK(ok, "xor predictions: %.120s %s", r.out, r.err);
+    result_free(&r);
+    expect_fail(2, "--lr: not part of --recipe fann", NULL, "train", "xor.data", "--recipe", "fann",
+                "--layers", "4:tanh,1:tanh", "--lr", "0.1", NULL);
+    expect_fail(1, "activation relu is not one of FANN's", "o.st", "train", "xor.data", "--recipe", "fann",
+                "--layers", "4:relu,1:tanh", "--save", "o.st", NULL);
+    expect_fail(2, "--steepness: only with --recipe fann", NULL, "train", "xor.data", "--layers",
+                "4:tanh,1:tanh", "--steepness", "1", NULL);
+    expect_fail(2, "--init: with --recipe fann", NULL, "train", "xor.data", "--recipe", "fann",
+                "--layers", "4:tanh,1:tanh", "--init", "he", NULL);
+}
+
 /* Killed for real (SIGKILL right after a checkpoint), resumed: the saved
  * model is byte-identical to an uninterrupted run's.  Dropout, Adam, a
  * validation set with patience, 2 threads; killed twice. */
@@ -917,6 +949,7 @@ int main(void)
     RUN(test_blobs_workflow);
     RUN(test_named_classes);
     RUN(test_categorical_missing);
+    RUN(test_recipe_fann);
     RUN(test_xor);
     RUN(test_val_file);
     RUN(test_fann_and_regression);
