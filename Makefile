@@ -3,6 +3,7 @@
 #   make test            the test suite, then again under ASan+UBSan (build-san/)
 #   make valgrind        memcheck over the fast tests and the tool (build-vg/, no OpenMP)
 #   make demo            the main job (see README)
+#   make demo-cnn        a CNN with batch norm on Fashion-MNIST
 #   make bench           benchmarks (bench/RESULTS.md)
 #   make install PREFIX=/usr/local
 # Switches: OPENMP=0|1 (default: 1 where the compiler has it), ZLIB=0|1 (default:
@@ -65,7 +66,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run valgrind demo bench install clean fuzz fuzz-build
+.PHONY: all lib test test-run valgrind demo demo-cnn bench install clean fuzz fuzz-build
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
 
@@ -118,6 +119,9 @@ valgrind:
 
 demo: all
 	@sh examples/demo.sh $(TOOL) $(BUILD)/examples
+
+demo-cnn: all
+	@sh examples/demo_cnn.sh $(TOOL)
 
 bench: all
 	@sh bench/run.sh

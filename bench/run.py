@@ -95,6 +95,74 @@ def mlp_rows(torch_ok):
     return rows
 
 
+CNN_SAMPLES = int(os.environ.get("CNN_SAMPLES", "19200"))
+# Training FLOPs per sample of the benchmark CNN: forward and dW of both
+# convs, dX of the second (the first layer's is never needed), and the
+# three products of each dense layer (2 FLOPs per multiply-add).
+CNN_MACS = 2 * 32 * 9 * 784 + 3 * 64 * 288 * 196 + 3 * 3136 * 128 + 3 * 128 * 10
+CNN_FLOPS_EPOCH = 2 * 60000 * CNN_MACS
+
+
+def cnn_row(torch_ok):
+    ours = ["build/bench/bench_cnn", DATA, "64", str(THREADS), str(CNN_SAMPLES), "1024"]
+    tcmd = [TORCH, "bench/torch_cnn.py", "--batch", "64", "--threads", str(THREADS),
+            "--samples", str(CNN_SAMPLES), "--infer-batch", "1024"]
+    o = ([], [], [])
+    t = {"default": ([], [], []), "passive": ([], [], [])}
+    for _ in range(RUNS):
+        f, mem = run(ours, {"OMP_NUM_THREADS": str(THREADS)})
+        o[0].append(float(f["epoch_s"])); o[1].append(float(f["infer_ips"])); o[2].append(mem)
+        if torch_ok:
+            for mode, env in (("default", {}), ("passive", {"OMP_WAIT_POLICY": "PASSIVE"})):
+                f, mem = run(tcmd, env)
+                t[mode][0].append(float(f["epoch_s"])); t[mode][1].append(float(f["infer_ips"]))
+                t[mode][2].append(mem)
+    row = {"ours_epoch": med(o[0]), "ours_ips": med(o[1]), "ours_mem": med(o[2])}
+    if torch_ok:
+        best = min(t, key=lambda k: med(t[k][0]))
+        row.update(torch_mode=best, torch_epoch=med(t[best][0]),
+                   torch_ips=max(med(t["default"][1]), med(t["passive"][1])), torch_mem=med(t[best][2]))
+    print(row, flush=True)
+    return row
+
+
+def cnn_section(w, torch_ok, best_ours):
+    r = cnn_row(torch_ok)
+    w("## CNN on Fashion-MNIST (issue 8)\n")
+    w("Conv(1→32, 3, pad 1)-ReLU-MaxPool2-Conv(32→64, 3, pad 1)-ReLU-MaxPool2-Flatten-Dense(3136→128)-ReLU-"
+      "Dense(128→10), Adam, batch 64. "
+      f"Commands: `build/bench/bench_cnn {DATA} 64 {THREADS} {CNN_SAMPLES} 1024` vs "
+      f"`/usr/bin/python3 bench/torch_cnn.py --batch 64 --threads {THREADS} --samples {CNN_SAMPLES}` "
+      f"(PyTorch with its default OpenMP settings and with OMP_WAIT_POLICY=PASSIVE, the faster kept); "
+      f"{CNN_SAMPLES} samples timed, scaled to 60,000.\n")
+    rate = CNN_FLOPS_EPOCH / r["ours_epoch"] / 1e9
+    w("| figure | ours | PyTorch | ratio |")
+    w("|---|---:|---:|---:|")
+    if torch_ok:
+        w(f"| training s/epoch | {r['ours_epoch']:.2f} | {r['torch_epoch']:.2f} ({r['torch_mode']}) | "
+          f"{r['torch_epoch'] / r['ours_epoch']:.2f}x |")
+        w(f"| inference images/s, batch 1024 | {r['ours_ips']:,.0f} | {r['torch_ips']:,.0f} | "
+          f"{r['ours_ips'] / r['torch_ips']:.2f}x |")
+        w(f"| peak memory MiB | {r['ours_mem']:.0f} | {r['torch_mem']:.0f} | {r['ours_mem'] / r['torch_mem']:.2f}x |")
+    else:
+        w(f"| training s/epoch | {r['ours_epoch']:.2f} | - | - |")
+        w(f"| inference images/s, batch 1024 | {r['ours_ips']:,.0f} | - | - |")
+        w(f"| peak memory MiB | {r['ours_mem']:.0f} | - | - |")
+    w(f"\nOne training epoch is {CNN_FLOPS_EPOCH / 1e12:.2f} TFLOP: ours runs at {rate:.0f} GFLOP/s"
+      + (f", {100 * rate / best_ours:.0f}% of our GEMM's best measured {best_ours:.0f} GFLOP/s above." if best_ours else ".")
+      + "\n")
+    w("| target (issue 8) | measured | met |")
+    w("|---|---|:-:|")
+    if torch_ok:
+        sp = r["torch_epoch"] / r["ours_epoch"]
+        ip = r["ours_ips"] / r["torch_ips"]
+        w(f"| training epoch >= 3x faster than PyTorch | {sp:.2f}x | {'yes' if sp >= 3 else 'no'} |")
+        w(f"| inference >= 2x PyTorch's images/s | {ip:.2f}x | {'yes' if ip >= 2 else 'no'} |")
+    if best_ours:
+        w(f"| epoch GFLOP/s >= 60% of our GEMM's best | {100 * rate / best_ours:.0f}% | {'yes' if rate >= 0.6 * best_ours else 'no'} |")
+    w("")
+
+
 def infer_latency():
     """Microseconds per image at batch 1, ours and PyTorch."""
     ours = ["build/bench/bench_mlp", DATA, "64", str(THREADS), "640", "1"]
@@ -109,6 +177,7 @@ def main():
     torch_ok = have_torch()
     best_blas = [0.0]
     gemm_ratios = {}
+    best_ours = [0.0]
     out = []
     w = out.append
     w("# Benchmark results\n")
@@ -132,6 +201,7 @@ def main():
                     pass
                 try:
                     best_blas[0] = max(best_blas[0], float(cells[4]))
+                    best_ours[0] = max(best_ours[0], float(cells[3]))
                 except ValueError:
                     pass
     if not os.path.isdir(DATA):
@@ -139,6 +209,8 @@ def main():
     else:
         if not torch_ok:
             w("PyTorch (python3-torch) is not installed: only our figures are shown.\n")
+        if os.path.exists(os.path.join(ROOT, "build/bench/bench_cnn")):
+            cnn_section(w, torch_ok, best_ours[0])
         rows = mlp_rows(torch_ok)
         w("## MLP 784-256-128-10 on Fashion-MNIST (ReLU, softmax + CE, Adam)\n")
         w(f"Commands: `build/bench/bench_mlp {DATA} BATCH {THREADS} SAMPLES 1024` vs "

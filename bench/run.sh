@@ -12,4 +12,6 @@ if [ -f bench/bench_gemm.c ]; then
        bench/bench_gemm.c build/libmynn.a -o build/bench/bench_gemm -lopenblas -lm -lz -fopenmp \
        || echo "bench_gemm not built (is libopenblas-dev installed?)"
 fi
+cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/bench_cnn.c build/libmynn.a \
+   -o build/bench/bench_cnn -lm -lz -fopenmp
 exec /usr/bin/python3 bench/run.py "$@"

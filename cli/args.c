@@ -124,6 +124,8 @@ const char cli_data_help[] =
     "  --no-header      the first row is data (default: detected)\n"
     "  --skip-nonfinite drop rows (FANN: pairs) holding NaN or inf instead of\n"
     "                   failing (default: fail naming file:line:column)\n"
+    "  --shape CxHxW    per-sample input shape, channel-major (or CxL for 1-D\n"
+    "                   signals); IDX images give their own (1xROWSxCOLS)\n"
     "  --categorical auto|none|COLS  input columns of strings, one-hot encoded:\n"
     "                   auto (default) those holding a non-number, none, or\n"
     "                   0-based column numbers such as 0,3\n"
@@ -181,6 +183,10 @@ int cli_load_options(cli_opt *opts, mynn_load_options *o)
     }
     if ((v = cli_value(opts, "--missing")) && mynn_missing_from_name(v, &o->missing)) {
         cli_error("--missing: \"%s\" must be error, drop, mean or median", v);
+        return CLI_USAGE;
+    }
+    if ((v = cli_value(opts, "--shape")) && mn_parse_shape(v, o->shape, &o->shape_dims)) {
+        cli_error("--shape: \"%s\" is not CxHxW or CxL (as 1x28x28 or 3x100)", v);
         return CLI_USAGE;
     }
     return CLI_OK;

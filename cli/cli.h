@@ -55,9 +55,9 @@ int cli_fraction(const char *opt, const char *v, float *out);
 #define CLI_DATA_OPTS                                                      \
     {"--label", 1, NULL}, {"--targets", 1, NULL}, {"--sep", 1, NULL},      \
     {"--header", 0, NULL}, {"--no-header", 0, NULL},                       \
-    {"--skip-nonfinite", 0, NULL}, {"--categorical", 1, NULL},              \
-    {"--missing", 1, NULL}, {"--strict", 0, NULL}, {"--npz-x", 1, NULL},  \
-    {"--npz-y", 1, NULL}
+    {"--skip-nonfinite", 0, NULL}, {"--shape", 1, NULL},                   \
+    {"--categorical", 1, NULL}, {"--missing", 1, NULL}, {"--strict", 0, NULL}, \
+    {"--npz-x", 1, NULL}, {"--npz-y", 1, NULL}
 /* Fill o from those options; CLI_OK or CLI_USAGE. */
 int cli_load_options(cli_opt *opts, mynn_load_options *o);
 extern const char cli_data_help[];
@@ -72,6 +72,9 @@ int cli_load_model(mynn_net **out, const char *path, int max_batch);
 /* Check that a file can be created at path (its folder exists, is
  * writable); CLI_OK or CLI_FAIL (message printed). */
 int cli_check_writable(const char *opt, const char *path);
+/* A per-sample shape as "(None, 32, 28, 28)" (flat: "(None, 10)"; 1-D
+ * nets: "(None, C, L)"). */
+void cli_shape_text(char *buf, size_t n, const int shape[3], int flat, int dims);
 /* The output activation of net's last dense layer. */
 mynn_activation cli_output_activation(const mynn_net *net);
 /* Load data for a trained model: as the model's input count needs (label

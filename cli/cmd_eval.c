@@ -102,7 +102,8 @@ int cmd_eval(int argc, char **argv)
     float *prec = NULL, *rec = NULL;
     rc = CLI_FAIL;
     if (cli_load_model(&net, pos[0], 256)) goto out;
-    if (cli_load_for_model(&ds, pos[1], &lo, net, 1)) goto out;
+    if ((rc = cli_load_for_model(&ds, pos[1], &lo, net, 1)) != CLI_OK) goto out;
+    rc = CLI_FAIL;
     if (cli_model_encoding(net, pos[0], &enc)) goto out;
     int k = mynn_n_outputs(net);
     int kc = ds->labels ? (ds->n_classes > 0 ? ds->n_classes : (k == 1 ? 2 : k)) : 0;

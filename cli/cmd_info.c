@@ -13,9 +13,50 @@ static const char help[] =
     "input normalisation and the file's metadata.\n"
     "Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
 
+/* A layer's output is flat after dense, flatten and global pooling, and
+ * whenever the whole net's input is. */
+static int is_flat(const mynn_layer_info *li, int dims)
+{
+    return dims == 0 || (li->out_shape[1] == 1 && li->out_shape[2] == 1 &&
+                         (li->kind == MYNN_LAYER_DENSE || li->kind == MYNN_LAYER_FLATTEN ||
+                          li->kind == MYNN_LAYER_GLOBAL_AVGPOOL ||
+                          li->in_shape[1] * li->in_shape[2] == 1));
+}
+
+/* The settings column: activation, rate, kernel/stride/padding. */
+static void layer_settings(const mynn_layer_info *li, char *buf, size_t n)
+{
+    char num[32];
+    switch (li->kind) {
+    case MYNN_LAYER_DENSE:
+    case MYNN_LAYER_ACTIVATION:
+        snprintf(buf, n, "%s", mynn_activation_name(li->activation));
+        break;
+    case MYNN_LAYER_DROPOUT:
+        cli_format_float(num, sizeof num, li->rate);
+        snprintf(buf, n, "rate %s", num);
+        break;
+    case MYNN_LAYER_CONV:
+        if (li->dims == 1)
+            snprintf(buf, n, "k%d s%d p%d %s", li->kernel[1], li->stride[1], li->pad[1],
+                     mynn_activation_name(li->activation));
+        else
+            snprintf(buf, n, "%dx%d s%d p%d %s", li->kernel[0], li->kernel[1], li->stride[1],
+                     li->pad[1], mynn_activation_name(li->activation));
+        break;
+    case MYNN_LAYER_MAXPOOL:
+    case MYNN_LAYER_AVGPOOL:
+        if (li->dims == 1) snprintf(buf, n, "k%d s%d", li->kernel[1], li->stride[1]);
+        else snprintf(buf, n, "%dx%d s%d", li->kernel[0], li->kernel[1], li->stride[1]);
+        break;
+    default:
+        snprintf(buf, n, "-");
+    }
+}
+
 static void rule(char c)
 {
-    for (int i = 0; i < 66; i++) putchar(c);
+    for (int i = 0; i < 70; i++) putchar(c);
     putchar('\n');
 }
 
@@ -65,26 +106,24 @@ int cmd_info(int argc, char **argv)
 
     printf("Model: %s\n", pos[0]);
     rule('_');
-    printf(" %-4s %-10s %-16s %-12s %12s\n", "#", "Layer", "Output shape", "Activation", "Params");
+    printf(" %-4s %-10s %-22s %-16s %10s\n", "#", "Layer", "Output shape", "Settings", "Params");
     rule('=');
     size_t total = 0;
+    int in_shape[3], dims = mynn_input_shape(net, in_shape);
     for (int i = 0; i < mynn_n_layers(net); i++) {
         mynn_layer_info li;
         if (mynn_layer_get_info(net, i, &li)) continue;
-        char shape[32], act[48];
-        snprintf(shape, sizeof shape, "(None, %d)", li.n_outputs);
-        if (li.kind == MYNN_LAYER_DENSE) snprintf(act, sizeof act, "%s", mynn_activation_name(li.activation));
-        else {
-            char num[32];
-            cli_format_float(num, sizeof num, li.rate);
-            snprintf(act, sizeof act, "rate %s", num);
-        }
-        printf(" %-4d %-10s %-16s %-12s %12zu\n", i, li.kind_name, shape, act, li.n_params);
+        char shape[48], set[64];
+        layer_settings(&li, set, sizeof set);
+        cli_shape_text(shape, sizeof shape, li.out_shape, is_flat(&li, dims), dims);
+        printf(" %-4d %-10s %-22s %-16s %10zu\n", i, li.kind_name, shape, set, li.n_params);
         total += li.n_params;
     }
     rule('=');
     cli_printf("Total params: %zu (%.1f KiB as float32)\n", total, total * 4.0 / 1024.0);
-    printf("Inputs: %d\n", mynn_n_inputs(net));
+    char ins[48];
+    cli_shape_text(ins, sizeof ins, in_shape, dims == 0, dims);
+    printf("Inputs: %d %s\n", mynn_n_inputs(net), ins);
     printf("Outputs: %d\n", mynn_n_outputs(net));
     printf("Loss: %s\n", mynn_loss_name(mynn_get_loss(net)));
     const char *norm = mynn_metadata(net, "normalize");

@@ -70,7 +70,8 @@ int cmd_predict(int argc, char **argv)
     rc = CLI_FAIL;
     if (out_path && cli_check_writable("--out", out_path)) goto out;
     if (cli_load_model(&net, pos[0], 256)) goto out;
-    if (cli_load_for_model(&ds, pos[1], &lo, net, 0)) goto out;
+    if ((rc = cli_load_for_model(&ds, pos[1], &lo, net, 0)) != CLI_OK) goto out;
+    rc = CLI_FAIL;
     int d = mynn_n_inputs(net), k = mynn_n_outputs(net);
     mynn_activation act = cli_output_activation(net);
     int classify = act == MYNN_ACT_SOFTMAX || act == MYNN_ACT_SIGMOID;

@@ -21,7 +21,11 @@ static const char help[] =
     "\n"
     "Model:\n"
     "  --layers SPEC        layers, e.g. 256:relu,dropout:0.2,10:softmax (the input\n"
-    "                       size comes from the data); required unless --from\n"
+    "                       size comes from the data); required unless --from.\n"
+    "                       Kinds: UNITS[:ACT] (dense), conv:F:K[:ACT][:stride=S]\n"
+    "                       [:pad=P|same], conv1d:F:K[...], maxpool:K[:stride=S],\n"
+    "                       avgpool:K, maxpool1d:K, avgpool1d:K, gap, flatten,\n"
+    "                       batchnorm, dropout:R, or an activation name (relu)\n"
     "  --loss NAME          mse, bce or ce (default: ce after softmax, bce after\n"
     "                       sigmoid, else mse)\n"
     "  --init NAME          auto, xavier, he or uniform (default auto)\n"
@@ -167,16 +171,13 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
 static int layers_match(const mynn_net *model, const char *spec)
 {
     mynn_net *t = NULL;
-    if (mynn_create(&t, mynn_n_inputs(model)) || mynn_add_layers(t, spec)) {
-        mynn_free(t);
-        return 0;
-    }
+    if (mynn_parse_layers(&t, spec)) return 0;
     int ok = mynn_n_layers(t) == mynn_n_layers(model);
     for (int i = 0; ok && i < mynn_n_layers(t); i++) {
         mynn_layer_info a, b;
         mynn_layer_get_info(t, i, &a);
         mynn_layer_get_info(model, i, &b);
-        ok = a.kind == b.kind && a.n_outputs == b.n_outputs &&
+        ok = a.kind == b.kind && (a.kind != MYNN_LAYER_DENSE || a.n_outputs == b.n_outputs) &&
              (a.kind != MYNN_LAYER_DENSE || a.activation == b.activation) &&
              (a.kind != MYNN_LAYER_DROPOUT || fabsf(a.rate - b.rate) < 1e-6f);
     }
@@ -432,9 +433,8 @@ static int parse_run_options(cli_opt *opts, train_args *a)
 static int check_layers(train_args *a)
 {
     mynn_net *t = NULL;
-    if (mynn_create(&t, 1) || mynn_add_layers(t, a->spec)) {
+    if (mynn_parse_layers(&t, a->spec)) {
         cli_lib_error("--layers");
-        mynn_free(t);
         return CLI_USAGE;
     }
     a->k_spec = mynn_n_outputs(t);
@@ -548,6 +548,14 @@ static int load_datasets(train_args *a, train_sets *d, const mynn_net *from)
     return CLI_OK;
 }
 
+/* The data's sample shape (IDX images, or --shape) as the net's input shape. */
+static mynn_status set_shape(mynn_net *net, const mynn_dataset *ds)
+{
+    if (ds->shape_dims == 1) return mynn_set_input_shape_1d(net, ds->shape[0], ds->shape[2]);
+    if (ds->shape_dims == 2) return mynn_set_input_shape(net, ds->shape[0], ds->shape[1], ds->shape[2]);
+    return MYNN_OK;
+}
+
 /* The network to train: the --from model fitted to the data, or a new one
  * built from --layers, with its input normalisation. */
 static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **net)
@@ -565,8 +573,13 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
         }
         if (a->norm && set_normalisation(*net, train, a->norm)) return CLI_FAIL;
     } else {
-        if (mynn_create(net, train->n_inputs) || mynn_add_layers(*net, a->spec) ||
-            mynn_set_loss(*net, a->loss) || mynn_build(*net, a->fo.batch_size, a->init, a->fo.seed)) {
+        mynn_status s = mynn_create(net, train->n_inputs);
+        if (!s) s = set_shape(*net, train);
+        if (!s && (s = mynn_add_layers(*net, a->spec))) {   /* shapes meet the data only now */
+            cli_lib_error("--layers");
+            return CLI_USAGE;
+        }
+        if (s || mynn_set_loss(*net, a->loss) || mynn_build(*net, a->fo.batch_size, a->init, a->fo.seed)) {
             cli_lib_error("cannot build the network");
             return CLI_FAIL;
         }
@@ -732,7 +745,8 @@ int cmd_train(int argc, char **argv)
     int r;
     if (a.from && (r = load_start_model(&a, &net))) rc = r;
     else if ((r = load_datasets(&a, &d, net))) rc = r;
-    else if (!prepare_network(&a, d.train, &net)) {
+    else if ((r = prepare_network(&a, d.train, &net))) rc = r;
+    else {
         report_start(&a, &d, net);
         if (!run_fit(&a, &d, net, &ctx) && !report_test(&a, &d, net) && !write_outputs(&a, net, &ctx))
             rc = CLI_OK;

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -108,6 +109,37 @@ int cli_check_writable(const char *opt, const char *path)
     return CLI_OK;
 }
 
+void cli_shape_text(char *buf, size_t n, const int shape[3], int flat, int dims)
+{
+    if (flat) snprintf(buf, n, "(None, %d)", shape[0] * shape[1] * shape[2]);
+    else if (dims == 1) snprintf(buf, n, "(None, %d, %d)", shape[0], shape[2]);
+    else snprintf(buf, n, "(None, %d, %d, %d)", shape[0], shape[1], shape[2]);
+}
+
+static const char *cli_value_shape(const mynn_load_options *o)
+{
+    static char buf[48];
+    if (o->shape_dims == 1) snprintf(buf, sizeof buf, "%dx%d", o->shape[0], o->shape[2]);
+    else snprintf(buf, sizeof buf, "%dx%dx%d", o->shape[0], o->shape[1], o->shape[2]);
+    return buf;
+}
+
+/* --shape given for a model's data must be the model's own input shape. */
+static int check_model_shape(const char *path, const mynn_load_options *o, const mynn_net *net)
+{
+    int ms[3], md = mynn_input_shape(net, ms);
+    if (!o->shape_dims) return CLI_OK;
+    if (md == o->shape_dims && ms[0] == o->shape[0] && ms[1] == o->shape[1] && ms[2] == o->shape[2])
+        return CLI_OK;
+    char have[48];
+    if (md == 0) snprintf(have, sizeof have, "%d (flat)", mynn_n_inputs(net));
+    else if (md == 1) snprintf(have, sizeof have, "%dx%d", ms[0], ms[2]);
+    else snprintf(have, sizeof have, "%dx%dx%d", ms[0], ms[1], ms[2]);
+    cli_error("%s: --shape %s does not match the model's input shape %s", path,
+              cli_value_shape(o), have);
+    return CLI_USAGE;
+}
+
 mynn_activation cli_output_activation(const mynn_net *net)
 {
     for (int i = mynn_n_layers(net) - 1; i >= 0; i--) {
@@ -172,6 +204,9 @@ int cli_load_for_model(mynn_dataset **out, const char *path, const mynn_load_opt
     int d = mynn_n_inputs(net), k = mynn_n_outputs(net);
     mynn_load_options opt = *o;
     int which = cli_is_dir(path) ? 1 : 0;   /* a folder: its test (t10k) pair */
+    int bad_shape = check_model_shape(path, o, net);
+    if (bad_shape) return bad_shape;
+    opt.shape_dims = 0;   /* checked against the model; label columns may still be in the data */
     mynn_encoding *enc = NULL;
     if (cli_model_encoding(net, "model", &enc)) return CLI_FAIL;
     if (enc) {

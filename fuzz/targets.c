@@ -179,7 +179,7 @@ int fuzz_checkpoint_run(const char *path, int resume)
     static float x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
     static float y[8] = {1, 0, 0, 1, 0, 1, 1, 0};
     static int labels[4] = {0, 1, 1, 0};
-    mynn_dataset ds = {4, 2, 2, 2, x, y, labels, 0, NULL, 0, ""};
+    mynn_dataset ds = {.n = 4, .n_inputs = 2, .n_outputs = 2, .n_classes = 2, .x = x, .y = y, .labels = labels};
     mynn_net *net = NULL;
     if (mynn_create(&net, 2) || mynn_add_layers(net, "3:tanh,dropout:0.1,2:softmax") ||
         mynn_set_loss(net, MYNN_LOSS_CE) || mynn_build(net, 2, MYNN_INIT_AUTO, 1)) {

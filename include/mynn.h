@@ -123,6 +123,18 @@ MYNN_API uint64_t mynn_rng_below(mynn_rng *r, uint64_t n);
 
 typedef struct mynn_net mynn_net;
 
+typedef enum mynn_layer_kind {
+    MYNN_LAYER_DENSE = 0,
+    MYNN_LAYER_DROPOUT,
+    MYNN_LAYER_CONV,            /* 2-D convolution (1-D: dims = 1, height 1) */
+    MYNN_LAYER_MAXPOOL,
+    MYNN_LAYER_AVGPOOL,
+    MYNN_LAYER_GLOBAL_AVGPOOL,
+    MYNN_LAYER_FLATTEN,
+    MYNN_LAYER_BATCHNORM,
+    MYNN_LAYER_ACTIVATION
+} mynn_layer_kind;
+
 /* A new, empty network taking n_inputs features per sample. */
 MYNN_API mynn_status mynn_create(mynn_net **out, int n_inputs);
 MYNN_API void        mynn_free(mynn_net *net);
@@ -134,8 +146,55 @@ MYNN_API mynn_status mynn_add_dense(mynn_net *net, int n_outputs, mynn_activatio
  * prediction.  0 <= rate < 1. */
 MYNN_API mynn_status mynn_add_dropout(mynn_net *net, float rate);
 /* Append layers from a description such as "256:relu,dropout:0.2,10:softmax"
- * (units:activation, activation optional meaning identity). */
+ * (units:activation, activation optional meaning identity), or with the
+ * spatial kinds "conv:32:3:relu:pad=1,maxpool:2,flatten,128:relu,10:softmax":
+ *   UNITS[:ACT]                               dense
+ *   conv:F:K[xK2][:ACT][:stride=S][:pad=P|same]   2-D convolution (conv2d too)
+ *   conv1d:F:K[:ACT][:stride=S][:pad=P|same]
+ *   maxpool:K[:stride=S]  avgpool:K[:stride=S]  maxpool1d:K  avgpool1d:K
+ *   gap  flatten  batchnorm  dropout:RATE  ACT (an activation layer) */
 MYNN_API mynn_status mynn_add_layers(mynn_net *net, const char *spec);
+
+/* Check a layer description's syntax and settings without any input shape:
+ * *out is a net whose layers can be inspected (kinds, units, activations;
+ * not their shapes) but that cannot be built.  Free it with mynn_free. */
+MYNN_API mynn_status mynn_parse_layers(mynn_net **out, const char *spec);
+
+/* Shapes.  A sample is a C × H × W tensor stored channel-major (PyTorch's
+ * NCHW for one sample); a plain vector of n features is n × 1 × 1, a 1-D
+ * signal C × 1 × L.  Set the input shape before adding layers (c·h·w, or
+ * c·length, must equal n_inputs; default: n_inputs × 1 × 1).  Each layer's
+ * output shape follows when it is added; a layer that does not fit its
+ * input gives MYNN_ERR_SHAPE naming the layer and the shapes. */
+MYNN_API mynn_status mynn_set_input_shape(mynn_net *net, int c, int h, int w);
+MYNN_API mynn_status mynn_set_input_shape_1d(mynn_net *net, int c, int length);
+/* shape[3] receives c, h, w; returns 0 (flat), 1 (C × L) or 2 (C × H × W). */
+MYNN_API int mynn_input_shape(const mynn_net *net, int shape[3]);
+
+#define MYNN_PAD_SAME (-1)   /* padding that keeps the size (stride 1, odd kernel) */
+/* Convolution of filters output channels, kernel kh × kw, the same stride
+ * in both directions (>= 1) and zero padding pad (>= 0, or MYNN_PAD_SAME),
+ * with a fused activation (not softmax).  Weight [filters, C, kh, kw] and
+ * bias [filters], as PyTorch's nn.Conv2d. */
+MYNN_API mynn_status mynn_add_conv2d(mynn_net *net, int filters, int kh, int kw, int stride,
+                                     int pad, mynn_activation act);
+/* 1-D convolution over C × L samples (nn.Conv1d, weight [filters, C, k]). */
+MYNN_API mynn_status mynn_add_conv1d(mynn_net *net, int filters, int k, int stride, int pad,
+                                     mynn_activation act);
+/* Max or average pooling (kind MYNN_LAYER_MAXPOOL or MYNN_LAYER_AVGPOOL),
+ * a k × k window (1-D: k), stride 0 meaning k; no padding, floor rounding. */
+MYNN_API mynn_status mynn_add_pool2d(mynn_net *net, mynn_layer_kind kind, int k, int stride);
+MYNN_API mynn_status mynn_add_pool1d(mynn_net *net, mynn_layer_kind kind, int k, int stride);
+/* Mean over each channel's plane: C × H × W -> C. */
+MYNN_API mynn_status mynn_add_global_avgpool(mynn_net *net);
+/* C × H × W -> C·H·W (a dense layer after a spatial one flattens anyway). */
+MYNN_API mynn_status mynn_add_flatten(mynn_net *net);
+/* Batch normalisation per channel (PyTorch's BatchNorm1d/2d: momentum 0.1,
+ * eps 1e-5): batch statistics in training, running statistics in
+ * prediction.  Not allowed as the first layer. */
+MYNN_API mynn_status mynn_add_batchnorm(mynn_net *net);
+/* An activation on its own (element-wise; softmax over each sample). */
+MYNN_API mynn_status mynn_add_activation(mynn_net *net, mynn_activation act);
 
 /* Choose the cost (default MSE).  Checked against the output activation by
  * mynn_build. */
@@ -182,14 +241,18 @@ MYNN_API int    mynn_n_layers(const mynn_net *net);
 MYNN_API int    mynn_max_batch(const mynn_net *net);   /* 0 before build */
 MYNN_API mynn_loss mynn_get_loss(const mynn_net *net);
 
-typedef enum mynn_layer_kind { MYNN_LAYER_DENSE = 0, MYNN_LAYER_DROPOUT } mynn_layer_kind;
 typedef struct mynn_layer_info {
     mynn_layer_kind kind;
-    const char *kind_name;      /* "dense", "dropout" */
+    const char *kind_name;      /* "dense", "dropout", "conv", "maxpool", "avgpool",
+                                   "gap", "flatten", "batchnorm", "activation" */
     int n_inputs, n_outputs;    /* features per sample */
-    mynn_activation activation; /* dense only */
+    mynn_activation activation; /* dense, conv, activation */
     float rate;                 /* dropout only */
     size_t n_params;
+    int in_shape[3], out_shape[3];  /* per sample: channels, height, width */
+    int dims;                   /* conv and pooling: 1 or 2 */
+    int kernel[2], stride[2], pad[2];  /* conv and pooling: [height, width] */
+    float momentum, eps;        /* batch norm */
 } mynn_layer_info;
 MYNN_API mynn_status mynn_layer_get_info(const mynn_net *net, int i, mynn_layer_info *info);
 
@@ -200,6 +263,14 @@ MYNN_API float *mynn_grads(mynn_net *net, size_t *n);
 /* Views of one dense layer's weight [out × in] and bias [out]; NULL otherwise. */
 MYNN_API float *mynn_layer_weight(mynn_net *net, int i);
 MYNN_API float *mynn_layer_bias(mynn_net *net, int i);
+
+/* A named tensor of layer i: "weight", "bias" (dense, conv, batch norm's
+ * γ and β), "running_mean", "running_var" (batch norm).  Returns the data
+ * (valid after build) and fills its shape in PyTorch's layout (dense
+ * [out, in]; conv [out, in, kh, kw], 1-D [out, in, k]; the others [C]);
+ * NULL when the layer has no such tensor.  rank or dims may be NULL. */
+MYNN_API float *mynn_layer_tensor(mynn_net *net, int i, const char *name, int *rank,
+                                  size_t dims[4]);
 
 /* Number of threads used by the kernels (OpenMP builds; 0 = library default). */
 MYNN_API void mynn_set_threads(int n);
@@ -252,6 +323,9 @@ typedef struct mynn_dataset {
     float *y;         /* [n × n_outputs] */
     int *labels;      /* [n] class indices (classification), else NULL */
     int owned;        /* non-zero: x, y, labels and the struct are freed by mynn_dataset_free */
+    int shape[3];     /* per-sample channels, height, width as the file or the options
+                         give it (IDX images: 1 × rows × cols); all 0: a flat vector */
+    int shape_dims;   /* 2: C × H × W, 1: C × L (shape[1] = 1), 0: none */
     /* CSV with named classes, categorical inputs or imputed values: the
      * encoding learned (owned, freed with the dataset; NULL when the data
      * needed none, or when an encoding was given in the load options). */
@@ -268,6 +342,9 @@ typedef struct mynn_load_options {
     int n_classes;      /* classification: 0 = max label + 1; else labels must be < n_classes */
     int skip_nonfinite; /* 1: drop rows holding NaN/inf instead of failing */
     int no_labels;      /* 1: every column is an input (predict on unlabelled data) */
+    int shape[3];       /* per-sample c, h, w of the inputs (0s: none; IDX gives its own):
+                           c·h·w must equal the number of inputs (MYNN_ERR_SHAPE) */
+    int shape_dims;     /* 2: C × H × W, 1: C × L (shape[1] = 1), 0: no shape */
     /* CSV inputs of strings: NULL or "auto" (default): a column holding any
      * cell that is neither a number nor missing is categorical; "none": every
      * input must be a number; or 0-based column numbers "0,3" (numbers in

@@ -864,6 +864,92 @@ static void test_save_faults(void)
     free(after);
 }
 
+/* A CSV of 16-pixel "images" (4×4): the class is which quadrant is bright. */
+static void write_quadrants(const char *name, int n)
+{
+    FILE *f = fopen(path_in(name), "w");
+    if (!f) return;
+    unsigned s = 12345;
+    for (int i = 0; i < n; i++) {
+        int q = i % 4;
+        for (int p = 0; p < 16; p++) {
+            int row = p / 4, col = p % 4, in_q = (row / 2) * 2 + col / 2 == q;
+            s = s * 1103515245u + 12345u;
+            fprintf(f, "%d,", (in_q ? 180 : 40) + (int)(s >> 16) % 50);
+        }
+        fprintf(f, "%d\n", q);
+    }
+    fclose(f);
+}
+
+/* CNNs from the tool: --shape on CSV, the model keeps the shape for eval
+ * and predict, mynn info prints each layer's output shape; bad layer
+ * descriptions and shapes are one line and exit 2. */
+static void test_cnn_csv(void)
+{
+    write_quadrants("quad.csv", 200);
+    result r = run("train", "quad.csv", "--shape", "1x4x4", "--layers",
+                   "conv:4:3:relu:pad=same,batchnorm,maxpool:2,flatten,4:softmax", "--epochs", "30",
+                   "--lr", "0.01", "--save", "cnn.safetensors", "--quiet", NULL);
+    CHECK(r.rc == 0, "rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    r = run("eval", "cnn.safetensors", "quad.csv", NULL);
+    CHECK(r.rc == 0, "eval rc %d: %s", r.rc, r.err);
+    CHECK(number_after(r.out, "accuracy: ") >= 95.0, "eval: %s", r.out);
+    result_free(&r);
+    r = run("info", "cnn.safetensors", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "(None, 4, 4, 4)") && strstr(r.out, "(None, 4, 2, 2)") &&
+          strstr(r.out, "(None, 16)") && strstr(r.out, "batchnorm"), "info: %s", r.out);
+    result_free(&r);
+    r = run("predict", "cnn.safetensors", "quad.csv", "--shape", "1x4x4", "--out", "quad_pred.csv", NULL);
+    CHECK(r.rc == 0, "predict rc %d: %s", r.rc, r.err);
+    result_free(&r);
+
+    const char *L = "conv:4:3,flatten,4:softmax";
+    expect_fail(2, "--shape", NULL, "train", "quad.csv", "--shape", "4by4", "--layers", L, NULL);
+    expect_fail(1, "shape 1x3x3 has 9 values, but the data has 16 inputs", "o.st", "train", "quad.csv",
+                "--shape", "1x3x3", "--layers", L, "--save", "o.st", NULL);
+    expect_fail(2, "layer 1 (conv): input 1×4×4 needs kernel ≤ 4, got 5", "o.st", "train", "quad.csv",
+                "--shape", "1x4x4", "--layers", "conv:4:5,4:softmax", "--save", "o.st", NULL);
+    expect_fail(2, "stride", "o.st", "train", "quad.csv", "--shape", "1x4x4", "--layers",
+                "conv:4:3:stride=0,4:softmax", "--save", "o.st", NULL);
+    expect_fail(2, "window", "o.st", "train", "quad.csv", "--shape", "1x4x4", "--layers",
+                "conv:4:3,maxpool:3,4:softmax", "--save", "o.st", NULL);
+    expect_fail(2, "batch norm cannot be the first layer", "o.st", "train", "quad.csv", "--layers",
+                "batchnorm,4:softmax", "--save", "o.st", NULL);
+    expect_fail(2, "\"pool\"", "o.st", "train", "quad.csv", "--layers", "pool:2,4:softmax", "--save", "o.st", NULL);
+    expect_fail(2, "unknown key \"dilation\"", "o.st", "train", "quad.csv", "--layers",
+                "conv:4:3:dilation=2,4:softmax", "--save", "o.st", NULL);
+    expect_fail(2, "does not match the model's input shape 1x4x4", "p.csv", "predict", "cnn.safetensors",
+                "quad.csv", "--shape", "4x2x2", "--out", "p.csv", NULL);
+}
+
+/* Fashion-MNIST with a small CNN: one epoch reaches >= 85%, and the saved
+ * model evaluates to the same accuracy. */
+static void test_fashion_mnist_cnn(void)
+{
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    char images[700];
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", dir);
+    if (access(images, R_OK) != 0) SKIP("%s absent", images);
+    if (ck_sanitized()) SKIP("too slow under sanitizers");
+    mynn_dataset *probe = NULL;
+    int readable = mynn_dataset_load(&probe, images, NULL, 0) == MYNN_OK;
+    mynn_dataset_free(probe);
+    if (!readable) SKIP("%s: %s", images, mynn_last_error());
+    result r = run("train", dir, "--layers", "conv:16:3:relu:pad=1,maxpool:2,flatten,64:relu,10:softmax",
+                   "--epochs", "1", "--batch", "64", "--save", "cnn_fm.safetensors", NULL);
+    CHECK(r.rc == 0, "rc %d: %s", r.rc, r.err);
+    double acc = number_after(r.out, "test accuracy: ");
+    CHECK(acc >= 85.0, "test accuracy %.2f%%: %s", acc, r.out);
+    result_free(&r);
+    r = run("eval", "cnn_fm.safetensors", images, "--json", NULL);
+    CHECK(r.rc == 0, "eval rc %d: %s", r.rc, r.err);
+    double eval_acc = number_after(r.out, "\"accuracy\":") * 100.0;
+    CHECK(fabs(eval_acc - acc) < 0.006, "eval %.2f%% vs train %.2f%%", eval_acc, acc);
+    result_free(&r);
+}
+
 /* Fashion-MNIST: two epochs reach >= 84%, and the saved model's predictions
  * agree with eval exactly (same count correct). */
 static void test_fashion_mnist(void)
@@ -960,6 +1046,8 @@ int main(void)
     RUN(test_locale);
     RUN(test_save_faults);
     RUN(test_fashion_mnist);
+    RUN(test_cnn_csv);
+    RUN(test_fashion_mnist_cnn);
     if (!ck_failed) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

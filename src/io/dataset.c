@@ -230,6 +230,36 @@ mynn_status mn_gunzip(const char *name, const unsigned char *in, size_t in_len,
 
 /* ---- loading --------------------------------------------------------------- */
 
+static void shape_text(char *buf, size_t n, const int *shape, int dims)
+{
+    if (dims == 1) snprintf(buf, n, "%dx%d", shape[0], shape[2]);
+    else snprintf(buf, n, "%dx%dx%d", shape[0], shape[1], shape[2]);
+}
+
+/* The options' sample shape onto a loaded set: it must match the number of
+ * inputs, and the file's own shape (IDX) when it has one. */
+static mynn_status apply_shape(mynn_dataset *ds, const mynn_load_options *opt, const char *path)
+{
+    if (!opt->shape_dims) return MYNN_OK;
+    const int *sh = opt->shape;
+    char want[64], have[64];
+    shape_text(want, sizeof want, sh, opt->shape_dims);
+    if ((long long)sh[0] * sh[1] * sh[2] != ds->n_inputs)
+        return mn_error(MYNN_ERR_SHAPE, "%s: shape %s has %lld values, but the data has %d inputs",
+                        path, want, (long long)sh[0] * sh[1] * sh[2], ds->n_inputs);
+    if (ds->shape_dims && (ds->shape[0] != sh[0] || ds->shape[1] != sh[1] || ds->shape[2] != sh[2])) {
+        shape_text(have, sizeof have, ds->shape, ds->shape_dims);
+        return mn_error(MYNN_ERR_SHAPE, "%s: shape %s given, but the file's images are %s", path,
+                        want, have);
+    }
+    memcpy(ds->shape, sh, sizeof ds->shape);
+    ds->shape_dims = opt->shape_dims;
+    return MYNN_OK;
+}
+
+static mynn_status load_any(mynn_dataset **out, const char *path, const mynn_load_options *opt,
+                            int which);
+
 mynn_status mynn_dataset_load(mynn_dataset **out, const char *path,
                               const mynn_load_options *opt, int which)
 {
@@ -253,6 +283,21 @@ mynn_status mynn_dataset_load(mynn_dataset **out, const char *path,
     if ((unsigned)opt->missing > MYNN_MISSING_MEDIAN)
         return mn_error(MYNN_ERR_ARG, "mynn_dataset_load: missing must be a mynn_missing, got %d",
                         (int)opt->missing);
+    if (opt->shape_dims && (opt->shape_dims > 2 || opt->shape[0] < 1 || opt->shape[1] < 1 ||
+                            opt->shape[2] < 1 || (opt->shape_dims == 1 && opt->shape[1] != 1)))
+        return mn_error(MYNN_ERR_ARG, "mynn_dataset_load: shape must be C x H x W (or C x 1 x L), got "
+                        "%d x %d x %d", opt->shape[0], opt->shape[1], opt->shape[2]);
+    mynn_status s = load_any(out, path, opt, which);
+    if (s == MYNN_OK && (s = apply_shape(*out, opt, path)) != MYNN_OK) {
+        mynn_dataset_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+static mynn_status load_any(mynn_dataset **out, const char *path, const mynn_load_options *opt,
+                            int which)
+{
 
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -341,6 +386,8 @@ mynn_status mynn_dataset_split(mynn_dataset *ds, float fraction, uint64_t seed,
     v->n_inputs = ni;
     v->n_outputs = ds->n_outputs;
     v->n_classes = ds->n_classes;
+    memcpy(v->shape, ds->shape, sizeof v->shape);
+    v->shape_dims = ds->shape_dims;
     v->x = mn_calloc(nv * (size_t)ni, sizeof(float), "validation inputs");
     if (v->x && no > 0) v->y = mn_calloc(nv * (size_t)no, sizeof(float), "validation targets");
     if (v->x && ds->labels) v->labels = mn_calloc(nv, sizeof(int), "validation labels");

@@ -175,6 +175,10 @@ mynn_status mn_load_idx_images(mynn_dataset **out, const char *path,
     }
     ds->n = (int)n;
     ds->n_inputs = (int)feat;
+    ds->shape[0] = 1;   /* one channel of rows × cols */
+    ds->shape[1] = (int)rows;
+    ds->shape[2] = (int)cols;
+    ds->shape_dims = 2;
     ds->x = mn_calloc(total, sizeof(float), "IDX images");
     if (!ds->x) {
         s = MYNN_ERR_NOMEM;

@@ -419,3 +419,29 @@ static int format_any(char *buf, size_t n, double v, int is_float)
 int mn_format_float(char *buf, size_t n, float v) { return format_any(buf, n, (double)v, 1); }
 
 int mn_format_double(char *buf, size_t n, double v) { return format_any(buf, n, v, 0); }
+
+int mn_parse_shape(const char *s, int shape[3], int *nd)
+{
+    long v[3];
+    int k = 0;
+    const char *p = s;
+    while (k < 3) {
+        if (*p < '0' || *p > '9') return -1;
+        long x = 0;
+        while (*p >= '0' && *p <= '9') {
+            x = x * 10 + (*p++ - '0');
+            if (x > (1L << 24)) return -1;
+        }
+        if (x < 1) return -1;
+        v[k++] = x;
+        if (*p == '\0') break;
+        if (*p != 'x' && *p != 'X') return -1;
+        p++;
+    }
+    if (*p != '\0' || k < 2) return -1;
+    shape[0] = (int)v[0];
+    shape[1] = k == 3 ? (int)v[1] : 1;
+    shape[2] = (int)v[k - 1];
+    *nd = k == 3 ? 2 : 1;
+    return 0;
+}

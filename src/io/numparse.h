@@ -24,6 +24,9 @@ int mn_parse_float(const char *s, const char **end, float *out);
 /* Parse a whole string as one number (surrounding spaces/tabs allowed):
  * same return values, -1 also when anything else follows the number. */
 int mn_parse_double_str(const char *s, double *out);
+/* A sample shape "CxHxW" (*nd = 2) or "CxL" (*nd = 1, stored as C × 1 × L)
+ * into shape[3]; each size 1..2^24.  Returns 0, or -1 if malformed. */
+int mn_parse_shape(const char *s, int shape[3], int *nd);
 int mn_parse_float_str(const char *s, float *out);
 
 /* Parse [+-]digits as a long long.  0 on success, -1 if s does not start

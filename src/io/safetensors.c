@@ -43,42 +43,41 @@
 /* ------------------------------------------------------------------------ */
 
 typedef struct tensor {
-    char name[40];
+    char name[48];
     int rank;
-    uint64_t dims[2];
+    uint64_t dims[4];
     size_t count;
     int where;          /* 0: params (at param_off), 1: input shift, 2: input scale */
     size_t param_off;
     uint64_t begin, end;   /* where mynn_save puts it */
 } tensor;
 
-/* Lists net's tensors (dense layers, then the input transform if with_input)
- * with file offsets laid out contiguously; *total receives the data bytes. */
+/* Lists net's tensors (each layer's, as mn_layer_tensors names them, then
+ * the input transform if with_input) with file offsets laid out
+ * contiguously; *total receives the data bytes.  Works before build:
+ * buffers lie after all parameters, as mynn_build places them. */
 static mynn_status plan(const mynn_net *net, int with_input, tensor **out, size_t *n,
                         uint64_t *total)
 {
-    size_t cap = 2 * (size_t)net->n_layers + 2, k = 0, off = 0;
+    size_t cap = 4 * (size_t)net->n_layers + 2, k = 0, off = 0, boff = 0;
     tensor *t = calloc(cap, sizeof *t);
     if (!t) return mn_error(MYNN_ERR_NOMEM, "out of memory listing tensors");
+    for (int i = 0; i < net->n_layers; i++) boff += net->layers[i].ops->n_params(&net->layers[i]);
     uint64_t pos = 0;
     for (int i = 0; i < net->n_layers; i++) {
         const mn_layer *l = &net->layers[i];
-        size_t np = l->ops->n_params(l);
-        if (l->ops->kind == MYNN_LAYER_DENSE) {
-            tensor *w = &t[k++], *b = &t[k++];
-            snprintf(w->name, sizeof w->name, "layers.%d.weight", i);
-            w->rank = 2;
-            w->dims[0] = (uint64_t)l->n_out;
-            w->dims[1] = (uint64_t)l->n_in;
-            w->count = (size_t)l->n_out * (size_t)l->n_in;
-            w->param_off = off;
-            snprintf(b->name, sizeof b->name, "layers.%d.bias", i);
-            b->rank = 1;
-            b->dims[0] = (uint64_t)l->n_out;
-            b->count = (size_t)l->n_out;
-            b->param_off = off + w->count;
+        mn_tensor_desc d[4];
+        int nd = mn_layer_tensors(l, d);
+        for (int j = 0; j < nd; j++) {
+            tensor *w = &t[k++];
+            snprintf(w->name, sizeof w->name, "layers.%d.%s", i, d[j].name);
+            w->rank = d[j].rank;
+            for (int r = 0; r < d[j].rank; r++) w->dims[r] = (uint64_t)d[j].dims[r];
+            w->count = d[j].count;
+            w->param_off = (d[j].buffer ? boff : off) + d[j].offset;
         }
-        off += np;
+        off += l->ops->n_params(l);
+        boff += mn_layer_buffers(l);
     }
     if (with_input) {
         for (int j = 0; j < 2; j++) {
@@ -161,7 +160,7 @@ static void sb_json(sbuf *b, const char *s)
 }
 
 static const char *const g_reserved[] = {"format", "format_version", "n_inputs",
-                                         "layers", "loss", "normalize"};
+                                         "input_shape", "layers", "loss", "normalize"};
 
 static int reserved(const char *key)
 {
@@ -170,19 +169,49 @@ static int reserved(const char *key)
     return 0;
 }
 
+/* The mynn_add_layers item that rebuilds layer l exactly. */
+static void layer_item(const mn_layer *l, char *tmp, size_t n)
+{
+    char num[MN_NUM_BUFSZ], k[24], pad[16];
+    const char *d1 = l->dims == 1 ? "1d" : "";
+    switch (l->ops->kind) {
+    case MYNN_LAYER_DROPOUT:
+        mn_format_float(num, sizeof num, l->rate);
+        snprintf(tmp, n, "dropout:%s", num);
+        break;
+    case MYNN_LAYER_CONV:
+        if (l->dims == 1 || l->kh == l->kw) snprintf(k, sizeof k, "%d", l->kw);
+        else snprintf(k, sizeof k, "%dx%d", l->kh, l->kw);
+        /* unequal paddings only come from pad=same with a non-square kernel */
+        if (l->dims == 1 || l->ph == l->pw) snprintf(pad, sizeof pad, "%d", l->pw);
+        else snprintf(pad, sizeof pad, "same");
+        snprintf(tmp, n, "conv%s:%d:%s:%s:stride=%d:pad=%s", d1, l->out_shape.c, k,
+                 mynn_activation_name(l->act), l->sw, pad);
+        break;
+    case MYNN_LAYER_MAXPOOL:
+    case MYNN_LAYER_AVGPOOL:
+        snprintf(tmp, n, "%s%s:%d:stride=%d", l->ops->name, d1, l->kw, l->sw);
+        break;
+    case MYNN_LAYER_GLOBAL_AVGPOOL:
+    case MYNN_LAYER_FLATTEN:
+    case MYNN_LAYER_BATCHNORM:
+        snprintf(tmp, n, "%s", l->ops->name);
+        break;
+    case MYNN_LAYER_ACTIVATION:
+        snprintf(tmp, n, "%s", mynn_activation_name(l->act));
+        break;
+    default:
+        snprintf(tmp, n, "%d:%s", l->n_out, mynn_activation_name(l->act));
+    }
+}
+
 /* The mynn_add_layers description of net's layers. */
 static void layer_spec(const mynn_net *net, sbuf *b)
 {
     for (int i = 0; i < net->n_layers; i++) {
-        const mn_layer *l = &net->layers[i];
-        char tmp[64];
+        char tmp[96];
         if (i) sb_add(b, ",", 1);
-        if (l->ops->kind == MYNN_LAYER_DROPOUT) {
-            char num[MN_NUM_BUFSZ];
-            mn_format_float(num, sizeof num, l->rate);
-            snprintf(tmp, sizeof tmp, "dropout:%s", num);
-        } else
-            snprintf(tmp, sizeof tmp, "%d:%s", l->n_out, mynn_activation_name(l->act));
+        layer_item(&net->layers[i], tmp, sizeof tmp);
         sb_str(b, tmp);
     }
 }
@@ -215,7 +244,7 @@ mynn_status mynn_save(const mynn_net *net, const char *path)
     if (!net || !path) return mn_error(MYNN_ERR_NULL, "mynn_save: NULL argument");
     if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_save: the network is not built");
     size_t at;
-    if (mn_find_nonfinite(net->params, net->n_params, &at))
+    if (mn_find_nonfinite(net->params, mn_net_values(net), &at))
         return mn_error(MYNN_ERR_NUMERIC, "mynn_save: parameter %zu is not finite; not saving '%s'",
                         at, path);
     for (int i = 0; i < net->n_meta; i++)
@@ -243,6 +272,12 @@ mynn_status mynn_save(const mynn_net *net, const char *path)
     sb_str(&h, "{\"__metadata__\":{\"format\":\"mynn\"");
     sb_meta(&h, "format_version", ST_FORMAT_VERSION);
     sb_meta(&h, "n_inputs", num);
+    if (net->in_dims) {
+        char shape[48];
+        if (net->in_dims == 1) snprintf(shape, sizeof shape, "%dx%d", net->in_shape.c, net->in_shape.w);
+        else snprintf(shape, sizeof shape, "%dx%dx%d", net->in_shape.c, net->in_shape.h, net->in_shape.w);
+        sb_meta(&h, "input_shape", shape);
+    }
     sb_meta(&h, "layers", spec.p ? spec.p : "");
     sb_meta(&h, "loss", mynn_loss_name(net->loss));
     sb_meta(&h, "normalize", with_input ? (net->transform_kind[0] ? net->transform_kind : "custom")
@@ -667,6 +702,18 @@ static mynn_status read_metadata(const mn_st_file *f, mynn_net **net)
     mynn_status s = mynn_create(net, (int)n_inputs);
     if (s) return s;
     char msg[300];
+    const char *shape = mn_st_meta(f, "input_shape");
+    if (shape) {
+        int dims[3], nd;
+        if (mn_parse_shape(shape, dims, &nd) != 0)
+            return LFAIL("%s: metadata input_shape \"%.32s\" is not CxHxW or CxL", path, shape);
+        s = nd == 1 ? mynn_set_input_shape_1d(*net, dims[0], dims[2])
+                    : mynn_set_input_shape(*net, dims[0], dims[1], dims[2]);
+        if (s) {
+            snprintf(msg, sizeof msg, "%s", mynn_last_error());
+            return LFAIL("%s: metadata input_shape: %s", path, msg);
+        }
+    }
     s = mynn_add_layers(*net, layers);
     if (s) {
         snprintf(msg, sizeof msg, "%s", mynn_last_error());

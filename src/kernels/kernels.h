@@ -32,6 +32,15 @@ void mn_sum_rows(float *db, const float *dz, int rows, int cols, int accumulate)
 void mn_shift_scale_rows(float *dst, const float *src, const float *shift, const float *scale,
                          int rows, int cols);
 
+/* Convolution lowering (see im2col.c): images x [n × c × h × w] to the
+ * patch matrix col [(c·kh·kw) × (n·oh·ow)], and the transpose: dx (same
+ * shape as x, overwritten) = the sum of col's entries over the patches
+ * that read each pixel.  Stride sh × sw, zero padding ph × pw. */
+void mn_im2col(const float *x, int n, int c, int h, int w, int kh, int kw, int sh, int sw,
+               int ph, int pw, int oh, int ow, float *col);
+void mn_col2im(const float *col, int n, int c, int h, int w, int kh, int kw, int sh, int sw,
+               int ph, int pw, int oh, int ow, float *dx);
+
 /* Thread count used by the kernels (1 without OpenMP). */
 int mn_threads(void);
 /* Inside a parallel region: this thread's index and the team size (0, 1 outside). */

@@ -42,6 +42,7 @@ static void dropout_backward(mn_layer *l, const float *x, float *dy, int dy_is_d
 }
 
 const mn_layer_ops mn_dropout_ops = {
-    MYNN_LAYER_DROPOUT, "dropout", dropout_n_params, dropout_cache,
-    dropout_init, dropout_forward, dropout_backward,
+    .kind = MYNN_LAYER_DROPOUT, .name = "dropout", .n_params = dropout_n_params,
+    .cache_per_sample = dropout_cache, .init = dropout_init, .forward = dropout_forward,
+    .backward = dropout_backward,
 };

@@ -23,6 +23,7 @@ mynn_status mynn_create(mynn_net **out, int n_inputs)
     mynn_net *net = mn_calloc(1, sizeof *net, "network");
     if (!net) return MYNN_ERR_NOMEM;
     net->n_inputs = n_inputs;
+    net->in_shape = (mn_shape){n_inputs, 1, 1};
     net->loss = MYNN_LOSS_MSE;
     *out = net;
     return MYNN_OK;
@@ -36,7 +37,9 @@ static void release_buffers(mynn_net *net)
     free(net->back[0]);
     free(net->back[1]);
     free(net->xin);
-    net->params = net->grads = net->acts = net->xin = NULL;
+    free(net->work);
+    free(net->aux);
+    net->params = net->grads = net->acts = net->xin = net->work = net->aux = NULL;
     net->back[0] = net->back[1] = NULL;
     net->max_batch = 0;
 }
@@ -53,50 +56,6 @@ void mynn_free(mynn_net *net)
         free(net->meta_val[i]);
     }
     free(net);
-}
-
-static mynn_status add_layer(mynn_net *net, const mn_layer_ops *ops, int n_out,
-                             mynn_activation act, float rate)
-{
-    if (net->max_batch)
-        return mn_error(MYNN_ERR_STATE, "cannot add a layer to a network already built");
-    if (net->n_layers == net->cap_layers) {
-        int cap = net->cap_layers ? 2 * net->cap_layers : 8;
-        mn_layer *l = realloc(net->layers, (size_t)cap * sizeof *l);
-        if (!l) return mn_error(MYNN_ERR_NOMEM, "out of memory adding a layer");
-        net->layers = l;
-        net->cap_layers = cap;
-    }
-    int n_in = net->n_layers ? net->layers[net->n_layers - 1].n_out : net->n_inputs;
-    mn_layer *l = &net->layers[net->n_layers++];
-    memset(l, 0, sizeof *l);
-    l->ops = ops;
-    l->n_in = n_in;
-    l->n_out = n_out;
-    l->act = act;
-    l->rate = rate;
-    return MYNN_OK;
-}
-
-mynn_status mynn_add_dense(mynn_net *net, int n_outputs, mynn_activation act)
-{
-    if (!net) return mn_error(MYNN_ERR_NULL, "mynn_add_dense: net is NULL");
-    if (n_outputs < 1 || n_outputs > MN_MAX_UNITS)
-        return mn_error(MYNN_ERR_ARG, "dense layer: units must be in 1..%d, got %d",
-                        MN_MAX_UNITS, n_outputs);
-    if ((unsigned)act >= MYNN_ACT_COUNT)
-        return mn_error(MYNN_ERR_ARG, "dense layer: unknown activation %d", (int)act);
-    return add_layer(net, &mn_dense_ops, n_outputs, act, 0.0f);
-}
-
-mynn_status mynn_add_dropout(mynn_net *net, float rate)
-{
-    if (!net) return mn_error(MYNN_ERR_NULL, "mynn_add_dropout: net is NULL");
-    if (!(rate >= 0.0f && rate < 1.0f))
-        return mn_error(MYNN_ERR_ARG, "dropout rate must be in [0, 1), got %g", (double)rate);
-    return add_layer(net, &mn_dropout_ops, mynn_n_outputs(net) ? mynn_n_outputs(net)
-                                                               : net->n_inputs,
-                     MYNN_ACT_IDENTITY, rate);
 }
 
 mynn_status mynn_set_loss(mynn_net *net, mynn_loss loss)
@@ -117,6 +76,8 @@ mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t se
 {
     if (!net) return mn_error(MYNN_ERR_NULL, "mynn_build: net is NULL");
     if (net->n_layers == 0) return mn_error(MYNN_ERR_STATE, "mynn_build: the network has no layers");
+    if (net->syntax_only)
+        return mn_error(MYNN_ERR_STATE, "mynn_build: a net from mynn_parse_layers cannot be built");
     if (max_batch < 1 || max_batch > MN_MAX_UNITS)
         return mn_error(MYNN_ERR_ARG, "mynn_build: max_batch must be in 1..%d, got %d",
                         MN_MAX_UNITS, max_batch);
@@ -129,46 +90,43 @@ mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t se
     mynn_status s = mn_loss_check(net->loss, last->act);
     if (s) return s;
 
-    /* Sizes first, in size_t with overflow checks, then one allocation per kind. */
-    size_t n_params = 0, n_acts = 0, width = (size_t)net->n_inputs, t;
-    for (int i = 0; i < net->n_layers; i++) {
-        mn_layer *l = &net->layers[i];
-        size_t per_sample = (size_t)l->n_out + l->ops->cache_per_sample(l);
-        if (mn_mul_size(per_sample, (size_t)max_batch, &t) || n_acts + t < n_acts)
-            return mn_error(MYNN_ERR_NOMEM, "mynn_build: activation size overflows");
-        n_acts += t;
-        n_params += l->ops->n_params(l);
-        if ((size_t)l->n_out > width) width = (size_t)l->n_out;
-        if (n_params > MN_MAX_ELEMS || n_acts > MN_MAX_ELEMS)
-            return mn_error(MYNN_ERR_NOMEM, "mynn_build: the network exceeds %zu floats",
-                            (size_t)MN_MAX_ELEMS);
-    }
-    if (mn_mul_size(width, (size_t)max_batch, &width))
-        return mn_error(MYNN_ERR_NOMEM, "mynn_build: scratch size overflows");
+    mn_build_sizes z;
+    mynn_status s2 = mn_build_sizes_of(net, max_batch, &z);
+    if (s2) return s2;
 
     release_buffers(net);
-    net->params = mn_calloc(n_params, sizeof(float), "parameters");
-    net->grads = mn_calloc(n_params, sizeof(float), "gradients");
-    net->acts = mn_calloc(n_acts, sizeof(float), "activations");
-    net->back[0] = mn_calloc(width, sizeof(float), "backward scratch");
-    net->back[1] = mn_calloc(width, sizeof(float), "backward scratch");
+    net->params = mn_calloc(z.n_params + z.n_buffers, sizeof(float), "parameters");
+    net->grads = mn_calloc(z.n_params, sizeof(float), "gradients");
+    net->acts = mn_calloc(z.n_acts, sizeof(float), "activations");
+    net->back[0] = mn_calloc(z.width, sizeof(float), "backward scratch");
+    net->back[1] = mn_calloc(z.width, sizeof(float), "backward scratch");
     net->xin = mn_calloc((size_t)max_batch * net->n_inputs, sizeof(float), "input buffer");
-    if (!net->params || !net->grads || !net->acts || !net->back[0] || !net->back[1] || !net->xin) {
+    net->work = z.n_work ? mn_calloc(z.n_work, sizeof(float), "convolution workspace") : NULL;
+    net->aux = z.n_aux ? mn_calloc(z.n_aux, sizeof(float), "layer scratch") : NULL;
+    if (!net->params || !net->grads || !net->acts || !net->back[0] || !net->back[1] || !net->xin ||
+        (z.n_work && !net->work) || (z.n_aux && !net->aux)) {
         release_buffers(net);
         return MYNN_ERR_NOMEM;
     }
-    net->n_params = n_params;
+    net->n_params = z.n_params;
+    net->n_buffers = z.n_buffers;
     net->max_batch = max_batch;
 
     mynn_rng rng;
     mynn_rng_seed(&rng, seed);
-    float *p = net->params, *g = net->grads, *a = net->acts;
+    float *p = net->params, *g = net->grads, *a = net->acts, *bf = net->params + z.n_params;
+    float *aux = net->aux;
     for (int i = 0; i < net->n_layers; i++) {
         mn_layer *l = &net->layers[i];
         l->param = p;
         l->grad = g;
         p += l->ops->n_params(l);
         g += l->ops->n_params(l);
+        l->buf = bf;
+        bf += mn_layer_buffers(l);
+        l->aux = aux;
+        aux += mn_layer_aux(l);
+        l->work = net->work;
         l->out = a;
         a += (size_t)max_batch * l->n_out;
         l->cache = a;
@@ -355,22 +313,6 @@ int mynn_n_layers(const mynn_net *net) { return net ? net->n_layers : 0; }
 int mynn_max_batch(const mynn_net *net) { return net ? net->max_batch : 0; }
 mynn_loss mynn_get_loss(const mynn_net *net) { return net ? net->loss : MYNN_LOSS_MSE; }
 
-mynn_status mynn_layer_get_info(const mynn_net *net, int i, mynn_layer_info *info)
-{
-    if (!net || !info) return mn_error(MYNN_ERR_NULL, "mynn_layer_get_info: NULL argument");
-    if (i < 0 || i >= net->n_layers)
-        return mn_error(MYNN_ERR_ARG, "layer index %d out of range 0..%d", i, net->n_layers - 1);
-    const mn_layer *l = &net->layers[i];
-    info->kind = l->ops->kind;
-    info->kind_name = l->ops->name;
-    info->n_inputs = l->n_in;
-    info->n_outputs = l->n_out;
-    info->activation = l->act;
-    info->rate = l->rate;
-    info->n_params = l->ops->n_params(l);
-    return MYNN_OK;
-}
-
 float *mynn_params(mynn_net *net, size_t *n)
 {
     if (n) *n = net ? net->n_params : 0;
@@ -381,18 +323,6 @@ float *mynn_grads(mynn_net *net, size_t *n)
 {
     if (n) *n = net ? net->n_params : 0;
     return net ? net->grads : NULL;
-}
-
-float *mynn_layer_weight(mynn_net *net, int i)
-{
-    if (!net || !net->max_batch || i < 0 || i >= net->n_layers) return NULL;
-    return net->layers[i].ops->kind == MYNN_LAYER_DENSE ? net->layers[i].param : NULL;
-}
-
-float *mynn_layer_bias(mynn_net *net, int i)
-{
-    float *w = mynn_layer_weight(net, i);
-    return w ? w + (size_t)net->layers[i].n_out * net->layers[i].n_in : NULL;
 }
 
 mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value)

@@ -11,6 +11,9 @@
 
 struct mynn_net {
     int n_inputs;
+    mn_shape in_shape;        /* per-sample input shape (n_inputs × 1 × 1 unless set) */
+    int in_dims;              /* 0 flat, 1 C × L, 2 C × H × W (as declared) */
+    int syntax_only;          /* made by mynn_parse_layers: shapes unchecked, never built */
     int n_layers, cap_layers;
     mn_layer *layers;
     mynn_loss loss;
@@ -22,6 +25,8 @@ struct mynn_net {
     float *acts;              /* every layer's out and cache */
     float *back[2];           /* backward ping-pong: [max_batch × max width] */
     float *xin;               /* transformed input: [max_batch × n_inputs] */
+    float *work;              /* scratch shared by the layers (convolution columns) */
+    float *aux;               /* every layer's small fixed scratch */
     const float *last_x;      /* the input of the last forward, for backward */
 
     float *shift, *scale;     /* input transform [n_inputs] each, or NULL */
@@ -30,6 +35,25 @@ struct mynn_net {
     int n_meta;               /* key/value strings read from a model file */
     char *meta_key[MN_MAX_META], *meta_val[MN_MAX_META];
 };
+
+/* What mynn_build allocates for max_batch, with overflow and limit checks. */
+typedef struct mn_build_sizes {
+    size_t n_params, n_buffers, n_acts, width, n_work, n_aux;
+} mn_build_sizes;
+mynn_status mn_build_sizes_of(const mynn_net *net, int max_batch, mn_build_sizes *z);
+
+/* One named tensor of a layer: name suffix, PyTorch shape, and where its
+ * floats lie: at offset in the layer's parameters (buffer 0) or in its
+ * buffers (buffer 1).  Valid before build (offsets, not pointers). */
+typedef struct mn_tensor_desc {
+    const char *name;         /* "weight", "bias", "running_mean", "running_var" */
+    int rank;
+    size_t dims[4];
+    size_t count, offset;
+    int buffer;
+} mn_tensor_desc;
+/* Fills up to 4 descriptors of l's tensors; returns how many. */
+int mn_layer_tensors(const mn_layer *l, mn_tensor_desc d[4]);
 
 /* Forward n <= max_batch samples; returns the last layer's output. */
 const float *mn_forward(mynn_net *net, const float *x, int n, int training);
