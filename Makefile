@@ -110,7 +110,7 @@ test:
 # Memcheck (0 errors, no definite leaks) over the tests that finish in under
 # a minute there, then the tool on small data; built without OpenMP, whose
 # thread pool would only add noise.
-VG_TESTS := core grad model data optim fit fuzz_corpus
+VG_TESTS := core grad model data optim fit fuzz_corpus encoding npy fann
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite
 valgrind:

@@ -4,11 +4,11 @@
  * values dropped or imputed through a feature encoding (io/encoding.h).
  * A file of numbers is parsed in one pass over the text already in memory;
  * strings where numbers were expected make a scan of the columns first
- * (csv_scan), then the parse again.  Numbers go through the
+ * (mn_csv_scan), then the parse again.  Numbers go through the
  * locale-independent parser.  Errors name file:line: column N (1-based). */
 #include "io/io.h"
+#include "io/csv_text.h"
 #include "io/encoding.h"
-#include "io/json.h"
 #include "core/core.h"
 
 #include <limits.h>
@@ -19,123 +19,11 @@
 
 #define CSV_AUTO_MAX_CLASSES (1 << 16)
 
-enum { ROLE_INPUT = 0, ROLE_LABEL = 1, ROLE_TARGET = 2, ROLE_SKIP = 3 };
-
-typedef struct csv_ctx {
-    const char *path;
-    char sep;        /* ' ' means runs of blanks */
-    int ws;          /* sep is ' ' */
-} csv_ctx;
-
-static int is_blank(const csv_ctx *c, char ch)
-{
-    return ch == ' ' || (ch == '\t' && c->sep != '\t');
-}
-
-/* The line starting at p: *le its end without '\r' and trailing blanks,
- * returns the start of the next line (or end). */
-static const char *line_bounds(const csv_ctx *c, const char *p, const char *end,
-                               const char **le)
-{
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *e = nl ? nl : end;
-    while (e > p && (e[-1] == '\r' || is_blank(c, e[-1]))) e--;
-    *le = e;
-    return nl ? nl + 1 : end;
-}
-
-/* One cell of [p, le): content bounds (unquoted, trimmed) in *cs, *ce;
- * returns where the next cell starts and sets *more when one follows. */
-static const char *next_cell(const csv_ctx *c, const char *p, const char *le, const char **cs,
-                             const char **ce, int *more)
-{
-    while (p < le && is_blank(c, *p)) p++;
-    if (p < le && *p == '"') {
-        p++;
-        *cs = p;
-        while (p < le) {
-            if (*p == '"') {
-                if (p + 1 < le && p[1] == '"') {
-                    p += 2;
-                    continue;
-                }
-                break;
-            }
-            p++;
-        }
-        *ce = p;
-        if (p < le) p++;
-        while (p < le && !(c->ws ? (*p == ' ' || *p == '\t') : *p == c->sep)) p++;
-    } else {
-        *cs = p;
-        while (p < le && !(c->ws ? (*p == ' ' || *p == '\t') : *p == c->sep)) p++;
-        const char *e = p;
-        while (e > *cs && is_blank(c, e[-1])) e--;
-        *ce = e;
-    }
-    *more = 0;
-    if (p < le) {
-        *more = 1;
-        if (c->ws)
-            while (p < le && (*p == ' ' || *p == '\t')) p++;
-        else
-            p++;
-    }
-    return p;
-}
-
-static int count_cells(const csv_ctx *c, const char *p, const char *le)
-{
-    int n = 0, more;
-    const char *cs, *ce;
-    do {
-        p = next_cell(c, p, le, &cs, &ce, &more);
-        n++;
-    } while (more && n < INT_MAX);
-    return n;
-}
-
-/* The cell text of column col (0-based) of the line, for messages. */
-static void cell_text(const csv_ctx *c, const char *ls, const char *le, int col, const char **cs,
-                      int *clen)
-{
-    const char *s = ls, *e = ls;
-    int more = 1;
-    for (int i = 0; i <= col && more; i++) s = ls, ls = next_cell(c, ls, le, &s, &e, &more);
-    *cs = s;
-    *clen = (int)(e - s > 40 ? 40 : e - s);
-}
-
-static int cell_is_number(const char *cs, const char *ce)
-{
-    float v;
-    const char *e;
-    if (cs == ce) return 0;
-    return mn_parse_float(cs, &e, &v) >= 0 && e == ce;
-}
-
-static char detect_sep(const char *ls, const char *le)
-{
-    int nc = 0, ns = 0, nt = 0, nb = 0, q = 0;
-    for (const char *p = ls; p < le; p++) {
-        if (*p == '"') q = !q;
-        if (q) continue;
-        if (*p == ',') nc++;
-        else if (*p == ';') ns++;
-        else if (*p == '\t') nt++;
-        else if (*p == ' ') nb++;
-    }
-    if (nc == 0 && ns == 0 && nt == 0) return nb ? ' ' : ',';
-    if (nc >= ns && nc >= nt) return ',';
-    if (ns >= nt) return ';';
-    return '\t';
-}
-
 static mynn_status err_cell(const csv_ctx *c, long line, const char *ls, const char *le, int col)
 {
     const char *cs;
     int n;
-    cell_text(c, ls, le, col, &cs, &n);
+    mn_csv_cell_text(c, ls, le, col, &cs, &n);
     if (n == 0)
         return mn_error(MYNN_ERR_FORMAT, "%s:%ld: column %d: empty cell, expected a number",
                         c->path, line, col + 1);
@@ -143,107 +31,11 @@ static mynn_status err_cell(const csv_ctx *c, long line, const char *ls, const c
                     col + 1, n, cs);
 }
 
-/* One cell of a line with its content [cs, ce) (quotes removed, "" still
- * doubled inside when quoted). */
-typedef struct csv_cell {
-    const char *cs, *ce;
-    int quoted;
-} csv_cell;
-
-/* The cell at *p: fills *cell, moves *p to the next cell; returns 1 when
- * another cell follows. */
-static int take_cell(const csv_ctx *c, const char **p, const char *le, csv_cell *cell)
-{
-    const char *q = *p;
-    while (q < le && is_blank(c, *q)) q++;
-    cell->quoted = q < le && *q == '"';
-    int more;
-    *p = next_cell(c, q, le, &cell->cs, &cell->ce, &more);
-    return more;
-}
-
-/* Missing values: an empty cell, NA, ?, or a number that is NaN. */
-static int cell_is_missing(const csv_cell *cell)
-{
-    size_t n = (size_t)(cell->ce - cell->cs);
-    if (n == 0 || (n == 1 && cell->cs[0] == '?') || (n == 2 && !memcmp(cell->cs, "NA", 2)))
-        return 1;
-    float v;
-    const char *e;
-    return mn_parse_float(cell->cs, &e, &v) == 1 && e == cell->ce && isnan(v);
-}
-
-/* strcmp of a cell's text (its "" read as ") against name. */
-static int cell_cmp(const csv_cell *cell, const char *name)
-{
-    const unsigned char *p = (const unsigned char *)cell->cs, *e = (const unsigned char *)cell->ce;
-    const unsigned char *n = (const unsigned char *)name;
-    for (;; n++) {
-        if (p == e) return *n ? -1 : 0;
-        unsigned ch = *p++;
-        if (cell->quoted && ch == '"' && p < e && *p == '"') p++;
-        if (!*n || ch != *n) return !*n ? 1 : (int)ch - (int)*n;
-    }
-}
-
-/* Index of the cell's text among n sorted names, or -1. */
-static int find_name(char *const *names, int n, const csv_cell *cell)
-{
-    int lo = 0, hi = n - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, r = cell_cmp(cell, names[mid]);
-        if (r == 0) return mid;
-        if (r < 0) hi = mid - 1;
-        else lo = mid + 1;
-    }
-    return -1;
-}
-
-/* A new NUL-terminated copy of the cell's text. */
-static char *cell_dup(const csv_cell *cell)
-{
-    char *s = malloc((size_t)(cell->ce - cell->cs) + 1), *o = s;
-    if (!s) return NULL;
-    for (const char *p = cell->cs; p < cell->ce; p++) {
-        *o++ = *p;
-        if (cell->quoted && *p == '"' && p + 1 < cell->ce && p[1] == '"') p++;
-    }
-    *o = '\0';
-    return s;
-}
-
-/* Where a CSV's text stands: the current non-blank line [ls, le) numbered
- * line, and where the next line starts. */
-typedef struct csv_cursor {
-    const char *next, *end;
-    const char *start;   /* the current line's first byte (before blanks) */
-    const char *ls, *le;
-    long line;
-} csv_cursor;
-
-/* Advance to the next non-blank line; 0 at the end of the text. */
-static int csv_next_line(const csv_ctx *c, csv_cursor *k)
-{
-    while (k->next < k->end) {
-        k->line++;
-        k->start = k->next;
-        k->next = line_bounds(c, k->start, k->end, &k->le);
-        const char *t = k->start;
-        while (t < k->le && is_blank(c, *t)) t++;
-        if (t < k->le) {
-            k->ls = t;
-            return 1;
-        }
-    }
-    k->ls = NULL;
-    return 0;
-}
-
 /* The separator: given, or detected from the first line; refuses one that
  * could be part of a number or a quoted cell. */
 static mynn_status csv_separator(csv_ctx *c, const csv_cursor *k)
 {
-    if (c->sep == 0) c->sep = detect_sep(k->ls, k->le);
+    if (c->sep == 0) c->sep = mn_csv_detect_sep(k->ls, k->le);
     unsigned char s = (unsigned char)c->sep;
     if ((s >= '0' && s <= '9') || (s >= 'a' && s <= 'z') || (s >= 'A' && s <= 'Z') || s == '.' ||
         s == '+' || s == '-' || s == '"' || s == '\n' || s == '\r')
@@ -261,13 +53,13 @@ static int csv_is_header(const csv_ctx *c, const csv_cursor *k0, int header)
 {
     if (header >= 0) return header;
     csv_cursor k = *k0;
-    if (!csv_next_line(c, &k)) {
+    if (!mn_csv_next_line(c, &k)) {
         const char *p = k0->ls;
         csv_cell a;
         int more;
         do {
-            more = take_cell(c, &p, k0->le, &a);
-            if (!cell_is_number(a.cs, a.ce)) return 1;
+            more = mn_csv_take_cell(c, &p, k0->le, &a);
+            if (!mn_csv_is_number(a.cs, a.ce)) return 1;
         } while (more);
         return 0;
     }
@@ -275,20 +67,20 @@ static int csv_is_header(const csv_ctx *c, const csv_cursor *k0, int header)
     csv_cell a;
     int more, col = 0;
     do {
-        more = take_cell(c, &p, k0->le, &a);
-        if (!cell_is_number(a.cs, a.ce) && !cell_is_missing(&a)) {
+        more = mn_csv_take_cell(c, &p, k0->le, &a);
+        if (!mn_csv_is_number(a.cs, a.ce) && !mn_csv_is_missing(&a)) {
             csv_cursor t = k;
             int numbers = 0, strings = 0;
             for (int n = 0; n < 32 && !strings; n++) {
                 const char *q = t.ls;
                 csv_cell b;
                 int i = 0, mb = 1;
-                while (mb && i <= col) mb = take_cell(c, &q, t.le, &b), i++;
+                while (mb && i <= col) mb = mn_csv_take_cell(c, &q, t.le, &b), i++;
                 if (i > col) {
-                    if (cell_is_number(b.cs, b.ce)) numbers++;
-                    else if (!cell_is_missing(&b)) strings++;
+                    if (mn_csv_is_number(b.cs, b.ce)) numbers++;
+                    else if (!mn_csv_is_missing(&b)) strings++;
                 }
-                if (!csv_next_line(c, &t)) break;
+                if (!mn_csv_next_line(c, &t)) break;
             }
             if (numbers && !strings) return 1;
         }
@@ -297,19 +89,6 @@ static int csv_is_header(const csv_ctx *c, const csv_cursor *k0, int header)
     return 0;
 }
 
-/* Column roles and the plan of the encoded inputs. */
-typedef struct csv_layout {
-    int n_cols, n_in, n_out;
-    int lab_col, tgt0, nt;
-    unsigned char *role;    /* [n_cols] ROLE_* */
-    int *in_col;            /* [n_cols] index among the input columns, or -1 */
-    int *offset;            /* [input columns] first encoded input of each */
-    mynn_encoding *own;     /* learned here, or NULL */
-    const mynn_encoding *enc;   /* the encoding applied (own or the options') */
-    int learn_auto;         /* learning with --categorical auto */
-    mynn_missing missing;   /* the policy: the options', or when they say
-                               error and an encoding is applied, its own */
-} csv_layout;
 
 static void csv_layout_free(csv_layout *L)
 {
@@ -419,131 +198,6 @@ static mynn_status csv_plan(const csv_ctx *c, const mynn_load_options *opt, csv_
     return MYNN_OK;
 }
 
-/* ---- scanning: which columns hold strings, and their names -------------- */
-
-typedef struct csv_span {
-    csv_cell cell;
-    int col;
-    long line;
-} csv_span;
-
-static int span_cmp(const void *a, const void *b)
-{
-    const csv_span *x = a, *y = b;
-    if (x->col != y->col) return x->col < y->col ? -1 : 1;
-    /* Compare the texts as read: walk both with "" folded. */
-    const char *p = x->cell.cs, *q = y->cell.cs;
-    for (;;) {
-        if (p == x->cell.ce || q == y->cell.ce) return (p != x->cell.ce) - (q != y->cell.ce);
-        unsigned char u = (unsigned char)*p++, v = (unsigned char)*q++;
-        if (x->cell.quoted && u == '"' && p < x->cell.ce && *p == '"') p++;
-        if (y->cell.quoted && v == '"' && q < y->cell.ce && *q == '"') q++;
-        if (u != v) return u < v ? -1 : 1;
-    }
-}
-
-/* Mark in str[] the columns (kinds[col] non-zero) holding a cell that is
- * neither a number nor missing. */
-static void scan_strings(const csv_ctx *c, csv_cursor k, const csv_layout *L,
-                         const unsigned char *kinds, unsigned char *str)
-{
-    do {
-        const char *p = k.ls;
-        csv_cell cell;
-        int more = 1;
-        for (int col = 0; more && col < L->n_cols; col++) {
-            more = take_cell(c, &p, k.le, &cell);
-            if (kinds[col] && !str[col] && !cell_is_missing(&cell) &&
-                !cell_is_number(cell.cs, cell.ce))
-                str[col] = 1;
-        }
-    } while (csv_next_line(c, &k));
-}
-
-/* The distinct texts of column col among the sorted spans [a, b) as sorted
- * names (valid UTF-8, at most MN_ENC_MAX_NAMES). */
-static mynn_status names_of(const csv_ctx *c, const csv_span *a, const csv_span *b,
-                            char ***names, int *n)
-{
-    size_t distinct = 0;
-    for (const csv_span *s = a; s < b; s++) distinct += s == a || span_cmp(s - 1, s) != 0;
-    if (distinct > MN_ENC_MAX_NAMES)
-        return mn_error(MYNN_ERR_FORMAT, "%s: column %d: more than %d distinct values", c->path,
-                        a->col + 1, MN_ENC_MAX_NAMES);
-    *names = mn_calloc(distinct ? distinct : 1, sizeof **names, "CSV names");
-    if (!*names) return MYNN_ERR_NOMEM;
-    *n = 0;
-    for (const csv_span *s = a; s < b; s++) {
-        if (s != a && span_cmp(s - 1, s) == 0) continue;
-        char *t = cell_dup(&s->cell);
-        if (!t) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", c->path);
-        (*names)[(*n)++] = t;
-        if (!mn_json_utf8_valid(t, strlen(t)))
-            return mn_error(MYNN_ERR_FORMAT, "%s:%ld: column %d: \"%.40s\" is not valid UTF-8",
-                            c->path, s->line, s->col + 1, t);
-    }
-    return MYNN_OK;
-}
-
-/* Collect the names of the columns marked in want[] (categorical inputs
- * into the encoding's columns, the label column into its classes). */
-static mynn_status scan_names(const csv_ctx *c, csv_cursor k, const csv_layout *L,
-                              const unsigned char *want, size_t rows)
-{
-    int nw = 0;
-    for (int i = 0; i < L->n_cols; i++) nw += want[i] != 0;
-    if (!nw) return MYNN_OK;
-    size_t cap;
-    if (mn_mul_size(rows, (size_t)nw, &cap) != 0)
-        return mn_error(MYNN_ERR_NOMEM, "%s: too many cells", c->path);
-    csv_span *sp = mn_calloc(cap, sizeof *sp, "CSV category cells");
-    if (!sp) return MYNN_ERR_NOMEM;
-    size_t n = 0;
-    do {
-        const char *p = k.ls;
-        csv_cell cell;
-        int more = 1;
-        for (int col = 0; more && col < L->n_cols; col++) {
-            more = take_cell(c, &p, k.le, &cell);
-            if (want[col] && !cell_is_missing(&cell) && n < cap)
-                sp[n++] = (csv_span){cell, col, k.line};
-        }
-    } while (csv_next_line(c, &k));
-    qsort(sp, n, sizeof *sp, span_cmp);
-    mynn_status s = MYNN_OK;
-    for (size_t a = 0, b; !s && a < n; a = b) {
-        for (b = a; b < n && sp[b].col == sp[a].col; b++) {}
-        int col = sp[a].col;
-        if (col == L->lab_col) {
-            s = names_of(c, sp + a, sp + b, &L->own->classes, &L->own->n_classes);
-        } else {
-            mn_enc_col *ec = &L->own->cols[L->in_col[col]];
-            s = names_of(c, sp + a, sp + b, &ec->cats, &ec->n_cats);
-        }
-    }
-    free(sp);
-    return s;
-}
-
-/* Learn the kinds of the columns: listed[] (or, auto, the input columns
- * holding strings) become categorical, a label column holding strings
- * holds class names; then their names.  Leaves categories of the columns
- * only missing values fill as one category-less numeric column. */
-static mynn_status csv_scan(const csv_ctx *c, const csv_cursor *k, csv_layout *L,
-                            const unsigned char *listed, size_t rows)
-{
-    int n = L->n_cols;
-    unsigned char *kinds = calloc((size_t)n * 2, 1), *str = kinds + n;
-    if (!kinds) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", c->path);
-    for (int i = 0; i < n; i++)
-        kinds[i] = (L->learn_auto && L->role[i] == ROLE_INPUT) || i == L->lab_col;
-    scan_strings(c, *k, L, kinds, str);
-    for (int i = 0; i < n; i++) str[i] = str[i] || listed[i];
-    mynn_status s = scan_names(c, *k, L, str, rows);
-    free(kinds);
-    return s;
-}
-
 /* ---- parsing -------------------------------------------------------------- */
 
 /* The parsed values: room for cap rows (an upper bound: the lines left). */
@@ -592,7 +246,7 @@ static int csv_number_cell(const csv_ctx *c, const char **q, const char *le, int
                            float *v, double *dv, int *last)
 {
     const char *p = *q, *e;
-    while (p < le && is_blank(c, *p)) p++;
+    while (p < le && mn_csv_is_blank(c, *p)) p++;
     int quoted = 0;
     if (p < le && *p == '"') {
         quoted = 1;
@@ -618,7 +272,7 @@ static int csv_number_cell(const csv_ctx *c, const char **q, const char *le, int
         while (p < le && (*p == ' ' || *p == '\t')) p++;
         *last = p == le;
     } else {
-        while (p < le && is_blank(c, *p)) p++;
+        while (p < le && mn_csv_is_blank(c, *p)) p++;
         if (p == le) *last = 1;
         else if (*p == c->sep) p++;
         else r = -1;
@@ -640,7 +294,7 @@ static mynn_status csv_class_index(const csv_ctx *c, const csv_cursor *k, int co
     if (dv < 0 || dv != floor(dv) || dv > (double)INT_MAX) {
         const char *cs;
         int n;
-        cell_text(c, k->ls, k->le, col, &cs, &n);
+        mn_csv_cell_text(c, k->ls, k->le, col, &cs, &n);
         return mn_error(MYNN_ERR_FORMAT,
                         "%s:%ld: column %d: label \"%.*s\" is not a non-negative integer class "
                         "index",
@@ -668,7 +322,7 @@ static mynn_status err_missing(const csv_ctx *c, const csv_cursor *k, int col, c
 {
     const char *cs;
     int n;
-    cell_text(c, k->ls, k->le, col, &cs, &n);
+    mn_csv_cell_text(c, k->ls, k->le, col, &cs, &n);
     return mn_error(MYNN_ERR_FORMAT, "%s:%ld: column %d: missing value \"%.*s\" (%s)", c->path,
                     k->line, col + 1, n, cs, why);
 }
@@ -703,7 +357,7 @@ static mynn_status on_category(const csv_ctx *c, const csv_cursor *k, const csv_
     const mn_enc_col *ec = &L->enc->cols[L->in_col[col]];
     float *blk = w->xr + L->offset[L->in_col[col]];
     memset(blk, 0, (size_t)ec->n_cats * sizeof(float));
-    int j = find_name(ec->cats, ec->n_cats, cell);
+    int j = mn_csv_find_name(ec->cats, ec->n_cats, cell);
     if (j >= 0) {
         blk[j] = 1.0f;
         return MYNN_OK;
@@ -723,7 +377,7 @@ static mynn_status on_category(const csv_ctx *c, const csv_cursor *k, const csv_
 static mynn_status on_class_name(const csv_ctx *c, const csv_cursor *k, const csv_layout *L,
                                  int col, const csv_cell *cell, csv_row *w)
 {
-    w->lab = find_name(L->enc->classes, L->enc->n_classes, cell);
+    w->lab = mn_csv_find_name(L->enc->classes, L->enc->n_classes, cell);
     if (w->lab >= 0) return MYNN_OK;
     int n = (int)(cell->ce - cell->cs > 40 ? 40 : cell->ce - cell->cs);
     return mn_error(MYNN_ERR_FORMAT, "%s:%ld: column %d: class \"%.*s\" is not one of the model's "
@@ -736,9 +390,9 @@ static mynn_status text_cell(const csv_ctx *c, const csv_cursor *k, const csv_la
                              csv_rows *R, csv_row *w)
 {
     csv_cell cell;
-    *last = !take_cell(c, q, k->le, &cell);
+    *last = !mn_csv_take_cell(c, q, k->le, &cell);
     if (L->role[col] == ROLE_SKIP) return MYNN_OK;
-    if (cell_is_missing(&cell)) return on_missing(c, k, L, col, w);
+    if (mn_csv_is_missing(&cell)) return on_missing(c, k, L, col, w);
     if (L->role[col] == ROLE_LABEL) return on_class_name(c, k, L, col, &cell, w);
     return on_category(c, k, L, opt, col, &cell, R, w);
 }
@@ -750,17 +404,17 @@ static mynn_status bad_number(const csv_ctx *c, const csv_cursor *k, const csv_l
 {
     const char *p = *q;
     csv_cell cell;
-    int more = take_cell(c, &p, k->le, &cell);
-    int have = count_cells(c, k->ls, k->le);
+    int more = mn_csv_take_cell(c, &p, k->le, &cell);
+    int have = mn_csv_count_cells(c, k->ls, k->le);
     if (have != L->n_cols) return err_columns(c, k->line, have, L->n_cols);
-    int missing = cell_is_missing(&cell);
+    int missing = mn_csv_is_missing(&cell);
     if (missing && L->missing != MYNN_MISSING_ERROR) {
         *q = p;
         *last = !more;
         return on_missing(c, k, L, col, w);
     }
     if (L->own && ((L->learn_auto && L->role[col] == ROLE_INPUT) || L->role[col] == ROLE_LABEL) &&
-        !missing && !cell_is_number(cell.cs, cell.ce)) {
+        !missing && !mn_csv_is_number(cell.cs, cell.ce)) {
         R->retry = 1;
         return MYNN_OK;
     }
@@ -786,7 +440,7 @@ static mynn_status csv_parse_row(const csv_ctx *c, const csv_cursor *k, const cs
     const char *q = k->ls;
     mynn_status s;
     for (; !last; col++) {
-        if (col >= L->n_cols) return err_columns(c, k->line, count_cells(c, k->ls, k->le), L->n_cols);
+        if (col >= L->n_cols) return err_columns(c, k->line, mn_csv_count_cells(c, k->ls, k->le), L->n_cols);
         if (is_text_col(L, col)) {
             if ((s = text_cell(c, k, L, opt, col, &q, &last, R, &w))) return s;
             continue;
@@ -802,7 +456,7 @@ static mynn_status csv_parse_row(const csv_ctx *c, const csv_cursor *k, const cs
             if (!opt->skip_nonfinite) {
                 const char *cs;
                 int n;
-                cell_text(c, k->ls, k->le, col, &cs, &n);
+                mn_csv_cell_text(c, k->ls, k->le, col, &cs, &n);
                 return mn_error(MYNN_ERR_NUMERIC,
                                 "%s:%ld: column %d: non-finite value \"%.*s\" (use "
                                 "skip_nonfinite to drop such rows)",
@@ -834,7 +488,7 @@ static mynn_status csv_parse_rows(const csv_ctx *c, csv_cursor k, const csv_layo
     mynn_status s = csv_rows_alloc(c, L, k.ls, k.end, R);
     do {
         if (!s) s = csv_parse_row(c, &k, L, opt, R);
-    } while (!s && !R->retry && csv_next_line(c, &k));
+    } while (!s && !R->retry && mn_csv_next_line(c, &k));
     return s;
 }
 
@@ -947,7 +601,7 @@ static mynn_status csv_parse_all(const csv_ctx *c, const csv_cursor *k, csv_layo
         for (int i = 0; i < L->n_cols && !scanned; i++) scanned = listed[i];
         size_t rows = 1;
         for (const char *q = k->ls; (q = memchr(q, '\n', (size_t)(k->end - q))) != NULL; q++) rows++;
-        if (scanned) s = csv_scan(c, k, L, listed, rows);
+        if (scanned) s = mn_csv_scan(c, k, L, listed, rows);
         for (;;) {
             if (!s) s = csv_offsets(c, L);
             if (!s) s = csv_parse_rows(c, *k, L, opt, R);
@@ -955,7 +609,7 @@ static mynn_status csv_parse_all(const csv_ctx *c, const csv_cursor *k, csv_layo
             if (scanned) return mn_error(MYNN_ERR_STATE, "%s: the CSV scan missed a string", c->path);
             csv_rows_free(R);
             memset(R, 0, sizeof *R);
-            s = csv_scan(c, k, L, listed, rows);
+            s = mn_csv_scan(c, k, L, listed, rows);
             scanned = 1;
         }
     } else {
@@ -979,17 +633,17 @@ mynn_status mn_load_csv(mynn_dataset **out, const char *path, const char *buf, s
      * separator), then again with the separator's idea of blanks. */
     csv_cursor k = {p, end, NULL, NULL, NULL, 0};
     const csv_ctx blank = {path, ',', 0};
-    if (!csv_next_line(&blank, &k)) return mn_error(MYNN_ERR_FORMAT, "%s: empty file", path);
+    if (!mn_csv_next_line(&blank, &k)) return mn_error(MYNN_ERR_FORMAT, "%s: empty file", path);
     mynn_status s = csv_separator(&c, &k);
     if (s) return s;
-    k.next = line_bounds(&c, k.start, end, &k.le);
+    k.next = mn_csv_line_bounds(&c, k.start, end, &k.le);
     k.ls = k.start;
-    while (k.ls < k.le && is_blank(&c, *k.ls)) k.ls++;
+    while (k.ls < k.le && mn_csv_is_blank(&c, *k.ls)) k.ls++;
 
-    csv_layout L = {count_cells(&c, k.ls, k.le), 0, 0, -1, -1, 0, NULL, NULL, NULL, NULL,
+    csv_layout L = {mn_csv_count_cells(&c, k.ls, k.le), 0, 0, -1, -1, 0, NULL, NULL, NULL, NULL,
                     opt->encoding, 0, opt->missing};
     if (L.enc && L.missing == MYNN_MISSING_ERROR) L.missing = L.enc->missing;
-    if (csv_is_header(&c, &k, opt->header) && !csv_next_line(&c, &k))
+    if (csv_is_header(&c, &k, opt->header) && !mn_csv_next_line(&c, &k))
         return mn_error(MYNN_ERR_FORMAT, "%s: no data rows after the header line", path);
     unsigned char *listed = NULL;
     csv_rows R;
