@@ -15,7 +15,8 @@
 static const char help[] =
     "usage: mynn train DATA --layers SPEC [options]\n"
     "\n"
-    "Train a network on DATA (CSV, FANN data, an IDX images file, or a folder\n"
+    "Train a network on DATA (CSV, FANN data, an IDX images file, NumPy .npy or\n"
+    ".npz, or a folder\n"
     "holding the four MNIST-style IDX files: train-* to train on, t10k-* as the\n"
     "test set unless --test is given).\n"
     "\n"

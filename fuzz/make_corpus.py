@@ -60,7 +60,9 @@ def npz(members, method):
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w", method) as z:
         for name, data in members:
-            z.writestr(name, data)
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            z.writestr(info, data)
     return b.getvalue()
 
 
