@@ -169,6 +169,26 @@ static void test_missing(void)
     CHECK_MSG("nolab.csv:2: column 3: missing value \"?\" (labels and targets are never imputed");
     CHECK(load(&ds, wtext("allmiss.csv", "NA,2,0\n?,4,1\n"), &o) == MYNN_ERR_FORMAT, "all missing");
     CHECK_MSG("allmiss.csv: column 1: every value is missing");
+    /* A model trained with drop does not drop at prediction unless asked. */
+    o.missing = MYNN_MISSING_DROP;
+    CHECK_OK(load(&ds, wtext("dropnames.csv", "1,2,a\n,4,b\n5,6,b\n"), &o));
+    if (ds) {
+        CHECK(ds->n == 2 && ds->encoding && mynn_encoding_n_classes(ds->encoding) == 2, "drop + names");
+        mynn_load_options a;
+        mynn_load_options_default(&a);
+        a.encoding = ds->encoding;
+        mynn_dataset *t = NULL;
+        CHECK(load(&t, wtext("dropapply.csv", "1,NA,a\n3,4,b\n"), &a) == MYNN_ERR_FORMAT, "no silent drop");
+        CHECK_MSG("dropapply.csv:1: column 2: missing value \"NA\" (set missing to drop, mean or median)");
+        a.missing = MYNN_MISSING_DROP;
+        CHECK_OK(load(&t, tpath("dropapply.csv"), &a));
+        if (t) {
+            CHECK(t->n == 1 && t->labels[0] == 1, "asked to drop");
+            mynn_dataset_free(t);
+        }
+        mynn_dataset_free(ds);
+    }
+    o.missing = MYNN_MISSING_MEAN;
     /* A missing category under mean: all zeros. */
     CHECK_OK(load(&ds, wtext("catmiss.csv", "1,red,0\n2,,1\n3,blue,0\n"), &o));
     if (ds) {

@@ -642,7 +642,10 @@ mynn_status mn_load_csv(mynn_dataset **out, const char *path, const char *buf, s
 
     csv_layout L = {mn_csv_count_cells(&c, k.ls, k.le), 0, 0, -1, -1, 0, NULL, NULL, NULL, NULL,
                     opt->encoding, 0, opt->missing};
-    if (L.enc && L.missing == MYNN_MISSING_ERROR) L.missing = L.enc->missing;
+    /* A model that imputes keeps imputing; dropping rows must be asked for. */
+    if (L.enc && L.missing == MYNN_MISSING_ERROR &&
+        (L.enc->missing == MYNN_MISSING_MEAN || L.enc->missing == MYNN_MISSING_MEDIAN))
+        L.missing = L.enc->missing;
     if (csv_is_header(&c, &k, opt->header) && !mn_csv_next_line(&c, &k))
         return mn_error(MYNN_ERR_FORMAT, "%s: no data rows after the header line", path);
     unsigned char *listed = NULL;

@@ -44,7 +44,7 @@ typedef struct csv_layout {
     const mynn_encoding *enc;   /* the encoding applied (own or the options') */
     int learn_auto;         /* learning with --categorical auto */
     mynn_missing missing;   /* the policy: the options', or when they say
-                               error and an encoding is applied, its own */
+                               error, an applied encoding's mean/median */
 } csv_layout;
 
 /* Blanks around cells: spaces, and tabs unless the separator is a tab
