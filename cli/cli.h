@@ -26,6 +26,10 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* cli_error with ": " and mynn_last_error() appended (when it says anything). */
 void cli_lib_error(const char *what, ...) CLI_PRINTF(1, 2);
+/* Stop (1) or resume (0) printing errors: ranks > 0 of an MPI run keep
+ * quiet about what every rank finds alike (usage errors, a mismatch). */
+void cli_error_silence(void);
+void cli_error_unsilence(void);
 
 /* ---- options (args.c) -------------------------------------------------- */
 typedef struct cli_opt {
@@ -163,10 +167,33 @@ int cli_fann_init(const cli_fann *f, mynn_net *net, const mynn_dataset *train, u
 int cli_fann_targets(const char *spec, mynn_dataset *train, mynn_dataset *test);
 extern const char cli_fann_help[];
 
+/* ---- data-parallel runs (dist.c; MPI only with make MPI=1) -------------- */
+/* The rank an MPI launcher gave this process (0 when none), before MPI starts. */
+int cli_dist_env_rank(void);
+/* Start MPI when an MPI launcher started the tool (collectives time out
+ * after timeout seconds); CLI_OK or CLI_FAIL. */
+int cli_dist_start(double timeout);
+int cli_dist_rank(void);          /* 0 when alone */
+int cli_dist_world(void);         /* 1 when alone */
+int cli_dist_local_ranks(void);   /* ranks on this machine */
+/* The reducer for mynn_fit and mynn_evaluate_reduced; NULL when alone. */
+const mynn_reducer *cli_dist_reducer(void);
+/* Collective: all ranks have the same network, options and data (else
+ * rank 0 prints which differs); then, after training, the same weights. */
+int cli_dist_check(mynn_net *net, const mynn_fit_options *o, const mynn_dataset *train,
+                   const mynn_dataset *val, const mynn_dataset *test);
+int cli_dist_check_weights(mynn_net *net);
+/* One line of all-reduce figures on stdout (nothing when alone). */
+void cli_dist_report(void);
+/* Finalize MPI; after a failure with several ranks, abort them all (does
+ * not return then).  Returns rc. */
+int cli_dist_end(int rc);
+
 /* ---- subcommands -------------------------------------------------------- */
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -12,6 +12,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* --optimizer auto: the size threshold and the full-batch defaults, from
+ * the experiments of docs/small-data.md. */
+#define AUTO_ROWS 5000
+#define AUTO_ROWS_S "5000"
+#define AUTO_WD 3e-4f          /* ... and 1e-3 with more parameters than rows */
+#define AUTO_WD_S "3e-4"
+#define AUTO_WD_OVER 1e-3f
+#define AUTO_WD_OVER_S "1e-3"
+#define AUTO_EPOCHS 1000
+#define AUTO_EPOCHS_S "1000"
+
 static const char help[] =
     "usage: mynn train DATA --layers SPEC [options]\n"
     "\n"
@@ -36,20 +47,31 @@ static const char help[] =
     "  --from MODEL         start from a saved model (its architecture wins;\n"
     "                       --layers, if given, must match; keeps its normalisation\n"
     "                       unless --normalize is given)\n"
+    ;
+/* In two parts: C99 compilers need not take literals over 4095 characters. */
+static const char help_rest[] =
     "Optimisation:\n"
-    "  --optimizer NAME     sgd, adam, adamw, rmsprop or irprop (default adam)\n"
-    "  --lr X               learning rate (default 0.001; sgd 0.01)\n"
+    "  --optimizer NAME     auto (default), sgd, adam, adamw, rmsprop, irprop or\n"
+    "                       lbfgs; auto: up to " AUTO_ROWS_S " training rows lbfgs on\n"
+    "                       the whole set with --epochs " AUTO_EPOCHS_S " and --weight-decay\n"
+    "                       " AUTO_WD_S " (" AUTO_WD_OVER_S " with more parameters than rows)\n"
+    "                       unless given; above " AUTO_ROWS_S " rows adam\n"
+    "  --lr X               learning rate (default 0.001; sgd 0.01; lbfgs 1, the\n"
+    "                       first trial step of each line search)\n"
     "  --momentum X         sgd momentum (default 0)\n"
     "  --nesterov           sgd: Nesterov momentum\n"
-    "  --weight-decay X     L2 penalty (adamw: decoupled) (default 0)\n"
+    "  --weight-decay X     L2 penalty (adamw: decoupled) (default 0; auto: above)\n"
     "  --clip-norm X        clip the gradient's global L2 norm to X (default off)\n"
     "  --schedule KIND      constant (default), step or cosine\n"
     "  --step-size N        step: epochs between decays (default 10)\n"
     "  --gamma X            step: decay factor (default 0.1)\n"
     "  --min-lr X           cosine: final learning rate (default 0)\n"
     "  --warmup N           epochs of linear warm-up (default 0)\n"
-    "  --epochs N           epochs (default 10)\n"
-    "  --batch N            batch size (default 32; irprop: the whole training set)\n"
+    "  --epochs N           epochs (default 10; lbfgs " AUTO_EPOCHS_S "); lbfgs: one iteration\n"
+    "                       each, stopping early once converged (gradient or step\n"
+    "                       tolerance, or 1.25 x epochs loss evaluations)\n"
+    "  --batch N            batch size (default 32; irprop, lbfgs: the whole\n"
+    "                       training set; lbfgs sums the gradient over batches)\n"
     "  --seed N             seed for initialisation, shuffling, splits (default 1)\n"
     "  --no-shuffle         keep the sample order\n"
     "  --val FRACTION|DATA  hold out this fraction of DATA for validation,\n"
@@ -72,6 +94,13 @@ static const char help[] =
     "  --resume             continue from DIR's checkpoint with the next epoch\n"
     "                       (same DATA and options: the result is bit for bit that\n"
     "                       of an uninterrupted run; --epochs is the total)\n"
+    "Parallel (an MPI build, make MPI=1, started by mpirun -np N):\n"
+    "  --mpi-timeout S      abort every rank when a collective takes longer than S\n"
+    "                       seconds (a dead or hung rank; default 300)\n"
+    "\n"
+    "Under mpirun, the N processes train one model: --batch stays the global\n"
+    "batch, split across the ranks; rank 0 alone prints and writes the model,\n"
+    "log, plot and checkpoints.  Every rank needs the same binary, DATA and options.\n"
     "\n"
     "On a terminal a progress bar is drawn on stderr; each epoch prints one line\n"
     "on stdout.  The last line is \"test accuracy: P%% (loss L)\" when a labelled\n"
@@ -79,7 +108,9 @@ static const char help[] =
 
 typedef struct train_ctx {
     int kill_after;         /* MYNN_TEST_KILL_AFTER_EPOCH (with --checkpoint), else 0 */
+    int stall;              /* MYNN_TEST_FAULT=stall: hang there instead of dying */
     int last_epoch;         /* 1-based number of the last epoch reported */
+    int converged;          /* lbfgs stopped on a tolerance */
     mynn_net *net;
     const mynn_dataset *test;
     int epochs, quiet, classify;
@@ -129,12 +160,17 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
     train_ctx *c = user;
     /* Testing hook: die as abruptly as possible right after this epoch's
      * checkpoint was committed (mynn_fit writes it before calling us). */
-    if (c->kill_after > 0 && s->epoch + 1 == c->kill_after) raise(SIGKILL);
+    if (c->kill_after > 0 && s->epoch + 1 == c->kill_after) {
+        if (c->stall)   /* a hung rank: the others' watchdogs must end the job */
+            for (;;) pause();
+        raise(SIGKILL);
+    }
     c->last_epoch = s->epoch + 1;
+    c->converged = s->converged;
     float test_loss = -1.0f, test_acc = -1.0f;
-    if (c->test) {
+    if (c->test) {   /* collective under MPI: every rank runs on_epoch */
         mynn_metrics m;
-        if (mynn_evaluate(c->net, c->test, &m, NULL) == MYNN_OK) {
+        if (mynn_evaluate_reduced(c->net, c->test, cli_dist_reducer(), &m, NULL) == MYNN_OK) {
             test_loss = m.loss;
             test_acc = m.accuracy;
         }
@@ -189,57 +225,7 @@ static int layers_match(const mynn_net *model, const char *spec)
 /* The input transform of --normalize from the training inputs. */
 static int set_normalisation(mynn_net *net, const mynn_dataset *ds, const char *kind)
 {
-    int d = ds->n_inputs;
-    if (!strcmp(kind, "none")) return mynn_set_input_transform(net, NULL, NULL, NULL) ? CLI_FAIL : CLI_OK;
-    float *shift = calloc((size_t)d, sizeof *shift), *scale = calloc((size_t)d, sizeof *scale);
-    if (!shift || !scale) {
-        free(shift);
-        free(scale);
-        cli_error("out of memory");
-        return CLI_FAIL;
-    }
-    const size_t n = (size_t)ds->n;
-    if (!strcmp(kind, "scale")) {
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t i = 0; i < n * d; i++) {
-            if (ds->x[i] < lo) lo = ds->x[i];
-            if (ds->x[i] > hi) hi = ds->x[i];
-        }
-        double sc = hi > lo ? 1.0 / (hi - lo) : 1.0;
-        for (int j = 0; j < d; j++) {
-            shift[j] = (float)lo;
-            scale[j] = (float)sc;
-        }
-    } else {   /* standard */
-        double *mean = calloc((size_t)d, sizeof *mean), *var = calloc((size_t)d, sizeof *var);
-        if (!mean || !var) {
-            free(mean);
-            free(var);
-            free(shift);
-            free(scale);
-            cli_error("out of memory");
-            return CLI_FAIL;
-        }
-        for (size_t i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) mean[j] += ds->x[i * d + j];
-        for (int j = 0; j < d; j++) mean[j] /= (double)n;
-        for (size_t i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) {
-                double e = ds->x[i * d + j] - mean[j];
-                var[j] += e * e;
-            }
-        for (int j = 0; j < d; j++) {
-            double sd = sqrt(var[j] / (double)n);
-            shift[j] = (float)mean[j];
-            scale[j] = sd > 1e-12 ? (float)(1.0 / sd) : 1.0f;
-        }
-        free(mean);
-        free(var);
-    }
-    mynn_status st = mynn_set_input_transform(net, kind, shift, scale);
-    free(shift);
-    free(scale);
-    if (st) {
+    if (mynn_fit_input_transform(net, kind, ds->x, ds->n)) {
         cli_lib_error("--normalize %s", kind);
         return CLI_FAIL;
     }
@@ -247,8 +233,9 @@ static int set_normalisation(mynn_net *net, const mynn_dataset *ds, const char *
 }
 
 /* --checkpoint DIR: create DIR (and its parents) if missing (unless
- * resuming, which needs its checkpoint there); the file path into ckpt. */
-static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
+ * resuming, which needs its checkpoint there); the file path into ckpt.
+ * A reader (an MPI rank > 0) only reads it, to resume. */
+static int checkpoint_dir(const char *dir, int resume, int reader, char *ckpt, size_t n)
 {
     static const char name[] = "checkpoint.safetensors";
     size_t len = strlen(dir);
@@ -259,6 +246,10 @@ static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
     }
     memcpy(ckpt, dir, len);
     ckpt[len] = '\0';
+    if (reader && !resume) {
+        snprintf(ckpt + len, n - len, "/%s", name);
+        return CLI_OK;
+    }
     for (size_t i = 1; i <= len && !resume; i++) {   /* mkdir -p */
         if (i < len && ckpt[i] != '/') continue;
         char keep = ckpt[i];
@@ -280,7 +271,7 @@ static int checkpoint_dir(const char *dir, int resume, char *ckpt, size_t n)
         cli_error("--checkpoint: \"%s\" is not a folder", ckpt);
         return CLI_FAIL;
     }
-    return cli_check_writable("--checkpoint", ckpt);
+    return reader ? CLI_OK : cli_check_writable("--checkpoint", ckpt);
 }
 
 static int default_threads(void)
@@ -305,7 +296,9 @@ static int val_is_fraction(const char *v)
 typedef struct train_args {
     const char *data_path, *spec, *from, *save, *log_path, *plot_path, *test_path;
     const char *val_path, *norm, *ckpt_dir;
-    int resume, quiet, threads, batch_given, have_loss;
+    int resume, quiet, threads, threads_given, batch_given, have_loss, opt_auto;
+    int rank;                 /* MPI rank (0 when alone): only rank 0 writes */
+    float mpi_timeout;
     mynn_loss loss;
     mynn_init init;
     mynn_optimizer_kind opt_kind;
@@ -353,17 +346,14 @@ static int parse_model_options(cli_opt *opts, train_args *a)
     return CLI_OK;
 }
 
-/* --optimizer and its settings, the schedule, epochs and batch. */
-static int parse_optim_options(cli_opt *opts, train_args *a)
+/* The optimizer's settings for a->opt_kind: its defaults, then the options
+ * given, the schedule, epochs and batch. */
+static int parse_optim_values(cli_opt *opts, train_args *a)
 {
     mynn_fit_options *fo = &a->fo;
     const char *v;
-    a->opt_kind = MYNN_OPT_ADAM;
-    if ((v = cli_value(opts, "--optimizer")) && mynn_optimizer_from_name(v, &a->opt_kind)) {
-        cli_error("--optimizer: unknown optimizer \"%s\" (sgd, adam, adamw, rmsprop, irprop)", v);
-        return CLI_USAGE;
-    }
     mynn_optim_config_default(&fo->optim, a->opt_kind);
+    if (a->opt_kind == MYNN_OPT_LBFGS) fo->epochs = AUTO_EPOCHS;
     if ((v = cli_value(opts, "--schedule"))) {
         if (!strcmp(v, "constant")) fo->schedule.kind = MYNN_SCHED_CONSTANT;
         else if (!strcmp(v, "step")) fo->schedule.kind = MYNN_SCHED_STEP;
@@ -399,7 +389,40 @@ static int parse_optim_options(cli_opt *opts, train_args *a)
         cli_error("--nesterov: needs --momentum > 0");
         return CLI_USAGE;
     }
+    if (a->opt_kind == MYNN_OPT_LBFGS && !(fo->optim.lr > 0)) {
+        cli_error("--lr: lbfgs needs a first trial step > 0, got %s", cli_value(opts, "--lr"));
+        return CLI_USAGE;
+    }
+    if (a->opt_kind == MYNN_OPT_LBFGS && fo->optim.clip_norm > 0) {
+        cli_error("--clip-norm: not with lbfgs (its line search needs the true gradient)");
+        return CLI_USAGE;
+    }
     return CLI_OK;
+}
+
+/* --optimizer (auto when absent) and its settings; auto is checked as
+ * adam here and decided by resolve_auto once the data is read. */
+static int parse_optim_options(cli_opt *opts, train_args *a)
+{
+    const char *v = cli_value(opts, "--optimizer");
+    a->opt_kind = MYNN_OPT_ADAM;
+    a->opt_auto = !v || !strcmp(v, "auto");
+    if (!a->opt_auto && mynn_optimizer_from_name(v, &a->opt_kind)) {
+        cli_error("--optimizer: unknown optimizer \"%s\" (auto, sgd, adam, adamw, rmsprop, irprop, "
+                  "lbfgs)", v);
+        return CLI_USAGE;
+    }
+    return parse_optim_values(opts, a);
+}
+
+/* --optimizer auto: full-batch L-BFGS up to AUTO_ROWS training rows, else
+ * Adam, with the settings given on the command line on top. */
+static int resolve_auto(cli_opt *opts, train_args *a, const mynn_dataset *train)
+{
+    if (!a->opt_auto) return CLI_OK;
+    /* L-BFGS's line search needs the whole set in one process */
+    a->opt_kind = train->n <= AUTO_ROWS && cli_dist_world() <= 1 ? MYNN_OPT_LBFGS : MYNN_OPT_ADAM;
+    return parse_optim_values(opts, a);
 }
 
 /* Seed, threads, validation, early stopping, checkpoints, data options. */
@@ -413,6 +436,10 @@ static int parse_run_options(cli_opt *opts, train_args *a)
         ((v = cli_value(opts, "--threads")) && cli_int("--threads", v, 1, 4096, &a->threads)) ||
         ((v = cli_value(opts, "--val")) && val_is_fraction(v) && cli_fraction("--val", v, &a->val_frac)) ||
         ((v = cli_value(opts, "--patience")) && cli_int("--patience", v, 1, 1L << 30, &fo->patience)))
+        return CLI_USAGE;
+    a->threads_given = cli_value(opts, "--threads") != NULL;
+    a->mpi_timeout = 300.0f;
+    if ((v = cli_value(opts, "--mpi-timeout")) && cli_float("--mpi-timeout", v, 0, 1, &a->mpi_timeout))
         return CLI_USAGE;
     a->val_path = (v = cli_value(opts, "--val")) && !val_is_fraction(v) ? v : NULL;
     if (fo->patience > 0 && a->val_frac <= 0 && !a->val_path) {
@@ -457,25 +484,33 @@ static int check_layers(train_args *a)
     return CLI_USAGE;
 }
 
-/* Output paths checked now, not after hours of training. */
+/* Output paths checked now, not after hours of training (by rank 0, the
+ * one that writes them). */
 static int check_outputs(train_args *a)
 {
-    if ((a->save && cli_check_writable("--save", a->save)) ||
+    if (a->rank == 0 && ((a->save && cli_check_writable("--save", a->save)) ||
         (a->log_path && cli_check_writable("--log", a->log_path)) ||
-        (a->plot_path && cli_check_writable("--plot", a->plot_path)))
+        (a->plot_path && cli_check_writable("--plot", a->plot_path))))
         return CLI_FAIL;
     if (a->ckpt_dir) {
-        if (checkpoint_dir(a->ckpt_dir, a->resume, a->ckpt, sizeof a->ckpt)) return CLI_FAIL;
+        if (checkpoint_dir(a->ckpt_dir, a->resume, a->rank != 0, a->ckpt, sizeof a->ckpt)) return CLI_FAIL;
         a->fo.checkpoint_path = a->ckpt;
         a->fo.resume = a->resume;
     }
     return CLI_OK;
 }
 
+/* The samples of a batch this process runs: its share under MPI. */
+static int local_batch(const train_args *a)
+{
+    int world = cli_dist_world();
+    return (a->fo.batch_size + world - 1) / world;
+}
+
 /* --from MODEL: the starting network, checked against --layers and --loss. */
 static int load_start_model(train_args *a, mynn_net **net)
 {
-    if (cli_load_model(net, a->from, a->fo.batch_size)) return CLI_FAIL;
+    if (cli_load_model(net, a->from, local_batch(a))) return CLI_FAIL;
     if (a->spec && !layers_match(*net, a->spec)) {
         cli_error("--layers: \"%s\" does not match the architecture of %s (see mynn info)", a->spec,
                   a->from);
@@ -544,7 +579,6 @@ static int load_datasets(train_args *a, train_sets *d, const mynn_net *from)
             return CLI_USAGE;
         }
     }
-    if (a->opt_kind == MYNN_OPT_IRPROP && !a->batch_given) a->fo.batch_size = d->train->n;
     if (a->fann.on && cli_fann_targets(a->spec, d->train, d->test)) return CLI_FAIL;
     return CLI_OK;
 }
@@ -561,15 +595,17 @@ static mynn_status set_shape(mynn_net *net, const mynn_dataset *ds)
  * built from --layers, with its input normalisation. */
 static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **net)
 {
+    if ((a->opt_kind == MYNN_OPT_IRPROP || a->opt_kind == MYNN_OPT_LBFGS) && !a->batch_given)
+        a->fo.batch_size = train->n;
     if (a->from) {
         if (mynn_n_inputs(*net) != train->n_inputs) {
             cli_error("%s: %d inputs, but the model %s takes %d", a->data_path, train->n_inputs,
                       a->from, mynn_n_inputs(*net));
             return CLI_FAIL;
         }
-        if (a->fo.batch_size > mynn_max_batch(*net)) {   /* irprop's full batch */
+        if (local_batch(a) > mynn_max_batch(*net)) {   /* irprop's, lbfgs's full batch */
             mynn_free(*net);
-            if (cli_load_model(net, a->from, a->fo.batch_size)) return CLI_FAIL;
+            if (cli_load_model(net, a->from, local_batch(a))) return CLI_FAIL;
             if (a->have_loss) mynn_set_loss(*net, a->loss);
         }
         if (a->norm && set_normalisation(*net, train, a->norm)) return CLI_FAIL;
@@ -580,7 +616,7 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
             cli_lib_error("--layers");
             return CLI_USAGE;
         }
-        if (s || mynn_set_loss(*net, a->loss) || mynn_build(*net, a->fo.batch_size, a->init, a->fo.seed)) {
+        if (s || mynn_set_loss(*net, a->loss) || mynn_build(*net, local_batch(a), a->init, a->fo.seed)) {
             cli_lib_error("cannot build the network");
             return CLI_FAIL;
         }
@@ -592,8 +628,23 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
             return CLI_FAIL;
         }
     }
+    /* The machine's cores are shared by the ranks running on it. */
+    int local = cli_dist_local_ranks();
+    if (!a->threads_given && local > 1) a->threads = a->threads / local > 0 ? a->threads / local : 1;
     mynn_set_threads(a->threads);
+    a->fo.reducer = cli_dist_reducer();
     return CLI_OK;
+}
+
+/* --optimizer auto's weight decay for L-BFGS when --weight-decay is not
+ * given: stronger when the network has more parameters than there are
+ * training rows (docs/small-data.md). */
+static void auto_decay(cli_opt *opts, train_args *a, const mynn_dataset *train, mynn_net *net)
+{
+    if (!a->opt_auto || a->opt_kind != MYNN_OPT_LBFGS || cli_value(opts, "--weight-decay")) return;
+    size_t np = 0;
+    mynn_params(net, &np);
+    a->fo.optim.weight_decay = np > (size_t)train->n ? AUTO_WD_OVER : AUTO_WD;
 }
 
 /* The line announcing the run. */
@@ -607,8 +658,14 @@ static void report_start(const train_args *a, const train_sets *d, mynn_net *net
     else printf("%d targets)", d->train->n_outputs);
     if (d->val) printf(", validating on %d", d->val->n);
     if (d->test) printf(", testing on %d", d->test->n);
-    printf("; %zu parameters, %s, %s loss\n", np, mynn_optimizer_name(a->opt_kind),
-           mynn_loss_name(mynn_get_loss(net)));
+    printf("; %zu parameters, %s%s", np, mynn_optimizer_name(a->opt_kind), a->opt_auto ? " (auto" : "");
+    if (a->opt_auto && a->opt_kind == MYNN_OPT_LBFGS)
+        printf(", weight decay %g", (double)a->fo.optim.weight_decay);
+    printf("%s, %s loss", a->opt_auto ? ")" : "", mynn_loss_name(mynn_get_loss(net)));
+    if (cli_dist_world() > 1)
+        printf("; %d ranks x %d thread%s, %d samples per rank and step", cli_dist_world(), a->threads,
+               a->threads == 1 ? "" : "s", local_batch(a));
+    printf("\n");
     fflush(stdout);
 }
 
@@ -618,7 +675,12 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
     const char *v;
     ctx->net = net;
     ctx->test = d->test;
+    /* Testing hooks: MYNN_TEST_KILL_AFTER_EPOCH=E (with --checkpoint) dies
+     * after epoch E; MYNN_TEST_KILL_RANK=R does it on MPI rank R only;
+     * MYNN_TEST_FAULT=stall hangs instead. */
     if (a->ckpt_dir && (v = getenv("MYNN_TEST_KILL_AFTER_EPOCH"))) ctx->kill_after = atoi(v);
+    if ((v = getenv("MYNN_TEST_KILL_RANK")) && atoi(v) != a->rank) ctx->kill_after = 0;
+    ctx->stall = (v = getenv("MYNN_TEST_FAULT")) && !strcmp(v, "stall");
     ctx->epochs = a->fo.epochs;
     ctx->quiet = a->quiet;
     ctx->classify = d->train->n_classes > 0;
@@ -641,25 +703,32 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
         cli_lib_error("training failed");
         return CLI_FAIL;
     }
+    if (cli_dist_check_weights(net)) return CLI_FAIL;
+    if (!a->quiet) cli_dist_report();
     if (ctx->oom) {
         cli_error("out of memory");
         return CLI_FAIL;
     }
-    if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < a->fo.epochs)
+    if (!a->quiet && ctx->converged)
+        printf("converged after epoch %d (lbfgs: tolerance or evaluation budget reached)\n",
+               ctx->last_epoch);
+    else if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < a->fo.epochs)
         printf("stopped early after epoch %d (no better validation loss for %d epochs)\n",
                ctx->last_epoch, a->fo.patience);
     return CLI_OK;
 }
 
-/* The final figures of the model as it is saved. */
+/* The final figures of the model as it is saved (split across the ranks
+ * under MPI; rank 0 prints them). */
 static int report_test(const train_args *a, const train_sets *d, mynn_net *net)
 {
     if (!d->test) return CLI_OK;
     mynn_metrics m;
-    if (mynn_evaluate(net, d->test, &m, NULL)) {
+    if (mynn_evaluate_reduced(net, d->test, cli_dist_reducer(), &m, NULL)) {
         cli_lib_error("%s", a->test_path);
         return CLI_FAIL;
     }
+    if (a->rank != 0) return CLI_OK;
     if (m.accuracy >= 0)
         cli_printf("test accuracy: %.2f%% (loss %.4f)\n", 100.0 * m.accuracy, (double)m.loss);
     else
@@ -667,9 +736,10 @@ static int report_test(const train_args *a, const train_sets *d, mynn_net *net)
     return CLI_OK;
 }
 
-/* The model, then the log and the plot. */
+/* The model, then the log and the plot (rank 0 alone). */
 static int write_outputs(const train_args *a, mynn_net *net, const train_ctx *ctx)
 {
+    if (a->rank != 0) return CLI_OK;
     if (a->save && mynn_save(net, a->save)) {
         cli_lib_error("--save");
         return CLI_FAIL;
@@ -704,12 +774,18 @@ int cmd_train(int argc, char **argv)
         {"--init", 1, NULL}, {"--normalize", 1, NULL}, {"--val", 1, NULL},
         {"--patience", 1, NULL}, {"--no-shuffle", 0, NULL}, {"--from", 1, NULL},
         {"--save", 1, NULL}, {"--log", 1, NULL}, {"--plot", 1, NULL}, {"--quiet", 0, NULL},
-        {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, CLI_DATA_OPTS, CLI_FANN_OPTS,
-        {NULL, 0, NULL}};
+        {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, {"--mpi-timeout", 1, NULL},
+        CLI_DATA_OPTS, CLI_FANN_OPTS, {NULL, 0, NULL}};
     const char *pos[1];
+    /* Under mpirun every rank parses the same arguments: rank 0 reports. */
+    int rank = cli_dist_env_rank();
+    if (rank > 0) cli_error_silence();
     int npos, rc = cli_parse("train", argc, argv, opts, pos, 1, &npos);
     if (rc == CLI_HELP) {
-        printf(help, cli_fann_help, cli_data_help);
+        if (rank == 0) {
+            fputs(help, stdout);
+            printf(help_rest, cli_fann_help, cli_data_help);
+        }
         return CLI_OK;
     }
     if (rc) return rc;
@@ -733,10 +809,19 @@ int cmd_train(int argc, char **argv)
         cli_error("train: --layers is required (e.g. --layers 128:relu,10:softmax)");
         return CLI_USAGE;
     }
-    if ((rc = cli_fann_parse(opts, &a.fann)) || (rc = parse_optim_options(opts, &a)) || (rc = parse_model_options(opts, &a)) ||
-        (rc = parse_run_options(opts, &a)) || (a.spec && (rc = check_layers(&a))) ||
-        (rc = check_outputs(&a)))
+    if ((rc = cli_fann_parse(opts, &a.fann)) || (rc = parse_optim_options(opts, &a)) ||
+        (rc = parse_model_options(opts, &a)) || (rc = parse_run_options(opts, &a)) ||
+        (a.spec && (rc = check_layers(&a))))
         return rc;
+    if (rank > 0) {
+        cli_error_unsilence();
+        a.quiet = 1;
+    }
+    a.rank = rank;
+    /* From here on a failure under MPI ends every rank (cli_dist_end). */
+    if (cli_dist_start(a.mpi_timeout)) return CLI_FAIL;
+    a.rank = cli_dist_rank();
+    if ((rc = check_outputs(&a))) return cli_dist_end(rc);
 
     mynn_net *net = NULL;
     train_sets d = {NULL, NULL, NULL};
@@ -745,9 +830,10 @@ int cmd_train(int argc, char **argv)
     rc = CLI_FAIL;
     int r;
     if (a.from && (r = load_start_model(&a, &net))) rc = r;
-    else if ((r = load_datasets(&a, &d, net))) rc = r;
+    else if ((r = load_datasets(&a, &d, net)) || (r = resolve_auto(opts, &a, d.train))) rc = r;
     else if ((r = prepare_network(&a, d.train, &net))) rc = r;
-    else {
+    else if (!cli_dist_check(net, &a.fo, d.train, d.val, d.test)) {
+        auto_decay(opts, &a, d.train, net);
         report_start(&a, &d, net);
         if (!run_fit(&a, &d, net, &ctx) && !report_test(&a, &d, net) && !write_outputs(&a, net, &ctx))
             rc = CLI_OK;
@@ -759,5 +845,5 @@ int cmd_train(int argc, char **argv)
     mynn_dataset_free(d.val);
     mynn_dataset_free(d.test);
     mynn_free(net);
-    return rc;
+    return cli_dist_end(rc);
 }

@@ -27,8 +27,13 @@ static void verror(const char *fmt, va_list ap, const char *suffix)
     for (size_t i = 0; i < len; i++)
         if (buf[i] == '\n' || buf[i] == '\r') buf[i] = ' ';
     fflush(stdout);
-    fprintf(stderr, "mynn: %s\n", buf);
+    int rank = cli_dist_env_rank();
+    if (rank > 0) fprintf(stderr, "mynn: rank %d: %s\n", rank, buf);
+    else fprintf(stderr, "mynn: %s\n", buf);
 }
+
+void cli_error_silence(void) { error_printed = 1; }
+void cli_error_unsilence(void) { error_printed = 0; }
 
 void cli_error(const char *fmt, ...)
 {
@@ -54,6 +59,7 @@ static const char usage[] =
     "  eval MODEL DATA [--json]             accuracy, loss, MSE, MAE, confusion matrix\n"
     "  predict MODEL DATA [--out FILE]      one CSV row of outputs per sample\n"
     "  info MODEL                           layers, parameters, loss, normalisation\n"
+    "  export MODEL OUT [--format F]        the model in another format (onnx)\n"
     "\n"
     "Options: -h, --help (also after a command), --version.\n"
     "Exit status: 0 success, 1 runtime failure (bad data or model file, training\n"
@@ -70,7 +76,7 @@ int main(int argc, char **argv)
      * the save is reported and rolled back, not killed silently. */
     signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
-        cli_error("no command given (train, eval, predict, info; try mynn --help)");
+        cli_error("no command given (train, eval, predict, info, export; try mynn --help)");
         return CLI_USAGE;
     }
     const char *cmd = argv[1];
@@ -87,11 +93,12 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "eval")) rc = cmd_eval(argc - 2, argv + 2);
     else if (!strcmp(cmd, "predict")) rc = cmd_predict(argc - 2, argv + 2);
     else if (!strcmp(cmd, "info")) rc = cmd_info(argc - 2, argv + 2);
+    else if (!strcmp(cmd, "export")) rc = cmd_export(argc - 2, argv + 2);
     else if (cmd[0] == '-') {
         cli_error("unknown option \"%s\" (try mynn --help)", cmd);
         rc = CLI_USAGE;
     } else {
-        cli_error("unknown command \"%s\" (train, eval, predict, info; try mynn --help)", cmd);
+        cli_error("unknown command \"%s\" (train, eval, predict, info, export; try mynn --help)", cmd);
         rc = CLI_USAGE;
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {

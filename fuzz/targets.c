@@ -114,8 +114,10 @@ int fuzz_fann(const uint8_t *data, size_t size)
 int fuzz_layers(const uint8_t *data, size_t size)
 {
     char *s = text_copy(data, size);
-    mynn_net *net = NULL;
-    if (s && mynn_create(&net, 3) == MYNN_OK) {
+    mynn_net *net = NULL, *syntax = NULL;
+    if (s && mynn_parse_layers(&syntax, s) == MYNN_OK) mynn_free(syntax);
+    /* a 3×4×4 input, so convolution and pooling items meet real shapes */
+    if (s && mynn_create(&net, 48) == MYNN_OK && mynn_set_input_shape(net, 3, 4, 4) == MYNN_OK) {
         if (mynn_add_layers(net, s) == MYNN_OK && mynn_n_layers(net) <= 8) {
             /* keep builds small: a spec may ask for millions of units */
             size_t total = 0;
@@ -124,7 +126,11 @@ int fuzz_layers(const uint8_t *data, size_t size)
                 mynn_layer_get_info(net, i, &li);
                 total += li.n_params + (size_t)li.n_outputs;
             }
-            if (total < 100000) (void)mynn_build(net, 2, MYNN_INIT_AUTO, 1);
+            if (total < 100000 && mynn_build(net, 2, MYNN_INIT_AUTO, 1) == MYNN_OK) {
+                static float x[96], y[2 * 100000];
+                if ((size_t)mynn_n_outputs(net) * 2 <= sizeof y / sizeof *y)
+                    (void)mynn_predict(net, x, 2, y);
+            }
         }
         mynn_free(net);
     }

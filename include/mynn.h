@@ -50,7 +50,8 @@ typedef enum mynn_status {
     MYNN_ERR_NUMERIC,     /* NaN or infinity in input, loss or weights */
     MYNN_ERR_IO,          /* a file could not be opened, read or written */
     MYNN_ERR_FORMAT,      /* a file's content is malformed */
-    MYNN_ERR_STOPPED      /* training stopped early by a callback (not a failure) */
+    MYNN_ERR_STOPPED,     /* training stopped early by a callback (not a failure) */
+    MYNN_ERR_COMM         /* a reducer (data-parallel training) reported a failure */
 } mynn_status;
 
 /* The message of the last failed call on this thread ("" if none). */
@@ -212,6 +213,18 @@ MYNN_API mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, ui
  * Passing NULL arrays removes the transform. */
 MYNN_API mynn_status mynn_set_input_transform(mynn_net *net, const char *kind,
                                               const float *shift, const float *scale);
+/* The transform mynn train's --normalize computes, from n training samples
+ * x (n × n_inputs): kind "scale" maps the global min/max of all values to
+ * [0, 1] (shift = min, scale = 1/(max - min), 1 if all values are equal);
+ * "standard" gives each feature mean 0 and standard deviation 1 (shift =
+ * mean, scale = 1/std, 1 for a constant feature; computed in double);
+ * "none" removes the transform.  The same inputs give the same bits. */
+MYNN_API mynn_status mynn_fit_input_transform(mynn_net *net, const char *kind, const float *x, int n);
+/* The current input transform: returns its kind ("scale", "standard", ...)
+ * and points *shift and *scale at its arrays (n_inputs each), or returns
+ * NULL (and sets them to NULL) when there is none.  shift/scale may be NULL. */
+MYNN_API const char *mynn_get_input_transform(const mynn_net *net, const float **shift,
+                                              const float **scale);
 
 /* Predict n samples: x is n × n_inputs, y receives n × n_outputs.  Any n >= 1
  * (batches larger than max_batch are processed in chunks; a different
@@ -414,7 +427,9 @@ typedef enum mynn_optimizer_kind {
     MYNN_OPT_ADAM,
     MYNN_OPT_ADAMW,     /* decoupled weight decay */
     MYNN_OPT_RMSPROP,
-    MYNN_OPT_IRPROP     /* iRprop-: sign-based, per-weight steps, full batch */
+    MYNN_OPT_IRPROP,    /* iRprop-: sign-based, per-weight steps, full batch */
+    MYNN_OPT_LBFGS      /* L-BFGS with a strong-Wolfe line search, full batch
+                           (needs mynn_optimizer_step_closure) */
 } mynn_optimizer_kind;
 MYNN_API mynn_status mynn_optimizer_from_name(const char *name, mynn_optimizer_kind *out);
 MYNN_API const char *mynn_optimizer_name(mynn_optimizer_kind k);
@@ -430,18 +445,60 @@ typedef struct mynn_optim_config {
     float weight_decay;  /* L2 added to the gradient; AdamW: decoupled */
     float clip_norm;     /* > 0: rescale the gradient to this global L2 norm */
     float eta_plus, eta_minus, delta0, delta_min, delta_max; /* iRprop-: 1.2 0.5 0.1 1e-6 50 */
+    /* L-BFGS (PyTorch's torch.optim.LBFGS(line_search_fn="strong_wolfe")
+     * with max_iter = 1 per step): lr scales the first trial step of each
+     * line search (1); history m = 10 pairs; a step is not taken, and
+     * mynn_optimizer_converged becomes 1, when max|g| <= tolerance_grad
+     * (1e-7), and convergence is also declared after a step that moved no
+     * weight by more than tolerance_change (1e-9) or changed the loss by
+     * less, or when the evaluations counted reach max_evals (0 = no limit;
+     * mynn_fit uses epochs * 5 / 4, PyTorch's max_eval).  Counted are the
+     * first evaluation and every line-search trial (at most 25 per step),
+     * as PyTorch's func_evals; not counted is the one extra evaluation a
+     * step makes when it accepts a trial other than its last (PyTorch
+     * keeps that trial's gradient instead, mynn evaluates it again).  weight_decay adds wd/2 |p|^2 to the
+     * loss (wd p to the gradient); clip_norm must be 0. */
+    int history;
+    float tolerance_grad, tolerance_change;
+    long max_evals;
 } mynn_optim_config;
-/* PyTorch's defaults for kind (lr 0.01 for SGD and RMSprop, 0.001 for Adam/AdamW). */
+/* PyTorch's defaults for kind (lr 0.01 for SGD and RMSprop, 0.001 for
+ * Adam/AdamW, 1 for L-BFGS). */
 MYNN_API void mynn_optim_config_default(mynn_optim_config *c, mynn_optimizer_kind kind);
 
 typedef struct mynn_optimizer mynn_optimizer;
 /* Allocates the state for net's parameters (net must be built). */
 MYNN_API mynn_status mynn_optimizer_create(mynn_optimizer **out, mynn_net *net,
                                            const mynn_optim_config *cfg);
-/* One update of net's parameters from its gradient buffer, at rate lr. */
+/* One update of net's parameters from its gradient buffer, at rate lr.
+ * L-BFGS gives MYNN_ERR_STATE: it needs mynn_optimizer_step_closure. */
 MYNN_API mynn_status mynn_optimizer_step(mynn_optimizer *opt, float lr);
+/* A closure: compute the loss at the network's current parameters into
+ * *loss and fill its gradient buffer (mynn_compute_gradients over the
+ * whole training set, say).  The loss is a double so that a line search
+ * near a minimum can still tell two nearby points apart.  It must be a deterministic function of the
+ * parameters.  A non-finite *loss is reported, not an error of the
+ * closure; a non-zero status stops the step with that status. */
+typedef mynn_status (*mynn_closure)(void *user, double *loss);
+/* One step that evaluates the loss itself: for L-BFGS one iteration (a
+ * direction from the history, a strong-Wolfe line search along it), for
+ * the other kinds one closure call then mynn_optimizer_step.  *loss (may
+ * be NULL) receives the closure's last loss: L-BFGS's last evaluation is
+ * always at the parameters the step leaves, and the next step starts from
+ * it without evaluating again, so between L-BFGS steps the parameters must
+ * not be changed and the closure must stay the same function; the other
+ * kinds report the loss before their update.  A non-finite loss at any
+ * evaluation gives MYNN_ERR_NUMERIC with the parameters as they were
+ * before the step.  Allocates nothing. */
+MYNN_API mynn_status mynn_optimizer_step_closure(mynn_optimizer *opt, float lr, mynn_closure f,
+                                                 void *user, float *loss);
+/* 1 once L-BFGS has met a tolerance or its evaluation budget (further
+ * steps do nothing); always 0 for the other kinds. */
+MYNN_API int         mynn_optimizer_converged(const mynn_optimizer *opt);
 MYNN_API void        mynn_optimizer_free(mynn_optimizer *opt);
-/* Optimizer state as one flat array (for checkpoints). */
+/* Optimizer state as one flat array (for checkpoints).  L-BFGS keeps all
+ * of its state there: direction, previous gradient, the history pairs and
+ * its scalars (step, scaling, ring position, evaluations, converged). */
 MYNN_API float      *mynn_optimizer_state(mynn_optimizer *opt, size_t *n);
 MYNN_API long        mynn_optimizer_steps(const mynn_optimizer *opt);
 MYNN_API void        mynn_optimizer_set_steps(mynn_optimizer *opt, long t);
@@ -471,11 +528,50 @@ typedef struct mynn_epoch_stats {
     float train_loss, train_acc;   /* acc: -1 for regression */
     float val_loss, val_acc;       /* -1 when there is no validation set */
     double seconds;
+    int converged;                 /* L-BFGS met a tolerance: this is the last epoch */
 } mynn_epoch_stats;
 
 /* Return non-zero to stop training (mynn_fit then returns MYNN_ERR_STOPPED). */
 typedef int (*mynn_epoch_callback)(const mynn_epoch_stats *s, void *user);
 typedef int (*mynn_batch_callback)(int epoch, int batch, int n_batches, float loss, void *user);
+
+/* Data-parallel training: a seam for a transport (MPI today, NCCL later).
+ * world processes ("ranks") each run mynn_fit on the same network, data and
+ * options with their own reducer; every global batch of batch_size samples
+ * is split into contiguous shares (rank r gets batch/world samples, plus one
+ * when r < batch % world, so no sample is lost or doubled; a share may be
+ * empty), and the shuffle is the same everywhere (same seed).  Each rank
+ * scales its mean gradient by (its samples / the batch's samples), then
+ * sum_floats adds the gradients of all ranks, so every rank holds the
+ * single-process mean gradient, takes the same optimizer step and the
+ * weights never drift apart: N ranks reach the weights of one process to
+ * float rounding (summation order).  Dropout masks are drawn from each
+ * layer's one generator in the global batch order (a rank draws for the
+ * whole batch and keeps its rows), so they are those of one process.
+ * Non-trainable buffers (batch-norm statistics) are per process while
+ * training, as in PyTorch's DDP, and averaged over the ranks after each
+ * epoch (before validation and checkpoints).  Validation inside mynn_fit and
+ * mynn_evaluate_reduced split their samples across the ranks and sum the
+ * statistics with sum_doubles.
+ *
+ * The callbacks are collective: every rank calls them in the same order
+ * with the same n; they must return only when buf holds the sum over all
+ * ranks (a GPU transport synchronises its stream before returning), 0 on
+ * success, non-zero on failure (mynn_fit then returns MYNN_ERR_COMM, with
+ * last_error's text, if given, in the message).  A transport must also see
+ * that a dead peer never leaves the others waiting (the MPI one has a
+ * watchdog, include/mynn_mpi.h).  Per step there is one sum_floats over the
+ * gradient buffer plus one spare float that carries the batch loss (so a
+ * divergence or a stop request is seen by every rank at the same step);
+ * per epoch a few sum_doubles of a handful of values. */
+typedef struct mynn_reducer {
+    int rank;             /* 0 .. world-1; rank 0 alone writes checkpoints */
+    int world;            /* number of ranks, >= 1 */
+    int (*sum_floats)(float *buf, size_t n, void *ctx);
+    int (*sum_doubles)(double *buf, size_t n, void *ctx);
+    const char *(*last_error)(void *ctx);   /* may be NULL */
+    void *ctx;
+} mynn_reducer;
 
 typedef struct mynn_fit_options {
     int epochs;                 /* 10 */
@@ -506,13 +602,30 @@ typedef struct mynn_fit_options {
      * the previous checkpoint file is then intact. */
     const char *checkpoint_path;
     int resume;
+    /* Data-parallel training (see mynn_reducer); NULL (default): one process.
+     * The net's max_batch must hold this rank's share (batch_size / world,
+     * rounded up).  Rank 0 alone writes checkpoint_path; on resume every
+     * rank reads it (a shared folder across machines).  The checkpoint
+     * holds nothing rank-specific, so a resumed run continues bit for bit
+     * with the same world size and threads (and to float rounding with
+     * another world size).  A stop requested by on_batch or on_epoch on any
+     * rank stops every rank at the same step. */
+    const mynn_reducer *reducer;
 } mynn_fit_options;
 MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
 
 /* Train net on train for o->epochs, with optional validation set val (may
- * be NULL).  A NaN or infinite loss stops training with MYNN_ERR_NUMERIC and
- * a message naming the epoch and batch; the weights are then restored to the
- * last finite state. */
+ * be NULL).  With L-BFGS an epoch is one step (one iteration) over the
+ * whole training set, evaluated in batches of batch_size whose mean loss
+ * and gradient it uses; training ends early when the optimizer has
+ * converged (mynn_epoch_stats.converged), and the loss and accuracy of an
+ * epoch are those at the weights after its step (mini-batch kinds: the
+ * mean over the epoch's batches, each before its update).  Dropout makes
+ * that loss random, which its line search does not expect.  A NaN or
+ * infinite loss stops training with MYNN_ERR_NUMERIC and a message naming
+ * the epoch and batch (L-BFGS: the epoch and the line-search evaluation);
+ * the weights are then restored to the last finite state (L-BFGS: those at
+ * the start of the epoch). */
 MYNN_API mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
                               const mynn_fit_options *o);
 
@@ -527,6 +640,14 @@ typedef struct mynn_metrics {
  * column = predicted) may be NULL. */
 MYNN_API mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_metrics *m,
                                    int *confusion);
+/* mynn_evaluate split across the ranks of red (collective: every rank
+ * calls it with the same data): each rank evaluates a contiguous share and
+ * the sums are combined, so every rank gets the metrics of the whole set
+ * (accuracy and confusion exactly, the losses to rounding).  red NULL is
+ * mynn_evaluate. */
+MYNN_API mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds,
+                                           const mynn_reducer *red, mynn_metrics *m,
+                                           int *confusion);
 /* Per-class precision (tp / predicted as the class) and recall (tp / truly
  * the class) from a k × k confusion matrix as mynn_evaluate fills it; 0
  * where undefined.  precision or recall may be NULL. */
@@ -613,6 +734,24 @@ MYNN_API mynn_status mynn_save(const mynn_net *net, const char *path);
 MYNN_API mynn_status mynn_load(mynn_net **out, const char *path, int max_batch);
 /* Read the __metadata__ value for key of the last loaded net ("" if none). */
 MYNN_API const char *mynn_metadata(const mynn_net *net, const char *key);
+
+/* ------------------------------------------------------------------------ */
+/* ONNX export                                                               */
+/* ------------------------------------------------------------------------ */
+/* Write net's inference graph (net must be built) as an ONNX model: IR
+ * version 7, opset 13 of the default domain.  Input "input", float32
+ * [N, n_inputs] ([N, C, L] or [N, C, H, W] with an input shape), output
+ * "output" [N, n_outputs]; N is a symbolic batch dimension.  The input
+ * transform becomes Sub/Mul; each dense layer a Gemm (transB=1, the weights
+ * as initializers named as in the model file: layers.<i>.weight [out × in],
+ * layers.<i>.bias), after a Flatten when its input is spatial; conv a Conv,
+ * pooling MaxPool/AveragePool/GlobalAveragePool, batchnorm a
+ * BatchNormalization with the running statistics, flatten a Flatten;
+ * activations Sigmoid, Tanh, Relu, LeakyRelu alpha 0.01, Softmax axis 1
+ * (over the flattened sample), GELU as 0.5·z·(1 + Erf(z/√2)), none for
+ * identity; dropout is left out.  A layer ONNX cannot express gives
+ * MYNN_ERR_ARG naming it.  Written atomically like mynn_save. */
+MYNN_API mynn_status mynn_export_onnx(const mynn_net *net, const char *path);
 
 #ifdef __cplusplus
 }

@@ -67,4 +67,8 @@ static const char *ck_prog = "test";
 /* Sanitizer builds are much slower: long tests may do less there. */
 static inline int ck_sanitized(void) { return getenv("MYNN_SAN") != NULL; }
 
+/* Under an emulator (make test-arm): wall-clock limits say nothing about
+ * the code, and full-size training takes minutes. */
+static inline int ck_emulated(void) { return getenv("MYNN_EMU") != NULL; }
+
 #endif

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Runs each test program given, then prints the totals as the last line:
-# "N passed, N failed, N skipped".
+# "N passed, N failed, N skipped".  $MYNN_TEST_WRAP, when set, is the
+# command each test runs under (an emulator: make test-arm).
 passed=0 failed=0 skipped=0
 log=$(mktemp)
 for t in "$@"; do
     echo "== $t"
-    "$t" >"$log" 2>&1
+    $MYNN_TEST_WRAP "$t" >"$log" 2>&1
     rc=$?
     cat "$log"
     line=$(grep -E '^[^ ]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)

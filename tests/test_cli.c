@@ -207,8 +207,8 @@ static void test_help_version(void)
     result r = run("--version", NULL);
     CHECK(r.rc == 0 && strstr(r.out, "mynn 0.1.0"), "rc %d out %s", r.rc, r.out);
     result_free(&r);
-    const char *cmds[] = {"train", "eval", "predict", "info"};
-    for (int i = 0; i < 4; i++) {
+    const char *cmds[] = {"train", "eval", "predict", "info", "export"};
+    for (int i = 0; i < 5; i++) {
         r = run(cmds[i], "--help", NULL);
         CHECK(r.rc == 0 && strstr(r.out, "usage: mynn") && !*r.err, "%s --help: rc %d", cmds[i], r.rc);
         result_free(&r);
@@ -221,7 +221,8 @@ static void test_help_version(void)
 static void test_blobs_workflow(void)
 {
     write_blobs("blobs.csv", 150, 1);
-    result r = run("train", "blobs.csv", "--layers", "16:relu,3:softmax", "--epochs", "40", "--lr", "0.02",
+    result r = run("train", "blobs.csv", "--layers", "16:relu,3:softmax", "--optimizer", "adam",
+                   "--epochs", "40", "--lr", "0.02",
                    "--batch", "16", "--test", "blobs.csv", "--val", "0.2", "--save", "blobs.safetensors",
                    "--log", "blobs_log.csv", "--plot", "blobs.svg", "--threads", "1", NULL);
     CHECK(r.rc == 0, "train rc %d: %s", r.rc, r.err);
@@ -520,6 +521,8 @@ static void test_errors(void)
     expect_fail(2, "--optimizer", "o.st", "train", "ok.csv", "--layers", L, "--optimizer", "adamax", "--save",
                 "o.st", NULL);
     expect_fail(2, "--loss", "o.st", "train", "ok.csv", "--layers", L, "--loss", "hinge", "--save", "o.st", NULL);
+    expect_fail(2, "--clip-norm: not with lbfgs", "o.st", "train", "ok.csv", "--layers", L, "--optimizer", "lbfgs",
+                "--clip-norm", "1", "--save", "o.st", NULL);
     expect_fail(2, "--lr: \"-1\" must be a number > 0", "o.st", "train", "ok.csv", "--layers", L, "--lr", "-1",
                 "--save", "o.st", NULL);
     expect_fail(2, "--lr", "o.st", "train", "ok.csv", "--layers", L, "--lr", "fast", NULL);
@@ -627,6 +630,110 @@ static void test_recipe_fann(void)
                 "--layers", "4:tanh,1:tanh", "--init", "he", NULL);
 }
 
+/* --optimizer auto (the default): lbfgs on the whole set with weight
+ * decay up to 5000 rows, adam above; explicit lbfgs converges and says so. */
+static void test_auto_optimizer(void)
+{
+    write_blobs("tiny.csv", 50, 1);   /* 51 parameters, 50 rows: the stronger decay */
+    result r = run("train", "tiny.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", "--epochs", "5", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, weight decay 0.001)"), "tiny: %s %s", r.out, r.err);
+    result_free(&r);
+    r = run("train", "tiny.csv", "--layers", "8:tanh,3:softmax", "--epochs", "5", "--weight-decay", "0", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, weight decay 0)"), "tiny, decay given: %s %s", r.out, r.err);
+    result_free(&r);
+    r = run("train", "--help", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "auto (default)") && strstr(r.out, "lbfgs"), "help: %s", r.out);
+    result_free(&r);
+    write_blobs("small.csv", 300, 1);
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "51 parameters, lbfgs (auto, weight decay 0.0003), ce loss") &&
+              strstr(r.out, "epoch 1/1000  loss"),
+          "small: rc %d %s %s", r.rc, r.out, r.err);
+    CHECK(number_after(r.out, "acc ") >= 0, "no accuracy: %s", r.out);
+    result_free(&r);
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--optimizer", "lbfgs", "--epochs", "300",
+            "--threads", "1", "--save", "lb.st", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs, ce loss") && strstr(r.out, "converged after epoch ") &&
+              !strstr(r.out, "epoch 300/300"),
+          "lbfgs: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    write_blobs("big.csv", 5001, 1);
+    r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "1", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "parameters, adam (auto), ce loss") && strstr(r.out, "epoch 1/1  loss"),
+          "big: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    /* The split happens first: 5001 rows less 10% are lbfgs's. */
+    r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "2", "--val", "0.1", "--threads",
+            "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, "), "big with --val: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+}
+
+/* Non-zero if the NUL-free string s occurs in buf[0..n). */
+static int has_bytes(const char *buf, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(buf + i, s, k)) return 1;
+    return 0;
+}
+
+/* mynn export: the format from the extension or --format, the same bytes
+ * as mynn_export_onnx, and one-line errors that leave no file behind. */
+static void test_export(void)
+{
+    write_blobs("ex.csv", 60, 1);
+    result r = run("train", "ex.csv", "--layers", "6:gelu,dropout:0.1,3:softmax", "--epochs", "2",
+                   "--normalize", "standard", "--save", "ex.safetensors", "--quiet", NULL);
+    CHECK(r.rc == 0, "train rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    r = run("export", "ex.safetensors", "ex.onnx", NULL);
+    CHECK(r.rc == 0 && !*r.out && !*r.err, "export rc %d: %s%s", r.rc, r.out, r.err);
+    result_free(&r);
+    r = run("export", "ex.safetensors", "ex.model", "--format", "onnx", NULL);
+    CHECK(r.rc == 0, "export --format onnx rc %d: %s", r.rc, r.err);
+    result_free(&r);
+
+    mynn_net *net = NULL;
+    char lib_path[600];
+    snprintf(lib_path, sizeof lib_path, "%s", path_in("lib.onnx"));
+    CHECK_OK(mynn_load(&net, path_in("ex.safetensors"), 1));
+    if (net) CHECK_OK(mynn_export_onnx(net, lib_path));
+    mynn_free(net);
+    size_t n_cli = 0, n_fmt = 0, n_lib = 0;
+    char *cli = slurp(path_in("ex.onnx"), &n_cli), *fmt = slurp(path_in("ex.model"), &n_fmt);
+    char *lib = slurp(lib_path, &n_lib);
+    CHECK(cli && lib && fmt && n_cli > 100 && n_cli == n_lib && n_fmt == n_lib && !memcmp(cli, lib, n_lib) &&
+          !memcmp(fmt, lib, n_lib), "export: %zu / %zu bytes, library %zu", n_cli, n_fmt, n_lib);
+    free(cli);
+    free(fmt);
+    free(lib);
+
+    /* A CNN (CSV rows as 1 x 2 x 2 images): its input is [N, 1, 2, 2]. */
+    write_file("img.csv", "0,1,2,3,0\n3,2,1,0,1\n1,1,2,2,0\n2,2,1,1,1\n");
+    r = run("train", "img.csv", "--shape", "1x2x2", "--layers", "conv:3:2:relu:pad=1,batchnorm,maxpool:2,flatten,2:softmax",
+            "--epochs", "2", "--batch", "2", "--quiet", "--save", "img.safetensors", NULL);
+    CHECK(r.rc == 0, "train CNN rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    r = run("export", "img.safetensors", "img.onnx", NULL);
+    CHECK(r.rc == 0 && exists("img.onnx"), "export CNN rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    char *img = slurp(path_in("img.onnx"), &n_cli);
+    CHECK(img && has_bytes(img, n_cli, "BatchNormalization") && has_bytes(img, n_cli, "MaxPool"),
+          "CNN export lacks its nodes");
+    free(img);
+
+    expect_fail(2, "cannot tell the format of \"ex.bin\"", "ex.bin", "export", "ex.safetensors", "ex.bin", NULL);
+    expect_fail(2, "unknown format \"tflite\" (onnx", "ex2.onnx", "export", "ex.safetensors", "ex2.onnx",
+                "--format", "tflite", NULL);
+    expect_fail(2, "missing OUT", NULL, "export", "ex.safetensors", NULL);
+    expect_fail(2, "missing MODEL and OUT", NULL, "export", NULL);
+    expect_fail(2, "unexpected argument", NULL, "export", "ex.safetensors", "a.onnx", "b.onnx", NULL);
+    expect_fail(1, "nope.safetensors", "ex3.onnx", "export", "nope.safetensors", "ex3.onnx", NULL);
+    expect_fail(1, "folder", NULL, "export", "ex.safetensors", "no/such/dir.onnx", NULL);
+    expect_fail(1, "ex.csv", "ex4.onnx", "export", "ex.csv", "ex4.onnx", NULL);
+}
+
 /* Killed for real (SIGKILL right after a checkpoint), resumed: the saved
  * model is byte-identical to an uninterrupted run's.  Dropout, Adam, a
  * validation set with patience, 2 threads; killed twice. */
@@ -635,7 +742,7 @@ static void test_resume_after_kill(void)
     write_blobs("rk.csv", 120, 1);
 #define RK_ARGS "train", "rk.csv", "--layers", "16:relu,dropout:0.3,16:relu,dropout:0.1,3:softmax", \
         "--epochs", "6", "--batch", "16", "--lr", "0.01", "--val", "0.25", "--patience", "10",      \
-        "--seed", "5", "--threads", "2"
+        "--seed", "5", "--threads", "2", "--optimizer", "adam"
     result r = run(RK_ARGS, "--save", "rk_full.st", "--log", "rk_full.csv", NULL);
     CHECK(r.rc == 0, "uninterrupted: rc %d %s", r.rc, r.err);
     result_free(&r);
@@ -933,6 +1040,7 @@ static void test_fashion_mnist_cnn(void)
     snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", dir);
     if (access(images, R_OK) != 0) SKIP("%s absent", images);
     if (ck_sanitized()) SKIP("too slow under sanitizers");
+    if (ck_emulated()) SKIP("too slow under emulation");
     mynn_dataset *probe = NULL;
     int readable = mynn_dataset_load(&probe, images, NULL, 0) == MYNN_OK;
     mynn_dataset_free(probe);
@@ -957,6 +1065,7 @@ static void test_fashion_mnist(void)
     const char *dir = "/usr/share/datasets/fashion-mnist";
     if (access(dir, R_OK) != 0) SKIP("%s absent", dir);
     if (ck_sanitized()) SKIP("too slow under sanitizers");
+    if (ck_emulated()) SKIP("too slow under emulation");
     char images[700];
     snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", dir);
     if (access(images, R_OK) != 0) SKIP("%s absent", images);
@@ -1036,10 +1145,12 @@ int main(void)
     RUN(test_named_classes);
     RUN(test_categorical_missing);
     RUN(test_recipe_fann);
+    RUN(test_export);
     RUN(test_xor);
     RUN(test_val_file);
     RUN(test_fann_and_regression);
     RUN(test_errors);
+    RUN(test_auto_optimizer);
     RUN(test_resume_after_kill);
     RUN(test_divergence);
     RUN(test_nonfinite);

@@ -550,6 +550,7 @@ static mynn_status ck_fit(const ck_run *c, const mynn_dataset *tr, const mynn_da
     mynn_fit_options_default(&o);
     mynn_optim_config_default(&o.optim, c->kind);
     if (c->kind == MYNN_OPT_SGD) o.optim.momentum = 0.9f;
+    if (c->kind == MYNN_OPT_LBFGS) o.optim.max_evals = 1000;   /* all epochs run */
     o.epochs = epochs;
     o.batch_size = batch;
     o.seed = seed;
@@ -580,6 +581,8 @@ static void test_checkpoint_resume(void)
         {"16:tanh,dropout:0.5,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_SGD, 0, 1},
         {"16:relu,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_RMSPROP, 0, 0},
         {"8:tanh,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_IRPROP, 0, 1},
+        /* history and line-search state; the gradient summed over 5 batches */
+        {"16:tanh,dropout:0.2,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_LBFGS, 0, 1},
     };
     for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
         const ck_run *c = &runs[k];

@@ -1,6 +1,7 @@
 /* mn_sgemm: every engine this CPU runs, all transpose variants, odd sizes,
  * strides, alpha / beta, 1 and 2 threads, against a double-precision loop;
- * determinism; concurrent callers. */
+ * determinism; the NEON engine against the portable one; concurrent
+ * callers. */
 #include "check.h"
 #include "kernels/gemm_internal.h"
 #include "kernels/kernels.h"
@@ -25,8 +26,8 @@ static float *fill(size_t n)
     return p;
 }
 
-static const char *engines[] = {"ref", "generic", "avx2", "avx512", "openblas"};
-enum { N_ENGINES = 5 };
+static const char *engines[] = {"ref", "generic", "avx2", "avx512", "neon", "openblas"};
+enum { N_ENGINES = 6 };
 
 typedef struct { int M, N, K; } shape;
 
@@ -106,6 +107,10 @@ static void test_engines_listed(void)
     for (int e = 0; e < N_ENGINES; e++)
         if (mn_gemm_set_engine(engines[e]) == 0) printf(" %s", engines[e]);
     printf("\n");
+#if defined(__aarch64__)
+    const char *env = getenv("MYNN_GEMM");
+    if (!env || !*env) CHECK(!strcmp(name, "neon"), "AArch64 default engine %s, not neon", name);
+#endif
     CHECK(mn_gemm_set_engine("no-such-engine") == -1, "unknown engine accepted");
     CHECK(mn_gemm_set_engine("generic") == 0, "generic engine missing");
     CHECK(!strcmp(mn_gemm_engine(), "generic"), "set_engine ignored");
@@ -182,6 +187,45 @@ static void test_deterministic(void)
     free(A); free(B); free(C1); free(C2);
 }
 
+/* The NEON engine (AArch64) against the portable one on shapes cut into
+ * full and edge tiles of both (8 x 12 and 4 x 8), over two KC blocks of k,
+ * and single rows and columns (the GEMV paths): each within rounding of the
+ * other (the bound of two engines each within the double-reference
+ * tolerance), so the difference is rounding, not a lane mix-up: an element
+ * computed from the wrong row or column would be off by about its size. */
+static void test_neon_vs_portable(void)
+{
+    if (mn_gemm_set_engine("neon") != 0) SKIP("no NEON engine in this build (AArch64 only)");
+    static const shape shapes[] = {{8, 12, 5}, {9, 13, 300}, {23, 37, 257}, {64, 100, 600}, {3, 50, 40},
+                                   {1, 70, 300}, {70, 1, 300}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
+        for (int t = 0; t < 4; t++) {
+            int ta = t & 1, tb = t >> 1, lda = ta ? M : K, ldb = tb ? K : N;
+            float *A = fill((size_t)M * K), *B = fill((size_t)K * N);
+            float *Cn = fill((size_t)M * N), *Cg = malloc((size_t)M * N * sizeof(float));
+            memcpy(Cg, Cn, (size_t)M * N * sizeof(float));
+            mn_gemm_set_engine("neon");
+            mn_sgemm(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, 0.5f, Cn, N);
+            mn_gemm_set_engine("generic");
+            mn_sgemm(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, 0.5f, Cg, N);
+            double worst = 0;
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double sum = 0;
+                    for (int k = 0; k < K; k++) sum += fabs((double)OPA(i, k) * OPB(k, j));
+                    double tol = 2e-5 * sqrt((double)K + 1) * (0.75 * sum + 0.5) + 1e-30;
+                    double d = fabs((double)Cn[(size_t)i * N + j] - Cg[(size_t)i * N + j]) / tol;
+                    if (d > worst) worst = d;
+                }
+            CHECK(worst <= 1.0, "M=%d N=%d K=%d ta=%d tb=%d: neon vs generic %.2f x tolerance",
+                  M, N, K, ta, tb, worst);
+            free(A); free(B); free(Cn); free(Cg);
+        }
+    }
+    mn_gemm_set_engine(NULL);
+}
+
 typedef struct { const float *A, *B; float *C; int M, N, K; } job;
 
 static void *worker(void *p)
@@ -233,6 +277,9 @@ int main(void)
     RUN(test_medium_shapes);
     RUN(test_large_shapes);
     RUN(test_deterministic);
+#if defined(__aarch64__)
+    RUN(test_neon_vs_portable);   /* only AArch64 has the engine (make test-arm) */
+#endif
     RUN(test_concurrent_callers);
     RUN(test_bias_helpers);
     return CK_END();

@@ -1179,6 +1179,42 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* mynn_fit_input_transform against hand-computed values; the getter. */
+static void test_input_transform(void)
+{
+    mynn_net *net = NULL;
+    CHECK_OK(mynn_create(&net, 2));
+    CHECK_OK(mynn_add_layers(net, "1"));
+    const float *sh, *sc;
+    CHECK(mynn_get_input_transform(net, &sh, &sc) == NULL && !sh && !sc, "no transform yet");
+    float x[6] = {1, 10, 3, 10, 5, 10};   /* feature 0: mean 3, std sqrt(8/3); feature 1 constant */
+    CHECK_OK(mynn_fit_input_transform(net, "standard", x, 3));
+    const char *kind = mynn_get_input_transform(net, &sh, &sc);
+    CHECK(kind && !strcmp(kind, "standard") && sh && sc, "standard: kind %s", kind ? kind : "(null)");
+    if (sh && sc)
+        CHECK(sh[0] == 3.0f && sc[0] == (float)(1.0 / sqrt(8.0 / 3.0)) && sh[1] == 10.0f && sc[1] == 1.0f,
+              "standard: %g %g %g %g", sh[0], sc[0], sh[1], sc[1]);
+    CHECK_OK(mynn_fit_input_transform(net, "scale", x, 3));
+    kind = mynn_get_input_transform(net, &sh, &sc);
+    CHECK(kind && !strcmp(kind, "scale") && sh[0] == 1.0f && sh[1] == 1.0f && sc[0] == 1.0f / 9.0f &&
+          sc[1] == sc[0], "scale: %g %g", sh ? sh[0] : -1, sc ? sc[0] : -1);
+    float y[2] = {4, 4};
+    CHECK_OK(mynn_fit_input_transform(net, "scale", y, 1));
+    mynn_get_input_transform(net, &sh, &sc);
+    CHECK(sh[0] == 4.0f && sc[0] == 1.0f, "constant data: scale 1");
+    CHECK(mynn_fit_input_transform(net, "minmax", x, 3) == MYNN_ERR_ARG &&
+          strstr(mynn_last_error(), "minmax"), "unknown kind: %s", mynn_last_error());
+    CHECK(mynn_fit_input_transform(net, "scale", x, 0) == MYNN_ERR_ARG, "n = 0");
+    CHECK(mynn_fit_input_transform(net, "scale", NULL, 3) == MYNN_ERR_NULL, "x NULL");
+    CHECK(mynn_fit_input_transform(NULL, "scale", x, 3) == MYNN_ERR_NULL, "net NULL");
+    x[3] = NAN;
+    CHECK(mynn_fit_input_transform(net, "standard", x, 3) == MYNN_ERR_NUMERIC &&
+          strstr(mynn_last_error(), "sample 1, feature 1"), "NaN: %s", mynn_last_error());
+    CHECK_OK(mynn_fit_input_transform(net, "none", NULL, 0));
+    CHECK(mynn_get_input_transform(net, NULL, NULL) == NULL, "none removes it");
+    mynn_free(net);
+}
+
 int main(void)
 {
     CK_BEGIN("test_model");
@@ -1190,6 +1226,7 @@ int main(void)
     }
     RUN(test_json);
     RUN(test_round_trip);
+    RUN(test_input_transform);
     RUN(test_header);
     RUN(test_python_reader);
     RUN(test_corrupt_basic);

@@ -188,7 +188,9 @@ static void test_defaults_and_names(void)
     CHECK(got == MYNN_OPT_IRPROP, "irprop-");
     CHECK_OK(mynn_optimizer_from_name("Adam", &got));
     CHECK(got == MYNN_OPT_ADAM, "case");
-    CHECK(mynn_optimizer_from_name("lbfgs", &got) == MYNN_ERR_ARG, "unknown name");
+    CHECK_OK(mynn_optimizer_from_name("L-BFGS", &got));
+    CHECK(got == MYNN_OPT_LBFGS && !strcmp(mynn_optimizer_name(got), "lbfgs"), "l-bfgs");
+    CHECK(mynn_optimizer_from_name("adamax", &got) == MYNN_ERR_ARG, "unknown name");
     CHECK(strstr(mynn_last_error(), "lbfgs") != NULL, "message: %s", mynn_last_error());
     CHECK(mynn_optimizer_from_name(NULL, &got) == MYNN_ERR_NULL, "NULL name");
     CHECK(strcmp(mynn_optimizer_name((mynn_optimizer_kind)42), "unknown") == 0, "bad kind name");

@@ -1,6 +1,7 @@
 /* Activations.  Sigmoid is evaluated in the form that never overflows exp();
  * softmax subtracts each row's maximum first, so large logits are safe. */
 #include "activation.h"
+#include "core/core.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -17,7 +18,7 @@ const char *mynn_activation_name(mynn_activation a)
 
 mynn_status mynn_activation_from_name(const char *name, mynn_activation *out)
 {
-    if (!name || !out) return MYNN_ERR_NULL;
+    if (!name || !out) return mn_error(MYNN_ERR_NULL, "mynn_activation_from_name: NULL argument");
     for (int i = 0; i < MYNN_ACT_COUNT; i++)
         if (strcasecmp(name, g_names[i]) == 0) { *out = (mynn_activation)i; return MYNN_OK; }
     if (strcasecmp(name, "linear") == 0 || strcasecmp(name, "none") == 0) {
@@ -28,7 +29,8 @@ mynn_status mynn_activation_from_name(const char *name, mynn_activation *out)
         *out = MYNN_ACT_LEAKY_RELU;
         return MYNN_OK;
     }
-    return MYNN_ERR_ARG;
+    return mn_error(MYNN_ERR_ARG,
+                    "unknown activation \"%s\" (identity, sigmoid, tanh, relu, leaky_relu, gelu, softmax)", name);
 }
 
 static float sigmoid(float z)

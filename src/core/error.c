@@ -31,6 +31,7 @@ const char *mynn_status_name(mynn_status s)
     case MYNN_ERR_IO: return "MYNN_ERR_IO";
     case MYNN_ERR_FORMAT: return "MYNN_ERR_FORMAT";
     case MYNN_ERR_STOPPED: return "MYNN_ERR_STOPPED";
+    case MYNN_ERR_COMM: return "MYNN_ERR_COMM";
     }
     return "MYNN_ERR_UNKNOWN";
 }

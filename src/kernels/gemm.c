@@ -1,6 +1,6 @@
 /* GEMM dispatch: picks an engine once (best the CPU runs, or the one named
- * by MYNN_GEMM=ref|generic|avx2|avx512|openblas), plus the thread count and
- * the small bias helpers. */
+ * by MYNN_GEMM=ref|generic|avx2|avx512|neon|openblas), plus the thread
+ * count and the small bias helpers. */
 #include "gemm_internal.h"
 #include "kernels.h"
 #include "mynn.h"
@@ -42,6 +42,7 @@ static const mn_gemm_engine_t *engine_by_name(const char *name)
     if (!strcmp(name, "generic")) return mn_gemm_engine_generic();
     if (!strcmp(name, "avx2")) return mn_gemm_engine_avx2();
     if (!strcmp(name, "avx512")) return mn_gemm_engine_avx512();
+    if (!strcmp(name, "neon")) return mn_gemm_engine_neon();
     if (!strcmp(name, "openblas")) return mn_gemm_engine_blas();
     return NULL;
 }
@@ -54,6 +55,7 @@ static const mn_gemm_engine_t *engine_auto(void)
     if ((e = mn_gemm_engine_blas())) return e;
     if ((e = mn_gemm_engine_avx512())) return e;
     if ((e = mn_gemm_engine_avx2())) return e;
+    if ((e = mn_gemm_engine_neon())) return e;
     return mn_gemm_engine_generic();
 }
 

@@ -1,6 +1,7 @@
 /* Internals of the GEMM engine: what the blocked driver (gemm_blocked.c)
  * needs from an instruction-set specific engine (gemm_generic.c,
- * gemm_avx2.c, gemm_avx512.c) and what the dispatcher (gemm.c) picks from.
+ * gemm_avx2.c, gemm_avx512.c, gemm_neon.c) and what the dispatcher
+ * (gemm.c) picks from.
  *
  * Packed layouts (all panels zero-padded to full width):
  *   A block (mc x kc) -> ceil(mc/MR) panels; panel p holds rows p*MR..,
@@ -72,10 +73,12 @@ typedef struct mn_gemm_engine_s {
 const mn_gemm_engine_t *mn_gemm_engine_generic(void);
 const mn_gemm_engine_t *mn_gemm_engine_avx2(void);
 const mn_gemm_engine_t *mn_gemm_engine_avx512(void);
+const mn_gemm_engine_t *mn_gemm_engine_neon(void);
 const mn_gemm_engine_t *mn_gemm_engine_blas(void);
 
-/* Force an engine by name ("ref", "generic", "avx2", "avx512", "openblas");
- * NULL or "" restores the automatic choice (which honours MYNN_GEMM).
+/* Force an engine by name ("ref", "generic", "avx2", "avx512", "neon",
+ * "openblas"); NULL or "" restores the automatic choice (which honours
+ * MYNN_GEMM).
  * Returns 0, or -1 when that engine is not available here (then nothing
  * changes).  Not meant to race with running mn_sgemm calls (tests). */
 int mn_gemm_set_engine(const char *name);

@@ -17,6 +17,20 @@ static unsigned fp_fast(void)
     return saved;
 }
 static void fp_restore(unsigned saved) { _mm_setcsr(saved); }
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+/* FPCR.FZ (bit 24) flushes denormal inputs and results alike, as
+ * FTZ | DAZ do on x86, so both compute the same updates. */
+static unsigned fp_fast(void)
+{
+    unsigned long long saved;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(saved));
+    __asm__ volatile("msr fpcr, %0" : : "r"(saved | (1ull << 24)));
+    return (unsigned)saved;
+}
+static void fp_restore(unsigned saved)
+{
+    __asm__ volatile("msr fpcr, %0" : : "r"((unsigned long long)saved));
+}
 #else
 static unsigned fp_fast(void) { return 0; }
 static void fp_restore(unsigned saved) { (void)saved; }

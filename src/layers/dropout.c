@@ -41,8 +41,16 @@ static void dropout_backward(mn_layer *l, const float *x, float *dy, int dy_is_d
     for (size_t i = 0; i < count; i++) dx[i] = dy[i] * l->cache[i];
 }
 
+/* One draw per value, as dropout_forward (which draws nothing at rate 0). */
+static void dropout_skip_rows(mn_layer *l, int rows)
+{
+    if (l->rate == 0.0f) return;
+    size_t count = (size_t)rows * l->n_out;
+    for (size_t i = 0; i < count; i++) mynn_rng_next(&l->rng);
+}
+
 const mn_layer_ops mn_dropout_ops = {
     .kind = MYNN_LAYER_DROPOUT, .name = "dropout", .n_params = dropout_n_params,
     .cache_per_sample = dropout_cache, .init = dropout_init, .forward = dropout_forward,
-    .backward = dropout_backward,
+    .backward = dropout_backward, .skip_rows = dropout_skip_rows,
 };

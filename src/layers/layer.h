@@ -42,6 +42,10 @@ typedef struct mn_layer_ops {
     size_t (*n_buffers)(const mn_layer *l);
     size_t (*work_size)(const mn_layer *l, int max_batch);
     size_t (*aux_size)(const mn_layer *l);
+    /* Optional: draw and discard what a training forward of rows samples draws from
+     * l->rng (NULL: the layer draws nothing).  Data-parallel training skips
+     * the other ranks' rows, so masks follow the global batch order. */
+    void (*skip_rows)(mn_layer *l, int rows);
 } mn_layer_ops;
 
 struct mn_layer {

@@ -17,7 +17,7 @@ const char *mynn_loss_name(mynn_loss l)
 
 mynn_status mynn_loss_from_name(const char *name, mynn_loss *out)
 {
-    if (!name || !out) return MYNN_ERR_NULL;
+    if (!name || !out) return mn_error(MYNN_ERR_NULL, "mynn_loss_from_name: NULL argument");
     for (int i = 0; i < MYNN_LOSS_COUNT; i++)
         if (strcasecmp(name, g_names[i]) == 0) { *out = (mynn_loss)i; return MYNN_OK; }
     if (!strcasecmp(name, "cross_entropy") || !strcasecmp(name, "crossentropy")) {
@@ -26,7 +26,7 @@ mynn_status mynn_loss_from_name(const char *name, mynn_loss *out)
     }
     if (!strcasecmp(name, "binary_cross_entropy")) { *out = MYNN_LOSS_BCE; return MYNN_OK; }
     if (!strcasecmp(name, "squared_error")) { *out = MYNN_LOSS_MSE; return MYNN_OK; }
-    return MYNN_ERR_ARG;
+    return mn_error(MYNN_ERR_ARG, "unknown loss \"%s\" (mse, bce, ce)", name);
 }
 
 mynn_status mn_loss_check(mynn_loss l, mynn_activation act)

@@ -96,15 +96,15 @@ mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t se
 
     release_buffers(net);
     net->params = mn_calloc(z.n_params + z.n_buffers, sizeof(float), "parameters");
-    net->grads = mn_calloc(z.n_params, sizeof(float), "gradients");
+    net->grads = mn_calloc(z.n_params + MN_GRAD_SPARE, sizeof(float), "gradients");
     net->acts = mn_calloc(z.n_acts, sizeof(float), "activations");
     net->back[0] = mn_calloc(z.width, sizeof(float), "backward scratch");
     net->back[1] = mn_calloc(z.width, sizeof(float), "backward scratch");
     net->xin = mn_calloc((size_t)max_batch * net->n_inputs, sizeof(float), "input buffer");
     net->work = z.n_work ? mn_calloc(z.n_work, sizeof(float), "convolution workspace") : NULL;
-    net->aux = z.n_aux ? mn_calloc(z.n_aux, sizeof(float), "layer scratch") : NULL;
+    net->aux = mn_calloc(z.n_aux ? z.n_aux : 1, sizeof(float), "layer scratch");  /* never NULL: views step through it */
     if (!net->params || !net->grads || !net->acts || !net->back[0] || !net->back[1] || !net->xin ||
-        (z.n_work && !net->work) || (z.n_aux && !net->aux)) {
+        (z.n_work && !net->work) || !net->aux) {
         release_buffers(net);
         return MYNN_ERR_NOMEM;
     }
@@ -175,6 +175,14 @@ const float *mn_forward(mynn_net *net, const float *x, int n, int training)
         x = l->out;
     }
     return x;
+}
+
+void mn_net_skip_rows(mynn_net *net, int rows)
+{
+    for (int i = 0; i < net->n_layers && rows > 0; i++) {
+        mn_layer *l = &net->layers[i];
+        if (l->ops->skip_rows) l->ops->skip_rows(l, rows);
+    }
 }
 
 double mn_backward(mynn_net *net, const float *y, int n) { return mn_backward_dx(net, y, n, NULL); }

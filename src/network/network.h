@@ -8,6 +8,10 @@
 #include "layers/layer.h"
 
 #define MN_MAX_META 32
+/* Floats after the gradients, unused by backward: data-parallel training
+ * sends the batch loss and a stop flag through the gradients' all-reduce
+ * in them. */
+#define MN_GRAD_SPARE 2
 
 struct mynn_net {
     int n_inputs;
@@ -21,7 +25,7 @@ struct mynn_net {
     int max_batch;            /* 0: not built */
     size_t n_params;          /* trainable parameters */
     size_t n_buffers;         /* non-trainable state after them (batch-norm statistics) */
-    float *params, *grads;    /* [n_params + n_buffers] and [n_params] */
+    float *params, *grads;    /* [n_params + n_buffers] and [n_params + MN_GRAD_SPARE] */
     float *acts;              /* every layer's out and cache */
     float *back[2];           /* backward ping-pong: [max_batch × max width] */
     float *xin;               /* transformed input: [max_batch × n_inputs] */
@@ -62,6 +66,9 @@ double mn_backward(mynn_net *net, const float *y, int n);
 /* The same, also writing dC/dX of the (transformed) network input into dx_in
  * ([n × n_inputs]) when it is not NULL. */
 double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in);
+/* Advance every layer's random stream as a training forward of rows
+ * samples would (data-parallel training: the other ranks' rows). */
+void mn_net_skip_rows(mynn_net *net, int rows);
 /* Floats of a full copy of the model: parameters, then buffers. */
 size_t mn_net_values(const mynn_net *net);
 /* Store a metadata pair (copied); replaces an existing key. */

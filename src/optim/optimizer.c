@@ -15,27 +15,20 @@
  *             weight stays; previous gradient 0 -> p -= sign(g) Δ.
  * Clipping (clip_norm > 0) rescales the raw gradient to that global L2
  * norm before the L2 term is added, as torch.nn.utils.clip_grad_norm_
- * before optimizer.step() does. */
+ * before optimizer.step() does.  L-BFGS (lbfgs.c) evaluates its own
+ * gradients through a closure. */
 #include "mynn.h"
 #include "core/core.h"
 #include "kernels/kernels.h"
 #include "network/network.h"
+#include "optim/optim.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct mynn_optimizer {
-    mynn_net *net;
-    mynn_optim_config cfg;
-    size_t n;          /* n_params when created */
-    long t;            /* steps taken */
-    float *state;      /* n_state floats, layout per kind (see create) */
-    size_t n_state;
-};
-
-static const char *const kind_names[] = { "sgd", "adam", "adamw", "rmsprop", "irprop" };
+static const char *const kind_names[] = { "sgd", "adam", "adamw", "rmsprop", "irprop", "lbfgs" };
 
 static int name_is(const char *a, const char *b)
 {
@@ -47,7 +40,7 @@ static int name_is(const char *a, const char *b)
 mynn_status mynn_optimizer_from_name(const char *name, mynn_optimizer_kind *out)
 {
     if (!name || !out) return mn_error(MYNN_ERR_NULL, "mynn_optimizer_from_name: NULL argument");
-    for (int k = 0; k <= MYNN_OPT_IRPROP; k++)
+    for (int k = 0; k <= MYNN_OPT_LBFGS; k++)
         if (name_is(name, kind_names[k])) {
             *out = (mynn_optimizer_kind)k;
             return MYNN_OK;
@@ -56,13 +49,18 @@ mynn_status mynn_optimizer_from_name(const char *name, mynn_optimizer_kind *out)
         *out = MYNN_OPT_IRPROP;
         return MYNN_OK;
     }
+    if (name_is(name, "l-bfgs")) {
+        *out = MYNN_OPT_LBFGS;
+        return MYNN_OK;
+    }
     return mn_error(MYNN_ERR_ARG,
-                    "unknown optimizer \"%s\" (expected sgd, adam, adamw, rmsprop or irprop)", name);
+                    "unknown optimizer \"%s\" (expected sgd, adam, adamw, rmsprop, irprop or lbfgs)",
+                    name);
 }
 
 const char *mynn_optimizer_name(mynn_optimizer_kind k)
 {
-    return (unsigned)k <= MYNN_OPT_IRPROP ? kind_names[k] : "unknown";
+    return (unsigned)k <= MYNN_OPT_LBFGS ? kind_names[k] : "unknown";
 }
 
 void mynn_optim_config_default(mynn_optim_config *c, mynn_optimizer_kind kind)
@@ -85,8 +83,13 @@ void mynn_optim_config_default(mynn_optim_config *c, mynn_optimizer_kind kind)
     c->delta0 = 0.1f;
     c->delta_min = 1e-6f;
     c->delta_max = 50.0f;
+    c->history = 10;
+    c->tolerance_grad = 1e-7f;
+    c->tolerance_change = 1e-9f;
+    c->max_evals = 0;
     switch (kind) {
     case MYNN_OPT_ADAM: c->lr = 1e-3f; break;
+    case MYNN_OPT_LBFGS: c->lr = 1.0f; break;
     case MYNN_OPT_ADAMW: c->lr = 1e-3f; c->weight_decay = 0.01f; break;
     default: break; /* SGD, RMSprop: 0.01; iRprop-: lr unused */
     }
@@ -96,7 +99,7 @@ static int finite_in(float v, float lo, float hi) { return isfinite(v) && v >= l
 
 static mynn_status check_config(const mynn_optim_config *c)
 {
-    if ((unsigned)c->kind > MYNN_OPT_IRPROP)
+    if ((unsigned)c->kind > MYNN_OPT_LBFGS)
         return mn_error(MYNN_ERR_ARG, "unknown optimizer kind %d", (int)c->kind);
     if (c->kind != MYNN_OPT_IRPROP && !finite_in(c->lr, 0.0f, INFINITY))
         return mn_error(MYNN_ERR_ARG, "learning rate must be a finite number >= 0, got %g",
@@ -143,6 +146,22 @@ static mynn_status check_config(const mynn_optim_config *c)
                             "got %g, %g, %g", (double)c->delta_min, (double)c->delta0,
                             (double)c->delta_max);
         break;
+    case MYNN_OPT_LBFGS:
+        if (!(c->lr > 0.0f))
+            return mn_error(MYNN_ERR_ARG, "L-BFGS needs a learning rate (first trial step) > 0, got %g",
+                            (double)c->lr);
+        if (c->history < 1 || c->history > 1000)
+            return mn_error(MYNN_ERR_ARG, "L-BFGS history must be in 1..1000, got %d", c->history);
+        if (!finite_in(c->tolerance_grad, 0.0f, INFINITY) || !finite_in(c->tolerance_change, 0.0f, INFINITY))
+            return mn_error(MYNN_ERR_ARG, "L-BFGS tolerances must be finite numbers >= 0, got %g and %g",
+                            (double)c->tolerance_grad, (double)c->tolerance_change);
+        if (c->max_evals < 0)
+            return mn_error(MYNN_ERR_ARG, "L-BFGS max_evals must be >= 0 (0 = no limit), got %ld",
+                            c->max_evals);
+        if (c->clip_norm != 0.0f)
+            return mn_error(MYNN_ERR_ARG, "L-BFGS does not clip the gradient (its line search needs "
+                            "the true gradient): clip norm must be 0, got %g", (double)c->clip_norm);
+        break;
     }
     return MYNN_OK;
 }
@@ -156,6 +175,16 @@ static size_t state_per_param(const mynn_optim_config *c)
     case MYNN_OPT_RMSPROP: return 1;
     default: return 2;
     }
+}
+
+/* The state's length: per-parameter floats, or L-BFGS's layout. */
+static int state_size(const mynn_optim_config *c, size_t n, size_t *out)
+{
+    if (c->kind == MYNN_OPT_LBFGS) {
+        *out = mn_lbfgs_state_size(n, c->history);
+        return *out == 0;
+    }
+    return mn_mul_size(state_per_param(c), n, out);
 }
 
 mynn_status mynn_optimizer_create(mynn_optimizer **out, mynn_net *net, const mynn_optim_config *cfg)
@@ -172,12 +201,11 @@ mynn_status mynn_optimizer_create(mynn_optimizer **out, mynn_net *net, const myn
     o->net = net;
     o->cfg = *cfg;
     o->n = net->n_params;
-    size_t per = state_per_param(cfg);
-    if (per && o->n) {
-        if (mn_mul_size(per, o->n, &o->n_state)) {
-            free(o);
-            return mn_error(MYNN_ERR_NOMEM, "optimizer state size overflows");
-        }
+    if (state_size(cfg, o->n, &o->n_state)) {
+        free(o);
+        return mn_error(MYNN_ERR_NOMEM, "optimizer state size overflows");
+    }
+    if (o->n_state) {
         o->state = mn_calloc(o->n_state, sizeof(float), "optimizer state");
         if (!o->state) {
             free(o);
@@ -186,6 +214,15 @@ mynn_status mynn_optimizer_create(mynn_optimizer **out, mynn_net *net, const myn
     }
     if (cfg->kind == MYNN_OPT_IRPROP)
         for (size_t i = 0; i < o->n; i++) o->state[o->n + i] = cfg->delta0;
+    if (cfg->kind == MYNN_OPT_LBFGS) {
+        o->x0 = mn_calloc(o->n ? o->n : 1, sizeof *o->x0, "L-BFGS line-search start");
+        o->al = mn_calloc((size_t)cfg->history, sizeof *o->al, "L-BFGS coefficients");
+        if (!o->x0 || !o->al) {
+            mynn_optimizer_free(o);
+            return MYNN_ERR_NOMEM;
+        }
+        mn_lbfgs_init(o);
+    }
     *out = o;
     return MYNN_OK;
 }
@@ -194,6 +231,8 @@ void mynn_optimizer_free(mynn_optimizer *opt)
 {
     if (!opt) return;
     free(opt->state);
+    free(opt->x0);
+    free(opt->al);
     free(opt);
 }
 
@@ -276,6 +315,9 @@ mynn_status mynn_optimizer_step(mynn_optimizer *opt, float lr)
                         "mynn_optimizer_step: the network was rebuilt or freed since the "
                         "optimizer was created");
     const mynn_optim_config *c = &opt->cfg;
+    if (c->kind == MYNN_OPT_LBFGS)
+        return mn_error(MYNN_ERR_STATE, "mynn_optimizer_step: L-BFGS evaluates the loss itself: "
+                        "use mynn_optimizer_step_closure");
     if (c->kind != MYNN_OPT_IRPROP && !(isfinite(lr) && lr >= 0.0f))
         return mn_error(MYNN_ERR_ARG, "learning rate must be a finite number >= 0, got %g",
                         (double)lr);
@@ -290,6 +332,36 @@ mynn_status mynn_optimizer_step(mynn_optimizer *opt, float lr)
     case MYNN_OPT_ADAMW: step_adam(c, opt->t, p, g, st, st + n, n, cs, lr); break;
     case MYNN_OPT_RMSPROP: step_rmsprop(c, p, g, st, n, cs, lr); break;
     case MYNN_OPT_IRPROP: step_irprop(c, p, g, st, st + n, n, cs); break;
+    case MYNN_OPT_LBFGS: break;   /* returned above */
     }
     return MYNN_OK;
+}
+
+mynn_status mynn_optimizer_step_closure(mynn_optimizer *opt, float lr, mynn_closure f, void *user,
+                                        float *loss)
+{
+    if (!opt || !f) return mn_error(MYNN_ERR_NULL, "mynn_optimizer_step_closure: NULL argument");
+    mynn_net *net = opt->net;
+    if (!net->max_batch || net->n_params != opt->n)
+        return mn_error(MYNN_ERR_STATE,
+                        "mynn_optimizer_step_closure: the network was rebuilt or freed since the "
+                        "optimizer was created");
+    if (opt->cfg.kind == MYNN_OPT_LBFGS) {
+        if (!(isfinite(lr) && lr > 0.0f))
+            return mn_error(MYNN_ERR_ARG, "L-BFGS needs a learning rate (first trial step) > 0, got %g",
+                            (double)lr);
+        return mn_lbfgs_step(opt, lr, f, user, loss);
+    }
+    double l = 0.0;
+    mynn_status s = f(user, &l);
+    if (s) return s;
+    if (loss) *loss = (float)l;
+    if (!isfinite(l))
+        return mn_error(MYNN_ERR_NUMERIC, "loss is %s before the optimizer step", isnan(l) ? "nan" : "inf");
+    return mynn_optimizer_step(opt, lr);
+}
+
+int mynn_optimizer_converged(const mynn_optimizer *opt)
+{
+    return opt && opt->cfg.kind == MYNN_OPT_LBFGS && mn_lbfgs_converged(opt);
 }

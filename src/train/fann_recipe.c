@@ -355,8 +355,9 @@ mynn_status mynn_fann_train(mynn_net *net, const mynn_dataset *ds, const mynn_fa
         float mse;
         s = mynn_fann_epoch(t, ds, &mse);
         if (s) break;
-        mynn_epoch_stats st = {e, 0.0f, mse, -1.0f, -1.0f, -1.0f,
-                               (double)(clock() - c0) / CLOCKS_PER_SEC};
+        mynn_epoch_stats st = {.epoch = e, .lr = 0.0f, .train_loss = mse, .train_acc = -1.0f,
+                               .val_loss = -1.0f, .val_acc = -1.0f,
+                               .seconds = (double)(clock() - c0) / CLOCKS_PER_SEC};
         if (o->on_epoch && o->on_epoch(&st, o->user)) s = MYNN_ERR_STOPPED;
         else if (o->desired_error > 0 && mse <= o->desired_error) break;
     }

@@ -11,14 +11,27 @@
  * Checkpoints (train/checkpoint.c): the state at the end of an epoch is
  * the parameters, the optimizer, the shuffle generator and order, the
  * dropout generators and the early-stopping variables; restoring all of
- * them and starting at the next epoch continues bit for bit. */
+ * them and starting at the next epoch continues bit for bit.
+ *
+ * Data parallel (o->reducer, see mynn_reducer in mynn.h): each rank runs its
+ * share of every batch, the scaled gradients are summed once per step, and
+ * every decision that ends the loop (divergence, a stop, a failed
+ * checkpoint) is taken from reduced values, so all ranks leave at the same
+ * step: a rank that left alone would leave the others waiting.
+ *
+ * L-BFGS: an epoch is one optimizer step, whose closure runs the same
+ * gather/forward/backward over every batch of the training set (one batch
+ * when batch_size >= n) and returns the mean loss and gradient; training
+ * stops early once the optimizer reports convergence. */
 #include "mynn.h"
 #include "core/core.h"
 #include "network/network.h"
 #include "train/metrics.h"
 #include "train/checkpoint.h"
+#include "train/fit_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -90,9 +103,19 @@ static mynn_status check_fit_args(const mynn_net *net, const mynn_dataset *train
     if (!net || !train || !o) return mn_error(MYNN_ERR_NULL, "mynn_fit: NULL argument");
     if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_fit: the network is not built");
     if (o->epochs < 1) return mn_error(MYNN_ERR_ARG, "mynn_fit: epochs must be >= 1, got %d", o->epochs);
-    if (o->batch_size < 1 || o->batch_size > net->max_batch)
-        return mn_error(MYNN_ERR_ARG, "mynn_fit: batch size must be in 1..%d (the built maximum), got %d",
-                        net->max_batch, o->batch_size);
+    const mynn_reducer *red = o->reducer;
+    if (red && (red->world < 1 || red->rank < 0 || red->rank >= red->world || !red->sum_floats ||
+                !red->sum_doubles))
+        return mn_error(MYNN_ERR_ARG, "mynn_fit: reducer with rank %d of %d (or a missing callback)",
+                        red->rank, red->world);
+    if (red && red->world > 1 && o->optim.kind == MYNN_OPT_LBFGS)
+        return mn_error(MYNN_ERR_ARG, "mynn_fit: L-BFGS does not run data-parallel (its line search "
+                        "evaluates the full set; train it in one process)");
+    int share = red ? (o->batch_size + red->world - 1) / red->world : o->batch_size;
+    if (o->batch_size < 1 || share > net->max_batch)
+        return mn_error(MYNN_ERR_ARG, "mynn_fit: batch size must be in 1..%d (the built maximum%s), got %d",
+                        red ? net->max_batch * red->world : net->max_batch,
+                        red && red->world > 1 ? " times the ranks" : "", o->batch_size);
     if (!(isfinite(o->optim.lr) && o->optim.lr >= 0.0f))
         return mn_error(MYNN_ERR_ARG, "mynn_fit: learning rate must be a finite number >= 0, got %g",
                         (double)o->optim.lr);
@@ -105,17 +128,7 @@ static mynn_status check_fit_args(const mynn_net *net, const mynn_dataset *train
     return s;
 }
 
-/* Everything the loop needs, allocated once before the first epoch. */
-typedef struct fit_work {
-    mynn_optimizer *opt;
-    int *order;               /* [n] sample order */
-    float *xb, *yb;           /* one gathered batch */
-    float *epoch_start;       /* the model at the start of the epoch (divergence) */
-    float *best;              /* early stopping's best model, or NULL */
-    size_t n_values;          /* floats of a model copy: parameters and buffers */
-} fit_work;
-
-static void fit_work_free(fit_work *w)
+static void fit_work_free(mn_fit_work *w)
 {
     mynn_optimizer_free(w->opt);
     free(w->order);
@@ -123,16 +136,24 @@ static void fit_work_free(fit_work *w)
     free(w->yb);
     free(w->epoch_start);
     free(w->best);
+    free(w->gsum);
 }
 
-static mynn_status fit_work_alloc(fit_work *w, mynn_net *net, const mynn_fit_options *o, int n,
+static mynn_status fit_work_alloc(mn_fit_work *w, mynn_net *net, const mynn_fit_options *o, int n,
                                   int early)
 {
     memset(w, 0, sizeof *w);
     const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net), bs = (size_t)o->batch_size;
     w->n_values = mn_net_values(net);
-    mynn_status s = mynn_optimizer_create(&w->opt, net, &o->optim);
+    mynn_optim_config oc = o->optim;
+    const int lbfgs = oc.kind == MYNN_OPT_LBFGS;
+    if (lbfgs && oc.max_evals == 0) oc.max_evals = (long)o->epochs * 5 / 4;   /* PyTorch's max_eval */
+    mynn_status s = mynn_optimizer_create(&w->opt, net, &oc);
     if (s) return s;
+    if (lbfgs && n > o->batch_size) {
+        w->gsum = mn_calloc(net->n_params ? net->n_params : 1, sizeof(float), "gradient sum");
+        if (!w->gsum) return MYNN_ERR_NOMEM;
+    }
     w->order = mn_calloc((size_t)n, sizeof *w->order, "shuffle order");
     w->xb = mn_calloc(bs * d, sizeof *w->xb, "batch inputs");
     w->yb = mn_calloc(bs * k, sizeof *w->yb, "batch targets");
@@ -153,23 +174,103 @@ static void shuffle_order(int *order, int n, mynn_rng *rng)
     }
 }
 
-/* The samples order[first .. first+m) of ds, gathered into xb and yb. */
-static void gather_batch(const mynn_dataset *ds, const int *order, int first, int m, float *xb,
-                         float *yb)
+/* Forward and backward on the samples order[first .. first+m): the
+ * gradient of their mean loss into net->grads; returns that loss and adds
+ * the correct predictions to *correct (classification). */
+static double batch_gradient(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, int first, int m,
+                             long *correct)
 {
-    const size_t d = (size_t)ds->n_inputs, k = (size_t)ds->n_outputs;
-    for (int r = 0; r < m; r++) {
-        size_t src = (size_t)order[first + r];
-        memcpy(xb + (size_t)r * d, ds->x + src * d, d * sizeof *xb);
-        memcpy(yb + (size_t)r * k, ds->y + src * k, k * sizeof *yb);
+    const int k = mynn_n_outputs(net);
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
+    /* The data was checked once up front, so the batch goes straight
+     * through forward and backward. */
+    mn_forward(net, w->xb, m, 1);
+    double loss = mn_backward(net, w->yb, m);
+    if (train->labels && isfinite(loss))
+        for (int r = 0; r < m; r++)
+            *correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
+                        train->labels[w->order[first + r]];
+    return loss;
+}
+
+/* L-BFGS's closure: the whole training set's mean loss and gradient, by
+ * batch_gradient over its batches (weighted by their sizes). */
+typedef struct full_set {
+    mynn_net *net;
+    const mynn_dataset *train;
+    mn_fit_work *w;
+    int bs;
+    long correct;       /* the last evaluation's correct predictions */
+} full_set;
+
+static mynn_status full_set_loss(void *user, double *loss)
+{
+    full_set *c = user;
+    mynn_net *net = c->net;
+    const int n = c->train->n, bs = c->bs;
+    long *correct = &c->correct;
+    *correct = 0;
+    if (n <= bs) {
+        *loss = batch_gradient(net, c->train, c->w, 0, n, correct);
+        return MYNN_OK;
     }
+    float *gs = c->w->gsum;
+    const size_t np = net->n_params;
+    double sum = 0.0;
+    memset(gs, 0, np * sizeof *gs);
+    for (int first = 0; first < n; first += bs) {
+        int m = n - first < bs ? n - first : bs;
+        sum += batch_gradient(net, c->train, c->w, first, m, correct) * m;
+        const float share = (float)((double)m / n);
+        for (size_t i = 0; i < np; i++) gs[i] += share * net->grads[i];
+    }
+    memcpy(net->grads, gs, np * sizeof *gs);
+    *loss = sum / n;
+    return MYNN_OK;
+}
+
+/* The model back to the epoch's start, and the divergence error. */
+static mynn_status diverged(mynn_net *net, mn_fit_work *w, const char *what, int epoch, int batch)
+{
+    memcpy(net->params, w->epoch_start, w->n_values * sizeof(float));
+    if (batch > 0)
+        return mn_error(MYNN_ERR_NUMERIC,
+                        "training diverged: %s at epoch %d, batch %d (try a lower learning rate)",
+                        what, epoch + 1, batch);
+    return mn_error(MYNN_ERR_NUMERIC, "training diverged at epoch %d: %s (try a lower learning rate)",
+                    epoch + 1, what);
+}
+
+/* An L-BFGS epoch: one step over the full set.  Its last evaluation is at
+ * the new weights: the epoch's loss and accuracy are theirs. */
+static mynn_status lbfgs_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
+                               mn_fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
+{
+    full_set c = {net, train, w, o->batch_size, 0};
+    float loss = 0.0f;
+    mynn_status s = mynn_optimizer_step_closure(w->opt, lr, full_set_loss, &c, &loss);
+    if (s == MYNN_ERR_NUMERIC) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", mynn_last_error());
+        return diverged(net, w, msg, epoch, 0);
+    }
+    if (s) return s;
+    if (mn_find_nonfinite(net->params, net->n_params, NULL))
+        return diverged(net, w, "weights are not finite", epoch, 0);
+    st->train_loss = loss;
+    st->train_acc = train->labels ? (float)((double)c.correct / train->n) : -1.0f;
+    if (o->on_batch && o->on_batch(epoch, 0, 1, loss, o->user)) return MYNN_ERR_STOPPED;
+    return MYNN_OK;
 }
 
 /* One epoch of steps at rate lr; fills the training loss and accuracy of
  * *st.  On divergence the model returns to the epoch's start. */
 static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
-                               fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
+                               mn_fit_work *w, int epoch, float lr, mynn_epoch_stats *st)
 {
+    if (o->optim.kind == MYNN_OPT_LBFGS) return lbfgs_epoch(net, train, o, w, epoch, lr, st);
+    const mynn_reducer *red = o->reducer;
     const int n = train->n, k = mynn_n_outputs(net), bs = o->batch_size;
     const int n_batches = (n + bs - 1) / bs;
     const mn_layer *last = &net->layers[net->n_layers - 1];
@@ -177,19 +278,28 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
     long correct = 0;
     for (int b = 0; b < n_batches; b++) {
         int first = b * bs, m = n - first < bs ? n - first : bs;
-        gather_batch(train, w->order, first, m, w->xb, w->yb);
-        /* The data was checked once up front, so the batch goes straight
-         * through forward and backward. */
-        mn_forward(net, w->xb, m, 1);
-        float loss = (float)mn_backward(net, w->yb, m);
+        float loss = 0.0f;
+        if (red) {
+            int stop = 0;
+            mynn_status s = mn_shared_step(net, train, o, w, first, m, epoch, b, &loss, &correct,
+                                        &loss_sum, &stop);
+            if (s) return s;
+            if (stop) return MYNN_ERR_STOPPED;
+        } else {
+            mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
+            /* The data was checked once up front, so the batch goes straight
+             * through forward and backward. */
+            mn_forward(net, w->xb, m, 1);
+            loss = (float)mn_backward(net, w->yb, m);
+        }
         const char *what = NULL;
         if (!isfinite(loss)) what = isnan(loss) ? "loss is nan" : "loss is inf";
         if (!what) {
-            if (train->labels)
+            if (train->labels && !red)
                 for (int r = 0; r < m; r++)
                     correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
                                train->labels[w->order[first + r]];
-            loss_sum += (double)loss * m;
+            if (!red) loss_sum += (double)loss * m;
             mynn_status s = mynn_optimizer_step(w->opt, lr);
             if (s) return s;
             /* Non-finite weights show as a non-finite loss on the next
@@ -203,16 +313,23 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
                             "training diverged: %s at epoch %d, batch %d (try a lower learning rate)",
                             what, epoch + 1, b + 1);
         }
-        if (o->on_batch && o->on_batch(epoch, b, n_batches, loss, o->user)) return MYNN_ERR_STOPPED;
+        if (o->on_batch && o->on_batch(epoch, b, n_batches, loss, o->user)) {
+            if (!red) return MYNN_ERR_STOPPED;
+            w->stop_pending = 1;   /* told to the other ranks with the next step */
+        }
     }
-    st->train_loss = (float)(loss_sum / n);
-    st->train_acc = train->labels ? (float)((double)correct / n) : -1.0f;
+    double sums[3] = {loss_sum, (double)correct, (double)w->stop_pending};
+    mynn_status s = mn_reduce_doubles(red, sums, 3, "mynn_fit: the training statistics");
+    if (s) return s;
+    if (sums[2] > 0) return MYNN_ERR_STOPPED;
+    st->train_loss = (float)(sums[0] / n);
+    st->train_acc = train->labels ? (float)(sums[1] / n) : -1.0f;
     return MYNN_OK;
 }
 
 /* Early stopping's bookkeeping after an epoch's validation; returns 1
  * when patience has run out. */
-static int track_best(mynn_net *net, fit_work *w, mn_fit_state *fs, float val_loss, int patience)
+static int track_best(mynn_net *net, mn_fit_work *w, mn_fit_state *fs, float val_loss, int patience)
 {
     if (val_loss < fs->best_loss) {
         fs->best_loss = val_loss;
@@ -229,13 +346,15 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
 {
     mynn_status s = check_fit_args(net, train, val, o);
     if (s) return s;
+    const mynn_reducer *red = o->reducer;
+    const int rank0 = !red || red->rank == 0;
     mynn_schedule sched = o->schedule;
     if (sched.kind == MYNN_SCHED_COSINE && sched.total_epochs == 0) sched.total_epochs = o->epochs;
     const int early = o->patience > 0 && val;
     const char *ckpt = o->checkpoint_path;
     uint64_t data_hash = ckpt ? mn_fit_data_hash(train, early ? val : NULL) : 0;
 
-    fit_work w;
+    mn_fit_work w;
     s = fit_work_alloc(&w, net, o, train->n, early);
     if (s) {
         fit_work_free(&w);
@@ -248,11 +367,22 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
     if (o->resume) {
         int found = 0;
         s = mn_checkpoint_load(ckpt, net, w.opt, o, data_hash, &fs, &found);
+        if (red) {   /* a rank that cannot read it stops everyone */
+            int failed, missing;
+            mynn_status r = mn_agree(red, s != MYNN_OK, &failed, "mynn_fit: resuming");
+            if (!r) r = mn_agree(red, !s && !found, &missing, "mynn_fit: resuming");
+            if (r) s = r;
+            else if (!s && failed)
+                s = mn_error(MYNN_ERR_IO, "mynn_fit: another rank could not resume from '%s'", ckpt);
+            else if (!s && missing && found)
+                s = mn_error(MYNN_ERR_IO, "mynn_fit: checkpoint '%s' is missing on another rank", ckpt);
+        }
         if (s) goto done;
         if (found) {
             first_epoch = fs.epochs_done;
             rng = fs.shuffle;
             if (early && fs.since_best >= o->patience) first_epoch = o->epochs;  /* had stopped early */
+            if (mynn_optimizer_converged(w.opt)) first_epoch = o->epochs;       /* L-BFGS had converged */
         }
     }
 
@@ -264,11 +394,13 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
         memcpy(w.epoch_start, net->params, w.n_values * sizeof(float));
         if (o->shuffle) shuffle_order(w.order, train->n, &rng);
         s = train_epoch(net, train, o, &w, epoch, st.lr, &st);
+        if (!s) s = mn_average_buffers(net, red, epoch);
         if (s) goto done;
+        st.converged = mynn_optimizer_converged(w.opt);
         st.val_loss = st.val_acc = -1.0f;
         if (val) {
             mynn_metrics vm;
-            s = mynn_evaluate(net, val, &vm, NULL);
+            s = mynn_evaluate_reduced(net, val, red, &vm, NULL);
             if (s) goto done;
             st.val_loss = vm.loss;
             st.val_acc = vm.accuracy;
@@ -278,14 +410,23 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
         if (ckpt) {
             fs.epochs_done = epoch + 1;
             fs.shuffle = rng;
-            s = mn_checkpoint_save(ckpt, net, w.opt, o, data_hash, &fs);
+            if (rank0) s = mn_checkpoint_save(ckpt, net, w.opt, o, data_hash, &fs);
+            if (red) {
+                int failed;
+                mynn_status r = mn_agree(red, s != MYNN_OK, &failed, "mynn_fit: the checkpoint");
+                if (r) s = r;
+                else if (!s && failed)
+                    s = mn_error(MYNN_ERR_IO, "mynn_fit: rank 0 could not write checkpoint '%s'", ckpt);
+            }
             if (s) goto done;
         }
-        if (o->on_epoch && o->on_epoch(&st, o->user)) {
+        int stop = o->on_epoch && o->on_epoch(&st, o->user);
+        if (red && (s = mn_agree(red, stop, &stop, "mynn_fit: the end of the epoch"))) goto done;
+        if (stop) {
             s = MYNN_ERR_STOPPED;
             goto done;
         }
-        if (stop_early) break;
+        if (stop_early || st.converged) break;
     }
     s = MYNN_OK;
 

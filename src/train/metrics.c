@@ -23,7 +23,40 @@ int mn_predicted_class(const float *a, int k)
 
 mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_metrics *m, int *confusion)
 {
+    return mynn_evaluate_reduced(net, ds, NULL, m, confusion);
+}
+
+mynn_status mn_reduce_doubles(const mynn_reducer *red, double *v, size_t n, const char *what)
+{
+    if (!red || red->world <= 1) return MYNN_OK;
+    if (red->sum_doubles(v, n, red->ctx) == 0) return MYNN_OK;
+    const char *why = red->last_error ? red->last_error(red->ctx) : NULL;
+    return mn_error(MYNN_ERR_COMM, "%s: the reduction across %d ranks failed%s%s", what, red->world,
+                    why && *why ? ": " : "", why ? why : "");
+}
+
+/* The confusion counts summed over the ranks, through a small stack
+ * buffer (exact: counts stay far below 2^53). */
+static mynn_status reduce_confusion(const mynn_reducer *red, int *confusion, size_t n)
+{
+    double buf[256];
+    for (size_t at = 0; at < n; at += 256) {
+        size_t c = n - at < 256 ? n - at : 256;
+        for (size_t i = 0; i < c; i++) buf[i] = confusion[at + i];
+        mynn_status s = mn_reduce_doubles(red, buf, c, "mynn_evaluate");
+        if (s) return s;
+        for (size_t i = 0; i < c; i++) confusion[at + i] = (int)buf[i];
+    }
+    return MYNN_OK;
+}
+
+mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds, const mynn_reducer *red,
+                                  mynn_metrics *m, int *confusion)
+{
     if (!net || !ds || !m) return mn_error(MYNN_ERR_NULL, "mynn_evaluate: NULL argument");
+    if (red && (red->world < 1 || red->rank < 0 || red->rank >= red->world || !red->sum_doubles))
+        return mn_error(MYNN_ERR_ARG, "mynn_evaluate: reducer with rank %d of %d (or no sum_doubles)",
+                        red->rank, red->world);
     if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_evaluate: the network is not built");
     if (ds->n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_evaluate: the dataset has no samples");
     if (!ds->x || !ds->y) return mn_error(MYNN_ERR_NULL, "mynn_evaluate: the dataset has no data");
@@ -45,11 +78,14 @@ mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_metrics *m
     int kc = ds->n_classes > 0 ? ds->n_classes : (k == 1 ? 2 : k);
     if (confusion && ds->labels) memset(confusion, 0, (size_t)kc * kc * sizeof *confusion);
 
+    /* This rank's contiguous share [lo, hi) of the samples. */
+    int world = red ? red->world : 1, rank = red ? red->rank : 0;
+    int lo = (int)((long long)ds->n * rank / world), hi = (int)((long long)ds->n * (rank + 1) / world);
     const mn_layer *last = &net->layers[net->n_layers - 1];
     double loss = 0.0, se = 0.0, ae = 0.0;
     long correct = 0;
-    for (int done = 0; done < ds->n;) {
-        int c = ds->n - done < net->max_batch ? ds->n - done : net->max_batch;
+    for (int done = lo; done < hi;) {
+        int c = hi - done < net->max_batch ? hi - done : net->max_batch;
         const float *x = ds->x + (size_t)done * d, *y = ds->y + (size_t)done * k;
         const float *a = mn_forward(net, x, c, 0);
         loss += mn_loss_value(net->loss, last->act, last->cache, a, y, c, k) * c;
@@ -67,9 +103,16 @@ mynn_status mynn_evaluate(mynn_net *net, const mynn_dataset *ds, mynn_metrics *m
             }
         done += c;
     }
+    double sums[4] = {loss, se, ae, (double)correct};
+    mynn_status s = mn_reduce_doubles(red, sums, 4, "mynn_evaluate");
+    if (!s && confusion && ds->labels && world > 1) s = reduce_confusion(red, confusion, (size_t)kc * kc);
+    if (s) return s;
+    loss = sums[0];
+    se = sums[1];
+    ae = sums[2];
     double count = (double)ds->n * k;
     m->loss = (float)(loss / ds->n);
-    m->accuracy = ds->labels ? (float)((double)correct / ds->n) : -1.0f;
+    m->accuracy = ds->labels ? (float)(sums[3] / ds->n) : -1.0f;
     m->mse = (float)(se / count);
     m->mae = (float)(ae / count);
     m->n = ds->n;

@@ -1,0 +1,47 @@
+"""mynn from Python: a thin ctypes layer over libmynn, numpy in and out.
+
+    import mynn
+    x, y = mynn.load_dataset("/usr/share/datasets/fashion-mnist")
+    net = mynn.Net(inputs=784, layers="256:relu,128:relu,10:softmax", loss="ce", normalize="scale")
+    history = net.fit(x, y, epochs=5, batch_size=64, lr=0.001)
+    net.save("fm.safetensors")
+
+See docs/python.md.  mynn.sklearn holds scikit-learn estimators;
+mynn.from_torch / Net.to_torch bridge to PyTorch (imported when called).
+"""
+from ._lib import lib as _clib
+from .data import load_dataset
+from .errors import (ArgumentError, Error, FileError, FormatError, NullError, NumericError,
+                     OutOfMemoryError, ShapeError, StateError, StoppedError)
+from .net import History, Net, load
+
+__version__ = "0.1.0"
+library_path = _clib.path
+
+
+def set_threads(n):
+    """Threads the library's kernels use, for the whole process (0: all cores)."""
+    _clib.mynn_set_threads(int(n))
+
+
+def get_threads():
+    return _clib.mynn_get_threads()
+
+
+def from_torch(model, loss=None, input_shape=None):
+    """A mynn.Net with the layers and weights (and batch-norm statistics) of
+    a torch.nn.Sequential of Linear, Conv1d/Conv2d (one stride and padding
+    for every direction), BatchNorm1d/2d (eps 1e-5, momentum 0.1),
+    MaxPool/AvgPool 1d/2d (no padding), AdaptiveAvgPool(1), Flatten,
+    Dropout and activations (Identity, Sigmoid, Tanh, ReLU, LeakyReLU(0.01),
+    GELU exact, Softmax(dim=1)); an activation right after a Linear or Conv
+    is fused into it.  input_shape: (C, H, W) or (C, L), needed when the
+    first layer is a convolution.  Anything else is a mynn.ArgumentError
+    naming the module."""
+    from .torch_bridge import from_torch as _from_torch
+    return _from_torch(model, loss, input_shape)
+
+
+__all__ = ["Net", "load", "load_dataset", "History", "from_torch", "set_threads", "get_threads",
+           "Error", "NullError", "ArgumentError", "ShapeError", "StateError", "OutOfMemoryError",
+           "NumericError", "FileError", "FormatError", "StoppedError", "library_path"]

@@ -1,0 +1,36 @@
+/* Internals of the training loop shared by fit.c and fit_shared.c (the
+ * data-parallel step).  Not part of the public API. */
+#ifndef MN_FIT_INTERNAL_H
+#define MN_FIT_INTERNAL_H
+
+#include "mynn.h"
+
+/* Everything the loop needs, allocated once before the first epoch. */
+typedef struct mn_fit_work {
+    mynn_optimizer *opt;
+    int *order;               /* [n] sample order */
+    float *xb, *yb;           /* one gathered batch */
+    float *epoch_start;       /* the model at the start of the epoch (divergence) */
+    float *best;              /* early stopping's best model, or NULL */
+    float *gsum;              /* L-BFGS over several batches: the gradient sum, or NULL */
+    size_t n_values;          /* floats of a model copy: parameters and buffers */
+    int stop_pending;         /* data parallel: on_batch asked to stop */
+} mn_fit_work;
+
+/* The samples order[first .. first+m) of ds, gathered into xb and yb. */
+void mn_gather_batch(const mynn_dataset *ds, const int *order, int first, int m, float *xb,
+                     float *yb);
+
+/* One data-parallel step on the batch order[first_row .. first_row + m):
+ * forward and backward on this rank's share, the scaled gradients and the
+ * loss summed over the ranks.  *loss: the batch's mean loss; *stop: some
+ * rank asked to stop; *correct and *loss_sum gather this rank's share. */
+mynn_status mn_shared_step(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
+                           mn_fit_work *w, int first_row, int m, int epoch, int b, float *loss,
+                           long *correct, double *loss_sum, int *stop);
+/* Average the net's buffers (batch-norm statistics) over the ranks. */
+mynn_status mn_average_buffers(mynn_net *net, const mynn_reducer *red, int epoch);
+/* *any = whether flag is set on any rank. */
+mynn_status mn_agree(const mynn_reducer *red, int flag, int *any, const char *what);
+
+#endif

@@ -1,0 +1,482 @@
+/* ONNX export: the protobuf writer against known encodings, the export's
+ * errors and atomicity, and the exported models checked by independent
+ * tools (tests/onnx_check.py: onnx.checker, shape inference, ONNX Runtime
+ * under node) against `mynn predict` on Fashion-MNIST test images
+ * (synthetic data where the dataset is absent). */
+#include "check.h"
+#include "io/protobuf.h"
+#include "network/network.h"
+#include "mynn.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char g_dir[64];
+
+static void tpath(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", g_dir, name); }
+
+static int same_bytes(const mn_pb *b, const char *want, size_t n)
+{
+    return !b->failed && b->len == n && memcmp(b->data, want, n) == 0;
+}
+
+static void test_protobuf(void)
+{
+    mn_pb b;
+    mn_pb_init(&b);
+    mn_pb_varint(&b, 1, 0);
+    mn_pb_varint(&b, 2, 150);                     /* the protobuf guide's example: 08 96 01 */
+    mn_pb_varint(&b, 3, (uint64_t)(int64_t)-1);   /* int64 -1: ten bytes */
+    CHECK(same_bytes(&b, "\x08\x00\x10\x96\x01\x18\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 16),
+          "varints: %zu bytes", b.len);
+    mn_pb_free(&b);
+
+    mn_pb_init(&b);
+    mn_pb_float(&b, 2, 1.0f);
+    mn_pb_string(&b, 16, "ab");                   /* field 16: a two-byte key */
+    float v[2] = {-2.0f, 0.5f};
+    mn_pb_floats_le(&b, 9, v, 2);
+    CHECK(same_bytes(&b, "\x15\x00\x00\x80\x3f" "\x82\x01\x02" "ab" "\x4a\x08\x00\x00\x00\xc0\x00\x00\x00\x3f", 20),
+          "float, string, raw floats: %zu bytes", b.len);
+    mn_pb_free(&b);
+
+    /* Nested messages: an empty one, and one of 200 bytes (two-byte length,
+     * the content moved up by one). */
+    mn_pb_init(&b);
+    mn_pb_end(&b, mn_pb_begin(&b, 1));
+    size_t m = mn_pb_begin(&b, 7);
+    size_t inner = mn_pb_begin(&b, 3);
+    char s[198];
+    memset(s, 'x', sizeof s - 1);
+    s[sizeof s - 1] = '\0';
+    mn_pb_string(&b, 1, s);                       /* 3 + 197 bytes */
+    mn_pb_end(&b, inner);
+    mn_pb_end(&b, m);
+    CHECK(!b.failed && b.len == 2 + 3 + 3 + 200, "nested: %zu bytes", b.len);
+    if (b.len == 208) {
+        const unsigned char *d = b.data;
+        CHECK(d[0] == 0x0a && d[1] == 0 && d[2] == 0x3a && d[3] == 0xcb && d[4] == 0x01 &&
+              d[5] == 0x1a && d[6] == 0xc8 && d[7] == 0x01 && d[8] == 0x0a && d[9] == 0xc5 &&
+              d[10] == 0x01 && d[11] == 'x' && d[207] == 'x', "nested bytes %02x %02x %02x %02x %02x",
+              d[2], d[3], d[4], d[5], d[6]);
+    }
+    mn_pb_free(&b);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) *len = (size_t)n;
+    return buf;
+}
+
+static mynn_net *small_net(const char *spec, uint64_t seed)
+{
+    mynn_net *net = NULL;
+    if (mynn_create(&net, 5) || mynn_add_layers(net, spec) || mynn_build(net, 4, MYNN_INIT_AUTO, seed)) {
+        CHECK(0, "small_net %s: %s", spec, mynn_last_error());
+        mynn_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+/* No entries in g_dir but the names given (NULL-terminated). */
+static int only_files(const char *const *names)
+{
+    DIR *d = opendir(g_dir);
+    if (!d) return 0;
+    int ok = 1;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        int known = 0;
+        for (int i = 0; names[i]; i++) known |= !strcmp(e->d_name, names[i]);
+        if (!known) {
+            fprintf(stderr, "  unexpected file %s\n", e->d_name);
+            ok = 0;
+        }
+    }
+    closedir(d);
+    return ok;
+}
+
+static void test_errors(void)
+{
+    char path[128], bad[160];
+    tpath(path, sizeof path, "e.onnx");
+    CHECK(mynn_export_onnx(NULL, path) == MYNN_ERR_NULL, "NULL net");
+    mynn_net *net = NULL;
+    CHECK_OK(mynn_create(&net, 3));
+    CHECK(mynn_export_onnx(net, path) == MYNN_ERR_STATE, "no layers: %s", mynn_last_error());
+    CHECK_OK(mynn_add_layers(net, "4:relu,2:softmax"));
+    CHECK(mynn_export_onnx(net, NULL) == MYNN_ERR_NULL, "NULL path");
+    CHECK(mynn_export_onnx(net, path) == MYNN_ERR_STATE && strstr(mynn_last_error(), "not built"),
+          "not built: %s", mynn_last_error());
+    CHECK_OK(mynn_build(net, 2, MYNN_INIT_AUTO, 1));
+    snprintf(bad, sizeof bad, "%s/missing/e.onnx", g_dir);
+    CHECK(mynn_export_onnx(net, bad) == MYNN_ERR_IO && strstr(mynn_last_error(), "missing"),
+          "missing folder: %s", mynn_last_error());
+    mynn_free(net);
+
+    /* A layer kind with no ONNX handler (as a new kind would be before its
+     * handler exists): an error naming the layer, the previous file intact. */
+    net = small_net("4:relu,dropout:0.5,3:softmax", 2);
+    if (!net) return;
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fputs("previous", f) >= 0 && fclose(f) == 0, "writing %s", path);
+    mn_layer_ops fake = *net->layers[1].ops;
+    fake.kind = (mynn_layer_kind)99;
+    fake.name = "warp";
+    const mn_layer_ops *saved = net->layers[1].ops;
+    net->layers[1].ops = &fake;
+    CHECK(mynn_export_onnx(net, path) == MYNN_ERR_ARG && strstr(mynn_last_error(), "layer 1 (warp)"),
+          "unknown kind: %s", mynn_last_error());
+    net->layers[1].ops = saved;
+    size_t n = 0;
+    char *text = slurp(path, &n);
+    CHECK(text && n == 8 && !memcmp(text, "previous", 8), "previous file changed");
+    free(text);
+    const char *names[] = {"e.onnx", NULL};
+    CHECK(only_files(names), "a temporary file was left behind");
+    mynn_free(net);
+
+    /* mynn's softmax layer spans a whole sample; ONNX's is over one axis,
+     * so a spatial layer after it has no ONNX form. */
+    net = NULL;
+    CHECK_OK(mynn_create(&net, 36));
+    CHECK_OK(mynn_set_input_shape(net, 1, 6, 6));
+    CHECK_OK(mynn_add_layers(net, "conv:2:3,softmax,conv:2:3,flatten,3:softmax"));
+    CHECK_OK(mynn_build(net, 2, MYNN_INIT_AUTO, 1));
+    CHECK(mynn_export_onnx(net, path) == MYNN_ERR_ARG && strstr(mynn_last_error(), "layers.2 (conv)"),
+          "softmax then conv: %s", mynn_last_error());
+    CHECK(only_files(names), "a temporary file was left behind");
+    mynn_free(net);
+    remove(path);
+}
+
+/* The same net gives the same bytes, also after a save/load round trip;
+ * the file starts with ir_version 7 and names the producer. */
+static void test_deterministic(void)
+{
+    char a[128], b[128], st[128];
+    tpath(a, sizeof a, "a.onnx");
+    tpath(b, sizeof b, "b.onnx");
+    tpath(st, sizeof st, "d.safetensors");
+    mynn_net *net = small_net("6:gelu,dropout:0.1,4:tanh,3:softmax", 3);
+    if (!net) return;
+    float shift[5] = {1, 2, 3, 4, 5}, scale[5] = {0.5f, 0.25f, 2, 1, 4};
+    CHECK_OK(mynn_set_input_transform(net, "standard", shift, scale));
+    CHECK_OK(mynn_export_onnx(net, a));
+    CHECK_OK(mynn_save(net, st));
+    mynn_net *back = NULL;
+    CHECK_OK(mynn_load(&back, st, 1));
+    if (back) CHECK_OK(mynn_export_onnx(back, b));
+    size_t na = 0, nb = 0;
+    char *da = slurp(a, &na), *db = slurp(b, &nb);
+    CHECK(da && db && na == nb && !memcmp(da, db, na), "exports differ: %zu vs %zu bytes", na, nb);
+    CHECK(da && na > 2 && da[0] == 0x08 && da[1] == 7, "ir_version field");
+    CHECK(da && na > 8 && !memcmp(da + 2, "\x12\x04mynn", 6), "producer_name field");
+    free(da);
+    free(db);
+    mynn_free(back);
+    mynn_free(net);
+    remove(a);
+    remove(b);
+    remove(st);
+}
+
+/* ---- the exported models against ONNX Runtime -------------------------- */
+
+typedef struct model_case {
+    const char *name;
+    const char *spec;
+    mynn_loss loss;
+    int target;       /* 0: one-hot classes, 1: label / (classes - 1) (regression), 2: label < half */
+    int normalize;    /* 1: raw inputs with a standard transform stored in the model */
+    int shape;        /* input shape: 0 flat, 1 rows x columns as C x L, 2 1 x rows x columns */
+} model_case;
+
+static const model_case cases[] = {
+    {"identity", "32:identity,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"sigmoid", "32:sigmoid,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"tanh", "32:tanh,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"relu", "32:relu,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"leaky_relu", "32:leaky_relu,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"gelu", "32:gelu,10:softmax", MYNN_LOSS_CE, 0, 0, 0},
+    {"binary", "16:relu,1:sigmoid", MYNN_LOSS_BCE, 2, 0, 0},
+    {"regression", "32:tanh,16:relu,1", MYNN_LOSS_MSE, 1, 0, 0},
+    {"normalized", "dropout:0.1,32:relu,dropout:0.2,10:softmax", MYNN_LOSS_CE, 0, 1, 0},
+    {"cnn_batchnorm", "conv:6:3:relu:pad=1,batchnorm,maxpool:2,conv:8:3:tanh:stride=2,avgpool:2:stride=1,"
+     "flatten,batchnorm,24:gelu,10:softmax", MYNN_LOSS_CE, 0, 0, 2},
+    {"cnn_gap", "conv:8:5x3:pad=same,batchnorm,leaky_relu,conv:8:3:sigmoid,gap,10:softmax", MYNN_LOSS_CE, 0, 1, 2},
+    {"cnn_1d", "conv1d:8:3:relu:pad=1,maxpool1d:2,conv1d:6:3,avgpool1d:2,32:relu,10:softmax", MYNN_LOSS_CE, 0, 0, 1},
+};
+enum { N_CASES = sizeof cases / sizeof cases[0] };
+
+typedef struct data {
+    int n, d, k;            /* samples, features, classes */
+    int rows, cols;         /* d = rows × cols (one-channel images) */
+    float *raw, *unit;      /* [n × d]: as loaded, and scaled to about [0, 1] */
+    int *label;
+} data;
+
+static void data_free(data *g)
+{
+    free(g->raw);
+    free(g->unit);
+    free(g->label);
+}
+
+/* Fashion-MNIST's 10000 test images, or 3000 synthetic samples. */
+static int load_data(data *g, char *what, size_t what_n)
+{
+    memset(g, 0, sizeof *g);
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    mynn_dataset *ds = NULL;
+    float div = 1.0f;
+    if (access(dir, R_OK) == 0 && mynn_dataset_load(&ds, dir, NULL, 1) == MYNN_OK) {
+        g->n = ds->n;
+        g->d = ds->n_inputs;
+        g->k = ds->n_classes;
+        g->rows = g->cols = 28;
+        div = 255.0f;
+        snprintf(what, what_n, "Fashion-MNIST test images");
+    } else {
+        g->n = 3000;
+        g->rows = 6;
+        g->cols = 8;
+        g->d = g->rows * g->cols;
+        g->k = 4;
+        div = 10.0f;
+        snprintf(what, what_n, "synthetic data (%s absent)", dir);
+    }
+    size_t nx = (size_t)g->n * g->d;
+    g->raw = malloc(nx * sizeof *g->raw);
+    g->unit = malloc(nx * sizeof *g->unit);
+    g->label = malloc((size_t)g->n * sizeof *g->label);
+    if (!g->raw || !g->unit || !g->label) {
+        mynn_dataset_free(ds);
+        data_free(g);
+        return -1;
+    }
+    mynn_rng r;
+    mynn_rng_seed(&r, 11);
+    for (int i = 0; i < g->n; i++) {
+        g->label[i] = ds ? ds->labels[i] : (int)mynn_rng_below(&r, (uint64_t)g->k);
+        for (int j = 0; j < g->d; j++) {
+            size_t at = (size_t)i * g->d + j;
+            /* synthetic: class-dependent means plus noise, offset like pixels */
+            g->raw[at] = ds ? ds->x[at] : 5.0f + (float)((g->label[i] + j) % g->k) + 4.0f * mynn_rng_uniform(&r);
+            g->unit[at] = g->raw[at] / div;
+        }
+    }
+    mynn_dataset_free(ds);
+    return 0;
+}
+
+static mynn_status set_standard(mynn_net *net, const float *x, int n, int d)
+{
+    double *sum = calloc((size_t)d, sizeof *sum), *sq = calloc((size_t)d, sizeof *sq);
+    float *shift = malloc((size_t)d * sizeof *shift), *scale = malloc((size_t)d * sizeof *scale);
+    mynn_status s = MYNN_ERR_NOMEM;
+    if (sum && sq && shift && scale) {
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) {
+                double v = x[(size_t)i * d + j];
+                sum[j] += v;
+                sq[j] += v * v;
+            }
+        for (int j = 0; j < d; j++) {
+            double mean = sum[j] / n, var = sq[j] / n - mean * mean;
+            shift[j] = (float)mean;
+            scale[j] = var > 1e-6 ? (float)(1.0 / sqrt(var)) : 1.0f;
+        }
+        s = mynn_set_input_transform(net, "standard", shift, scale);
+    }
+    free(sum);
+    free(sq);
+    free(shift);
+    free(scale);
+    return s;
+}
+
+enum { N_TRAIN = 2000, N_CHECK = 500 };
+
+/* Training samples: fewer under sanitizers and valgrind (still real weights). */
+static int n_train(void) { return ck_sanitized() ? 200 : N_TRAIN; }
+
+/* Train case c briefly on the first n_train() samples; save it and export it. */
+static int make_model(const model_case *c, const data *g, const char *st, const char *onnx)
+{
+    int k = c->target ? 1 : g->k;
+    mynn_net *net = NULL;
+    const int nt = n_train();
+    float *y = calloc((size_t)nt * k, sizeof *y);
+    int ok = y && !mynn_create(&net, g->d);
+    if (ok && c->shape == 1) ok = !mynn_set_input_shape_1d(net, g->rows, g->cols);
+    if (ok && c->shape == 2) ok = !mynn_set_input_shape(net, 1, g->rows, g->cols);
+    ok = ok && !mynn_add_layers(net, c->spec) && !mynn_set_loss(net, c->loss) && !mynn_build(net, 64, MYNN_INIT_AUTO, 5);
+    const float *x = c->normalize ? g->raw : g->unit;
+    if (ok && c->normalize) ok = !set_standard(net, x, nt, g->d);
+    for (int i = 0; ok && i < nt; i++) {
+        if (c->target == 0) y[(size_t)i * k + g->label[i]] = 1.0f;
+        else if (c->target == 1) y[i] = (float)g->label[i] / (float)(g->k - 1);
+        else y[i] = g->label[i] < g->k / 2 ? 1.0f : 0.0f;
+    }
+    mynn_dataset ds = {.n = nt, .n_inputs = g->d, .n_outputs = k, .n_classes = c->target ? 0 : g->k,
+                       .x = (float *)x, .y = y, .labels = c->target ? NULL : g->label};
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    o.epochs = 1;
+    o.batch_size = 64;
+    o.seed = 9;
+    if (ok) ok = !mynn_fit(net, &ds, NULL, &o);
+    if (ok) ok = !mynn_save(net, st);
+    if (ok) ok = !mynn_export_onnx(net, onnx);
+    CHECK(ok, "%s: %s", c->name, mynn_last_error());
+    mynn_free(net);
+    free(y);
+    return ok ? 0 : -1;
+}
+
+/* Write rows [N_TRAIN, N_TRAIN + N_CHECK) of x as CSV (for mynn predict)
+ * and as raw float32 (for ONNX Runtime; little-endian like this machine). */
+static int write_inputs(const data *g, const float *x, const char *csv, const char *f32)
+{
+    FILE *c = fopen(csv, "w"), *r = fopen(f32, "wb");
+    int ok = c && r;
+    for (int i = N_TRAIN; ok && i < N_TRAIN + N_CHECK; i++) {
+        const float *row = x + (size_t)i * g->d;
+        for (int j = 0; j < g->d; j++) fprintf(c, j ? ",%.9g" : "%.9g", row[j]);
+        fputc('\n', c);
+        ok = fwrite(row, sizeof *row, (size_t)g->d, r) == (size_t)g->d;
+    }
+    if (c && fclose(c) != 0) ok = 0;
+    if (r && fclose(r) != 0) ok = 0;
+    return ok ? 0 : -1;
+}
+
+static int run_cmd(const char *cmd, char *out, size_t out_n)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, out_n - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_onnxruntime(void)
+{
+    const char *py = "/usr/bin/python3", *script = "tests/onnx_check.py";
+    if (access(py, X_OK) != 0) SKIP("%s is missing", py);
+    if (access(script, R_OK) != 0) SKIP("%s not found (run from the repository root)", script);
+    const char *tool = getenv("MYNN_TOOL") ? getenv("MYNN_TOOL") : "build/mynn";
+    if (access(tool, X_OK) != 0) SKIP("the mynn tool %s is missing", tool);
+    const char *ort = getenv("MYNN_ORT_DIR") ? getenv("MYNN_ORT_DIR") : "build/npm";
+    data g;
+    char what[96];
+    if (load_data(&g, what, sizeof what)) {
+        CHECK(0, "out of memory loading data");
+        return;
+    }
+    printf("  on %s: %d samples checked per model\n", what, N_CHECK);
+    static char out[16384];
+    char unit_csv[128], unit_f32[128], raw_csv[128], raw_f32[128];
+    tpath(unit_csv, sizeof unit_csv, "unit.csv");
+    tpath(unit_f32, sizeof unit_f32, "unit.f32");
+    tpath(raw_csv, sizeof raw_csv, "raw.csv");
+    tpath(raw_f32, sizeof raw_f32, "raw.f32");
+    int ok = !write_inputs(&g, g.unit, unit_csv, unit_f32) && !write_inputs(&g, g.raw, raw_csv, raw_f32);
+    CHECK(ok, "writing the inputs");
+    /* One checker run per kind of input: [0, 1] or raw values, flat or shaped. */
+    enum { N_GROUPS = 6 };
+    static char cmds[N_GROUPS][4096];
+    size_t len[N_GROUPS];
+    for (int q = 0; q < N_GROUPS; q++) {
+        char dims[32];
+        if (q % 3 == 0) snprintf(dims, sizeof dims, "%d", g.d);
+        else if (q % 3 == 1) snprintf(dims, sizeof dims, "%dx%d", g.rows, g.cols);
+        else snprintf(dims, sizeof dims, "1x%dx%d", g.rows, g.cols);
+        len[q] = (size_t)snprintf(cmds[q], sizeof cmds[q], "%s %s '%s' '%s' %d %s", py, script, ort,
+                                  q < 3 ? unit_f32 : raw_f32, N_CHECK, dims);
+    }
+    int used[N_GROUPS] = {0};
+    for (int i = 0; ok && i < N_CASES; i++) {
+        const model_case *c = &cases[i];
+        char st[128], onnx[128], pred[128], name[64], line[1024];
+        snprintf(name, sizeof name, "%s.safetensors", c->name);
+        tpath(st, sizeof st, name);
+        snprintf(name, sizeof name, "%s.onnx", c->name);
+        tpath(onnx, sizeof onnx, name);
+        snprintf(name, sizeof name, "%s.csv", c->name);
+        tpath(pred, sizeof pred, name);
+        if (make_model(c, &g, st, onnx)) {
+            ok = 0;
+            break;
+        }
+        snprintf(line, sizeof line, "'%s' predict '%s' '%s' --out '%s' 2>&1", tool, st,
+                 c->normalize ? raw_csv : unit_csv, pred);
+        int rc = run_cmd(line, out, sizeof out);
+        CHECK(rc == 0, "%s: mynn predict: rc %d: %s", c->name, rc, out);
+        if (rc) ok = 0;
+        int q = 3 * c->normalize + c->shape;
+        used[q] = 1;
+        len[q] += (size_t)snprintf(cmds[q] + len[q], sizeof cmds[q] - len[q], " '%s' '%s'", onnx, pred);
+    }
+    for (int q = 0; ok && q < N_GROUPS; q++) {
+        if (!used[q]) continue;
+        snprintf(cmds[q] + len[q], sizeof cmds[q] - len[q], " 2>&1");
+        int rc = run_cmd(cmds[q], out, sizeof out);
+        fputs(out, stdout);
+        if (rc == 77) {
+            data_free(&g);
+            SKIP("the ONNX Runtime check could not run (see above)");
+        }
+        CHECK(rc == 0, "tests/onnx_check.py: rc %d", rc);
+    }
+    data_free(&g);
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char p[512];
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    CK_BEGIN("test_onnx");
+    const char *tmp = getenv("TMPDIR");
+    snprintf(g_dir, sizeof g_dir, "%s/mynn_onnx_XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    if (!mkdtemp(g_dir)) {
+        printf("cannot create a temporary folder\n");
+        return 1;
+    }
+    RUN(test_protobuf);
+    RUN(test_errors);
+    RUN(test_deterministic);
+    RUN(test_onnxruntime);
+    remove_dir(g_dir);
+    return CK_END();
+}
