@@ -24,7 +24,8 @@ class OptimConfig(ctypes.Structure):
                 ("beta1", c_float), ("beta2", c_float), ("eps", c_float), ("alpha", c_float),
                 ("weight_decay", c_float), ("clip_norm", c_float), ("eta_plus", c_float),
                 ("eta_minus", c_float), ("delta0", c_float), ("delta_min", c_float),
-                ("delta_max", c_float)]
+                ("delta_max", c_float), ("history", c_int), ("tolerance_grad", c_float),
+                ("tolerance_change", c_float), ("max_evals", ctypes.c_long)]
 
 
 class Schedule(ctypes.Structure):
@@ -34,7 +35,8 @@ class Schedule(ctypes.Structure):
 
 class EpochStats(ctypes.Structure):
     _fields_ = [("epoch", c_int), ("lr", c_float), ("train_loss", c_float), ("train_acc", c_float),
-                ("val_loss", c_float), ("val_acc", c_float), ("seconds", c_double)]
+                ("val_loss", c_float), ("val_acc", c_float), ("seconds", c_double),
+                ("converged", c_int)]
 
 
 EPOCH_CALLBACK = ctypes.CFUNCTYPE(c_int, P(EpochStats), c_void_p)
@@ -45,19 +47,22 @@ class FitOptions(ctypes.Structure):
     _fields_ = [("epochs", c_int), ("batch_size", c_int), ("seed", c_uint64), ("shuffle", c_int),
                 ("optim", OptimConfig), ("schedule", Schedule), ("patience", c_int),
                 ("on_epoch", EPOCH_CALLBACK), ("on_batch", BATCH_CALLBACK), ("user", c_void_p),
-                ("checkpoint_path", c_char_p), ("resume", c_int)]
+                ("checkpoint_path", c_char_p), ("resume", c_int), ("reducer", c_void_p)]
 
 
 class Dataset(ctypes.Structure):
     _fields_ = [("n", c_int), ("n_inputs", c_int), ("n_outputs", c_int), ("n_classes", c_int),
                 ("x", c_float_p), ("y", c_float_p), ("labels", c_int_p), ("owned", c_int),
-                ("shape", c_int * 3), ("shape_dims", c_int)]
+                ("shape", c_int * 3), ("shape_dims", c_int),
+                ("encoding", ctypes.c_void_p), ("n_unseen", c_int), ("unseen_first", ctypes.c_char * 160)]
 
 
 class LoadOptions(ctypes.Structure):
     _fields_ = [("label_column", c_int), ("n_targets", c_int), ("header", c_int),
                 ("separator", ctypes.c_char), ("n_classes", c_int), ("skip_nonfinite", c_int),
-                ("no_labels", c_int), ("shape", c_int * 3), ("shape_dims", c_int)]
+                ("no_labels", c_int), ("shape", c_int * 3), ("shape_dims", c_int),
+                ("categorical", c_char_p), ("missing", c_int), ("encoding", ctypes.c_void_p),
+                ("strict", c_int), ("npz_x", c_char_p), ("npz_y", c_char_p)]
 
 
 class Metrics(ctypes.Structure):
