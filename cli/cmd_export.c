@@ -63,6 +63,26 @@ static const export_format *choose_format(const char *name, const char *out)
     return NULL;
 }
 
+/* The exported graph takes the network's inputs: a model whose CSV
+ * columns are one-hot encoded or imputed first cannot be exported as if it
+ * took the file's columns.  (Class names only name the outputs: fine.) */
+static int refuse_encoding(const mynn_net *net, const char *path)
+{
+    mynn_encoding *enc = NULL;
+    if (cli_model_encoding(net, path, &enc)) return CLI_FAIL;
+    int cat = 0, fill = 0;
+    for (int j = 0; j < mynn_encoding_n_columns(enc); j++) {
+        cat += mynn_encoding_n_categories(enc, j) > 0;
+        fill += mynn_encoding_fill(enc, j, NULL);
+    }
+    mynn_encoding_free(enc);
+    if (!cat && !fill) return CLI_OK;
+    cli_error("export: %s: the model %s of its CSV data before the network, which the exported "
+              "graph would not do (export a model trained on numeric columns, without --missing "
+              "mean/median)", path, cat ? "one-hot encodes categorical columns" : "imputes missing values");
+    return CLI_FAIL;
+}
+
 int cmd_export(int argc, char **argv)
 {
     cli_opt opts[] = {{"--format", 1, NULL}, {NULL, 0, NULL}};
@@ -83,6 +103,10 @@ int cmd_export(int argc, char **argv)
     if (cli_check_writable("export", pos[1])) return CLI_FAIL;
     mynn_net *net = NULL;
     if (cli_load_model(&net, pos[0], 1)) return CLI_FAIL;
+    if (refuse_encoding(net, pos[0])) {
+        mynn_free(net);
+        return CLI_FAIL;
+    }
     rc = CLI_OK;
     if (f->write(net, pos[1]) != MYNN_OK) {
         cli_lib_error("export: %s", pos[1]);

@@ -402,6 +402,11 @@ static void test_categorical_missing(void)
     CHECK(r.rc == 1 && count_lines(r.err) == 1 && strstr(r.err, "category \"purple\" was not seen in training"),
           "strict: rc %d %s", r.rc, r.err);
     result_free(&r);
+    r = run("export", "cm.st", "cm.onnx", NULL);
+    CHECK(r.rc == 1 && count_lines(r.err) == 1 && !exists("cm.onnx") &&
+              strstr(r.err, "cm.st: the model one-hot encodes categorical columns of its CSV data"),
+          "export with an encoding: rc %d %s", r.rc, r.err);
+    result_free(&r);
     r = run("train", "cm.csv", "--layers", "2:softmax", "--missing", "sometimes", NULL);
     CHECK(r.rc == 2 && strstr(r.err, "--missing: \"sometimes\" must be error, drop, mean or median"), "%s", r.err);
     result_free(&r);
