@@ -143,6 +143,14 @@ $(BUILD)/examples/%: $(BUILD)/examples/%.o $(STATIC)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UOBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_UOBJ) $(STATIC) $(LDLIBS)
 
+# tests/test_fann.c compares the FANN recipe with Debian's libfann
+# (libfann-dev) where it is installed, and skips that part otherwise.
+FANN_TEST := $(call have,-lfann -lm,$(hash)include <fann.h>)
+ifeq ($(FANN_TEST),1)
+$(BUILD)/tests/test_fann.o: CPPFLAGS += -DMYNN_HAVE_FANN
+$(BUILD)/tests/test_fann: LDLIBS += -lfann
+endif
+
 # The reducer test plays ranks with threads.
 $(BUILD)/tests/test_dist: LDLIBS += -pthread
 
@@ -172,7 +180,7 @@ install-python: lib
 # Memcheck (0 errors, no definite leaks) over the tests that finish in under
 # a minute there, then the tool on small data; built without OpenMP, whose
 # thread pool would only add noise.
-VG_TESTS := core grad conv model data optim fit lbfgs dist fuzz_corpus onnx
+VG_TESTS := core grad conv model data optim fit lbfgs dist fuzz_corpus onnx encoding npy fann
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite
 valgrind:
@@ -243,7 +251,7 @@ onnxruntime:
 	    echo "make onnxruntime: npm could not install onnxruntime-node; its tests will skip"
 
 # Fuzzing (clang + libFuzzer): FUZZ_TIME seconds per target (default 60).
-FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint qmodel
+FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint qmodel npy
 FUZZ_BIN := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_TIME ?= 60

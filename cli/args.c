@@ -125,7 +125,16 @@ const char cli_data_help[] =
     "  --skip-nonfinite drop rows (FANN: pairs) holding NaN or inf instead of\n"
     "                   failing (default: fail naming file:line:column)\n"
     "  --shape CxHxW    per-sample input shape, channel-major (or CxL for 1-D\n"
-    "                   signals); IDX images give their own (1xROWSxCOLS)\n";
+    "                   signals); IDX images give their own (1xROWSxCOLS)\n"
+    "  --categorical auto|none|COLS  input columns of strings, one-hot encoded:\n"
+    "                   auto (default) those holding a non-number, none, or\n"
+    "                   0-based column numbers such as 0,3\n"
+    "  --missing error|drop|mean|median  empty, NA, NaN and ? cells (default\n"
+    "                   error; a model trained with mean/median imputes them)\n"
+    "  --strict         eval/predict: a category the model never saw is an\n"
+    "                   error (default: all-zero encoding and a warning)\n"
+    "  --npz-x NAME, --npz-y NAME  .npz arrays of inputs and labels/targets\n"
+    "                   (default x and y)\n";
 
 int cli_load_options(cli_opt *opts, mynn_load_options *o)
 {
@@ -156,6 +165,26 @@ int cli_load_options(cli_opt *opts, mynn_load_options *o)
     if (h) o->header = 1;
     if (nh) o->header = 0;
     o->skip_nonfinite = cli_value(opts, "--skip-nonfinite") != NULL;
+    o->strict = cli_value(opts, "--strict") != NULL;
+    o->npz_x = cli_value(opts, "--npz-x");
+    o->npz_y = cli_value(opts, "--npz-y");
+    if ((v = cli_value(opts, "--categorical"))) {
+        int ok = !strcmp(v, "auto") || !strcmp(v, "none");
+        for (const char *p = v; !ok && *p; p++) {
+            if (!(*p >= '0' && *p <= '9') && !(*p == ',' && p > v && p[1] && p[-1] != ',')) break;
+            ok = !p[1];
+        }
+        if (!ok) {
+            cli_error("--categorical: \"%s\" must be auto, none or 0-based column numbers such "
+                      "as 0,3", v);
+            return CLI_USAGE;
+        }
+        o->categorical = v;
+    }
+    if ((v = cli_value(opts, "--missing")) && mynn_missing_from_name(v, &o->missing)) {
+        cli_error("--missing: \"%s\" must be error, drop, mean or median", v);
+        return CLI_USAGE;
+    }
     if ((v = cli_value(opts, "--shape")) && mn_parse_shape(v, o->shape, &o->shape_dims)) {
         cli_error("--shape: \"%s\" is not CxHxW or CxL (as 1x28x28 or 3x100)", v);
         return CLI_USAGE;

@@ -59,7 +59,9 @@ int cli_fraction(const char *opt, const char *v, float *out);
 #define CLI_DATA_OPTS                                                      \
     {"--label", 1, NULL}, {"--targets", 1, NULL}, {"--sep", 1, NULL},      \
     {"--header", 0, NULL}, {"--no-header", 0, NULL},                       \
-    {"--skip-nonfinite", 0, NULL}, {"--shape", 1, NULL}
+    {"--skip-nonfinite", 0, NULL}, {"--shape", 1, NULL},                   \
+    {"--categorical", 1, NULL}, {"--missing", 1, NULL}, {"--strict", 0, NULL}, \
+    {"--npz-x", 1, NULL}, {"--npz-y", 1, NULL}
 /* Fill o from those options; CLI_OK or CLI_USAGE. */
 int cli_load_options(cli_opt *opts, mynn_load_options *o);
 extern const char cli_data_help[];
@@ -92,16 +94,30 @@ void cli_shape_text(char *buf, size_t n, const int shape[3], int flat, int dims)
 /* The output activation of net's last dense layer. */
 mynn_activation cli_output_activation(const mynn_net *net);
 /* Load data for a trained model: as the model's input count needs (label
- * columns dropped, or none).  n_classes (>0) fixes the one-hot width. */
+ * columns dropped, or none), through the model's feature encoding when it
+ * has one (strictly numeric otherwise).  n_classes (>0) fixes the one-hot
+ * width.  Prints the unseen-category warning line, if any. */
 int cli_load_for_model(mynn_dataset **out, const char *path, const mynn_load_options *o,
                        const mynn_net *net, int need_labels);
 
+/* One warning line on stderr when ds holds categories the encoding lacked. */
+void cli_warn_unseen(const mynn_dataset *ds);
+/* A second file of a training run (test, validation) through the training
+ * data's encoding enc (NULL: strictly numeric, class indices). */
+int cli_load_like(mynn_dataset **out, const char *path, const mynn_load_options *o,
+                  const mynn_encoding *enc, int which);
+/* The class names of net's encoding (NULL if none; free with
+ * mynn_encoding_free); CLI_OK or CLI_FAIL (message printed). */
+int cli_model_encoding(const mynn_net *net, const char *path, mynn_encoding **enc);
 /* ---- output (output.c): stdout or an atomically written file ----------- */
 typedef struct cli_out cli_out;
 /* path NULL or "-": stdout.  CLI_OK or CLI_FAIL (message printed). */
 int cli_out_open(cli_out **out, const char *opt, const char *path);
 void cli_out_write(cli_out *o, const char *s, size_t n);
 void cli_out_puts(cli_out *o, const char *s);
+/* s as one CSV cell: quoted ("" for a quote) when it holds a comma, quote,
+ * line break or blank at either end, or is empty. */
+void cli_out_csv_cell(cli_out *o, const char *s);
 void cli_out_printf(cli_out *o, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* A float formatted locale-independently (shortest round-trip form). */
 void cli_out_float(cli_out *o, float v);
@@ -143,6 +159,25 @@ int cli_history_add(cli_history *h, float tl, float ta, float vl, float va, floa
 void cli_history_free(cli_history *h);
 /* Write the learning curves as an SVG document into o. */
 void cli_plot_svg(cli_out *o, const cli_history *h, const char *title);
+
+/* ---- FANN's recipe (recipe_fann.c) ------------------------------------- */
+typedef struct cli_fann {
+    int on;                 /* --recipe fann */
+    int nguyen_widrow;      /* --init nguyen-widrow */
+    mynn_fann_options o;
+} cli_fann;
+#define CLI_FANN_OPTS                                                      \
+    {"--recipe", 1, NULL}, {"--steepness", 1, NULL},                       \
+    {"--error-function", 1, NULL}, {"--desired-error", 1, NULL}
+/* --recipe fann and its switches (CLI_OK or CLI_USAGE, message printed);
+ * refuses the options of mynn's own training loop alongside it. */
+int cli_fann_parse(cli_opt *opts, cli_fann *f);
+/* FANN's initial weights for a new network. */
+int cli_fann_init(const cli_fann *f, mynn_net *net, const mynn_dataset *train, uint64_t seed);
+/* A FANN user's class targets: -1/1 instead of 0/1 before a tanh output
+ * (spec: the --layers text, NULL for --from). */
+int cli_fann_targets(const char *spec, mynn_dataset *train, mynn_dataset *test);
+extern const char cli_fann_help[];
 
 /* ---- data-parallel runs (dist.c; MPI only with make MPI=1) -------------- */
 /* The rank an MPI launcher gave this process (0 when none), before MPI starts. */

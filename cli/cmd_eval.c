@@ -43,6 +43,40 @@ static void json_number(float v)
     fputs(buf, stdout);
 }
 
+/* The confusion matrix and per-class figures, rows and columns labelled
+ * by class index or, with names, by name (names over 24 bytes cut). */
+static void print_confusion(const int *conf, int kc, int w, const float *prec, const float *rec,
+                            const mynn_encoding *enc)
+{
+    int lw = 6;
+    char label[32];
+    for (int c = 0; enc && c < kc; c++) {
+        int n = (int)strlen(mynn_encoding_class_name(enc, c));
+        if (n > lw) lw = n > 24 ? 24 : n;
+        if (n + 1 > w) w = (n > 24 ? 24 : n) + 1;
+    }
+    printf("confusion matrix (rows: true class, columns: predicted):\n%*s", lw, "");
+    for (int c = 0; c < kc; c++) {
+        if (enc) snprintf(label, sizeof label, "%.24s", mynn_encoding_class_name(enc, c));
+        else snprintf(label, sizeof label, "%d", c);
+        printf("%*s", w, label);
+    }
+    putchar('\n');
+    for (int r = 0; r < kc; r++) {
+        if (enc) snprintf(label, sizeof label, "%.24s", mynn_encoding_class_name(enc, r));
+        else snprintf(label, sizeof label, "%d", r);
+        printf("%*s", lw, label);
+        for (int c = 0; c < kc; c++) printf("%*d", w, conf[(size_t)r * kc + c]);
+        putchar('\n');
+    }
+    printf("%*s  %9s  %7s\n", lw, "class", "precision", "recall");
+    for (int c = 0; c < kc; c++) {
+        if (enc) snprintf(label, sizeof label, "%.24s", mynn_encoding_class_name(enc, c));
+        else snprintf(label, sizeof label, "%d", c);
+        cli_printf("%*s  %9.4f  %7.4f\n", lw, label, (double)prec[c], (double)rec[c]);
+    }
+}
+
 int cmd_eval(int argc, char **argv)
 {
     cli_opt opts[] = {{"--json", 0, NULL}, CLI_DATA_OPTS, {NULL, 0, NULL}};
@@ -62,6 +96,7 @@ int cmd_eval(int argc, char **argv)
     int json = cli_value(opts, "--json") != NULL;
 
     cli_model model = {0};
+    mynn_encoding *enc = NULL;
     mynn_dataset *ds = NULL;
     int *conf = NULL;
     float *prec = NULL, *rec = NULL;
@@ -70,6 +105,7 @@ int cmd_eval(int argc, char **argv)
     const mynn_net *net = model.shape;
     if ((rc = cli_load_for_model(&ds, pos[1], &lo, net, 1)) != CLI_OK) goto out;
     rc = CLI_FAIL;
+    if (cli_model_encoding(net, pos[0], &enc)) goto out;
     int k = mynn_n_outputs(net);
     int kc = ds->labels ? (ds->n_classes > 0 ? ds->n_classes : (k == 1 ? 2 : k)) : 0;
     if (kc) {
@@ -106,7 +142,16 @@ int cmd_eval(int argc, char **argv)
         if (kc) {
             fputs(",\"accuracy\":", stdout);
             json_number(m.accuracy);
-            printf(",\"correct\":%ld,\"classes\":%d,\"confusion\":[", correct, kc);
+            printf(",\"correct\":%ld,\"classes\":%d,", correct, kc);
+            if (mynn_encoding_n_classes(enc) == kc) {
+                fputs("\"class_names\":[", stdout);
+                for (int c = 0; c < kc; c++) {
+                    if (c) putchar(',');
+                    json_string(mynn_encoding_class_name(enc, c));
+                }
+                fputs("],", stdout);
+            }
+            fputs("\"confusion\":[", stdout);
             for (int r = 0; r < kc; r++) {
                 fputs(r ? ",[" : "[", stdout);
                 for (int c = 0; c < kc; c++) printf(c ? ",%d" : "%d", conf[(size_t)r * kc + c]);
@@ -137,17 +182,7 @@ int cmd_eval(int argc, char **argv)
                 int digits = snprintf(NULL, 0, "%d", conf[i]) + 1;
                 if (digits > w) w = digits;
             }
-            printf("confusion matrix (rows: true class, columns: predicted):\n%6s", "");
-            for (int c = 0; c < kc; c++) printf("%*d", w, c);
-            putchar('\n');
-            for (int r = 0; r < kc; r++) {
-                printf("%6d", r);
-                for (int c = 0; c < kc; c++) printf("%*d", w, conf[(size_t)r * kc + c]);
-                putchar('\n');
-            }
-            printf("%6s  %9s  %7s\n", "class", "precision", "recall");
-            for (int c = 0; c < kc; c++)
-                cli_printf("%6d  %9.4f  %7.4f\n", c, (double)prec[c], (double)rec[c]);
+            print_confusion(conf, kc, w, prec, rec, mynn_encoding_n_classes(enc) == kc ? enc : NULL);
         }
     }
     rc = CLI_OK;
@@ -156,6 +191,7 @@ out:
     free(prec);
     free(rec);
     mynn_dataset_free(ds);
+    mynn_encoding_free(enc);
     cli_model_free(&model);
     return rc;
 }

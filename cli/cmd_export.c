@@ -10,12 +10,36 @@ typedef struct export_args {
     const char *model, *out, *name;
 } export_args;
 
+/* The exported graph takes the network's inputs: a model whose CSV
+ * columns are one-hot encoded or imputed first cannot be exported as if it
+ * took the file's columns.  (Class names only name the outputs: fine.) */
+static int refuse_encoding(const mynn_net *net, const char *path)
+{
+    mynn_encoding *enc = NULL;
+    if (cli_model_encoding(net, path, &enc)) return CLI_FAIL;
+    int cat = 0, fill = 0;
+    for (int j = 0; j < mynn_encoding_n_columns(enc); j++) {
+        cat += mynn_encoding_n_categories(enc, j) > 0;
+        fill += mynn_encoding_fill(enc, j, NULL);
+    }
+    mynn_encoding_free(enc);
+    if (!cat && !fill) return CLI_OK;
+    cli_error("export: %s: the model %s of its CSV data before the network, which the exported "
+              "graph would not do (export a model trained on numeric columns, without --missing "
+              "mean/median)", path, cat ? "one-hot encodes categorical columns" : "imputes missing values");
+    return CLI_FAIL;
+}
+
 /* ONNX: one file, float models only. */
 static int export_onnx(const export_args *a)
 {
     if (cli_check_writable("export", a->out)) return CLI_FAIL;
     mynn_net *net = NULL;
     if (cli_load_model(&net, a->model, 1)) return CLI_FAIL;
+    if (refuse_encoding(net, a->model)) {
+        mynn_free(net);
+        return CLI_FAIL;
+    }
     int rc = CLI_OK;
     if (mynn_export_onnx(net, a->out) != MYNN_OK) {
         cli_lib_error("export: %s", a->out);
@@ -35,6 +59,10 @@ static int export_c(const export_args *a)
     }
     cli_model m;
     if (cli_load_any_model(&m, a->model, 1)) return CLI_FAIL;
+    if (refuse_encoding(m.shape, a->model)) {
+        cli_model_free(&m);
+        return CLI_FAIL;
+    }
     int rc = CLI_OK;
     mynn_status s = m.q ? mynn_qexport_c(m.q, a->out, a->name) : mynn_export_c(m.net, a->out, a->name);
     if (s != MYNN_OK) {

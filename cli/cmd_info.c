@@ -61,6 +61,33 @@ static void rule(char c)
     putchar('\n');
 }
 
+/* Class names, categorical columns and imputation values, if any. */
+static void print_encoding(const mynn_encoding *enc)
+{
+    if (!enc) return;
+    int nc = mynn_encoding_n_classes(enc);
+    if (nc) {
+        printf("Classes: %d (", nc);
+        for (int k = 0; k < nc; k++) printf(k ? ", %s" : "%s", mynn_encoding_class_name(enc, k));
+        printf(")\n");
+    }
+    printf("Input columns: %d (encoded as %d inputs)\n", mynn_encoding_n_columns(enc),
+           mynn_encoding_n_inputs(enc));
+    for (int j = 0; j < mynn_encoding_n_columns(enc); j++) {
+        int n = mynn_encoding_n_categories(enc, j);
+        float fill;
+        if (n) {
+            printf("  column %d: categorical, %d categories (", j, n);
+            for (int k = 0; k < n && k < 8; k++) printf(k ? ", %s" : "%s", mynn_encoding_category(enc, j, k));
+            printf(n > 8 ? ", ...)\n" : ")\n");
+        } else if (mynn_encoding_fill(enc, j, &fill)) {
+            char num[32];
+            cli_format_float(num, sizeof num, fill);
+            printf("  column %d: numeric, missing values filled with %s\n", j, num);
+        }
+    }
+}
+
 int cmd_info(int argc, char **argv)
 {
     cli_opt opts[] = {{NULL, 0, NULL}};
@@ -110,6 +137,13 @@ int cmd_info(int argc, char **argv)
         printf("Quantization: %s\n", mynn_metadata(net, "quantization"));
         printf("Calibration: %s\n", mynn_metadata(net, "calibration"));
     }
+    mynn_encoding *enc = NULL;
+    if (cli_model_encoding(net, pos[0], &enc)) {
+        cli_model_free(&model);
+        return CLI_FAIL;
+    }
+    print_encoding(enc);
+    mynn_encoding_free(enc);
     static const char *const keys[] = {"format", "format_version", "layers", "description",
                                        "created_by", "dataset", NULL};
     int any = 0;

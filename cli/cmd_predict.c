@@ -3,12 +3,14 @@
 #include "cli.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const char help[] =
     "usage: mynn predict MODEL DATA [--out FILE] [data options]\n"
     "\n"
     "Run a saved model on DATA and write a CSV with a header row and one row\n"
-    "per sample: \"class,p0,...,p<K-1>\" (the arg-max class and every output)\n"
+    "per sample: \"class,p0,...,p<K-1>\" (the arg-max class and every output;\n"
+    "a model trained on class names writes the name and \"class,p_<name>,...\")\n"
     "for a model with a softmax or sigmoid output layer (one sigmoid output:\n"
     "class 1 when p0 > 0.5), \"y0,...,y<K-1>\" otherwise.  DATA may hold its\n"
     "label column (--label, default the last; ignored) or not: its column\n"
@@ -18,6 +20,28 @@ static const char help[] =
     "Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
 
 enum { CHUNK = 4096 };
+
+/* "class,p0,..." or, with class names, "class,p_setosa,..." (one sigmoid
+ * output: its probability of the second class); "y0,..." for regression. */
+static void write_header(cli_out *o, int classify, int k, const mynn_encoding *enc)
+{
+    int named = mynn_encoding_n_classes(enc) > 0;
+    if (classify) cli_out_puts(o, "class");
+    for (int j = 0; j < k; j++) {
+        if (classify || j) cli_out_puts(o, ",");
+        const char *name = named ? mynn_encoding_class_name(enc, k == 1 ? 1 : j) : NULL;
+        char *cell = name ? malloc(strlen(name) + 3) : NULL;
+        if (cell) {
+            strcpy(cell, "p_");
+            strcat(cell, name);
+            cli_out_csv_cell(o, cell);
+            free(cell);
+        } else {
+            cli_out_printf(o, "%c%d", classify ? 'p' : 'y', j);
+        }
+    }
+    cli_out_puts(o, "\n");
+}
 
 int cmd_predict(int argc, char **argv)
 {
@@ -39,6 +63,7 @@ int cmd_predict(int argc, char **argv)
     const char *out_path = cli_value(opts, "--out");
 
     cli_model model = {0};
+    mynn_encoding *enc = NULL;
     mynn_dataset *ds = NULL;
     float *y = NULL;
     cli_out *o = NULL;
@@ -56,10 +81,9 @@ int cmd_predict(int argc, char **argv)
         cli_error("out of memory");
         goto out;
     }
+    if (cli_model_encoding(net, pos[0], &enc)) goto out;
     if (cli_out_open(&o, "--out", out_path)) goto out;
-    if (classify) cli_out_puts(o, "class");
-    for (int j = 0; j < k; j++) cli_out_printf(o, classify || j ? ",%c%d" : "%c%d", classify ? 'p' : 'y', j);
-    cli_out_puts(o, "\n");
+    write_header(o, classify, k, enc);
     for (int first = 0; first < ds->n; first += CHUNK) {
         int n = ds->n - first < CHUNK ? ds->n - first : CHUNK;
         if (cli_model_predict(&model, ds->x + (size_t)first * d, n, y)) {
@@ -76,7 +100,8 @@ int cmd_predict(int argc, char **argv)
                 else
                     for (int j = 1; j < k; j++)
                         if (a[j] > a[best]) best = j;
-                cli_out_printf(o, "%d", best);
+                if (mynn_encoding_n_classes(enc)) cli_out_csv_cell(o, mynn_encoding_class_name(enc, best));
+                else cli_out_printf(o, "%d", best);
             }
             for (int j = 0; j < k; j++) {
                 if (classify || j) cli_out_puts(o, ",");
@@ -91,6 +116,7 @@ out:
     cli_out_abort(o);
     free(y);
     mynn_dataset_free(ds);
+    mynn_encoding_free(enc);
     cli_model_free(&model);
     return rc;
 }

@@ -26,7 +26,8 @@
 static const char help[] =
     "usage: mynn train DATA --layers SPEC [options]\n"
     "\n"
-    "Train a network on DATA (CSV, FANN data, an IDX images file, or a folder\n"
+    "Train a network on DATA (CSV, FANN data, an IDX images file, NumPy .npy or\n"
+    ".npz, or a folder\n"
     "holding the four MNIST-style IDX files: train-* to train on, t10k-* as the\n"
     "test set unless --test is given).\n"
     "\n"
@@ -78,6 +79,7 @@ static const char help_rest[] =
     "  --patience N         stop after N epochs without a better validation loss,\n"
     "                       keeping the best weights (needs --val)\n"
     "  --threads N          threads (default: all cores)\n"
+    "%s"
     "Data:\n"
     "  --test DATA          test set, evaluated after each epoch\n"
     "%s"
@@ -304,6 +306,7 @@ typedef struct train_args {
     int k_spec;               /* output units of --layers (or of --from) */
     mynn_fit_options fo;
     mynn_load_options lo;
+    cli_fann fann;            /* --recipe fann */
     char ckpt[4200];
 } train_args;
 
@@ -325,7 +328,7 @@ static int parse_model_options(cli_opt *opts, train_args *a)
         a->have_loss = 1;
     }
     a->init = MYNN_INIT_AUTO;
-    if ((v = cli_value(opts, "--init"))) {
+    if ((v = cli_value(opts, "--init")) && !a->fann.on) {
         if (!strcmp(v, "auto")) a->init = MYNN_INIT_AUTO;
         else if (!strcmp(v, "xavier")) a->init = MYNN_INIT_XAVIER;
         else if (!strcmp(v, "he")) a->init = MYNN_INIT_HE;
@@ -464,7 +467,9 @@ static int check_layers(train_args *a)
     }
     a->k_spec = mynn_n_outputs(t);
     mynn_activation out_act = cli_output_activation(t);
-    if (!a->have_loss)
+    if (!a->have_loss && a->fann.on)
+        a->loss = MYNN_LOSS_MSE;   /* FANN's */
+    else if (!a->have_loss)
         a->loss = out_act == MYNN_ACT_SOFTMAX ? MYNN_LOSS_CE
                 : out_act == MYNN_ACT_SIGMOID ? MYNN_LOSS_BCE : MYNN_LOSS_MSE;
     mynn_layer_info li;
@@ -530,18 +535,27 @@ static int check_like_train(const mynn_dataset *ds, const char *path, const mynn
 
 /* DATA, the test set (--test, or a folder's t10k-* files) and the
  * validation set (--val DATA, or a fraction split off DATA). */
-static int load_datasets(train_args *a, train_sets *d)
+static int load_datasets(train_args *a, train_sets *d, const mynn_net *from)
 {
     mynn_load_options *lo = &a->lo;
     if (lo->n_targets == 0 && a->k_spec >= 2) lo->n_classes = a->k_spec;
-    int r = cli_load_data(&d->train, a->data_path, lo, 0);
-    if (r) return r;
-    if (a->test_path) {
-        if (cli_load_data(&d->test, a->test_path, lo, cli_is_dir(a->test_path) ? 1 : 0)) return CLI_FAIL;
-    } else if (cli_is_dir(a->data_path)) {
-        if (cli_load_data(&d->test, a->data_path, lo, 1)) return CLI_FAIL;
+    /* --from with an encoding: the data goes through it; else DATA's
+     * encoding (if it needs one) is learned and applied to the others. */
+    mynn_encoding *from_enc = NULL;
+    if (from && cli_model_encoding(from, a->from, &from_enc)) return CLI_FAIL;
+    int rc = from_enc ? cli_load_like(&d->train, a->data_path, lo, from_enc, 0)
+                      : cli_load_data(&d->train, a->data_path, lo, 0);
+    const mynn_encoding *enc = from_enc ? from_enc : d->train ? d->train->encoding : NULL;
+    if (!rc && a->test_path)
+        rc = cli_load_like(&d->test, a->test_path, lo, enc, cli_is_dir(a->test_path) ? 1 : 0);
+    else if (!rc && cli_is_dir(a->data_path)) {
+        rc = cli_load_like(&d->test, a->data_path, lo, enc, 1);
         a->test_path = a->data_path;
     }
+    if (!rc && a->val_path)
+        rc = cli_load_like(&d->val, a->val_path, lo, enc, cli_is_dir(a->val_path) ? 1 : 0);
+    mynn_encoding_free(from_enc);
+    if (rc) return rc;
     const mynn_dataset *train = d->train;
     if (train->n_outputs != a->k_spec) {
         if (train->n_classes > 0)
@@ -553,8 +567,7 @@ static int load_datasets(train_args *a, train_sets *d)
         return CLI_FAIL;
     }
     if (d->test && check_like_train(d->test, a->test_path, train)) return CLI_FAIL;
-    if (a->val_path) {
-        if (cli_load_data(&d->val, a->val_path, lo, cli_is_dir(a->val_path) ? 1 : 0)) return CLI_FAIL;
+    if (d->val) {
         if (check_like_train(d->val, a->val_path, train)) return CLI_FAIL;
     } else if (a->val_frac > 0) {
         if (mynn_dataset_split(d->train, a->val_frac, a->fo.seed, &d->val)) {
@@ -566,6 +579,7 @@ static int load_datasets(train_args *a, train_sets *d)
             return CLI_USAGE;
         }
     }
+    if (a->fann.on && cli_fann_targets(a->spec, d->train, d->test)) return CLI_FAIL;
     return CLI_OK;
 }
 
@@ -606,7 +620,13 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
             cli_lib_error("cannot build the network");
             return CLI_FAIL;
         }
-        if (set_normalisation(*net, train, a->norm ? a->norm : "scale")) return CLI_FAIL;
+        if (set_normalisation(*net, train, a->norm ? a->norm : a->fann.on ? "none" : "scale"))
+            return CLI_FAIL;
+        if (a->fann.on && cli_fann_init(&a->fann, *net, train, a->fo.seed)) return CLI_FAIL;
+        if (train->encoding && mynn_set_encoding(*net, train->encoding)) {
+            cli_lib_error("%s: the feature encoding", a->data_path);
+            return CLI_FAIL;
+        }
     }
     /* The machine's cores are shared by the ranks running on it. */
     int local = cli_dist_local_ranks();
@@ -669,7 +689,15 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
     a->fo.on_epoch = on_epoch;
     a->fo.on_batch = on_batch;
     a->fo.user = ctx;
-    mynn_status st = mynn_fit(net, d->train, d->val, &a->fo);
+    mynn_status st;
+    if (a->fann.on) {
+        a->fann.o.epochs = a->fo.epochs;
+        a->fann.o.on_epoch = on_epoch;
+        a->fann.o.user = ctx;
+        st = mynn_fann_train(net, d->train, &a->fann.o);
+    } else {
+        st = mynn_fit(net, d->train, d->val, &a->fo);
+    }
     cli_progress_clear(&ctx->prog);
     if (st != MYNN_OK && st != MYNN_ERR_STOPPED) {
         cli_lib_error("training failed");
@@ -747,7 +775,7 @@ int cmd_train(int argc, char **argv)
         {"--patience", 1, NULL}, {"--no-shuffle", 0, NULL}, {"--from", 1, NULL},
         {"--save", 1, NULL}, {"--log", 1, NULL}, {"--plot", 1, NULL}, {"--quiet", 0, NULL},
         {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, {"--mpi-timeout", 1, NULL},
-        CLI_DATA_OPTS, {NULL, 0, NULL}};
+        CLI_DATA_OPTS, CLI_FANN_OPTS, {NULL, 0, NULL}};
     const char *pos[1];
     /* Under mpirun every rank parses the same arguments: rank 0 reports. */
     int rank = cli_dist_env_rank();
@@ -756,7 +784,7 @@ int cmd_train(int argc, char **argv)
     if (rc == CLI_HELP) {
         if (rank == 0) {
             fputs(help, stdout);
-            printf(help_rest, cli_data_help);
+            printf(help_rest, cli_fann_help, cli_data_help);
         }
         return CLI_OK;
     }
@@ -781,8 +809,9 @@ int cmd_train(int argc, char **argv)
         cli_error("train: --layers is required (e.g. --layers 128:relu,10:softmax)");
         return CLI_USAGE;
     }
-    if ((rc = parse_optim_options(opts, &a)) || (rc = parse_model_options(opts, &a)) ||
-        (rc = parse_run_options(opts, &a)) || (a.spec && (rc = check_layers(&a))))
+    if ((rc = cli_fann_parse(opts, &a.fann)) || (rc = parse_optim_options(opts, &a)) ||
+        (rc = parse_model_options(opts, &a)) || (rc = parse_run_options(opts, &a)) ||
+        (a.spec && (rc = check_layers(&a))))
         return rc;
     if (rank > 0) {
         cli_error_unsilence();
@@ -801,7 +830,7 @@ int cmd_train(int argc, char **argv)
     rc = CLI_FAIL;
     int r;
     if (a.from && (r = load_start_model(&a, &net))) rc = r;
-    else if ((r = load_datasets(&a, &d)) || (r = resolve_auto(opts, &a, d.train))) rc = r;
+    else if ((r = load_datasets(&a, &d, net)) || (r = resolve_auto(opts, &a, d.train))) rc = r;
     else if ((r = prepare_network(&a, d.train, &net))) rc = r;
     else if (!cli_dist_check(net, &a.fo, d.train, d.val, d.test)) {
         auto_decay(opts, &a, d.train, net);

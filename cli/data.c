@@ -23,6 +23,12 @@ static void file_error(const char *path)
         cli_error("%.*suse --skip-nonfinite%s", (int)(opt - m), m, opt + strlen("use skip_nonfinite"));
         return;
     }
+    const char *mis = m ? strstr(m, "set missing to drop, mean or median") : NULL;
+    if (mis && strstr(m, path)) {
+        cli_error("%.*suse --missing drop, mean or median%s", (int)(mis - m), m,
+                  mis + strlen("set missing to drop, mean or median"));
+        return;
+    }
     if (!m || !*m) cli_error("%s: cannot be read", path);
     else if (strstr(m, path)) cli_error("%s", m);
     else cli_error("%s: %s", path, m);
@@ -199,6 +205,40 @@ static void drop_columns(mynn_dataset *ds, int first, int count)
     ds->n_inputs = nd;
 }
 
+void cli_warn_unseen(const mynn_dataset *ds)
+{
+    if (ds->n_unseen > 0)
+        cli_fprintf(stderr, "mynn: warning: %s encoded as all zeros (%d such cell%s; --strict "
+                    "makes this an error)\n", ds->unseen_first, ds->n_unseen,
+                    ds->n_unseen == 1 ? "" : "s");
+}
+
+int cli_model_encoding(const mynn_net *net, const char *path, mynn_encoding **enc)
+{
+    if (mynn_get_encoding(net, enc) == MYNN_OK) return CLI_OK;
+    cli_lib_error("%s", path);
+    return CLI_FAIL;
+}
+
+int cli_load_like(mynn_dataset **out, const char *path, const mynn_load_options *o,
+                  const mynn_encoding *enc, int which)
+{
+    mynn_load_options opt = *o;
+    opt.encoding = enc;
+    if (!enc) opt.categorical = "none";
+    if (cli_load_data(out, path, &opt, which)) return CLI_FAIL;
+    cli_warn_unseen(*out);
+    if ((*out)->encoding) {
+        /* Learned here: class names where the model has class indices. */
+        cli_error("%s: its label column holds class names, but the %s has class indices", path,
+                  enc ? "model's encoding" : "model");
+        mynn_dataset_free(*out);
+        *out = NULL;
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
 int cli_load_for_model(mynn_dataset **out, const char *path, const mynn_load_options *o,
                        const mynn_net *net, int need_labels)
 {
@@ -208,9 +248,28 @@ int cli_load_for_model(mynn_dataset **out, const char *path, const mynn_load_opt
     int bad_shape = check_model_shape(path, o, net);
     if (bad_shape) return bad_shape;
     opt.shape_dims = 0;   /* checked against the model; label columns may still be in the data */
+    mynn_encoding *enc = NULL;
+    if (cli_model_encoding(net, "model", &enc)) return CLI_FAIL;
+    if (enc) {
+        if (need_labels && opt.n_targets == 0 && k >= 2 && opt.n_classes == 0) opt.n_classes = k;
+        opt.no_labels = !need_labels;
+        int rc = cli_load_like(out, path, &opt, enc, which);
+        mynn_encoding_free(enc);
+        if (rc) return rc;
+        if ((*out)->n_inputs != d) {   /* not CSV: the encoding did not apply */
+            cli_error("%s: %d inputs, but the model takes %d", path, (*out)->n_inputs, d);
+            goto fail;
+        }
+        if (need_labels && (*out)->n_outputs != k) {
+            cli_error("%s: %d label/target values per row, but the model has %d outputs", path,
+                      (*out)->n_outputs, k);
+            goto fail;
+        }
+        return CLI_OK;
+    }
     if (need_labels) {
         if (opt.n_targets == 0 && k >= 2 && opt.n_classes == 0) opt.n_classes = k;
-        if (cli_load_data(out, path, &opt, which)) return CLI_FAIL;
+        if (cli_load_like(out, path, &opt, NULL, which)) return CLI_FAIL;
         mynn_dataset *ds = *out;
         if (ds->n_inputs != d) {
             cli_error("%s: %d input columns, but the model takes %d", path, ds->n_inputs, d);
@@ -227,7 +286,7 @@ int cli_load_for_model(mynn_dataset **out, const char *path, const mynn_load_opt
         return CLI_OK;
     }
     opt.no_labels = 1;
-    if (cli_load_data(out, path, &opt, which)) return CLI_FAIL;
+    if (cli_load_like(out, path, &opt, NULL, which)) return CLI_FAIL;
     mynn_dataset *ds = *out;
     int nlab = opt.n_targets > 0 ? opt.n_targets : 1;
     if (ds->n_inputs == d) return CLI_OK;

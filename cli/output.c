@@ -49,6 +49,23 @@ void cli_out_write(cli_out *o, const char *s, size_t n)
 
 void cli_out_puts(cli_out *o, const char *s) { cli_out_write(o, s, strlen(s)); }
 
+void cli_out_csv_cell(cli_out *o, const char *s)
+{
+    size_t n = strlen(s);
+    int quote = n == 0 || s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
+                strpbrk(s, ",;\"\r\n") != NULL;
+    if (!quote) {
+        cli_out_write(o, s, n);
+        return;
+    }
+    cli_out_write(o, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') cli_out_write(o, "\"\"", 2);
+        else cli_out_write(o, p, 1);
+    }
+    cli_out_write(o, "\"", 1);
+}
+
 void cli_out_printf(cli_out *o, const char *fmt, ...)
 {
     char small[512];

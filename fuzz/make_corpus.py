@@ -19,6 +19,9 @@ csvs = {
     "semicolon": "a;b;c\n1;2;3\n4;5;6\n",
     "crlf": "1,2,0\r\n3,4,1\r\n",
     "nan": "1,nan,0\n2,3,1\n",
+    "iris": "sl,sw,species\n5.1,3.5,setosa\n6.3,3.3,virginica\n5.9,2.8,versicolor\n",
+    "categorical": "1.5,red,\"a,b\",0\n2,blue,\"say \"\"hi\"\"\",1\n3,red,x,0\n",
+    "missing": "1,,big\nNA,2,small\n3,?,big\nnan,4,small\n",
 }
 for i, (name, text) in enumerate(csvs.items()):
     put("csv", name, bytes([i * 37 % 256]) + text.encode())
@@ -45,6 +48,34 @@ for name, (n, r, c) in {"small": (3, 2, 2), "one": (1, 1, 1), "wide": (2, 4, 3)}
     gimg = gzip.compress(img, mtime=0)
     put("idx", name + "-gz", struct.pack(">H", len(gimg)) + gimg + gzip.compress(lab, mtime=0))
     put("dataset", "idx-" + name, img)
+
+def npy(descr, shape, data, fortran=False):
+    h = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + data
+
+
+def npz(members, method):
+    import io, zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", method) as z:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            z.writestr(info, data)
+    return b.getvalue()
+
+
+table = npy("<f8", "(3, 3)", struct.pack("<9d", 0.5, 1, 0, 2, -3, 1, 4, 5e-3, 2))
+xs = npy("<f4", "(3, 2)", struct.pack("<6f", 1, 2, 3, 4, 5, 6))
+ys = npy("<i8", "(3,)", struct.pack("<3q", 2, 0, 1))
+put("npy", "table-f8", b"\x00" + table)
+put("npy", "u1-3d", b"\x01" + npy("|u1", "(2, 2, 2)", bytes(range(8))))
+put("npy", "i2-targets", b"\x02" + npy("<i2", "(2, 2)", struct.pack("<4h", -1, 2, 3, -4)))
+put("npy", "npz-stored", b"\x00" + npz([("x.npy", xs), ("y.npy", ys)], 0))
+put("npy", "npz-deflated", b"\x00" + npz([("x.npy", xs), ("y.npy", ys)], 8))
+put("dataset", "npy-table", table)
+put("dataset", "npz-stored", npz([("x.npy", xs), ("y.npy", ys)], 0))
 
 tool = sys.argv[1] if len(sys.argv) > 1 else None
 if tool:

@@ -56,7 +56,45 @@ int fuzz_csv(const uint8_t *data, size_t size)
     if (!s) return 0;
     mynn_dataset *ds = NULL;
     if (mn_load_csv(&ds, "fuzz.csv", s, size - 1, &o) == MYNN_OK) mynn_dataset_free(ds);
+    /* Again with the encoding options (picked from the size, so the inputs
+     * above keep their meaning), then through the encoding it learned. */
+    static const char *const cats[4] = {"auto", "none", "0", "0,1"};
+    o.missing = (mynn_missing)(size % 4);
+    o.categorical = cats[(size / 4) % 4];
+    o.strict = (int)((size / 16) & 1);
+    ds = NULL;
+    if (mn_load_csv(&ds, "fuzz.csv", s, size - 1, &o) == MYNN_OK) {
+        if (ds->encoding) {
+            mynn_dataset *again = NULL;
+            o.encoding = ds->encoding;
+            if (mn_load_csv(&again, "fuzz.csv", s, size - 1, &o) == MYNN_OK) mynn_dataset_free(again);
+            o.no_labels = !o.no_labels;
+            again = NULL;
+            if (mn_load_csv(&again, "fuzz.csv", s, size - 1, &o) == MYNN_OK) mynn_dataset_free(again);
+        }
+        mynn_dataset_free(ds);
+    }
     free(s);
+    return 0;
+}
+
+/* NumPy: the first byte picks the options, the rest is read as a .npy
+ * and as a .npz. */
+int fuzz_npy(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    mynn_load_options o;
+    mynn_load_options_default(&o);
+    uint8_t c = data[0];
+    o.no_labels = c & 1;
+    o.n_targets = (c >> 1) & 1;
+    o.skip_nonfinite = (c >> 2) & 1;
+    o.label_column = (c >> 3) & 1 ? 0 : -1;
+    o.n_classes = (c >> 4) & 1 ? 3 : 0;
+    mynn_dataset *ds = NULL;
+    if (mn_load_npy(&ds, "fuzz.npy", data + 1, size - 1, &o) == MYNN_OK) mynn_dataset_free(ds);
+    ds = NULL;
+    if (mn_load_npz(&ds, "fuzz.npz", data + 1, size - 1, &o) == MYNN_OK) mynn_dataset_free(ds);
     return 0;
 }
 
@@ -165,7 +203,7 @@ int fuzz_checkpoint_run(const char *path, int resume)
     static float x[8] = {0, 0, 0, 1, 1, 0, 1, 1};
     static float y[8] = {1, 0, 0, 1, 0, 1, 1, 0};
     static int labels[4] = {0, 1, 1, 0};
-    mynn_dataset ds = {4, 2, 2, 2, x, y, labels, 0};
+    mynn_dataset ds = {.n = 4, .n_inputs = 2, .n_outputs = 2, .n_classes = 2, .x = x, .y = y, .labels = labels};
     mynn_net *net = NULL;
     if (mynn_create(&net, 2) || mynn_add_layers(net, "3:tanh,dropout:0.1,2:softmax") ||
         mynn_set_loss(net, MYNN_LOSS_CE) || mynn_build(net, 2, MYNN_INIT_AUTO, 1)) {

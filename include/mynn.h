@@ -295,6 +295,38 @@ MYNN_API int  mynn_get_threads(void);
 /* ------------------------------------------------------------------------ */
 /* An open struct: callers may fill one with their own arrays (and then own
  * them); the loaders allocate and mynn_dataset_free releases. */
+/* Missing values in CSV data: an empty cell, NA, NaN (any case) or ?. */
+typedef enum mynn_missing {
+    MYNN_MISSING_ERROR = 0, /* refuse, naming file, line and column (default) */
+    MYNN_MISSING_DROP,      /* drop the row */
+    MYNN_MISSING_MEAN,      /* numeric input: the column's mean over the rows present */
+    MYNN_MISSING_MEDIAN     /* numeric input: the column's median (mean of the middle two) */
+} mynn_missing;
+/* Names: "error", "drop", "mean", "median". */
+MYNN_API mynn_status mynn_missing_from_name(const char *name, mynn_missing *out);
+MYNN_API const char *mynn_missing_name(mynn_missing m);
+
+/* A feature encoding: how the columns of a CSV file become the network's
+ * inputs and classes, learned from training data and applied unchanged to
+ * later files (so a saved model predicts the same anywhere).
+ *  - Named classes: a label column holding any cell that is not a number is
+ *    a column of class names; class k is the k-th distinct name in byte
+ *    order (strcmp on the UTF-8 bytes: "Iris-setosa" < "Iris-versicolor",
+ *    "Zebra" < "apple", "10" < "9").
+ *  - Categorical inputs: each categorical column becomes one input per
+ *    category seen in training, in byte order, one-hot (1 for the row's
+ *    category, 0 elsewhere); numeric columns stay one input.  Inputs keep
+ *    the file's column order.  A category unseen in training encodes as all
+ *    zeros (counted in mynn_dataset.n_unseen) or, with strict, is an error.
+ *  - Missing values: mean/median imputation values of the numeric inputs.
+ *    A missing categorical cell encodes as all zeros under mean/median.
+ * The loader builds one (mynn_dataset.encoding) when the data needs it;
+ * mynn_set_encoding stores it in a network's metadata, which mynn_save
+ * writes and mynn_load reads back (keys "class_names", "input_encoding",
+ * "missing"; their values are JSON texts, see docs/cli.md); mynn_get_encoding
+ * returns it for mynn_load_options.encoding. */
+typedef struct mynn_encoding mynn_encoding;
+
 typedef struct mynn_dataset {
     int n;            /* samples */
     int n_inputs;     /* features per sample */
@@ -307,6 +339,12 @@ typedef struct mynn_dataset {
     int shape[3];     /* per-sample channels, height, width as the file or the options
                          give it (IDX images: 1 × rows × cols); all 0: a flat vector */
     int shape_dims;   /* 2: C × H × W, 1: C × L (shape[1] = 1), 0: none */
+    /* CSV with named classes, categorical inputs or imputed values: the
+     * encoding learned (owned, freed with the dataset; NULL when the data
+     * needed none, or when an encoding was given in the load options). */
+    mynn_encoding *encoding;
+    int n_unseen;     /* cells of unseen categories encoded as all zeros */
+    char unseen_first[160];   /* "file:line: column N: unseen category \"v\"" of the first */
 } mynn_dataset;
 
 typedef struct mynn_load_options {
@@ -320,17 +358,62 @@ typedef struct mynn_load_options {
     int shape[3];       /* per-sample c, h, w of the inputs (0s: none; IDX gives its own):
                            c·h·w must equal the number of inputs (MYNN_ERR_SHAPE) */
     int shape_dims;     /* 2: C × H × W, 1: C × L (shape[1] = 1), 0: no shape */
+    /* CSV inputs of strings: NULL or "auto" (default): a column holding any
+     * cell that is neither a number nor missing is categorical; "none": every
+     * input must be a number; or 0-based column numbers "0,3" (numbers in
+     * those columns are categories too). */
+    const char *categorical;
+    mynn_missing missing;   /* CSV missing values (default MYNN_MISSING_ERROR) */
+    /* Apply this encoding (a trained model's, from mynn_get_encoding)
+     * instead of learning one: same columns, categories, classes and
+     * imputation values.  The file may hold the label column(s) or not (its
+     * column count decides; with no_labels they are skipped unread).  A
+     * class name the encoding lacks is an error naming line and value. */
+    const mynn_encoding *encoding;
+    int strict;             /* with encoding: an unseen category is an error, not zeros */
+    /* .npz: the arrays of inputs and labels/targets (NULL: "x" and "y"). */
+    const char *npz_x, *npz_y;
 } mynn_load_options;
 MYNN_API void mynn_load_options_default(mynn_load_options *o);
 
 /* Load a dataset, recognising the format from the content: CSV, FANN
  * training data ("pairs inputs outputs" first line), an IDX images file
- * (labels found beside it: *-images-idx3-ubyte[.gz] -> *-labels-idx1-ubyte[.gz])
- * or a folder holding train-* / t10k-* IDX files (which=0 train, 1 test).
+ * (labels found beside it: *-images-idx3-ubyte[.gz] -> *-labels-idx1-ubyte[.gz]),
+ * a folder holding train-* / t10k-* IDX files (which=0 train, 1 test), or
+ * NumPy data:
+ *  - .npy: one C-order little-endian array of float32/64, int8..64,
+ *    uint8..64 or bool; a 2-D array is a table whose columns take the CSV
+ *    roles (label_column, n_targets, no_labels); with no_labels any shape
+ *    [n, ...] is n samples of the remaining dimensions' values.
+ *  - .npz (np.savez, or np.savez_compressed in builds with zlib): arrays
+ *    npz_x [n, ...] (inputs, flattened) and npz_y: 1-D integers or bool are
+ *    class indices (floats too when n_classes > 0), else targets [n] or
+ *    [n, k].  Without npz_y only inputs are loaded.
  * Errors name the file, line and column at fault. opt may be NULL. */
 MYNN_API mynn_status mynn_dataset_load(mynn_dataset **out, const char *path,
                                        const mynn_load_options *opt, int which);
 MYNN_API void mynn_dataset_free(mynn_dataset *ds);
+/* The encoding: input columns of the raw file, encoded inputs, named
+ * classes (0 when labels are class indices) and their names. */
+MYNN_API void        mynn_encoding_free(mynn_encoding *e);
+MYNN_API int         mynn_encoding_n_columns(const mynn_encoding *e);
+MYNN_API int         mynn_encoding_n_inputs(const mynn_encoding *e);
+MYNN_API int         mynn_encoding_n_classes(const mynn_encoding *e);
+MYNN_API const char *mynn_encoding_class_name(const mynn_encoding *e, int k);  /* NULL if out of range */
+/* Column col (0-based among the input columns): its number of categories
+ * (0 for a numeric column) and category k's name; *fill receives the
+ * imputation value of a numeric column (returns 1 if it has one, else 0). */
+MYNN_API int         mynn_encoding_n_categories(const mynn_encoding *e, int col);
+MYNN_API const char *mynn_encoding_category(const mynn_encoding *e, int col, int k);
+MYNN_API int         mynn_encoding_fill(const mynn_encoding *e, int col, float *fill);
+/* Store e in net's metadata (replacing any; e NULL removes it).  Its
+ * encoded inputs must be the net's inputs, its classes (if named) the
+ * net's outputs (2 or more) or 2 for one sigmoid output. */
+MYNN_API mynn_status mynn_set_encoding(mynn_net *net, const mynn_encoding *e);
+/* The encoding stored in net's metadata (*out NULL if none; free with
+ * mynn_encoding_free).  A damaged one gives MYNN_ERR_FORMAT. */
+MYNN_API mynn_status mynn_get_encoding(const mynn_net *net, mynn_encoding **out);
+
 /* Split off the last fraction (0 < fraction < 1) of ds after a seeded
  * shuffle into a new dataset *val; ds keeps the rest. */
 MYNN_API mynn_status mynn_dataset_split(mynn_dataset *ds, float fraction, uint64_t seed,
@@ -569,6 +652,75 @@ MYNN_API mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds
  * the class) from a k × k confusion matrix as mynn_evaluate fills it; 0
  * where undefined.  precision or recall may be NULL. */
 MYNN_API void mynn_precision_recall(const int *confusion, int k, float *precision, float *recall);
+
+/* ------------------------------------------------------------------------ */
+/* FANN 2.2's training recipe                                                */
+/* ------------------------------------------------------------------------ */
+/* FANN's default training (fann_train_on_data with FANN_TRAIN_RPROP), the
+ * same arithmetic in the same order, so a network trained here from the
+ * same initial weights ends with FANN's weights (tests/test_fann.c checks
+ * it against Debian's libfann).  The network's dense layers map to FANN's
+ * activations: identity -> FANN_LINEAR (y = s·z), sigmoid -> FANN_SIGMOID
+ * (1/(1 + exp(-2 s z))), tanh -> FANN_SIGMOID_SYMMETRIC (tanh(s z)), with
+ * steepness s per layer (hidden, output).  One epoch is FANN's batch
+ * iRprop- over all samples in order:
+ *  - error: e = target - output, halved for a tanh output; FANN's MSE sums
+ *    e² over outputs and samples and divides by their count; with the tanh
+ *    error function the output delta uses log((1 + e) / (1 - e)) (±17
+ *    beyond ±0.9999999) instead of e;
+ *  - derivatives from the output value clipped to [0.01, 0.99] (sigmoid)
+ *    or [-0.98, 0.98] (tanh); sums clipped to ±150/s;
+ *  - iRprop- as FANN does it: the previous step is at least 0.0001; a
+ *    product of slopes >= 0 grows the step (x increase_factor, <= delta_max),
+ *    < 0 shrinks it (x decrease_factor, >= delta_min) and forgets the slope;
+ *    then the weight moves by the step, down if the slope is negative, up
+ *    otherwise (also for a zero or forgotten slope), within ±1500.
+ * The trainer keeps FANN's weights; the network's parameters are those
+ * times c = s (identity, tanh) or 2s (sigmoid), so the saved model computes
+ * FANN's function with mynn's ordinary activations (exactly so when c is a
+ * power of two, as with FANN's default s = 0.5). */
+typedef enum mynn_fann_errorfunc {
+    MYNN_FANN_ERRORFUNC_LINEAR = 0,
+    MYNN_FANN_ERRORFUNC_TANH       /* FANN's default */
+} mynn_fann_errorfunc;
+
+typedef struct mynn_fann_options {
+    int epochs;                 /* most epochs (100) */
+    float desired_error;        /* stop after an epoch whose MSE is <= this (0: never) */
+    float steepness_hidden, steepness_output;   /* 0.5, 0.5 */
+    mynn_fann_errorfunc error_function;          /* TANH */
+    float increase_factor, decrease_factor;      /* 1.2, 0.5 */
+    float delta_min, delta_max, delta_zero;      /* 0, 50, 0.1 */
+    mynn_epoch_callback on_epoch;   /* train_loss = FANN's MSE (before the update) */
+    void *user;
+} mynn_fann_options;
+MYNN_API void mynn_fann_options_default(mynn_fann_options *o);
+
+/* FANN's initial weights for net (built), drawn with mynn's generator:
+ * every weight and bias ~ U(-0.1, 0.1) (fann_randomize_weights), or with
+ * nguyen_widrow its fann_init_weights over ds's inputs: f = (0.7 H)^(1/I) /
+ * (max - min input), H hidden units, I inputs; weights ~ U(0, f), biases
+ * ~ U(-f, f).  Stored folded by c as above. */
+MYNN_API mynn_status mynn_fann_init_weights(mynn_net *net, const mynn_fann_options *o,
+                                            const mynn_dataset *ds, int nguyen_widrow,
+                                            uint64_t seed);
+
+typedef struct mynn_fann_trainer mynn_fann_trainer;
+/* State for training net (built; dense layers with identity, sigmoid or
+ * tanh only): FANN's weights (net's parameters / c), slopes and steps. */
+MYNN_API mynn_status mynn_fann_trainer_create(mynn_fann_trainer **out, mynn_net *net,
+                                              const mynn_fann_options *o);
+/* One epoch on ds (inputs and targets as they are); *mse (may be NULL)
+ * receives FANN's MSE of the epoch; net's parameters are updated. */
+MYNN_API mynn_status mynn_fann_epoch(mynn_fann_trainer *t, const mynn_dataset *ds, float *mse);
+/* Layer i's weights in FANN's layout and parameterisation: [outputs ×
+ * (inputs + 1)], each row its weights then its bias; NULL if i is out of
+ * range. */
+MYNN_API const float *mynn_fann_layer_weights(const mynn_fann_trainer *t, int i);
+MYNN_API void mynn_fann_trainer_free(mynn_fann_trainer *t);
+/* Up to o->epochs epochs (stopping at desired_error or when on_epoch asks). */
+MYNN_API mynn_status mynn_fann_train(mynn_net *net, const mynn_dataset *ds,
+                                     const mynn_fann_options *o);
 
 /* ------------------------------------------------------------------------ */
 /* Model files (safetensors)                                                 */

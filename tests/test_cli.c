@@ -292,6 +292,129 @@ static void test_blobs_workflow(void)
     result_free(&r);
 }
 
+/* An iris-like CSV: four measurements and the species name last. */
+static void write_iris(const char *name, int n, const char *extra_row)
+{
+    static const char *const species[3] = {"setosa", "versicolor", "virginica"};
+    static const double c[3][4] = {{5.0, 3.4, 1.5, 0.2}, {5.9, 2.8, 4.3, 1.3}, {6.6, 3.0, 5.6, 2.0}};
+    FILE *f = fopen(path_in(name), "w");
+    if (!f) return;
+    fputs("sepal_length,sepal_width,petal_length,petal_width,species\n", f);
+    unsigned s = 777;
+    for (int i = 0; i < n; i++) {
+        int k = (i * 7) % 3;
+        double v[4];
+        for (int j = 0; j < 4; j++) {
+            s = s * 1103515245u + 12345u;
+            v[j] = c[k][j] + (((s >> 8) % 1000) / 1000.0 - 0.5) * 0.4;
+        }
+        fprintf(f, "%.2f,%.2f,%.2f,%.2f,%s\n", v[0], v[1], v[2], v[3], species[k]);
+    }
+    if (extra_row) fputs(extra_row, f);
+    fclose(f);
+}
+
+static void test_named_classes(void)
+{
+    write_iris("iris.csv", 150, NULL);
+    result r = run("train", "iris.csv", "--layers", "8:tanh,3:softmax", "--epochs", "60", "--lr", "0.02",
+                   "--batch", "8", "--save", "iris.st", "--test", "iris.csv", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && number_after(r.out, "test accuracy: ") >= 95.0, "iris rc %d: %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    r = run("predict", "iris.st", "iris.csv", NULL);
+    CHECK(r.rc == 0 && !strncmp(r.out, "class,p_setosa,p_versicolor,p_virginica\nsetosa,", 47) &&
+              count_lines(r.out) == 151,
+          "predict: %.80s %s", r.out, r.err);
+    result_free(&r);
+    r = run("eval", "iris.st", "iris.csv", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "    setosa versicolor  virginica\n") && strstr(r.out, "\n    setosa         50") &&
+              strstr(r.out, "\nvirginica ") == NULL && strstr(r.out, "\n virginica "),
+          "eval: %s %s", r.out, r.err);
+    result_free(&r);
+    r = run("eval", "iris.st", "iris.csv", "--json", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "\"class_names\":[\"setosa\",\"versicolor\",\"virginica\"]"), "json: %s", r.out);
+    result_free(&r);
+    r = run("info", "iris.st", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "Classes: 3 (setosa, versicolor, virginica)"), "info: %s", r.out);
+    result_free(&r);
+    /* A class the model never saw: one line naming the line and the value. */
+    write_iris("iris_new.csv", 3, "5.0,3.0,1.0,0.5,setosaa\n");
+    r = run("eval", "iris.st", "iris_new.csv", NULL);
+    CHECK(r.rc == 1 && count_lines(r.err) == 1 &&
+              strstr(r.err, "iris_new.csv:5: column 5: class \"setosaa\" is not one of the model's 3 classes"),
+          "unseen class: rc %d %s", r.rc, r.err);
+    result_free(&r);
+    /* predict ignores the label column, so the file predicts. */
+    r = run("predict", "iris.st", "iris_new.csv", NULL);
+    CHECK(r.rc == 0 && count_lines(r.out) == 5, "predict with unseen label: rc %d %s", r.rc, r.err);
+    result_free(&r);
+}
+
+/* Categorical and missing values round-trip through the model file. */
+static void test_categorical_missing(void)
+{
+    char text[16384] = "size,colour,weight,kind\n";
+    static const char *const colours[3] = {"red", "green", "blue"};
+    for (int i = 0; i < 120; i++) {
+        int k = i % 2;
+        char line[96];
+        const char *w = i % 13 == 5 ? "NA" : i % 13 == 7 ? "" : NULL;
+        char wv[16];
+        snprintf(wv, sizeof wv, "%d.%d", 1 + 3 * k, i % 10);
+        snprintf(line, sizeof line, "%d.%d,%s,%s,%s\n", 2 + k, i % 7, colours[(k + (i % 5 == 0)) % 3],
+                 w ? w : wv, k ? "big" : "small");
+        strcat(text, line);
+    }
+    write_file("cm.csv", text);
+    result r = run("train", "cm.csv", "--layers", "6:tanh,2:softmax", "--epochs", "40", "--batch", "8",
+                   "--save", "cm.st", "--quiet", NULL);
+    CHECK(r.rc == 1 && strstr(r.err, "cm.csv:7: column 3: missing value \"NA\" (use --missing drop, mean or median)"),
+          "missing by default: rc %d %s", r.rc, r.err);
+    result_free(&r);
+    r = run("train", "cm.csv", "--layers", "6:tanh,2:softmax", "--epochs", "40", "--batch", "8", "--missing",
+            "mean", "--save", "cm.st", "--quiet", "--test", "cm.csv", NULL);
+    CHECK(r.rc == 0 && number_after(r.out, "test accuracy: ") >= 95.0, "mean: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    r = run("info", "cm.st", NULL);
+    const char *fill = strstr(r.out, "column 2: numeric, missing values filled with ");
+    CHECK(r.rc == 0 && strstr(r.out, "column 1: categorical, 3 categories (blue, green, red)") && fill,
+          "info: %s", r.out);
+    char fv[32] = "";
+    if (fill) sscanf(fill + strlen("column 2: numeric, missing values filled with "), "%31s", fv);
+    result_free(&r);
+    /* NA predicts as the saved mean; an unseen colour as all zeros, with one warning. */
+    char a[256], b[256];
+    snprintf(a, sizeof a, "size,colour,weight\n3.1,blue,NA\n2.2,purple,1.5\n");
+    snprintf(b, sizeof b, "size,colour,weight\n3.1,blue,%s\n2.2,purple,1.5\n", fv);
+    write_file("cm_a.csv", a);
+    write_file("cm_b.csv", b);
+    r = run("predict", "cm.st", "cm_a.csv", NULL);
+    result r2 = run("predict", "cm.st", "cm_b.csv", NULL);
+    CHECK(r.rc == 0 && r2.rc == 0 && !strcmp(r.out, r2.out) && count_lines(r.out) == 3 &&
+              !strncmp(r.out, "class,p_big,p_small\nbig,", 24),
+          "imputed: %s vs %s (%s)", r.out, r2.out, r.err);
+    CHECK(count_lines(r.err) == 1 &&
+              strstr(r.err, "mynn: warning: cm_a.csv:3: column 2: unseen category \"purple\" encoded as all zeros"),
+          "warning: %s", r.err);
+    result_free(&r);
+    result_free(&r2);
+    r = run("predict", "cm.st", "cm_a.csv", "--strict", NULL);
+    CHECK(r.rc == 1 && count_lines(r.err) == 1 && strstr(r.err, "category \"purple\" was not seen in training"),
+          "strict: rc %d %s", r.rc, r.err);
+    result_free(&r);
+    r = run("export", "cm.st", "cm.onnx", NULL);
+    CHECK(r.rc == 1 && count_lines(r.err) == 1 && !exists("cm.onnx") &&
+              strstr(r.err, "cm.st: the model one-hot encodes categorical columns of its CSV data"),
+          "export with an encoding: rc %d %s", r.rc, r.err);
+    result_free(&r);
+    r = run("train", "cm.csv", "--layers", "2:softmax", "--missing", "sometimes", NULL);
+    CHECK(r.rc == 2 && strstr(r.err, "--missing: \"sometimes\" must be error, drop, mean or median"), "%s", r.err);
+    result_free(&r);
+    r = run("train", "cm.csv", "--layers", "2:softmax", "--categorical", "1,,2", NULL);
+    CHECK(r.rc == 2 && strstr(r.err, "--categorical: \"1,,2\""), "%s", r.err);
+    result_free(&r);
+}
+
 static void test_xor(void)
 {
     char text[2048] = "";
@@ -397,7 +520,8 @@ static void test_errors(void)
     expect_fail(2, "needs a value", NULL, "train", "ok.csv", "--layers", NULL);
     expect_fail(1, "missing.csv", "o.st", "train", "missing.csv", "--layers", L, "--save", "o.st", NULL);
     expect_fail(1, "empty.csv", "o.st", "train", "empty.csv", "--layers", L, "--save", "o.st", NULL);
-    expect_fail(1, "bad.csv:3", "o.st", "train", "bad.csv", "--layers", L, "--save", "o.st", NULL);
+    expect_fail(1, "bad.csv:3", "o.st", "train", "bad.csv", "--layers", L, "--categorical", "none",
+                "--save", "o.st", NULL);
     expect_fail(2, "swish", "o.st", "train", "ok.csv", "--layers", "4:swish,3:softmax", "--save", "o.st", NULL);
     expect_fail(2, "--optimizer", "o.st", "train", "ok.csv", "--layers", L, "--optimizer", "adamax", "--save",
                 "o.st", NULL);
@@ -477,6 +601,38 @@ static char *drop_last_column(const char *csv)
     }
     *w = '\0';
     return o;
+}
+
+/* --recipe fann on a FANN .data file (symmetric -1/1 targets), as a FANN user would. */
+static void test_recipe_fann(void)
+{
+    char text[4096] = "64 2 1\n";
+    for (int rep = 0; rep < 16; rep++) strcat(text, "-1 -1\n-1\n-1 1\n1\n1 -1\n1\n1 1\n-1\n");
+    write_file("xor.data", text);
+    result r = run("train", "xor.data", "--recipe", "fann", "--layers", "4:tanh,1:tanh", "--epochs", "300",
+                   "--desired-error", "0.0001", "--save", "fx.st", "--quiet", "--seed", "3", NULL);
+    CHECK(r.rc == 0, "recipe rc %d: %s", r.rc, r.err);
+    result_free(&r);
+    r = run("predict", "fx.st", "xor.data", NULL);
+    /* A tanh output: rows y0; the signs of the four patterns are - + + -. */
+    int ok = r.rc == 0 && !strncmp(r.out, "y0\n", 3);
+    const char *p = r.out + 3;
+    static const int sign[4] = {-1, 1, 1, -1};
+    for (int i = 0; ok && i < 4; i++) {
+        double v = atof(p);
+        ok = v * sign[i] > 0.5;
+        p = strchr(p, '\n') + 1;
+    }
+    CHECK(ok, "xor predictions: %.120s %s", r.out, r.err);
+    result_free(&r);
+    expect_fail(2, "--lr: not part of --recipe fann", NULL, "train", "xor.data", "--recipe", "fann",
+                "--layers", "4:tanh,1:tanh", "--lr", "0.1", NULL);
+    expect_fail(1, "activation relu is not one of FANN's", "o.st", "train", "xor.data", "--recipe", "fann",
+                "--layers", "4:relu,1:tanh", "--save", "o.st", NULL);
+    expect_fail(2, "--steepness: only with --recipe fann", NULL, "train", "xor.data", "--layers",
+                "4:tanh,1:tanh", "--steepness", "1", NULL);
+    expect_fail(2, "--init: with --recipe fann", NULL, "train", "xor.data", "--recipe", "fann",
+                "--layers", "4:tanh,1:tanh", "--init", "he", NULL);
 }
 
 /* --optimizer auto (the default): lbfgs on the whole set with weight
@@ -991,6 +1147,9 @@ int main(void)
     }
     RUN(test_help_version);
     RUN(test_blobs_workflow);
+    RUN(test_named_classes);
+    RUN(test_categorical_missing);
+    RUN(test_recipe_fann);
     RUN(test_export);
     RUN(test_xor);
     RUN(test_val_file);

@@ -318,7 +318,11 @@ static void test_csv_errors(void)
     CHECK(s == MYNN_ERR_FORMAT, "header only");
     CHECK_MSG("hdr.csv: no data rows");
 
-    s = load(&ds, WTEXT("data.csv", "x,y,z\n1,2,0\n3,abc,1\n"), NULL);
+    /* A string in an input column: an error with categorical "none" (the
+     * default "auto" one-hot encodes it: test_encoding_categorical). */
+    mynn_load_options_default(&o);
+    o.categorical = "none";
+    s = load(&ds, WTEXT("data.csv", "x,y,z\n1,2,0\n3,abc,1\n"), &o);
     CHECK(s == MYNN_ERR_FORMAT, "non-number: %s", mynn_status_name(s));
     CHECK_MSG("data.csv:3: column 2: \"abc\" is not a number");
 
@@ -353,7 +357,7 @@ static void test_csv_errors(void)
     CHECK(s == MYNN_ERR_NUMERIC, "nan: %s", mynn_status_name(s));
     CHECK_MSG("nan.csv:4: column 2: non-finite value \"NaN\"");
 
-    s = load(&ds, WTEXT("allnan.csv", "nan,0\n"), &(mynn_load_options){-1, 0, 0, ',', 0, 1, 0});
+    s = load(&ds, WTEXT("allnan.csv", "nan,0\n"), &(mynn_load_options){.label_column = -1, .header = 0, .separator = ',', .skip_nonfinite = 1});
     CHECK(s == MYNN_ERR_FORMAT, "all rows dropped");
     CHECK_MSG("allnan.csv: no data rows left");
 
@@ -787,7 +791,7 @@ static void test_split(void)
 
     /* Caller-owned arrays: split works; free leaves them alone. */
     float x[8] = {0, 1, 2, 3, 4, 5, 6, 7};
-    mynn_dataset mine = {4, 2, 0, 0, x, NULL, NULL, 0};
+    mynn_dataset mine = {.n = 4, .n_inputs = 2, .x = x};
     mynn_dataset *vm = NULL;
     CHECK_OK(mynn_dataset_split(&mine, 0.5f, 3, &vm));
     CHECK(mine.n == 2 && vm && vm->n == 2 && !vm->y && !vm->labels, "unowned split");

@@ -50,6 +50,7 @@ static void test_layers(void) { replay("layers", fuzz_layers); }
 static void test_dataset(void) { replay("dataset", fuzz_dataset); }
 static void test_checkpoint(void) { replay("checkpoint", fuzz_checkpoint); }
 static void test_qmodel(void) { replay("qmodel", fuzz_qmodel); }
+static void test_npy(void) { replay("npy", fuzz_npy); }
 
 int main(void)
 {
@@ -62,5 +63,6 @@ int main(void)
     RUN(test_layers);
     RUN(test_dataset);
     RUN(test_checkpoint);
+    RUN(test_npy);
     return CK_END();
 }

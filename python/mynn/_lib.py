@@ -53,13 +53,16 @@ class FitOptions(ctypes.Structure):
 class Dataset(ctypes.Structure):
     _fields_ = [("n", c_int), ("n_inputs", c_int), ("n_outputs", c_int), ("n_classes", c_int),
                 ("x", c_float_p), ("y", c_float_p), ("labels", c_int_p), ("owned", c_int),
-                ("shape", c_int * 3), ("shape_dims", c_int)]
+                ("shape", c_int * 3), ("shape_dims", c_int),
+                ("encoding", ctypes.c_void_p), ("n_unseen", c_int), ("unseen_first", ctypes.c_char * 160)]
 
 
 class LoadOptions(ctypes.Structure):
     _fields_ = [("label_column", c_int), ("n_targets", c_int), ("header", c_int),
                 ("separator", ctypes.c_char), ("n_classes", c_int), ("skip_nonfinite", c_int),
-                ("no_labels", c_int), ("shape", c_int * 3), ("shape_dims", c_int)]
+                ("no_labels", c_int), ("shape", c_int * 3), ("shape_dims", c_int),
+                ("categorical", c_char_p), ("missing", c_int), ("encoding", ctypes.c_void_p),
+                ("strict", c_int), ("npz_x", c_char_p), ("npz_y", c_char_p)]
 
 
 class Metrics(ctypes.Structure):

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from . import _lib
+from . import _lib, errors
 from ._lib import call, lib
 
 _MAX_ROWS = 2**31 - 1
@@ -113,6 +113,9 @@ def load_dataset(path, which="train", label_column=-1, targets=0, header=None, s
     o.n_classes = int(n_classes)
     o.skip_nonfinite = 1 if skip_nonfinite else 0
     o.no_labels = 0 if labels else 1
+    # Strings in input columns stay an error here: (x, y) cannot carry the
+    # feature encoding (one-hot categories, class names) the tool saves.
+    o.categorical = b"none"
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError("path must be a str or os.PathLike, got %r" % (path,))
     p = ctypes.POINTER(_lib.Dataset)()
@@ -120,6 +123,11 @@ def load_dataset(path, which="train", label_column=-1, targets=0, header=None, s
          1 if which == "test" else 0)
     try:
         d = p.contents
+        if d.encoding:
+            raise errors.FormatError(
+                "%s: its label column holds class names; the Python package reads class indices "
+                "only (train on it with the mynn tool, which saves the names with the model)"
+                % os.fsdecode(path))
         x = np.ctypeslib.as_array(d.x, (d.n, d.n_inputs)).copy()
         if not labels or d.n_outputs == 0:
             y = None

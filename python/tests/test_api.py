@@ -396,6 +396,9 @@ def test_load_dataset(tmp_path):
     (tmp_path / "bad.csv").write_text("1,2,0\n3,x,1\n")
     with pytest.raises(mynn.FormatError, match=r"bad.csv:2"):
         mynn.load_dataset(tmp_path / "bad.csv")
+    (tmp_path / "names.csv").write_text("1,2,setosa\n3,4,virginica\n")
+    with pytest.raises(mynn.FormatError, match=r"names.csv: its label column holds class names"):
+        mynn.load_dataset(tmp_path / "names.csv")
     with pytest.raises(mynn.FileError):
         mynn.load_dataset(tmp_path / "none.csv")
     with pytest.raises(ValueError, match="which"):

@@ -41,6 +41,7 @@ void mynn_dataset_free(mynn_dataset *ds)
     free(ds->x);
     free(ds->y);
     free(ds->labels);
+    mynn_encoding_free(ds->encoding);
     free(ds);
 }
 
@@ -279,6 +280,9 @@ mynn_status mynn_dataset_load(mynn_dataset **out, const char *path,
     if (opt->n_classes < 0)
         return mn_error(MYNN_ERR_ARG, "mynn_dataset_load: n_classes must be >= 0, got %d",
                         opt->n_classes);
+    if ((unsigned)opt->missing > MYNN_MISSING_MEDIAN)
+        return mn_error(MYNN_ERR_ARG, "mynn_dataset_load: missing must be a mynn_missing, got %d",
+                        (int)opt->missing);
     if (opt->shape_dims && (opt->shape_dims > 2 || opt->shape[0] < 1 || opt->shape[1] < 1 ||
                             opt->shape[2] < 1 || (opt->shape_dims == 1 && opt->shape[1] != 1)))
         return mn_error(MYNN_ERR_ARG, "mynn_dataset_load: shape must be C x H x W (or C x 1 x L), got "
@@ -325,7 +329,11 @@ static mynn_status load_any(mynn_dataset **out, const char *path, const mynn_loa
         }
     }
 
-    if (len >= 2 && buf[0] == 0 && buf[1] == 0)
+    if (len >= 6 && !memcmp(buf, "\x93NUMPY", 6))
+        s = mn_load_npy(out, path, buf, len, opt);
+    else if (len >= 4 && (!memcmp(buf, "PK\x03\x04", 4) || !memcmp(buf, "PK\x05\x06", 4)))
+        s = mn_load_npz(out, path, buf, len, opt);
+    else if (len >= 2 && buf[0] == 0 && buf[1] == 0)
         s = mn_load_idx_images(out, path, buf, len, opt);
     else if (mn_fann_detect((const char *)buf, len))
         s = mn_load_fann(out, path, (const char *)buf, len, opt);

@@ -48,4 +48,10 @@ mynn_status mn_load_idx_images(mynn_dataset **out, const char *path,
 mynn_status mn_load_idx_folder(mynn_dataset **out, const char *dir,
                                const mynn_load_options *opt, int which);
 
+/* NumPy: a .npy array (buf starts with \x93NUMPY) or a .npz zip archive. */
+mynn_status mn_load_npy(mynn_dataset **out, const char *path, const unsigned char *buf, size_t len,
+                        const mynn_load_options *opt);
+mynn_status mn_load_npz(mynn_dataset **out, const char *path, const unsigned char *buf, size_t len,
+                        const mynn_load_options *opt);
+
 #endif
