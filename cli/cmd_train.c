@@ -16,7 +16,7 @@
  * the experiments of docs/small-data.md. */
 #define AUTO_ROWS 5000
 #define AUTO_ROWS_S "5000"
-#define AUTO_WD 3e-4f          /* ... and 1e-3 with more parameters than rows */
+#define AUTO_WD 3e-4f          /* ... and 1e-3 with over 10 parameters per row */
 #define AUTO_WD_S "3e-4"
 #define AUTO_WD_OVER 1e-3f
 #define AUTO_WD_OVER_S "1e-3"
@@ -54,7 +54,7 @@ static const char help_rest[] =
     "  --optimizer NAME     auto (default), sgd, adam, adamw, rmsprop, irprop or\n"
     "                       lbfgs; auto: up to " AUTO_ROWS_S " training rows lbfgs on\n"
     "                       the whole set with --epochs " AUTO_EPOCHS_S " and --weight-decay\n"
-    "                       " AUTO_WD_S " (" AUTO_WD_OVER_S " with more parameters than rows)\n"
+    "                       " AUTO_WD_S " (" AUTO_WD_OVER_S " with over 10 parameters per row)\n"
     "                       unless given; above " AUTO_ROWS_S " rows adam\n"
     "  --lr X               learning rate (default 0.001; sgd 0.01; lbfgs 1, the\n"
     "                       first trial step of each line search)\n"
@@ -637,14 +637,14 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
 }
 
 /* --optimizer auto's weight decay for L-BFGS when --weight-decay is not
- * given: stronger when the network has more parameters than there are
- * training rows (docs/small-data.md). */
+ * given: stronger when the network has over 10 parameters per training
+ * row (docs/small-data.md). */
 static void auto_decay(cli_opt *opts, train_args *a, const mynn_dataset *train, mynn_net *net)
 {
     if (!a->opt_auto || a->opt_kind != MYNN_OPT_LBFGS || cli_value(opts, "--weight-decay")) return;
     size_t np = 0;
     mynn_params(net, &np);
-    a->fo.optim.weight_decay = np > (size_t)train->n ? AUTO_WD_OVER : AUTO_WD;
+    a->fo.optim.weight_decay = np > 10 * (size_t)train->n ? AUTO_WD_OVER : AUTO_WD;
 }
 
 /* The line announcing the run. */

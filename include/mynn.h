@@ -615,17 +615,21 @@ typedef struct mynn_fit_options {
 MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
 
 /* Train net on train for o->epochs, with optional validation set val (may
- * be NULL).  With L-BFGS an epoch is one step (one iteration) over the
- * whole training set, evaluated in batches of batch_size whose mean loss
- * and gradient it uses; training ends early when the optimizer has
- * converged (mynn_epoch_stats.converged), and the loss and accuracy of an
- * epoch are those at the weights after its step (mini-batch kinds: the
- * mean over the epoch's batches, each before its update).  Dropout makes
- * that loss random, which its line search does not expect.  A NaN or
- * infinite loss stops training with MYNN_ERR_NUMERIC and a message naming
- * the epoch and batch (L-BFGS: the epoch and the line-search evaluation);
- * the weights are then restored to the last finite state (L-BFGS: those at
- * the start of the epoch). */
+ * be NULL).  A NaN or infinite loss stops training with MYNN_ERR_NUMERIC
+ * and a message naming the epoch and batch; the weights are then restored
+ * to the last finite state.
+ *
+ * With L-BFGS an epoch is one step (one iteration) over the whole training
+ * set, whose mean loss and gradient it evaluates in batches of batch_size
+ * (with shuffle the order still changes per epoch: the same objective,
+ * summed in another order).  Training ends early once the optimizer has
+ * converged (mynn_epoch_stats.converged).  The loss and accuracy of an
+ * epoch are those of the weights after its step (mini-batch kinds: the
+ * mean over the epoch's batches, each before its update).  A non-finite
+ * loss names the epoch and the line-search evaluation and restores the
+ * weights of the epoch's start.  Dropout makes the loss random, which the
+ * line search does not expect (a failed search ends training as
+ * converged). */
 MYNN_API mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
                               const mynn_fit_options *o);
 

@@ -639,7 +639,7 @@ static void test_recipe_fann(void)
  * decay up to 5000 rows, adam above; explicit lbfgs converges and says so. */
 static void test_auto_optimizer(void)
 {
-    write_blobs("tiny.csv", 50, 1);   /* 51 parameters, 50 rows: the stronger decay */
+    write_blobs("tiny.csv", 5, 1);   /* 51 parameters, 5 rows: the stronger decay */
     result r = run("train", "tiny.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", "--epochs", "5", NULL);
     CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, weight decay 0.001)"), "tiny: %s %s", r.out, r.err);
     result_free(&r);
