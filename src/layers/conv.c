@@ -20,7 +20,6 @@
 #include "activations/activation.h"
 #include "kernels/kernels.h"
 
-#include <math.h>
 #include <string.h>
 
 #define CONV_WORK_FLOATS ((size_t)4 << 20)
@@ -48,26 +47,14 @@ static size_t conv_work(const mn_layer *l, int max_batch)
     return conv_k(l) * conv_p(l) * (size_t)(max_batch < c ? max_batch : c);
 }
 
-/* PyTorch's default for Conv2d is Kaiming-uniform with a = sqrt(5), i.e.
- * U(-1/sqrt(fan_in), 1/sqrt(fan_in)); we use the same He/Xavier bounds as
- * the dense layer with fan_in = C·kh·kw and fan_out = F·kh·kw. */
+/* The dense layer's He/Xavier bounds with fan_in = C·kh·kw and fan_out =
+ * F·kh·kw (PyTorch's own default for Conv2d is the narrower
+ * U(±1/sqrt(fan_in))). */
 static void conv_init(mn_layer *l, mynn_init init, mynn_rng *rng)
 {
     size_t nw = (size_t)l->out_shape.c * conv_k(l);
-    float *w = l->param, *b = l->param + nw;
-    if (init == MYNN_INIT_AUTO)
-        init = (l->act == MYNN_ACT_RELU || l->act == MYNN_ACT_LEAKY_RELU ||
-                l->act == MYNN_ACT_GELU) ? MYNN_INIT_HE : MYNN_INIT_XAVIER;
-    if (init == MYNN_INIT_UNIFORM01) {
-        for (size_t i = 0; i < nw; i++) w[i] = mynn_rng_uniform(rng);
-        for (int i = 0; i < l->out_shape.c; i++) b[i] = mynn_rng_uniform(rng);
-        return;
-    }
-    double fan_in = (double)conv_k(l), fan_out = (double)l->out_shape.c * l->kh * l->kw;
-    double fan = init == MYNN_INIT_HE ? fan_in : fan_in + fan_out;
-    float a = (float)sqrt(6.0 / fan);
-    for (size_t i = 0; i < nw; i++) w[i] = a * (2.0f * mynn_rng_uniform(rng) - 1.0f);
-    for (int i = 0; i < l->out_shape.c; i++) b[i] = 0.0f;
+    mn_init_weights(l->param, nw, l->param + nw, (size_t)l->out_shape.c, init, l->act, (double)conv_k(l),
+                    (double)l->out_shape.c * l->kh * l->kw, rng);
 }
 
 static void lower(const mn_layer *l, const float *x, int s, float *col)

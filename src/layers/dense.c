@@ -8,7 +8,6 @@
 #include "activations/activation.h"
 #include "kernels/kernels.h"
 
-#include <math.h>
 
 static size_t dense_n_params(const mn_layer *l)
 {
@@ -21,19 +20,8 @@ static size_t dense_cache(const mn_layer *l) { return (size_t)l->n_out; }
 static void dense_init(mn_layer *l, mynn_init init, mynn_rng *rng)
 {
     size_t nw = (size_t)l->n_out * l->n_in;
-    float *w = l->param, *b = l->param + nw;
-    if (init == MYNN_INIT_AUTO)
-        init = (l->act == MYNN_ACT_RELU || l->act == MYNN_ACT_LEAKY_RELU ||
-                l->act == MYNN_ACT_GELU) ? MYNN_INIT_HE : MYNN_INIT_XAVIER;
-    if (init == MYNN_INIT_UNIFORM01) {
-        for (size_t i = 0; i < nw; i++) w[i] = mynn_rng_uniform(rng);
-        for (int i = 0; i < l->n_out; i++) b[i] = mynn_rng_uniform(rng);
-        return;
-    }
-    double fan = init == MYNN_INIT_HE ? (double)l->n_in : (double)(l->n_in + l->n_out);
-    float a = (float)sqrt(6.0 / fan);
-    for (size_t i = 0; i < nw; i++) w[i] = a * (2.0f * mynn_rng_uniform(rng) - 1.0f);
-    for (int i = 0; i < l->n_out; i++) b[i] = 0.0f;
+    mn_init_weights(l->param, nw, l->param + nw, (size_t)l->n_out, init, l->act, (double)l->n_in,
+                    (double)l->n_out, rng);
 }
 
 /* x: [n × in], W: [out × in], B: [out] -> Z (cache), Y (out): [n × out] */

@@ -76,6 +76,12 @@ extern const mn_layer_ops mn_flatten_ops;
 extern const mn_layer_ops mn_batchnorm_ops;
 extern const mn_layer_ops mn_activation_ops;
 
+/* Weight w [nw] and bias b [nb] for init (AUTO: He after relu-like act,
+ * else Xavier; uniform bounds sqrt(6/fan_in) or sqrt(6/(fan_in+fan_out));
+ * bias 0), or the seed's U[0,1) for both. */
+void mn_init_weights(float *w, size_t nw, float *b, size_t nb, mynn_init init, mynn_activation act,
+                     double fan_in, double fan_out, mynn_rng *rng);
+
 /* The layer's size of an optional op (0 when the kind has none). */
 size_t mn_layer_buffers(const mn_layer *l);
 size_t mn_layer_work(const mn_layer *l, int max_batch);
