@@ -219,37 +219,8 @@ mn_qgemm_rows_fn mn_qgemm_avxvnni(void)
     return (a >> 4) & 1u ? rows256 : NULL;
 }
 
-#else
-/* mn_q8 on 16 lanes: clamp, add 0.5 with v's sign, truncate: the scalar
- * expression's operations, so the same bytes. */
-#define T512Q __attribute__((target("avx512f,avx512bw")))
-T512Q static void quant512(const float *x, const float *shift, const float *scale, int cols,
-                           float inv, uint8_t *q, int ldq)
-{
-    const __m512 vi = _mm512_set1_ps(inv), hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
-    const __m512i sign = _mm512_set1_epi32((int)0x80000000u), half = _mm512_set1_epi32(0x3F000000);
-    const __m512i off = _mm512_set1_epi32(128);
-    for (int j = 0; j < cols; j += 16) {
-        __mmask16 m = cols - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - j)) - 1);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
-        if (shift)
-            v = _mm512_mul_ps(_mm512_sub_ps(v, _mm512_maskz_loadu_ps(m, shift + j)),
-                              _mm512_maskz_loadu_ps(m, scale + j));
-        v = _mm512_mul_ps(v, vi);
-        v = _mm512_max_ps(_mm512_min_ps(v, hi), lo);
-        __m512i h = _mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(v), sign), half);
-        __m512i r = _mm512_add_epi32(_mm512_cvttps_epi32(_mm512_add_ps(v, _mm512_castsi512_ps(h))), off);
-        _mm512_mask_cvtepi32_storeu_epi8(q + j, m, r);
-    }
-    for (int j = cols; j < ldq; j++) q[j] = 128;
-}
-
-mn_quant_row_fn mn_qgemm_quant512(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? quant512 : NULL;
-}
-
+#else   /* not x86: the portable kernels only */
+mn_quant_row_fn mn_qgemm_quant512(void) { return NULL; }
 mn_qgemm_rows_fn mn_qgemm_avx512vnni(void) { return NULL; }
 mn_qgemm_rows_fn mn_qgemm_avxvnni(void) { return NULL; }
 #endif
