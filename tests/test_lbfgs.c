@@ -397,6 +397,11 @@ static float *fit_blobs(const mynn_dataset *ds, int threads, int batch, int epoc
     return copy;
 }
 
+/* GCC 12's AArch64 vectorizer stops with an internal compiler error on this
+ * function (vect_transform_reduction): compiled there without it. */
+#if defined(__aarch64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-vectorize")))
+#endif
 static void test_threads_and_resume(void)
 {
     const int n = 300;
