@@ -104,6 +104,7 @@ static mynn_net *get_model(const mynn_dataset *train)
 
 static void test_cortex_m4(void)
 {
+    if (ck_emulated()) SKIP("under emulation (the firmware and its reference run on the host)");
     if (!have("arm-none-eabi-gcc") || !have("qemu-system-arm"))
         SKIP("arm-none-eabi-gcc or qemu-system-arm not installed (gcc-arm-none-eabi, "
              "libnewlib-arm-none-eabi, qemu-system-arm)");

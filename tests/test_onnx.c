@@ -380,6 +380,7 @@ static int run_cmd(const char *cmd, char *out, size_t out_n)
 
 static void test_onnxruntime(void)
 {
+    if (ck_emulated()) SKIP("under emulation: ONNX Runtime is the host's (x86) build");
     const char *py = "/usr/bin/python3", *script = "tests/onnx_check.py";
     if (access(py, X_OK) != 0) SKIP("%s is missing", py);
     if (access(script, R_OK) != 0) SKIP("%s not found (run from the repository root)", script);

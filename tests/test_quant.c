@@ -404,6 +404,7 @@ static int run_tool(const char *args)
 
 static void test_fashion_mnist(void)
 {
+    if (ck_emulated()) SKIP("Fashion-MNIST training is minutes under emulation");
     if (access(FM_DIR, R_OK) != 0) SKIP("Fashion-MNIST not installed in %s", FM_DIR);
     mynn_dataset *train = NULL, *test = NULL;
     CHECK_OK(mynn_dataset_load(&train, FM_DIR, NULL, 0));
