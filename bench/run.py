@@ -107,17 +107,21 @@ def cnn_row(torch_ok):
     ours = ["build/bench/bench_cnn", DATA, "64", str(THREADS), str(CNN_SAMPLES), "1024"]
     tcmd = [TORCH, "bench/torch_cnn.py", "--batch", "64", "--threads", str(THREADS),
             "--samples", str(CNN_SAMPLES), "--infer-batch", "1024"]
-    o = ([], [], [])
+    o = {"default": ([], [], []), "passive": ([], [], [])}
     t = {"default": ([], [], []), "passive": ([], [], [])}
     for _ in range(RUNS):
-        f, mem = run(ours, {"OMP_NUM_THREADS": str(THREADS)})
-        o[0].append(float(f["epoch_s"])); o[1].append(float(f["infer_ips"])); o[2].append(mem)
+        for mode, env in (("default", {}), ("passive", {"OMP_WAIT_POLICY": "PASSIVE"})):
+            f, mem = run(ours, dict(env, OMP_NUM_THREADS=str(THREADS)))
+            o[mode][0].append(float(f["epoch_s"])); o[mode][1].append(float(f["infer_ips"]))
+            o[mode][2].append(mem)
         if torch_ok:
             for mode, env in (("default", {}), ("passive", {"OMP_WAIT_POLICY": "PASSIVE"})):
                 f, mem = run(tcmd, env)
                 t[mode][0].append(float(f["epoch_s"])); t[mode][1].append(float(f["infer_ips"]))
                 t[mode][2].append(mem)
-    row = {"ours_epoch": med(o[0]), "ours_ips": med(o[1]), "ours_mem": med(o[2])}
+    mine = min(o, key=lambda k: med(o[k][0]))
+    row = {"ours_mode": mine, "ours_epoch": med(o[mine][0]),
+           "ours_ips": max(med(o["default"][1]), med(o["passive"][1])), "ours_mem": med(o[mine][2])}
     if torch_ok:
         best = min(t, key=lambda k: med(t[k][0]))
         row.update(torch_mode=best, torch_epoch=med(t[best][0]),
@@ -133,13 +137,14 @@ def cnn_section(w, torch_ok, best_ours):
       "Dense(128→10), Adam, batch 64. "
       f"Commands: `build/bench/bench_cnn {DATA} 64 {THREADS} {CNN_SAMPLES} 1024` vs "
       f"`/usr/bin/python3 bench/torch_cnn.py --batch 64 --threads {THREADS} --samples {CNN_SAMPLES}` "
-      f"(PyTorch with its default OpenMP settings and with OMP_WAIT_POLICY=PASSIVE, the faster kept); "
+      f"(each with its default OpenMP settings and with OMP_WAIT_POLICY=PASSIVE, the faster kept: on a "
+      f"machine with other load, spinning OpenMP threads wait for descheduled ones); "
       f"{CNN_SAMPLES} samples timed, scaled to 60,000.\n")
     rate = CNN_FLOPS_EPOCH / r["ours_epoch"] / 1e9
     w("| figure | ours | PyTorch | ratio |")
     w("|---|---:|---:|---:|")
     if torch_ok:
-        w(f"| training s/epoch | {r['ours_epoch']:.2f} | {r['torch_epoch']:.2f} ({r['torch_mode']}) | "
+        w(f"| training s/epoch | {r['ours_epoch']:.2f} ({r['ours_mode']}) | {r['torch_epoch']:.2f} ({r['torch_mode']}) | "
           f"{r['torch_epoch'] / r['ours_epoch']:.2f}x |")
         w(f"| inference images/s, batch 1024 | {r['ours_ips']:,.0f} | {r['torch_ips']:,.0f} | "
           f"{r['ours_ips'] / r['torch_ips']:.2f}x |")
