@@ -19,6 +19,13 @@ MPIRUN = ["mpirun", "--oversubscribe", "--bind-to", "none"]
 SECTION = "## Data-parallel training (MPI)"
 
 
+
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
 def train_args(tool, threads):
     return [tool, "train", DATA, "--layers", "256:relu,128:relu,10:softmax", "--optimizer", "adam",
             "--lr", "0.001", "--batch", "64", "--epochs", str(EPOCHS), "--seed", "1",
@@ -69,7 +76,7 @@ def main():
     steps = (60000 + 63) // 64
     w = []
     w.append(SECTION + "\n")
-    w.append(f"Produced by `make bench-mpi` (bench/mpi.sh, bench/mpi.py) on {time.strftime('%Y-%m-%d')}: "
+    w.append(f"Produced by `make bench-mpi` (bench/mpi.sh, bench/mpi.py) on {time.strftime('%Y-%m-%d')}, CPU: {cpu_name()}: "
              f"the MLP 784-256-128-10 (Adam, batch 64 global, {EPOCHS} epochs, 938 steps each) on "
              "Fashion-MNIST; epoch time = the tool's per-epoch seconds (training steps only); "
              f"median of {RUNS} runs, the configurations interleaved.")

@@ -162,7 +162,11 @@ int fuzz_safetensors(const uint8_t *data, size_t size)
     char path[128];
     if (!scratch_file(path, sizeof path, "input.safetensors", data, size)) return 0;
     mynn_net *net = NULL;
-    if (mynn_load(&net, path, 2) == MYNN_OK) mynn_free(net);
+    if (mynn_load(&net, path, 2) == MYNN_OK) {
+        mynn_encoding *enc = NULL;   /* the CSV encoding's JSON metadata, parsed on demand */
+        if (mynn_get_encoding(net, &enc) == MYNN_OK) mynn_encoding_free(enc);
+        mynn_free(net);
+    }
     unlink(path);
     return 0;
 }
