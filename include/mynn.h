@@ -772,8 +772,10 @@ MYNN_API mynn_status mynn_export_onnx(const mynn_net *net, const char *path);
  * the flash (weights + estimated code) and RAM (scratch) bytes.  Outputs
  * match mynn_predict to rounding (the dot products sum in another order).
  * name must be a C identifier of at most 64 characters (MYNN_ERR_ARG).
- * Dense, activation, dropout and flatten layers are exported; convolution,
- * pooling and batch norm give MYNN_ERR_ARG naming the layer (not yet). */
+ * Every layer kind is exported: dense, activation, dropout, flatten,
+ * convolution (direct loops, zero padding), pooling and batch norm, which
+ * is folded into the convolution or dense layer before it when that layer
+ * has the identity activation (else computed with its running statistics). */
 MYNN_API mynn_status mynn_export_c(const mynn_net *net, const char *dir, const char *name);
 
 /* ------------------------------------------------------------------------ */
