@@ -59,22 +59,22 @@ static mynn_status dense_code(mn_atomic *a, const mn_xlayer *x, const char *src,
     return mn_cgen_act_call(a, l->act, dst, l->n_out);
 }
 
-static const mn_layer_gen g_dense = {1, MN_XFN_DENSE, dense_bytes, dense_data, dense_code};
+static const mn_layer_gen g_dense = {1, 0, MN_XFN_DENSE, dense_bytes, dense_data, dense_code};
 
 /* An activation layer: dst = f(src), element-wise (softmax over the sample). */
 static mynn_status act_code(mn_atomic *a, const mn_xlayer *x, const char *src, const char *dst)
 {
     const mn_layer *l = x->l;
-    mn_atomic_printf(a, "    /* layer %d: %s */\n    for (j = 0; j < %d; j++) %s[j] = %s[j];\n", x->i,
-                     mynn_activation_name(l->act), l->n_out, dst, src);
+    mn_atomic_printf(a, "    /* layer %d: %s */\n", x->i, mynn_activation_name(l->act));
+    if (strcmp(src, dst)) mn_atomic_printf(a, "    for (j = 0; j < %d; j++) %s[j] = %s[j];\n", l->n_out, dst, src);
     return mn_cgen_act_call(a, l->act, dst, l->n_out);
 }
 
-static const mn_layer_gen g_activation = {1, 0, NULL, NULL, act_code};
+static const mn_layer_gen g_activation = {1, 1, 0, NULL, NULL, act_code};
 /* Inverted dropout is the identity at prediction, and flatten is on the
  * channel-major sample already: nothing to write.  Nor for a batch norm
  * folded into the layer before it. */
-static const mn_layer_gen g_identity = {0, 0, NULL, NULL, NULL};
+static const mn_layer_gen g_identity = {0, 0, 0, NULL, NULL, NULL};
 
 /* Every kind has one; NULL (refused, naming the layer) only for a kind
  * added to the library without one. */
@@ -117,10 +117,23 @@ typedef struct plan {
     unsigned fns;          /* MN_XFN_ functions used */
 } plan;
 
-/* The buffer layer i writes when it is not the last one: the transformed
- * input is in s0, then writers alternate s1, s0, ... (with no transform
- * the first writer reads the caller's input and takes s0). */
-static int dst_buffer(int with_input, int k) { return (k + with_input) % 2; }
+/* Where values are: the caller's input, the output, or scratch s0 / s1. */
+enum { BUF_INPUT = -2, BUF_OUTPUT = -1 };
+
+static const char *buf_name(int b)
+{
+    return b == BUF_INPUT ? "input" : b == BUF_OUTPUT ? "output" : b ? "s1" : "s0";
+}
+
+/* The buffer a writing layer writes, reading cur: the last one writes the
+ * output; an element-wise one works in place on scratch; the others take
+ * the scratch buffer cur is not in.  (The transformed input is in s0.) */
+static int dst_buffer(const mn_layer_gen *g, int is_last, int cur)
+{
+    if (is_last) return BUF_OUTPUT;
+    if (g->in_place && cur >= 0) return cur;
+    return cur == 0 ? 1 : 0;
+}
 
 static int has_act(const mn_layer *l)
 {
@@ -158,11 +171,12 @@ static mynn_status make_plan(const mynn_net *net, plan *p)
     if (p->last < 0) return mn_error(MYNN_ERR_STATE, "mynn_export_c: the network computes nothing");
     for (int k = 0; k < MN_XFN_COUNT; k++)
         if (p->fns >> k & 1u) p->code_bytes += mn_export_c_fn_bytes(k);
-    for (int i = 0, k = 0; i < p->last; i++) {
+    for (int i = 0, cur = with_input ? 0 : BUF_INPUT; i < p->last; i++) {
         mn_xlayer x;
-        if (!layer_gen(net, i, &x)->writes) continue;
-        int b = dst_buffer(with_input, k++);
-        if (x.l->n_out > p->width[b]) p->width[b] = x.l->n_out;
+        const mn_layer_gen *g = layer_gen(net, i, &x);
+        if (!g->writes) continue;
+        cur = dst_buffer(g, 0, cur);
+        if (x.l->n_out > p->width[cur]) p->width[cur] = x.l->n_out;
     }
     return MYNN_OK;
 }
@@ -249,13 +263,13 @@ static mynn_status write_body(mn_atomic *a, const mynn_net *net, const plan *p, 
         "    for (j = 0; j < %d; j++)\n"
         "        if (!isfinite(input[j])) return -1;\n",
         name, p->width[0], net->n_inputs);
-    const char *src = "input";
+    int cur = BUF_INPUT;
     if (with_input) {
         mn_atomic_printf(a, "    for (j = 0; j < %d; j++) s0[j] = (input[j] - in_shift[j]) * in_scale[j];\n",
                          net->n_inputs);
-        src = "s0";
+        cur = 0;
     }
-    for (int i = 0, k = 0; i <= p->last; i++) {
+    for (int i = 0; i <= p->last; i++) {
         mn_xlayer x;
         const mn_layer_gen *g = layer_gen(net, i, &x);
         if (!g->writes) {
@@ -266,10 +280,10 @@ static mynn_status write_body(mn_atomic *a, const mynn_net *net, const plan *p, 
                                  x.l->ops->name);
             continue;
         }
-        const char *dst = i == p->last ? "output" : dst_buffer(with_input, k++) ? "s1" : "s0";
-        mynn_status s = g->code(a, &x, src, dst);
+        int dst = dst_buffer(g, i == p->last, cur);
+        mynn_status s = g->code(a, &x, buf_name(cur), buf_name(dst));
         if (s) return s;
-        src = dst;
+        cur = dst;
     }
     mn_atomic_printf(a,
         "    return 0;\n}\n\n"

@@ -30,13 +30,16 @@ enum {
 typedef struct mn_layer_gen {
     /* 1 if the layer computes anything at prediction (dropout does not). */
     int writes;
+    /* 1 if element-wise: its code may read and write the same buffer. */
+    int in_place;
     /* The MN_XFN_ functions its code calls. */
     unsigned fns;
     /* Bytes of const data the layer adds (flash); NULL: none. */
     size_t (*data_bytes)(const mn_xlayer *x);
     /* Its static const arrays, named l<i>_...; NULL: none. */
     mynn_status (*data)(mn_atomic *a, const mn_xlayer *x);
-    /* Statements reading src [n_in] and writing dst [n_out], a different buffer. */
+    /* Statements reading src [n_in] and writing dst [n_out]: a different
+     * buffer, or the same one for an in_place layer. */
     mynn_status (*code)(mn_atomic *a, const mn_xlayer *x, const char *src, const char *dst);
 } mn_layer_gen;
 

@@ -195,7 +195,7 @@ static mynn_status conv_code(mn_atomic *a, const mn_xlayer *x, const char *src, 
     return mn_cgen_act_call(a, x->l->act, dst, x->l->n_out);
 }
 
-static const mn_layer_gen g_conv = {1, MN_XFN_CONV, conv_bytes, conv_data, conv_code};
+static const mn_layer_gen g_conv = {1, 0, MN_XFN_CONV, conv_bytes, conv_data, conv_code};
 
 /* ------------------------------------------------------------------------ */
 /* Pooling                                                                   */
@@ -221,8 +221,8 @@ static mynn_status pool_code(mn_atomic *a, const mn_xlayer *x, const char *src, 
     return a->status;
 }
 
-static const mn_layer_gen g_maxpool = {1, MN_XFN_POOL_SHAPE | MN_XFN_MAXPOOL, pool_bytes, pool_data, pool_code};
-static const mn_layer_gen g_avgpool = {1, MN_XFN_POOL_SHAPE | MN_XFN_AVGPOOL, pool_bytes, pool_data, pool_code};
+static const mn_layer_gen g_maxpool = {1, 0, MN_XFN_POOL_SHAPE | MN_XFN_MAXPOOL, pool_bytes, pool_data, pool_code};
+static const mn_layer_gen g_avgpool = {1, 0, MN_XFN_POOL_SHAPE | MN_XFN_AVGPOOL, pool_bytes, pool_data, pool_code};
 
 static mynn_status gap_code(mn_atomic *a, const mn_xlayer *x, const char *src, const char *dst)
 {
@@ -233,7 +233,7 @@ static mynn_status gap_code(mn_atomic *a, const mn_xlayer *x, const char *src, c
     return a->status;
 }
 
-static const mn_layer_gen g_gap = {1, MN_XFN_GAP, NULL, NULL, gap_code};
+static const mn_layer_gen g_gap = {1, 0, MN_XFN_GAP, NULL, NULL, gap_code};
 
 /* ------------------------------------------------------------------------ */
 /* Batch norm that does not fold (after pooling, an activation, ...)         */
@@ -273,7 +273,7 @@ static mynn_status bn_code(mn_atomic *a, const mn_xlayer *x, const char *src, co
     return a->status;
 }
 
-static const mn_layer_gen g_batchnorm = {1, MN_XFN_BATCHNORM, bn_bytes, bn_data, bn_code};
+static const mn_layer_gen g_batchnorm = {1, 1, MN_XFN_BATCHNORM, bn_bytes, bn_data, bn_code};
 
 const mn_layer_gen *mn_export_c_conv_gen(mynn_layer_kind k)
 {
