@@ -500,6 +500,40 @@ static void test_cnn_fashion(void)
     mynn_free(net);
 }
 
+/* Batch norm statistics that make no finite float are refused, naming the
+ * layer, and nothing is written. */
+static void test_cnn_bad_statistics(void)
+{
+    static const struct { const char *spec; int bn; float var, gamma; const char *what; } cases[] = {
+        {"conv:2:3:relu,batchnorm,flatten,3", 1, -1.0f, 1.0f, "layer 1 (batchnorm)"},   /* not folded */
+        {"conv:2:3,batchnorm,flatten,3", 1, -1.0f, 1.0f, "layer 1 (batchnorm) folded into layer 0"},
+        {"conv:2:3,batchnorm,flatten,3", 1, 1e-30f, 3e38f, "layer 1 (batchnorm) folded into layer 0"},
+        {"6,batchnorm,3", 1, 1e-30f, 3e38f, "layer 1 (batchnorm) folded into layer 0 (dense)"},
+        {"6,batchnorm,3", 1, NAN, 1.0f, "statistic"},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        mynn_net *net = NULL;
+        CHECK_OK(mynn_create(&net, 36));
+        if (strncmp(cases[t].spec, "conv", 4) == 0) CHECK_OK(mynn_set_input_shape(net, 1, 6, 6));
+        CHECK_OK(mynn_add_layers(net, cases[t].spec));
+        CHECK_OK(mynn_build(net, 4, MYNN_INIT_AUTO, 1));
+        mn_layer *bn = &net->layers[cases[t].bn];
+        for (int c = 0; c < bn->in_shape.c; c++) {
+            bn->buf[bn->in_shape.c + c] = cases[t].var;
+            bn->param[c] = cases[t].gamma;
+        }
+        char dir[400], path[500];
+        snprintf(dir, sizeof dir, "%s/bad%zu", tmpdir, t);
+        CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+        mynn_status st = mynn_export_c(net, dir, "m");
+        CHECK(st == MYNN_ERR_NUMERIC && strstr(mynn_last_error(), cases[t].what),
+              "%s: %s: %s", cases[t].spec, mynn_status_name(st), mynn_last_error());
+        snprintf(path, sizeof path, "%s/m.c", dir);
+        CHECK(access(path, F_OK) != 0, "%s written", path);
+        mynn_free(net);
+    }
+}
+
 static void test_bad_arguments(void)
 {
     mynn_net *net = NULL;
@@ -567,6 +601,7 @@ int main(void)
     RUN(test_flatten_activation);
     RUN(test_cnn_every_kind);
     RUN(test_cnn_fashion);
+    RUN(test_cnn_bad_statistics);
     if (!g_compiled) printf("  no C compiler ran the generated code\n");
     mynn_dataset_free(g_data);
     if (!ck_failed) {

@@ -42,6 +42,11 @@ static mynn_status dense_data(mn_atomic *a, const mn_xlayer *x)
         if (!fw) return mn_error(MYNN_ERR_NOMEM, "mynn_export_c: no memory to fold layer %d", x->i + 1);
         mn_fold_bn(l, x->bn, fw, fw + nw);
         w = fw;
+        size_t at;
+        if (mn_find_nonfinite(fw, nw + (size_t)l->n_out, &at)) {
+            free(fw);
+            return mn_export_c_fold_error(x);
+        }
     }
     snprintf(name, sizeof name, "l%d_w", x->i);
     mynn_status s = mn_cgen_floats(a, name, w, nw);
@@ -327,6 +332,8 @@ mynn_status mynn_export_c(const mynn_net *net, const char *dir, const char *name
     size_t at;
     if (mn_find_nonfinite(net->params, net->n_params, &at))
         return mn_error(MYNN_ERR_NUMERIC, "mynn_export_c: parameter %zu is not finite", at);
+    if (mn_find_nonfinite(net->params + net->n_params, net->n_buffers, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "mynn_export_c: batch norm statistic %zu is not finite", at);
     plan p;
     mynn_status s = make_plan(net, &p);
     if (s) return s;

@@ -49,6 +49,8 @@ const mn_layer_gen *mn_export_c_conv_gen(mynn_layer_kind k);
 /* The text of MN_XFN_ function bit k (0 <= k < MN_XFN_COUNT), and an
  * estimate of its machine code bytes. */
 const char *mn_export_c_fn_text(int k);
+/* MYNN_ERR_NUMERIC: folding x's batch norm overflowed. */
+mynn_status mn_export_c_fold_error(const mn_xlayer *x);
 size_t mn_export_c_fn_bytes(int k);
 
 #endif

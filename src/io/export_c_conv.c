@@ -14,6 +14,7 @@
  * agree to a few float roundings, not to the bit. */
 #include "export_c.h"
 #include "network/fold.h"
+#include "network/network.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -140,6 +141,12 @@ static const struct {
     {g_avgpool_fn, 140}, {g_gap_fn, 60},     {g_bn_fn, 80},
 };
 
+mynn_status mn_export_c_fold_error(const mn_xlayer *x)
+{
+    return mn_error(MYNN_ERR_NUMERIC, "mynn_export_c: layer %d (batchnorm) folded into layer %d (%s) "
+                    "gives a weight or bias that is not a finite float", x->i + 1, x->i, x->l->ops->name);
+}
+
 const char *mn_export_c_fn_text(int k) { return g_fns[k].text; }
 size_t mn_export_c_fn_bytes(int k) { return g_fns[k].bytes; }
 
@@ -178,6 +185,11 @@ static mynn_status conv_data(mn_atomic *a, const mn_xlayer *x)
         mn_fold_bn(l, x->bn, fw, fw + nw);
         w = fw;
         b = fw + nw;
+        size_t at;
+        if (mn_find_nonfinite(fw, nw + (size_t)out.c, &at)) {
+            free(fw);
+            return mn_export_c_fold_error(x);
+        }
     }
     char name[48];
     snprintf(name, sizeof name, "l%d_w", x->i);
@@ -248,7 +260,14 @@ static mynn_status bn_data(mn_atomic *a, const mn_xlayer *x)
     const int C = l->in_shape.c;
     float *inv = malloc(sizeof(float) * (size_t)C);
     if (!inv) return mn_error(MYNN_ERR_NOMEM, "mynn_export_c: no memory for layer %d", x->i);
+    size_t at;
     for (int c = 0; c < C; c++) inv[c] = (float)(1.0 / sqrt((double)l->buf[C + c] + (double)l->eps));
+    if (mn_find_nonfinite(inv, (size_t)C, &at)) {
+        double bad = inv[at];
+        free(inv);
+        return mn_error(MYNN_ERR_NUMERIC, "mynn_export_c: layer %d (batchnorm): channel %zu's running "
+                        "variance %g gives 1/sqrt(var + eps) = %g", x->i, at, (double)l->buf[C + at], bad);
+    }
     mn_atomic_printf(a, "/* layer %d: batch norm over %d channels of %d values (running statistics) */\n",
                      x->i, C, l->in_shape.h * l->in_shape.w);
     char name[48];
