@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+#include "kernels.h"
+
 typedef void (*mn_ukernel_fn)(int kc, const float *a, const float *b,
                               float *c, ptrdiff_t ldc, int mr, int nr,
                               float alpha, float beta);
@@ -83,10 +85,12 @@ const mn_gemm_engine_t *mn_gemm_engine_blas(void);
  * changes).  Not meant to race with running mn_sgemm calls (tests). */
 int mn_gemm_set_engine(const char *name);
 
-/* The blocked, packed, threaded driver for kernel engines. */
+/* The blocked, packed, threaded driver for kernel engines; ep (NULL: none)
+ * is applied to each tile of C right after its last store. */
 void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
                      int N, int K, float alpha, const float *A, int lda,
-                     const float *B, int ldb, float beta, float *C, int ldc);
+                     const float *B, int ldb, float beta, float *C, int ldc,
+                     const mn_epilogue *ep);
 
 /* Portable packing and GEMV, any MR / NR. */
 void mn_pack_a_any(int mr, int trans, const float *src, ptrdiff_t ld, int mc,
