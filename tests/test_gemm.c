@@ -140,6 +140,8 @@ static void test_medium_shapes(void)
         {1, 257, 100}, {257, 1, 64}, {1, 1, 257}, {33, 100, 1},
         {64, 256, 784}, {256, 10, 128}, {10, 128, 256}, {64, 10, 128},
         {50, 10, 900}, {10, 300, 700}, {64, 128, 10},
+        /* A and B in place (small B or one row panel): edges, several KC blocks */
+        {256, 128, 10}, {10, 128, 64}, {23, 200, 40}, {50, 300, 27}, {7, 50, 1000}, {12, 33, 777},
     };
     int fails = 0;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {

@@ -237,6 +237,29 @@ static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
                       const float *B, ptrdiff_t ldb, float beta, float *C,
                       ptrdiff_t ldc, const mn_epilogue *ep)
 {
+    const int MR = e->mr, NR = e->nr;
+    const int KC = balanced(K, e->kc, 8);
+    /* B not transposed and small (L1) or used once: both read in place, no
+     * packing (the same operations per element as the packed path) */
+    if (e->kernel_uab && !transB && (m <= MR || (size_t)K * n <= 8192)) {
+        ptrdiff_t rsa = transA ? 1 : lda, csa = transA ? lda : 1;
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = imin(KC, K - pc);
+            float be = pc == 0 ? beta : 1.0f;
+            const mn_epilogue *ept = pc + kc >= K ? ep : NULL;
+            for (int ir = 0; ir < m; ir += MR) {
+                int mr = imin(MR, m - ir);
+                for (int jr = 0; jr < n; jr += NR) {
+                    float *cr = C + (size_t)ir * ldc + jr;
+                    e->kernel_uab(kc, A + (size_t)ir * rsa + (size_t)pc * csa, rsa, csa,
+                                  B + (size_t)pc * ldb + jr, ldb, cr, ldc, mr,
+                                  imin(NR, n - jr), alpha, be);
+                    if (ept) epi_block(ept, ir, jr, cr, ldc, mr, imin(NR, n - jr));
+                }
+            }
+        }
+        return;
+    }
     float *abuf = thread_buf(buf_floats(e));
     if (!abuf) { /* out of memory: slow but correct */
         mn_sgemm_ref(transA, transB, m, n, K, alpha, A, (int)lda, B, (int)ldb,
@@ -245,8 +268,6 @@ static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
         return;
     }
     float *bbuf = abuf + (((size_t)e->mc * e->kc + 15) & ~(size_t)15);
-    const int MR = e->mr, NR = e->nr;
-    const int KC = balanced(K, e->kc, 8);
     const int MC = balanced(m, e->mc, MR);
     const int NC = balanced(n, e->nc, NR);
     for (int jc = 0; jc < n; jc += NC) {

@@ -35,6 +35,12 @@ typedef void (*mn_ukernel_ua_fn)(int kc, const float *a, ptrdiff_t rsa,
 typedef void (*mn_ukernel_ub_fn)(int kc, const float *a, const float *b,
                                  ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                  int mr, int nr, float alpha, float beta);
+/* Both in place: op(A) as for mn_ukernel_ua_fn, op(B) as for
+ * mn_ukernel_ub_fn. */
+typedef void (*mn_ukernel_uab_fn)(int kc, const float *a, ptrdiff_t rsa,
+                                  ptrdiff_t csa, const float *b, ptrdiff_t ldb,
+                                  float *c, ptrdiff_t ldc, int mr, int nr,
+                                  float alpha, float beta);
 /* src points at the block's first element; op(A)[i][k] is src[i*ld + k]
  * (trans == 0) or src[k*ld + i] (trans != 0); likewise op(B)[k][j] is
  * src[k*ld + j] (trans == 0) or src[j*ld + k]. */
@@ -69,6 +75,9 @@ typedef struct mn_gemm_engine_s {
     /* optional: kernel reading B (not transposed) in place, used when a
      * thread's part of C is a single MR panel tall (B would be used once) */
     mn_ukernel_ub_fn kernel_ub;
+    /* optional: kernel reading A and B (not transposed) in place, used for
+     * products whose B block is small (L1) or used once: no packing */
+    mn_ukernel_uab_fn kernel_uab;
 } mn_gemm_engine_t;
 
 /* Engines; each returns NULL where this build or CPU cannot run it. */
