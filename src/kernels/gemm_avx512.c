@@ -127,6 +127,19 @@ TGT static void kern_avx512_ub(int kc, const float *restrict a, const float *res
     }
 }
 
+/* A in place, B packed. */
+TGT static void kern_avx512_ua(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                               const float *restrict b, float *c, ptrdiff_t ldc, int mr,
+                               int nr, float alpha, float beta)
+{
+    switch (mr) {
+#define CASE(R) case R: kern_r32(R, kc, a, rsa, csa, b, Z_NR, c, ldc, nr, alpha, beta); break;
+    R_CASES(CASE)
+#undef CASE
+    default: break;
+    }
+}
+
 /* A and B both in place: small products skip packing altogether. */
 TGT static void kern_avx512_uab(int kc, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
                                 const float *restrict b, ptrdiff_t ldb, float *c,
@@ -375,13 +388,13 @@ TGT static MN_ALWAYS_INLINE void dot_rows(int R, int K, const float *x, const fl
                                           ptrdiff_t ldb, float alpha, float beta,
                                           float *y, ptrdiff_t incy)
 {
-    __m512 s0[4], s1[4];
-#pragma GCC unroll 4
+    __m512 s0[8], s1[8];
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++) s0[r] = s1[r] = _mm512_setzero_ps();
     int k = 0;
     for (; k + 32 <= K; k += 32) {
         __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
             s0[r] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b + r * ldb + k), s0[r]);
             s1[r] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b + r * ldb + k + 16), s1[r]);
@@ -389,7 +402,7 @@ TGT static MN_ALWAYS_INLINE void dot_rows(int R, int K, const float *x, const fl
     }
     if (k + 16 <= K) {
         __m512 x0 = _mm512_loadu_ps(x + k);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int r = 0; r < R; r++)
             s0[r] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b + r * ldb + k), s0[r]);
         k += 16;
@@ -397,11 +410,11 @@ TGT static MN_ALWAYS_INLINE void dot_rows(int R, int K, const float *x, const fl
     if (k < K) {
         __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
         __m512 x1 = _mm512_maskz_loadu_ps(m, x + k);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int r = 0; r < R; r++)
             s1[r] = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m, b + r * ldb + k), s1[r]);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
         float v = alpha * _mm512_reduce_add_ps(_mm512_add_ps(s0[r], s1[r]));
         float *yr = y + r * incy;
@@ -467,6 +480,7 @@ TGT static void gemv_avx512(int transB, int N, int K, float alpha, const float *
         }
     } else {
         int j = 0;
+        for (; j + 8 <= N; j += 8) dot_rows(8, K, x, B + (size_t)j * ldb, ldb, alpha, beta, y + (size_t)j * incy, incy);
         for (; j + 4 <= N; j += 4) dot_rows(4, K, x, B + (size_t)j * ldb, ldb, alpha, beta, y + (size_t)j * incy, incy);
         for (; j < N; j++) dot_rows(1, K, x, B + (size_t)j * ldb, ldb, alpha, beta, y + (size_t)j * incy, incy);
     }
@@ -480,7 +494,7 @@ static const mn_gemm_engine_t g_avx512_n16 = {
 
 static const mn_gemm_engine_t g_avx512 = {
     "avx512", Z_MR, Z_NR, 240, 384, 768,
-    kern_avx512, pack_a_avx512, pack_b_avx512, gemv_avx512, NULL, &g_avx512_n16, NULL, kern_avx512_ub,
+    kern_avx512, pack_a_avx512, pack_b_avx512, gemv_avx512, NULL, &g_avx512_n16, kern_avx512_ua, kern_avx512_ub,
     kern_avx512_uab,
 };
 

@@ -296,10 +296,13 @@ static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
                 if (e->kernel_ua && nc <= NR) { /* A used once: no packing */
                     ptrdiff_t rsa = transA ? 1 : lda, csa = transA ? lda : 1;
                     for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = imin(MR, mc - ir);
                         float *cr = C + (size_t)(ic + ir) * ldc + jc;
-                        e->kernel_ua(kc, Ab + (size_t)ir * rsa, rsa, csa, bbuf, cr, ldc,
-                                     imin(MR, mc - ir), nc, alpha, be);
-                        if (ept) epi_block(ept, ic + ir, jc, cr, ldc, imin(MR, mc - ir), nc);
+                        for (int jr = 0; jr < nc; jr += NR) {
+                            e->kernel_ua(kc, Ab + (size_t)ir * rsa, rsa, csa, bbuf + (size_t)jr * kc,
+                                         cr + jr, ldc, mr, imin(NR, nc - jr), alpha, be);
+                            if (ept) epi_block(ept, ic + ir, jc + jr, cr + jr, ldc, mr, imin(NR, nc - jr));
+                        }
                     }
                     continue;
                 }
