@@ -5,7 +5,13 @@
  *   - a thread runs the classic loop nest on each of its parts:
  *       for jc (NC) / for pc (KC): pack B block / for ic (MC): pack A block /
  *       for ir (MR) / for jr (NR): micro-kernel
- *   - K is never split across threads; its KC blocking depends on K only.
+ *   - K is never split across threads; its KC blocking depends on K only;
+ *   - packing is skipped where it cannot pay: B not transposed and small
+ *     (or one row panel of C): A and B read in place; one NR panel of C: A
+ *     in place; one MR panel: B in place.  Each path does the same
+ *     operations per element, so which one a part takes never shows;
+ *   - an optional epilogue (bias, activation) runs on each tile of C right
+ *     after its last store, while it is in L1.
  * Packing buffers live per thread, grow only, 64-byte aligned, and are
  * freed when their thread ends (they stay reachable from a global list). */
 #include "gemm_internal.h"
@@ -298,11 +304,9 @@ static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = imin(MR, mc - ir);
                         float *cr = C + (size_t)(ic + ir) * ldc + jc;
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            e->kernel_ua(kc, Ab + (size_t)ir * rsa, rsa, csa, bbuf + (size_t)jr * kc,
-                                         cr + jr, ldc, mr, imin(NR, nc - jr), alpha, be);
-                            if (ept) epi_block(ept, ic + ir, jc + jr, cr + jr, ldc, mr, imin(NR, nc - jr));
-                        }
+                        e->kernel_ua(kc, Ab + (size_t)ir * rsa, rsa, csa, bbuf, cr, ldc,
+                                     mr, nc, alpha, be);
+                        if (ept) epi_block(ept, ic + ir, jc, cr, ldc, mr, nc);
                     }
                     continue;
                 }
