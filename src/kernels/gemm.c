@@ -103,11 +103,15 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
 {
     if (M <= 0 || N <= 0) return;
     const mn_gemm_engine_t *e = engine();
-    if (e->full) {
-        e->full(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (e->full) { /* a whole-GEMM engine: one call, on one thread of a team */
+        MN_TEAM_SOLO(e->full(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
         return;
     }
     if (K <= 0 || alpha == 0.0f) { /* C = beta C */
+        if (mn_team_size() > 1) {
+            MN_TEAM_SOLO(mn_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
+            return;
+        }
         for (int i = 0; i < M; i++) {
             float *c = C + (size_t)i * ldc;
             if (beta == 0.0f)
@@ -122,13 +126,17 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
 
 /* ---- bias gradient ------------------------------------------------------ */
 
+/* In the step's team, threads take blocks of columns: each db[j] is still
+ * summed over the rows in order. */
 void mn_sum_rows(float *db, const float *dz, int rows, int cols, int accumulate)
 {
-    if (!accumulate)
-        for (int j = 0; j < cols; j++) db[j] = 0.0f;
-    for (int i = 0; i < rows; i++) {
-        const float *restrict zi = dz + (size_t)i * cols;
-        float *restrict d = db;
-        for (int j = 0; j < cols; j++) d[j] += zi[j];
-    }
+    MN_FOR_SHARE((size_t)cols, 1, lo, hi, {
+        if (!accumulate)
+            for (size_t j = lo; j < hi; j++) db[j] = 0.0f;
+        for (int i = 0; i < rows; i++) {
+            const float *restrict zi = dz + (size_t)i * cols;
+            float *restrict d = db;
+            for (size_t j = lo; j < hi; j++) d[j] += zi[j];
+        }
+    });
 }

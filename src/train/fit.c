@@ -29,6 +29,8 @@
 #include "train/metrics.h"
 #include "train/checkpoint.h"
 #include "train/fit_internal.h"
+#include "optim/optim.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -264,6 +266,55 @@ static mynn_status lbfgs_epoch(mynn_net *net, const mynn_dataset *train, const m
     return MYNN_OK;
 }
 
+/* Gather, forward and backward of the samples order[first .. first+m),
+ * with u (not NULL) each layer's update fused into backward; every thread
+ * of the step's team runs this, or the calling thread alone. */
+static void step_body(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, int first, int m,
+                      const mn_update *u, double *loss)
+{
+    const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net);
+    MN_FOR_SHARE((size_t)m, 1, lo, hi,
+                 mn_gather_batch(train, w->order, first + (int)lo, (int)(hi - lo), w->xb + lo * d,
+                                 w->yb + lo * k));
+    /* The data was checked once up front, so the batch goes straight
+     * through forward and backward. */
+    mn_forward(net, w->xb, m, 1);
+    mn_backward_update(net, w->yb, m, u, loss);
+}
+
+/* One step on this process.  With several threads and samples the whole
+ * step is one parallel region (the step's team, kernels.h): a fork and
+ * join per step and a claimed job per kernel, instead of a region per
+ * kernel.
+ * fuse: the optimizer's step is applied layer by layer during backward
+ * (element-wise, so the same floats as mynn_optimizer_step after it). */
+static mynn_status local_step(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, int first,
+                              int m, float lr, int fuse, float *loss)
+{
+    mn_update u;
+    if (fuse) {
+        mynn_status s = mn_optimizer_begin(w->opt, lr, 1.0f, &u);
+        if (s) return s;
+    }
+    const mn_update *up = fuse ? &u : NULL;
+    double c = 0.0;
+    const int nt = m >= 2 ? mn_threads() : 1;
+    if (nt > 1) {
+        mn_team team;
+        mn_team_init(&team);
+#pragma omp parallel num_threads(nt)
+        {
+            mn_team_enter(&team);
+            step_body(net, train, w, first, m, up, &c);
+            mn_team_leave();
+        }
+    } else {
+        step_body(net, train, w, first, m, up, &c);
+    }
+    *loss = (float)c;
+    return MYNN_OK;
+}
+
 /* One epoch of steps at rate lr; fills the training loss and accuracy of
  * *st.  On divergence the model returns to the epoch's start. */
 static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
@@ -274,6 +325,7 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
     const int n = train->n, k = mynn_n_outputs(net), bs = o->batch_size;
     const int n_batches = (n + bs - 1) / bs;
     const mn_layer *last = &net->layers[net->n_layers - 1];
+    const int fuse = !red && mn_optimizer_fusable(w->opt);
     double loss_sum = 0.0;
     long correct = 0;
     for (int b = 0; b < n_batches; b++) {
@@ -286,11 +338,8 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
             if (s) return s;
             if (stop) return MYNN_ERR_STOPPED;
         } else {
-            mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
-            /* The data was checked once up front, so the batch goes straight
-             * through forward and backward. */
-            mn_forward(net, w->xb, m, 1);
-            loss = (float)mn_backward(net, w->yb, m);
+            mynn_status s = local_step(net, train, w, first, m, lr, fuse, &loss);
+            if (s) return s;
         }
         const char *what = NULL;
         if (!isfinite(loss)) what = isnan(loss) ? "loss is nan" : "loss is inf";
@@ -300,7 +349,7 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
                     correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
                                train->labels[w->order[first + r]];
             if (!red) loss_sum += (double)loss * m;
-            mynn_status s = mynn_optimizer_step(w->opt, lr);
+            mynn_status s = fuse ? MYNN_OK : mynn_optimizer_step(w->opt, lr);
             if (s) return s;
             /* Non-finite weights show as a non-finite loss on the next
              * batch; the last batch of the epoch is checked here. */
