@@ -23,6 +23,7 @@ int mynn_get_threads(void) { return mn_threads(); }
 int mn_threads(void)
 {
 #ifdef _OPENMP
+    if (mn_team_single()) return 1;   /* a one-thread part of a step (team.c) */
     int n = atomic_load_explicit(&g_threads, memory_order_relaxed);
     return n > 0 ? n : omp_get_max_threads();
 #else

@@ -62,11 +62,12 @@ void mn_team_init(mn_team *tm);
 void mn_team_enter(mn_team *tm);
 void mn_team_leave(void);
 int mn_team_size(void);   /* > 1 inside a team, else 0 */
-/* For code that must run on one thread (a random stream, a serial sum):
- * the thread that claims it suspends the team, so the kernels it calls
- * open their own (nested, hence single-threaded) regions. */
+/* For code that must run on one thread (a random stream, a serial sum,
+ * a step the busy machine guard keeps off the team): suspends the
+ * calling thread's team, and mn_threads() is 1 on it until resumed. */
 int mn_team_suspend(void);
 void mn_team_resume(int size);
+int mn_team_single(void);   /* 1 while suspended */
 /* A job: its name, then part indices until -1, each marked done; wait
  * for all parts (parts >= 1, the same on every thread). */
 uint64_t mn_job_begin(void);

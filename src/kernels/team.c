@@ -41,7 +41,7 @@ static void cpu_relax(void) {}
 #define PART_MASK (((uint64_t)1 << PART_BITS) - 1)
 
 static _Thread_local mn_team *g_team;
-static _Thread_local int g_size;
+static _Thread_local int g_size, g_single;
 static _Thread_local uint64_t g_seq; /* jobs met so far in this team */
 
 void mn_team_init(mn_team *tm)
@@ -59,6 +59,7 @@ void mn_team_enter(mn_team *tm)
     g_seq = 0;
 }
 
+
 void mn_team_leave(void)
 {
     g_team = NULL;
@@ -71,10 +72,17 @@ int mn_team_suspend(void)
 {
     int s = g_size;
     g_size = 0;
+    g_single = 1;
     return s;
 }
 
-void mn_team_resume(int size) { g_size = size; }
+void mn_team_resume(int size)
+{
+    g_size = size;
+    g_single = 0;
+}
+
+int mn_team_single(void) { return g_single; }
 
 uint64_t mn_job_begin(void) { return ++g_seq; }
 
@@ -117,7 +125,7 @@ void mn_job_wait(uint64_t job, int parts)
     for (unsigned spins = 0;; spins++) {
         uint64_t w = atomic_load_explicit(&tm->done, memory_order_acquire);
         if (w == full || (w >> PART_BITS) > job) return;
-        if (spins < 4096) cpu_relax();
+        if (spins < 256) cpu_relax();
         else sched_yield();
     }
 }
