@@ -79,9 +79,9 @@ void mn_share(size_t n, int t, int nt, size_t *lo, size_t *hi);
 
 /* Runs the body with [lo, hi) (size_t) each share of [0, n): in a team,
  * the shares (two per thread) this thread claims, the job then complete;
- * else in a region of want threads (want <= 1: the calling thread
- * alone), one share each.  Every element's result must depend only on
- * its index, never on the share it falls in. */
+ * else in a region of want threads, one share each (want <= 1: all of
+ * [0, n) on the calling thread, no region).  Every element's result must
+ * depend only on its index, never on the share it falls in. */
 #define MN_FOR_SHARE(n, want, lo, hi, ...)                                    \
     do {                                                                      \
         const size_t mn_n_ = (n);                                             \
@@ -97,6 +97,9 @@ void mn_share(size_t n, int t, int nt, size_t *lo, size_t *hi);
                 mn_job_done(mn_job_);                                         \
             }                                                                 \
             mn_job_wait(mn_job_, mn_np_);                                     \
+        } else if ((want) <= 1) {                                             \
+            size_t lo = 0, hi = mn_n_;                                        \
+            __VA_ARGS__;                                                      \
         } else {                                                              \
             int mn_nt_ = (want);                                              \
             _Pragma("omp parallel num_threads(mn_nt_) if(mn_nt_ > 1)")       \
