@@ -5,8 +5,10 @@
  *
  * Determinism: the only randomness is one generator seeded from o->seed
  * (the shuffle) and the net's own dropout generators; the clock is read
- * only for the seconds statistic.  Same seed and thread count give the
- * same weights bit for bit.
+ * for the seconds statistic and to choose between the step's team and one
+ * thread (see step_guard), which compute the same floats.  Same seed and
+ * thread count give the same weights bit for bit (and every kernel splits
+ * its work so that the thread count does not change them either).
  *
  * Checkpoints (train/checkpoint.c): the state at the end of an epoch is
  * the parameters, the optimizer, the shuffle generator and order, the
