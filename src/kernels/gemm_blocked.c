@@ -1,7 +1,8 @@
 /* The blocked GEMM driver shared by all kernel engines:
  *   - C is cut into rectangles ("parts": 1 to 4 per thread, aligned to the
  *     register tile, so each element is computed the same way whatever the
- *     thread count), handed to the threads dynamically;
+ *     thread count), handed to the threads dynamically (inside the step's
+ *     team, team.c, as one of its jobs, with no region of its own);
  *   - a thread runs the classic loop nest on each of its parts:
  *       for jc (NC) / for pc (KC): pack B block / for ic (MC): pack A block /
  *       for ir (MR) / for jr (NR): micro-kernel
@@ -403,6 +404,16 @@ static void run_gemv_part(const gemv_job *g, int t, int parts)
 static void gemv_dispatch(const gemv_job *g)
 {
     int nt = 1;
+    if (mn_team_size() > 1) { /* the step's team: parts of 64 columns or more */
+        int np = imin(2 * mn_team_size(), ceil_div(g->N, 64));
+        uint64_t job = mn_job_begin();
+        for (int p; (p = mn_job_claim(job, np)) >= 0;) {
+            run_gemv_part(g, p, np);
+            mn_job_done(job);
+        }
+        mn_job_wait(job, np);
+        return;
+    }
 #ifdef _OPENMP
     if ((double)g->N * g->K >= 1 << 20) nt = imin(mn_threads(), ceil_div(g->N, 64));
     if (nt > 1) {
@@ -429,8 +440,10 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
                      const mn_epilogue *ep)
 {
     if ((long long)M * N * K <= 64) { /* tiny: plain loops beat any setup */
-        mn_sgemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        if (ep) mn_epilogue_apply(ep, C, ldc, M, N);
+        MN_TEAM_SOLO({
+            mn_sgemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+            if (ep) mn_epilogue_apply(ep, C, ldc, M, N);
+        });
         return;
     }
     if (M == 1 || N == 1) {
@@ -459,17 +472,20 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
             g.incy = ldc;
         }
         gemv_dispatch(&g);
-        if (ep) mn_epilogue_apply(ep, C, ldc, M, N);
+        if (ep) MN_TEAM_SOLO(mn_epilogue_apply(ep, C, ldc, M, N)); /* once, after every part */
         return;
     }
 
     if (e->narrow && N <= e->narrow->nr) e = e->narrow;
     gemm_job j = {e, transA, transB, M, N, K, alpha, beta, A, B, C,
                   lda, ldb, ldc, 1, 1, ep};
-    int nt = 1;
+    /* In the step's team the product is cut for every thread whatever
+     * its size: the threads are running already, a part costs a claim. */
+    const int team = mn_team_size();
+    int nt = team > 1 ? team : 1;
 #ifdef _OPENMP
     double fmas = (double)M * N * K;
-    if (fmas >= 512.0 * 1024) nt = mn_threads(); /* else threads cost more than they save */
+    if (team <= 1 && fmas >= 512.0 * 1024) nt = mn_threads(); /* else threads cost more than they save */
 #endif
     int tiles_m = ceil_div(M, e->mr), tiles_n = ceil_div(N, e->nr);
     if (nt > tiles_m * tiles_n) nt = tiles_m * tiles_n;
@@ -502,6 +518,15 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
             }
         }
         if (best != 0) break;
+    }
+    if (team > 1) { /* the parts as a job of the team */
+        uint64_t job = mn_job_begin();
+        for (int t; (t = mn_job_claim(job, np)) >= 0;) {
+            run_part(&j, t);
+            mn_job_done(job);
+        }
+        mn_job_wait(job, np);
+        return;
     }
     if (np < nt) nt = np;
 #ifdef _OPENMP
