@@ -76,6 +76,9 @@ struct mn_layer {
 };
 
 extern const mn_layer_ops mn_dense_ops;
+/* Dense's backward_update (dense_update.c). */
+void mn_dense_backward_update(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n,
+                              const mn_update *u, size_t off);
 extern const mn_layer_ops mn_dropout_ops;
 extern const mn_layer_ops mn_conv_ops;
 extern const mn_layer_ops mn_maxpool_ops;
