@@ -87,9 +87,11 @@ static void outcome_free(outcome *o)
 }
 
 /* STEPS steps of one layer, fused (backward_update) or unfused (backward,
- * then mynn_optimizer_step over the gradient); the fused run also checks
+ * then mynn_optimizer_step over the gradient), after t0 steps (Adam's
+ * bias correction is exactly 1 after 20,000); the fused run also checks
  * its dx against the unfused backward's on a twin network each step. */
-static outcome run_layer(const rule *r, int cols, int rows, mynn_activation act, int dy_is_dz, int fused)
+static outcome run_layer(const rule *r, int cols, int rows, mynn_activation act, int dy_is_dz, int fused,
+                         long t0)
 {
     outcome o = {0};
     mynn_net *net = one_layer(cols, rows, act), *twin = one_layer(cols, rows, act);
@@ -98,6 +100,7 @@ static outcome run_layer(const rule *r, int cols, int rows, mynn_activation act,
     CHECK(net && twin, "net");
     if (!net || !twin) goto out;
     CHECK_OK(mynn_optimizer_create(&opt, net, &c));
+    mynn_optimizer_set_steps(opt, t0);
     mn_layer *l = &net->layers[0], *lt = &twin->layers[0];
     float *x = calloc((size_t)cols, sizeof *x), *dx = calloc((size_t)cols, sizeof *dx);
     float *dxr = calloc((size_t)cols, sizeof *dxr), *dy = calloc((size_t)rows, sizeof *dy);
@@ -154,18 +157,20 @@ static int same(const float *a, const float *b, size_t n)
     return a && b && memcmp(a, b, n * sizeof *a) == 0;
 }
 
-/* One case: fused against unfused, every rule.  Returns the worst dx error. */
+/* One case: fused against unfused, every rule, early and late in
+ * training.  Returns the worst dx error. */
 static double check_case(const char *isa, int cols, int rows, mynn_activation act, int dy_is_dz)
 {
     double worst = 0;
-    for (int k = 0; k < N_RULES; k++) {
-        const rule *r = &RULES[k];
-        outcome a = run_layer(r, cols, rows, act, dy_is_dz, 0);
-        outcome b = run_layer(r, cols, rows, act, dy_is_dz, 1);
-        CHECK(a.np == b.np && same(a.p, b.p, a.np), "%s %s %d->%d %s: weights differ", isa, r->name,
-              cols, rows, mynn_activation_name(act));
-        CHECK(a.ns == b.ns && (a.ns == 0 || same(a.st, b.st, a.ns)), "%s %s %d->%d: state differs", isa,
-              r->name, cols, rows);
+    for (int k = 0; k < 2 * N_RULES; k++) {
+        const rule *r = &RULES[k / 2];
+        long t0 = k % 2 ? 20000 : 0;
+        outcome a = run_layer(r, cols, rows, act, dy_is_dz, 0, t0);
+        outcome b = run_layer(r, cols, rows, act, dy_is_dz, 1, t0);
+        CHECK(a.np == b.np && same(a.p, b.p, a.np), "%s %s %d->%d %s t0 %ld: weights differ", isa,
+              r->name, cols, rows, mynn_activation_name(act), t0);
+        CHECK(a.ns == b.ns && (a.ns == 0 || same(a.st, b.st, a.ns)), "%s %s %d->%d t0 %ld: state differs",
+              isa, r->name, cols, rows, t0);
         CHECK(b.dx_err <= 1e-6, "%s %s %d->%d: dx off by %.3g of its terms' magnitude", isa, r->name,
               cols, rows, b.dx_err);
         if (b.dx_err > worst) worst = b.dx_err;
@@ -206,7 +211,7 @@ static void test_dx_order(void)
     if (strcmp(mn_gemm_engine(), "avx512") && strcmp(mn_gemm_engine(), "avx2") &&
         strcmp(mn_gemm_engine(), "neon"))
         SKIP("GEMM engine %s", mn_gemm_engine());
-    outcome b = run_layer(&RULES[5], 37, 13, MYNN_ACT_RELU, 0, 1);
+    outcome b = run_layer(&RULES[5], 37, 13, MYNN_ACT_RELU, 0, 1, 0);
     printf("  GEMM %s: dx bit-identical in %d of %d steps\n", mn_gemm_engine(), b.dx_exact, STEPS);
     outcome_free(&b);
 }
@@ -217,10 +222,10 @@ static void test_threads(void)
     const int cols = 300, rows = 131;
     for (int k = 0; k < N_RULES; k += 2) {
         mynn_set_threads(1);
-        outcome a = run_layer(&RULES[k], cols, rows, MYNN_ACT_RELU, 0, 1);
+        outcome a = run_layer(&RULES[k], cols, rows, MYNN_ACT_RELU, 0, 1, 0);
         mynn_set_threads(2);
-        outcome b = run_layer(&RULES[k], cols, rows, MYNN_ACT_RELU, 0, 1);
-        outcome c = run_layer(&RULES[k], cols, rows, MYNN_ACT_RELU, 0, 0);
+        outcome b = run_layer(&RULES[k], cols, rows, MYNN_ACT_RELU, 0, 1, 0);
+        outcome c = run_layer(&RULES[k], cols, rows, MYNN_ACT_RELU, 0, 0, 0);
         CHECK(same(a.p, b.p, a.np) && same(a.st, b.st, a.ns) && same(a.dx, b.dx, (size_t)cols),
               "%s: 1 and 2 threads differ", RULES[k].name);
         CHECK(same(b.p, c.p, b.np), "%s: 2 threads, fused and unfused weights differ", RULES[k].name);

@@ -48,9 +48,15 @@ void mn_k_adam(float *restrict p, const float *restrict g, float *restrict m, fl
                float sqrt_bc2, float eps)
 {
     FOR_CHUNKS(n, {
-        for (size_t i = lo; i < hi; i++)
-            p[i] = mn_elem_adam(p[i], g[i], &m[i], &v[i], cs, l2, shrink, b1, b2, step, sqrt_bc2,
-                                eps);
+        if (sqrt_bc2 != 1.0f) {
+            for (size_t i = lo; i < hi; i++)
+                p[i] = mn_elem_adam(p[i], g[i], &m[i], &v[i], cs, l2, shrink, b1, b2, step, sqrt_bc2,
+                                    eps, 1);
+        } else {
+            for (size_t i = lo; i < hi; i++)
+                p[i] = mn_elem_adam(p[i], g[i], &m[i], &v[i], cs, l2, shrink, b1, b2, step, 1.0f,
+                                    eps, 0);
+        }
     });
 }
 

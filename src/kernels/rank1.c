@@ -96,7 +96,11 @@ static MN_ALWAYS_INLINE void rows_body(const mn_update *u, float *restrict w, fl
     case MN_UPD_ADAM: {
         const float shrink = u->shrink, b1 = u->b1, b2 = u->b2, step = u->step;
         const float sbc = u->sqrt_bc2, eps = u->eps;
-        ROWS(mn_elem_adam(wo, g, &s0[s], &s1[s], cs, wd, shrink, b1, b2, step, sbc, eps))
+        if (sbc != 1.0f) {
+            ROWS(mn_elem_adam(wo, g, &s0[s], &s1[s], cs, wd, shrink, b1, b2, step, sbc, eps, 1))
+        } else {
+            ROWS(mn_elem_adam(wo, g, &s0[s], &s1[s], cs, wd, shrink, b1, b2, step, 1.0f, eps, 0))
+        }
         break;
     }
     case MN_UPD_RMSPROP: {
