@@ -204,6 +204,34 @@ double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in)
     return loss;
 }
 
+/* h20 LOCAL (for measurement; h19 owns the network's fused backward): the
+ * backward with each layer's slice stepped by u as soon as its gradient is
+ * known.  A non-finite loss steps nothing. */
+double mn_backward_update(mynn_net *net, const float *y, int n, const mn_update *u)
+{
+    mn_layer *last = &net->layers[net->n_layers - 1];
+    double loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, n, last->n_out);
+    if (!isfinite(loss)) return loss;
+    float *dy = net->back[0];
+    int fused = mn_loss_fused(net->loss, last->act);
+    mn_loss_grad(net->loss, last->act, last->out, y, n, last->n_out, dy);
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        mn_layer *l = &net->layers[i];
+        const float *x = i > 0 ? net->layers[i - 1].out : net->last_x;
+        float *dx = i > 0 ? (dy == net->back[0] ? net->back[1] : net->back[0]) : NULL;
+        int dz = fused && i == net->n_layers - 1;
+        size_t off = (size_t)(l->param - net->params);
+        if (l->ops->backward_update) {
+            l->ops->backward_update(l, x, dy, dz, dx, n, u, off);
+        } else {
+            l->ops->backward(l, x, dy, dz, dx, n);
+            mn_k_update(u, l->param, l->grad, off, l->ops->n_params(l));
+        }
+        dy = dx;
+    }
+    return loss;
+}
+
 /* Checked in blocks with a branch-free test of the exponent bits, so the
  * common all-finite case vectorizes; only a bad block is searched. */
 int mn_find_nonfinite(const float *v, size_t n, size_t *at)

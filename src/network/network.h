@@ -66,6 +66,8 @@ double mn_backward(mynn_net *net, const float *y, int n);
 /* The same, also writing dC/dX of the (transformed) network input into dx_in
  * ([n × n_inputs]) when it is not NULL. */
 double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in);
+/* h20 LOCAL: mn_backward with each layer's parameters stepped by u (see network.c). */
+double mn_backward_update(mynn_net *net, const float *y, int n, const mn_update *u);
 /* Advance every layer's random stream as a training forward of rows
  * samples would (data-parallel training: the other ranks' rows). */
 void mn_net_skip_rows(mynn_net *net, int rows);

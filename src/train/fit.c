@@ -26,6 +26,7 @@
 #include "mynn.h"
 #include "core/core.h"
 #include "network/network.h"
+#include "optim/optim.h"
 #include "train/metrics.h"
 #include "train/checkpoint.h"
 #include "train/fit_internal.h"
@@ -276,6 +277,7 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
     const mn_layer *last = &net->layers[net->n_layers - 1];
     double loss_sum = 0.0;
     long correct = 0;
+    const int fuse = !red && bs == 1 && mn_optimizer_fusable(w->opt); /* h20 LOCAL */
     for (int b = 0; b < n_batches; b++) {
         int first = b * bs, m = n - first < bs ? n - first : bs;
         float loss = 0.0f;
@@ -285,6 +287,13 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
                                         &loss_sum, &stop);
             if (s) return s;
             if (stop) return MYNN_ERR_STOPPED;
+        } else if (fuse) { /* h20 LOCAL: the step fused into backward */
+            mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
+            mn_forward(net, w->xb, m, 1);
+            mn_update u;
+            mynn_status s = mn_optimizer_begin(w->opt, lr, 1.0f, &u);
+            if (s) return s;
+            loss = (float)mn_backward_update(net, w->yb, m, &u);
         } else {
             mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
             /* The data was checked once up front, so the batch goes straight
@@ -300,7 +309,7 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
                     correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
                                train->labels[w->order[first + r]];
             if (!red) loss_sum += (double)loss * m;
-            mynn_status s = mynn_optimizer_step(w->opt, lr);
+            mynn_status s = fuse ? MYNN_OK : mynn_optimizer_step(w->opt, lr);
             if (s) return s;
             /* Non-finite weights show as a non-finite loss on the next
              * batch; the last batch of the epoch is checked here. */
