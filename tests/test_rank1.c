@@ -48,6 +48,9 @@ static mynn_optim_config config_of(const rule *r)
     return c;
 }
 
+/* Set: one_layer puts an infinite weight in row 3 (whose dy is 0). */
+static int g_poison;
+
 /* One dense layer cols -> rows, built for batch 1; a few weights set to
  * +0 and -0 (the sign of a zero gradient then shows in the result). */
 static mynn_net *one_layer(int cols, int rows, mynn_activation act)
@@ -61,6 +64,7 @@ static mynn_net *one_layer(int cols, int rows, mynn_activation act)
     float *p = mynn_params(net, NULL);
     p[0] = 0.0f;
     p[cols + 1] = -0.0f;
+    if (g_poison && rows > 3 && cols > 5) p[3 * cols + 5] = INFINITY;
     return net;
 }
 
@@ -203,6 +207,24 @@ static void test_fused_equals_unfused(void)
     CHECK(mn_k_dense_update_isa("no-such-isa") == -1, "unknown instruction set accepted");
     CHECK(mn_k_dense_update_isa("generic") == 0, "generic missing");
     mn_k_dense_update_isa(NULL);
+}
+
+/* A diverged weight spreads NaN as the unfused step spreads it, also in
+ * a row whose gradient is 0 (which plain SGD otherwise skips). */
+static void test_nonfinite(void)
+{
+    g_poison = 1;
+    for (int k = 0; k < N_RULES; k++) {
+        outcome a = run_layer(&RULES[k], 37, 13, MYNN_ACT_RELU, 0, 0, 0);
+        outcome b = run_layer(&RULES[k], 37, 13, MYNN_ACT_RELU, 0, 1, 0);
+        CHECK(a.np == b.np && same(a.p, b.p, a.np), "%s: weights differ", RULES[k].name);
+        CHECK(a.p && isnan(a.p[3 * 37 + 5]), "%s: the infinite weight is %g", RULES[k].name,
+              a.p ? (double)a.p[3 * 37 + 5] : 0.0);
+        CHECK(a.ns == b.ns && (a.ns == 0 || same(a.st, b.st, a.ns)), "%s: state differs", RULES[k].name);
+        outcome_free(&a);
+        outcome_free(&b);
+    }
+    g_poison = 0;
 }
 
 /* On the FMA engines dx is summed in the GEMV's own order: bit-identical. */
@@ -364,6 +386,7 @@ int main(void)
 {
     CK_BEGIN("test_rank1");
     RUN(test_fused_equals_unfused);
+    RUN(test_nonfinite);
     RUN(test_dx_order);
     RUN(test_threads);
     RUN(test_xor_learns);

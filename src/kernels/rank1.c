@@ -37,13 +37,27 @@
 typedef void (*rows_fn)(const mn_update *u, float *w, float *b, const float *x, const float *dz,
                         float *dx, int rows, int cols, size_t off, int j0, int j1, int bias);
 
+/* 1 if none of v[0 .. n) is NaN or infinite (branch-free, vectorizes). */
+static MN_ALWAYS_INLINE int all_finite(const float *v, int n)
+{
+    unsigned bad = 0;
+    for (int j = 0; j < n; j++) {
+        unsigned bits;
+        memcpy(&bits, &v[j], sizeof bits);
+        bad |= (bits & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
+}
+
 /* For each row i, columns [j0, j1): dx_j += dz_i W_ij, then W_ij's update
- * (the expression UPD of wo = W_ij, g and the state index s). */
-#define ROWS(UPD)                                                              \
+ * (the expression UPD of wo = W_ij, g and the state index s); rows where
+ * SKIP holds (an expression of d = dz_i and wr, the row) are left alone. */
+#define ROWS(UPD, SKIP)                                                        \
     for (int i = 0; i < rows; i++) {                                           \
         const float d = dz[i];                                                 \
         float *restrict wr = w + (size_t)i * cols;                             \
         const size_t r = (size_t)i * cols;                                     \
+        if (SKIP) continue;                                                    \
         if (dx) {                                                              \
             for (int j = j0; j < j1; j++) {                                    \
                 const float wo = wr[j], g = d * x[j] + 0.0f;                   \
@@ -84,12 +98,18 @@ static MN_ALWAYS_INLINE void rows_body(const mn_update *u, float *restrict w, fl
     switch (u->rule) {
     case MN_UPD_SGD: {
         const float mu = u->mu;
-        if (!s0) {
-            ROWS(mn_elem_sgd(wo, g, cs, lr, wd))
+        if (!s0 && wd == 0.0f) {
+            /* dz_i = 0 gives g = +0, so W_i - lr (+0 cs + 0 W_i) = W_i and
+             * dx + 0 W_i = dx (never -0) exactly, when x and W_i are finite
+             * (0 · inf would be NaN): ReLU's inactive units cost a read. */
+            const int xfin = all_finite(x + j0, j1 - j0);
+            ROWS(mn_elem_sgd(wo, g, cs, lr, wd), xfin && d == 0.0f && all_finite(wr + j0, j1 - j0))
+        } else if (!s0) {
+            ROWS(mn_elem_sgd(wo, g, cs, lr, wd), 0)
         } else if (u->nesterov) {
-            ROWS(mn_elem_nesterov(wo, g, &s0[s], cs, lr, wd, mu))
+            ROWS(mn_elem_nesterov(wo, g, &s0[s], cs, lr, wd, mu), 0)
         } else {
-            ROWS(mn_elem_sgd_mom(wo, g, &s0[s], cs, lr, wd, mu))
+            ROWS(mn_elem_sgd_mom(wo, g, &s0[s], cs, lr, wd, mu), 0)
         }
         break;
     }
@@ -97,15 +117,15 @@ static MN_ALWAYS_INLINE void rows_body(const mn_update *u, float *restrict w, fl
         const float shrink = u->shrink, b1 = u->b1, b2 = u->b2, step = u->step;
         const float sbc = u->sqrt_bc2, eps = u->eps;
         if (sbc != 1.0f) {
-            ROWS(mn_elem_adam(wo, g, &s0[s], &s1[s], cs, wd, shrink, b1, b2, step, sbc, eps, 1))
+            ROWS(mn_elem_adam(wo, g, &s0[s], &s1[s], cs, wd, shrink, b1, b2, step, sbc, eps, 1), 0)
         } else {
-            ROWS(mn_elem_adam(wo, g, &s0[s], &s1[s], cs, wd, shrink, b1, b2, step, 1.0f, eps, 0))
+            ROWS(mn_elem_adam(wo, g, &s0[s], &s1[s], cs, wd, shrink, b1, b2, step, 1.0f, eps, 0), 0)
         }
         break;
     }
     case MN_UPD_RMSPROP: {
         const float alpha = u->alpha, eps = u->eps;
-        ROWS(mn_elem_rmsprop(wo, g, &s0[s], cs, lr, wd, alpha, eps))
+        ROWS(mn_elem_rmsprop(wo, g, &s0[s], cs, lr, wd, alpha, eps), 0)
         break;
     }
     }
