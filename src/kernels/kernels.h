@@ -93,7 +93,8 @@ void mn_k_update(const mn_update *u, float *p, const float *g, size_t off, size_
 void mn_k_dense_update(const mn_update *u, float *w, float *b, const float *x, const float *dz,
                        float *dx, int rows, int cols, size_t off);
 /* Forces its instruction set ("generic", "avx2", "avx512"; NULL or "":
- * the best this CPU runs).  -1 when not available here.  For tests. */
+ * the best this CPU runs for each rule).  -1 when not available here.
+ * For tests. */
 int mn_k_dense_update_isa(const char *name);
 
 #endif
