@@ -213,7 +213,13 @@ void mn_k_dense_update(const mn_update *u, float *w, float *b, const float *x, c
     rows_fn f = atomic_load_explicit(&g_rows, memory_order_acquire);
     int nt = (size_t)rows * cols >= PAR_MIN ? mn_threads() : 1;
     if (nt > (cols + 15) / 16) nt = (cols + 15) / 16;
-#pragma omp parallel num_threads(nt) if(nt > 1)
+    if (nt <= 1) { /* not even a one-thread region: a step at batch 1 is microseconds */
+        unsigned csr = fp_fast();
+        f(u, w, b, x, dz, dx, rows, cols, off, 0, cols, 1);
+        fp_restore(csr);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
     {
         int t = 0, T = 1;
         mn_thread_id(&t, &T);
