@@ -63,7 +63,7 @@ static mynn_net *one_layer(int cols, int rows, mynn_activation act)
     }
     float *p = mynn_params(net, NULL);
     p[0] = 0.0f;
-    p[cols + 1] = -0.0f;
+    if (rows > 1) p[cols + 1] = -0.0f;
     if (g_poison && rows > 3 && cols > 5) p[3 * cols + 5] = INFINITY;
     return net;
 }
