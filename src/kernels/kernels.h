@@ -205,5 +205,10 @@ void mn_k_dense_update(const mn_update *u, float *w, float *b, const float *x, c
  * the best this CPU runs for each rule).  -1 when not available here.
  * For tests. */
 int mn_k_dense_update_isa(const char *name);
+/* 1 if mn_k_dense_update's dx equals mn_sgemm's dz·W bit for bit for this
+ * shape with the engine in use (an FMA GEMV summing in row order); where
+ * it does not, a caller that needs the unfused path's bits computes dx
+ * with mn_sgemm first and passes dx NULL. */
+int mn_k_dense_update_dx_exact(int rows, int cols);
 
 #endif

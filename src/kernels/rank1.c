@@ -206,6 +206,16 @@ int mn_k_dense_update_isa(const char *name)
     return 0;
 }
 
+int mn_k_dense_update_dx_exact(int rows, int cols)
+{
+    pthread_once(&g_once, isa_init);
+    const rows_fn f = atomic_load_explicit(&g_rows, memory_order_acquire);
+    const char *e = mn_gemm_engine();
+    /* mn_sgemm's products of at most 64 multiply-adds take plain loops */
+    return (f != rows_generic || GENERIC_FMA) && (long long)rows * cols > 64 &&
+           (!strcmp(e, "avx512") || !strcmp(e, "neon"));
+}
+
 void mn_k_dense_update(const mn_update *u, float *w, float *b, const float *x, const float *dz,
                        float *dx, int rows, int cols, size_t off)
 {

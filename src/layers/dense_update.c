@@ -22,5 +22,12 @@ void mn_dense_backward_update(mn_layer *l, const float *x, float *dy, int dy_is_
         mn_act_backward(l->act, l->cache, l->out, dy, dz, 1, l->n_out);
     }
     float *w = l->param, *b = l->param + (size_t)l->n_out * l->n_in;
+    /* dx as backward computes it (from W before the step) where the fused
+     * pass would round its sums differently: the fused step then equals
+     * the unfused one for the whole network, not only for this layer. */
+    if (dx && !mn_k_dense_update_dx_exact(l->n_out, l->n_in)) {
+        mn_sgemm(0, 0, 1, l->n_in, l->n_out, 1.0f, dz, l->n_out, w, l->n_in, 0.0f, dx, l->n_in);
+        dx = NULL;
+    }
     mn_k_dense_update(u, w, b, x, dz, dx, l->n_out, l->n_in, off);
 }

@@ -51,9 +51,9 @@ typedef struct mn_layer_ops {
      * layer's parameters (off: their offset in the network's flat array,
      * where u's state is indexed), dx computed from the weights before the
      * update, the gradient not necessarily stored.  Must equal backward then
-     * mn_k_update over the layer's slice bit for bit (dx may differ in
-     * rounding where the GEMM sums in another order; dense's does not on the
-     * FMA engines).  NULL: the network does exactly that. */
+     * mn_k_update over the layer's slice bit for bit, dx included (so the
+     * whole fused step equals the unfused one).  NULL: the network does
+     * exactly that. */
     void (*backward_update)(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n,
                             const mn_update *u, size_t off);
 } mn_layer_ops;
