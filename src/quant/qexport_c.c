@@ -190,6 +190,12 @@ mynn_status mynn_qexport_c(const mynn_qnet *q, const char *dir, const char *name
     if (!mn_cgen_name_ok(name))
         return mn_error(MYNN_ERR_ARG, "mynn_qexport_c: name \"%.80s\" is not a C identifier of at "
                         "most %d characters", name, MN_CGEN_NAME_MAX);
+    for (int i = 0; i < q->net->n_layers; i++) {
+        mynn_layer_kind k = q->net->layers[i].ops->kind;
+        if (k != MYNN_LAYER_DENSE && k != MYNN_LAYER_DROPOUT && k != MYNN_LAYER_FLATTEN)
+            return mn_error(MYNN_ERR_ARG, "mynn_qexport_c: layer %d (%s): the int8 C export "
+                            "writes dense networks only", i, q->net->layers[i].ops->name);
+    }
     qplan p;
     make_qplan(q, &p);
     char hpath[4096], cpath[4096];
