@@ -42,10 +42,11 @@ static const char *tmp_path(const char *name)
 
 static void test_qim2row(void)
 {
-    /* c, h, w, kh, kw, sh, sw, ph, pw */
+    /* c, h, w, kh, kw, sh, sw, ph, pw: the patches of the zero-padded image
+     * against the float im2col's (which pads itself) */
     static const int g[][9] = {{1, 5, 5, 3, 3, 1, 1, 1, 1}, {2, 6, 7, 3, 2, 2, 1, 0, 1},
                                {3, 4, 9, 1, 5, 1, 2, 0, 2}, {2, 7, 7, 5, 5, 2, 2, 2, 2},
-                               {1, 1, 12, 1, 3, 1, 1, 0, 0}};
+                               {1, 1, 12, 1, 3, 1, 1, 0, 0}, {4, 5, 6, 3, 3, 2, 2, 1, 1}};
     mynn_rng r;
     mynn_rng_seed(&r, 9);
     for (size_t t = 0; t < sizeof g / sizeof *g; t++) {
@@ -59,7 +60,13 @@ static void test_qim2row(void)
             x[i] = (float)q[i] - 128.0f;
         }
         mn_im2col(x, 1, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, col);
-        mn_qim2row(q, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, rows, ld);
+        int hp = h + 2 * ph, wp = w + 2 * pw;
+        uint8_t *qp = malloc((size_t)c * hp * wp);
+        memset(qp, 128, (size_t)c * hp * wp);
+        for (int ci = 0; ci < c; ci++)
+            for (int y = 0; y < h; y++) memcpy(qp + ((size_t)ci * hp + y + ph) * wp + pw, q + ((size_t)ci * h + y) * w, (size_t)w);
+        mn_qim2row(qp, c, hp, wp, kh, kw, sh, sw, oh, ow, rows, ld);
+        free(qp);
         long bad = 0;
         for (int p = 0; p < P; p++) {
             for (int k = 0; k < K; k++) bad += (float)rows[(size_t)p * ld + k] - 128.0f != col[(size_t)k * P + p];

@@ -67,10 +67,11 @@ void mn_quantize_rows_serial(const float *x, const float *shift, const float *sc
 /* The patches of one quantised image for an int8 convolution, one row per
  * output position (the transpose of mn_im2col's layout, so that the patch
  * is the contiguous K-vector mn_qgemm sums over):
- *   rows[(oy·ow + ox)·ldr + (ci·kh + i)·kw + j] = q[ci][oy·sh - ph + i][ox·sw - pw + j]
- * with 128 (the int8 zero) outside the image and from c·kh·kw up to ldr. */
-void mn_qim2row(const uint8_t *q, int c, int h, int w, int kh, int kw, int sh, int sw, int ph,
-                int pw, int oh, int ow, uint8_t *rows, int ldr);
+ *   rows[(oy·ow + ox)·ldr + (ci·kh + i)·kw + j] = q[ci][oy·sh + i][ox·sw + j]
+ * from q, the image already zero-padded (c × hp × wp bytes, the border 128,
+ * the int8 zero), and 128 from c·kh·kw up to ldr. */
+void mn_qim2row(const uint8_t *q, int c, int hp, int wp, int kh, int kw, int sh, int sw, int oh,
+                int ow, uint8_t *rows, int ldr);
 
 /* The engine in use, and a switch for tests and benchmarks ("portable",
  * "avx512vnni", "avxvnni"; NULL or "" = automatic).  -1 if unknown or not

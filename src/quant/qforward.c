@@ -47,17 +47,38 @@ static void qdense(const mn_qlayer *l, const mn_qslot *sl, const float *x, const
     mn_act_forward(l->act, z, y, c, l->n_out);
 }
 
+/* One sample's image x [C × H × W] (or its transform) quantised into qp,
+ * zero-padded as the conv fl pads: [C × (H + 2ph) × (W + 2pw)], border 128. */
+static void quantize_padded(const mn_layer *fl, float inv, const float *x, const float *shift,
+                            const float *scale, uint8_t *qp)
+{
+    const int C = fl->in_shape.c, H = fl->in_shape.h, W = fl->in_shape.w;
+    const int ph = fl->ph, pw = fl->pw, Hp = H + 2 * ph, Wp = W + 2 * pw;
+    if (!ph && !pw) {
+        mn_quantize_rows_serial(x, shift, scale, 1, C * H * W, inv, qp, C * H * W);
+        return;
+    }
+    memset(qp, 128, (size_t)C * Hp * Wp);
+    for (int ci = 0; ci < C; ci++)
+        for (int y = 0; y < H; y++) {
+            size_t o = ((size_t)ci * H + y) * W;
+            mn_quantize_rows_serial(x + o, shift ? shift + o : NULL, shift ? scale + o : NULL, 1, W, inv,
+                                    qp + ((size_t)ci * Hp + y + ph) * Wp + pw, W);
+        }
+}
+
 /* A conv layer (geometry fl): x [c × C×H×W] -> y [c × F×OH×OW]. */
 static void qconv(const mn_qlayer *l, const mn_layer *fl, const mn_qslot *sl, const float *x,
                   const float *shift, const float *scale, int c, float *y)
 {
     const int kp = mn_qgemm_kpad(l->n_in), P = l->positions, F = l->n_out;
+    const int Hp = fl->in_shape.h + 2 * fl->ph, Wp = fl->in_shape.w + 2 * fl->pw;
     const size_t per = (size_t)P * kp;
-    mn_quantize_rows_serial(x, shift, scale, c, fl->n_in, l->in_inv, sl->qin, fl->n_in);
-    for (int s = 0; s < c; s++)
-        mn_qim2row(sl->qin + (size_t)s * fl->n_in, fl->in_shape.c, fl->in_shape.h, fl->in_shape.w,
-                   fl->kh, fl->kw, fl->sh, fl->sw, fl->ph, fl->pw, fl->out_shape.h, fl->out_shape.w,
-                   sl->qx + s * per, kp);
+    for (int s = 0; s < c; s++) {
+        quantize_padded(fl, l->in_inv, x + (size_t)s * fl->n_in, shift, scale, sl->qin);
+        mn_qim2row(sl->qin, fl->in_shape.c, Hp, Wp, fl->kh, fl->kw, fl->sh, fl->sw, fl->out_shape.h,
+                   fl->out_shape.w, sl->qx + s * per, kp);
+    }
     mn_qgemm_serial(c * P, F, l->n_in, sl->qx, kp, l->wp, l->corr, sl->acc, F);
     for (int s = 0; s < c; s++) {
         const int32_t *as = sl->acc + (size_t)s * P * F;
@@ -76,32 +97,49 @@ static void qconv(const mn_qlayer *l, const mn_layer *fl, const mn_qslot *sl, co
     }
 }
 
-/* Max or average pooling, or the global average: x [c × C×H×W] -> y. */
+/* Max or average pooling, or the global average: x [c × C×H×W] -> y.
+ * The same sums, in the same order, as the float layers (layers/pool.c). */
 static void qpool(const mn_layer *l, const float *x, int c, float *y)
 {
     const int planes = c * l->in_shape.c, H = l->in_shape.h, W = l->in_shape.w;
     const int OH = l->out_shape.h, OW = l->out_shape.w, kind = l->ops->kind;
+    const float inv = 1.0f / (float)(kind == MYNN_LAYER_GLOBAL_AVGPOOL ? H * W : l->kh * l->kw);
+    const int max2 = kind == MYNN_LAYER_MAXPOOL && l->kh == 2 && l->kw == 2 && l->sh == 2 && l->sw == 2;
     for (int q = 0; q < planes; q++) {
         const float *xp = x + (size_t)q * H * W;
+        float *yp = y + (size_t)q * OH * OW;
         if (kind == MYNN_LAYER_GLOBAL_AVGPOOL) {
             float s = 0.0f;
             for (int i = 0; i < H * W; i++) s += xp[i];
-            y[q] = s * (1.0f / (float)(H * W));
-            continue;
-        }
-        float *yp = y + (size_t)q * OH * OW, inv = 1.0f / (float)(l->kh * l->kw);
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                const float *w0 = xp + (size_t)oy * l->sh * W + (size_t)ox * l->sw;
-                float m = w0[0], s = 0.0f;
-                for (int i = 0; i < l->kh; i++)
-                    for (int j = 0; j < l->kw; j++) {
-                        float v = w0[(size_t)i * W + j];
-                        m = v > m ? v : m;
-                        s += v;
-                    }
-                yp[oy * OW + ox] = kind == MYNN_LAYER_MAXPOOL ? m : s * inv;
+            yp[0] = s * inv;
+        } else if (max2) {   /* the common 2×2 window, stride 2 */
+            for (int oy = 0; oy < OH; oy++) {
+                const float *r0 = xp + (size_t)2 * oy * W, *r1 = r0 + W;
+                for (int ox = 0; ox < OW; ox++) {
+                    float a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox] : r0[2 * ox + 1];
+                    float b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox] : r1[2 * ox + 1];
+                    yp[oy * OW + ox] = a > b ? a : b;
+                }
             }
+        } else if (kind == MYNN_LAYER_MAXPOOL) {
+            for (int oy = 0; oy < OH; oy++)
+                for (int ox = 0; ox < OW; ox++) {
+                    const float *w0 = xp + (size_t)oy * l->sh * W + (size_t)ox * l->sw;
+                    float m = w0[0];
+                    for (int i = 0; i < l->kh; i++)
+                        for (int j = 0; j < l->kw; j++) m = w0[(size_t)i * W + j] > m ? w0[(size_t)i * W + j] : m;
+                    yp[oy * OW + ox] = m;
+                }
+        } else {
+            for (int oy = 0; oy < OH; oy++)
+                for (int ox = 0; ox < OW; ox++) {
+                    const float *w0 = xp + (size_t)oy * l->sh * W + (size_t)ox * l->sw;
+                    float s = 0.0f;
+                    for (int i = 0; i < l->kh; i++)
+                        for (int j = 0; j < l->kw; j++) s += w0[(size_t)i * W + j];
+                    yp[oy * OW + ox] = s * inv;
+                }
+        }
     }
 }
 

@@ -118,7 +118,8 @@ static void scratch_sizes(mynn_qnet *q)
         if (q->qidx[i] < 0) continue;
         const mn_qlayer *ql = &q->layers[q->qidx[i]];
         size_t rows = (size_t)ql->positions * mn_qgemm_kpad(ql->n_in), sums = (size_t)ql->positions * ql->n_out;
-        if (l->ops->kind == MYNN_LAYER_CONV && (size_t)l->n_in > qw) qw = (size_t)l->n_in;
+        size_t padded = (size_t)l->in_shape.c * (l->in_shape.h + 2 * l->ph) * (l->in_shape.w + 2 * l->pw);
+        if (l->ops->kind == MYNN_LAYER_CONV && padded > qw) qw = padded;
         if (rows > rw) rw = rows;
         if (sums > aw) aw = sums;
     }
@@ -126,7 +127,7 @@ static void scratch_sizes(mynn_qnet *q)
     q->qw = (qw + 63) & ~(size_t)63;
     q->rw = (rw + 63) & ~(size_t)63;
     q->aw = aw;
-    size_t per = 8 * fw + q->qw + q->rw + 4 * aw, c = CHUNK_BYTES / per;
+    size_t per = 8 * fw + q->rw + 4 * aw, c = CHUNK_BYTES / per;   /* qin: one image */
     q->chunk = c < 1 ? 1 : c > CHUNK_MAX ? CHUNK_MAX : (int)c;
     if (q->chunk > q->max_batch) q->chunk = q->max_batch;
 }
@@ -157,7 +158,7 @@ mynn_status mn_qnet_slots(mynn_qnet *q, int n)
     for (int t = 0; t < n; t++) {
         sl[t].f[0] = mn_calloc(c * q->fw, sizeof(float), "int8 buffers");
         sl[t].f[1] = mn_calloc(c * q->fw, sizeof(float), "int8 buffers");
-        sl[t].qin = mn_calloc(c * q->qw, 1, "int8 buffers");
+        sl[t].qin = mn_calloc(q->qw, 1, "int8 buffers");
         sl[t].qx = mn_calloc(c * q->rw, 1, "int8 buffers");
         sl[t].acc = mn_calloc(c * q->aw, sizeof(int32_t), "int8 buffers");
         if (!sl[t].f[0] || !sl[t].f[1] || !sl[t].qin || !sl[t].qx || !sl[t].acc) {

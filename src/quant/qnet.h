@@ -24,10 +24,10 @@ typedef struct mn_qlayer {
 } mn_qlayer;
 
 /* One thread's scratch for a chunk of q->chunk samples (per-sample sizes
- * q->fw floats, q->qw and q->rw bytes, q->aw int32s). */
+ * q->fw floats, q->rw bytes, q->aw int32s; q->qw bytes for qin). */
 typedef struct mn_qslot {
     float *f[2];              /* float layer outputs */
-    uint8_t *qin;             /* a conv layer's quantised input image */
+    uint8_t *qin;             /* a conv layer's quantised input image (one, padded) */
     uint8_t *qx;              /* rows for mn_qgemm (dense input, conv patches) */
     int32_t *acc;             /* the sums */
 } mn_qslot;
