@@ -2,10 +2,12 @@
  * im2col, the int8 forward pass of every layer kind against an independent
  * direct-loop implementation of its arithmetic (bit for bit), against the
  * float network (bounded error, class agreement), batch norm folding,
- * thread count / chunking / file round trip giving the same bits, and a
- * CNN trained on Fashion-MNIST whose int8 version loses <= 0.5 accuracy
- * points, in a file >= 3.5x smaller, through the tool too. */
+ * thread count / chunking / file round trip / the exported int8 C (gcc and
+ * clang -std=c99 -Werror) giving the same bits, and a CNN trained on
+ * Fashion-MNIST whose int8 version loses <= 0.5 accuracy points, in a file
+ * >= 3x smaller, through the tool too. */
 #include "check.h"
+#include "gen_c.h"
 #include "mynn.h"
 #include "kernels/kernels.h"
 #include "kernels/qgemm.h"
@@ -322,6 +324,19 @@ static void test_layer_kinds(void)
             CHECK(!memcmp(y, y2, sizeof(float) * n * k), "case %zu: max_batch 3 differs", t);
         }
         mynn_qnet_free(q3);
+        /* the exported int8 C, compiled -std=c99 -Werror: the same bits */
+        char dir[64];
+        snprintf(dir, sizeof dir, "c%zu", t);
+        CHECK(mkdir(tmp_path(dir), 0755) == 0, "mkdir");
+        CHECK_OK(mynn_qexport_c(q, tmp_path(dir), "m"));
+        for (int cc_i = 0; cc_i < 2; cc_i++) {
+            if (!gen_c_have(gen_c_cc[cc_i])) continue;
+            int rc = gen_c_compile_run(tmp_path(dir), gen_c_cc[cc_i], x, n, d, k, y2);
+            CHECK(rc == 0, "case %zu: %s: %d", t, gen_c_cc[cc_i], rc);
+            if (!rc)
+                CHECK(!memcmp(y, y2, sizeof(float) * n * k), "case %zu: %s: the exported int8 C differs from "
+                      "mynn_qnet_predict", t, gen_c_cc[cc_i]);
+        }
         /* the file round trip */
         const char *p = tmp_path("cnn8.safetensors");
         mynn_qnet *l = NULL;
@@ -345,22 +360,20 @@ static void test_layer_kinds(void)
     }
 }
 
+/* A convolution summing more than 65536 products per output (int32 sums
+ * could overflow) is refused, naming it. */
 static void test_refusals(void)
 {
     mynn_net *net = NULL;
-    float x[64] = {0};
+    CHECK_OK(mynn_create(&net, 1100 * 64));
+    CHECK_OK(mynn_set_input_shape(net, 1100, 8, 8));
+    CHECK_OK(mynn_add_layers(net, "conv:1:8,flatten,2"));
+    CHECK_OK(mynn_build(net, 1, MYNN_INIT_AUTO, 1));
+    float *x = calloc(1100 * 64, sizeof *x);
     mynn_qnet *q = NULL;
-    /* the int8 C export writes dense networks only, naming the layer */
-    CHECK_OK(mynn_create(&net, 16));
-    CHECK_OK(mynn_set_input_shape(net, 1, 4, 4));
-    CHECK_OK(mynn_add_layers(net, "conv:2:3,flatten,3"));
-    CHECK_OK(mynn_build(net, 4, MYNN_INIT_AUTO, 1));
-    CHECK_OK(mynn_quantize(&q, net, x, 4, NULL));
-    CHECK(mkdir(tmp_path("c8"), 0755) == 0, "mkdir");
-    if (q)
-        CHECK(mynn_qexport_c(q, tmp_path("c8"), "m") == MYNN_ERR_ARG && strstr(mynn_last_error(), "layer 0 (conv)"),
-              "export: %s", mynn_last_error());
-    mynn_qnet_free(q);
+    CHECK(mynn_quantize(&q, net, x, 1, NULL) == MYNN_ERR_ARG && q == NULL &&
+              strstr(mynn_last_error(), "layer 0 sums 70400 inputs"), "wide conv: %s", mynn_last_error());
+    free(x);
     mynn_free(net);
 }
 
@@ -421,6 +434,18 @@ static void test_fashion_mnist_cnn(void)
           "file sizes %ld / %ld", (long)sf.st_size, (long)sq.st_size);
     printf("  files: float %ld bytes, int8 %ld bytes (%.2fx)\n", (long)sf.st_size, (long)sq.st_size,
            (double)sf.st_size / sq.st_size);
+    /* the exported int8 C on 2000 test images: mynn_qnet_predict's bits */
+    int ne = 2000;
+    float *ye = malloc(sizeof(float) * 10 * ne), *yc = malloc(sizeof(float) * 10 * ne);
+    CHECK(mkdir(tmp_path("fmc"), 0755) == 0, "mkdir");
+    if (q) CHECK_OK(mynn_qexport_c(q, tmp_path("fmc"), "m"));
+    if (q) CHECK_OK(mynn_qnet_predict(q, test->x, ne, ye));
+    if (q && gen_c_have(gen_c_cc[0])) {
+        int rc = gen_c_compile_run(tmp_path("fmc"), gen_c_cc[0], test->x, ne, 784, 10, yc);
+        CHECK(rc == 0 && !memcmp(ye, yc, sizeof(float) * 10 * ne), "exported int8 CNN: rc %d, or it differs", rc);
+    }
+    free(ye);
+    free(yc);
     const char *tool = getenv("MYNN_TOOL");
     if (!tool || access(tool, X_OK) != 0) {
         mynn_qnet_free(q);
@@ -443,6 +468,8 @@ static void test_fashion_mnist_cnn(void)
     CHECK(strstr(line, want) != NULL, "eval --json: want %s in %.200s", want, line);
     CHECK(run_tool("info t8.safetensors") == 0, "info");
     CHECK(run_tool("predict t8.safetensors " FM_DIR " --out p8.csv") == 0, "predict");
+    CHECK(run_tool("export t8.safetensors --format c --out . --name fm8") == 0, "export");
+    CHECK(access(tmp_path("fm8.c"), R_OK) == 0 && access(tmp_path("fm8.h"), R_OK) == 0, "export files");
     mynn_qnet_free(q);
     mynn_free(net);
     mynn_dataset_free(train);
