@@ -24,8 +24,16 @@ typedef struct qplan {
     int used[MYNN_LAYER_ACTIVATION + 1];   /* layer kinds present (their helper is written) */
 } qplan;
 
+/* Activation layers and batch norm map each value to itself: they run in
+ * place on the buffer before them (when that is not the caller's input). */
+static int in_place(const mn_layer *l)
+{
+    return l->ops->kind == MYNN_LAYER_ACTIVATION || l->ops->kind == MYNN_LAYER_BATCHNORM;
+}
+
 /* Layer i's output goes to s0 or s1 alternately, the last to output;
- * flatten and dropout write nothing.  The input transform is applied as the
+ * flatten and dropout write nothing, activation layers and batch norm
+ * write over their input (in_place).  The input transform is applied as the
  * first layer quantises (or into s0 when that layer runs in float). */
 static void make_qplan(const mynn_qnet *q, qplan *p)
 {
@@ -44,6 +52,7 @@ static void make_qplan(const mynn_qnet *q, qplan *p)
             if (net->n_inputs > p->width[0]) p->width[0] = net->n_inputs;
             b = 1;
         }
+        int inplace = in_place(fl) && (!first || p->transform);
         first = 0;
         p->used[k] = 1;
         p->code_bytes += 48;
@@ -57,6 +66,7 @@ static void make_qplan(const mynn_qnet *q, qplan *p)
             if (!p->act_used[fl->act]) p->code_bytes += mn_cgen_act_code_bytes(fl->act);
             p->act_used[fl->act] = 1;
         }
+        if (inplace) continue;   /* the layer before's buffer */
         if (i < net->n_layers - 1 && fl->n_out > p->width[b]) p->width[b] = fl->n_out;
         b ^= 1;
     }
@@ -337,6 +347,12 @@ static mynn_status write_qbody(mn_atomic *a, const mynn_qnet *q, const qplan *p,
     for (int i = 0; i < net->n_layers; i++) {
         mynn_layer_kind k = net->layers[i].ops->kind;
         if (k == MYNN_LAYER_FLATTEN || k == MYNN_LAYER_DROPOUT) continue;
+        if (in_place(&net->layers[i]) && (!first || p->transform)) {
+            if (k == MYNN_LAYER_ACTIVATION) mn_cgen_act_call(a, net->layers[i].act, src, net->layers[i].n_out);
+            else write_layer(a, q, i, src, src, "0, 0");
+            first = 0;
+            continue;
+        }
         const char *dst = i == net->n_layers - 1 ? "output" : b ? "s1" : "s0";
         const char *tr = first && with_input && !p->transform ? "in_shift, in_scale" : "0, 0";
         write_layer(a, q, i, src, dst, tr);
