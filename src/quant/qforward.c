@@ -195,13 +195,17 @@ static void chunk_forward(const mynn_qnet *q, const mn_qslot *sl, const float *x
 
 mynn_status mn_qforward(mynn_qnet *q, const float *x, int n)
 {
-    const int d = q->net->n_inputs, k = mynn_n_outputs(q->net), ch = q->chunk;
-    const int chunks = (n + ch - 1) / ch;
+    const int d = q->net->n_inputs, k = mynn_n_outputs(q->net);
+    int chunks = (n + q->chunk - 1) / q->chunk;
     long macs = 0;
     for (int i = 0; i < q->n_layers; i++)
         macs += (long)q->layers[i].positions * q->layers[i].n_in * q->layers[i].n_out;
     int nt = (double)macs * n >= (double)PAR_MIN ? mn_threads() : 1;
-    if (nt > chunks) nt = chunks;
+    if (nt > n) nt = n;
+    /* as many chunks for every thread, each at most q->chunk samples */
+    chunks = (chunks + nt - 1) / nt * nt;
+    const int ch = (n + chunks - 1) / chunks;
+    chunks = (n + ch - 1) / ch;
     mynn_status s = mn_qnet_slots(q, nt);
     if (s) return s;
 #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
