@@ -813,7 +813,8 @@ MYNN_API void mynn_quant_options_default(mynn_quant_options *o);
 MYNN_API mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
                                    const mynn_quant_options *o);
 MYNN_API void mynn_qnet_free(mynn_qnet *q);
-/* As mynn_predict, in int8 (any n; NaN or infinity gives MYNN_ERR_NUMERIC). */
+/* As mynn_predict, in int8 (any n; NaN or infinity gives MYNN_ERR_NUMERIC
+ * naming the first, and y is then undefined). */
 MYNN_API mynn_status mynn_qnet_predict(mynn_qnet *q, const float *x, int n, float *y);
 /* As mynn_evaluate, in int8. */
 MYNN_API mynn_status mynn_qnet_evaluate(mynn_qnet *q, const mynn_dataset *ds, mynn_metrics *m,

@@ -193,7 +193,7 @@ static void chunk_forward(const mynn_qnet *q, const mn_qslot *sl, const float *x
     }
 }
 
-mynn_status mn_qforward(mynn_qnet *q, const float *x, int n)
+mynn_status mn_qforward(mynn_qnet *q, const float *x, int n, size_t *bad_at)
 {
     const int d = q->net->n_inputs, k = mynn_n_outputs(q->net);
     int chunks = (n + q->chunk - 1) / q->chunk;
@@ -208,13 +208,25 @@ mynn_status mn_qforward(mynn_qnet *q, const float *x, int n)
     chunks = (n + ch - 1) / ch;
     mynn_status s = mn_qnet_slots(q, nt);
     if (s) return s;
+    size_t bad = (size_t)-1;   /* the first non-finite input value, if any */
 #pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
     for (int b = 0; b < chunks; b++) {
         int t, team;
         mn_thread_id(&t, &team);
         int r0 = b * ch, c = n - r0 < ch ? n - r0 : ch;
+        size_t at;
+        /* checked here, chunk by chunk, so the quantiser finds the rows in cache */
+        if (mn_find_nonfinite(x + (size_t)r0 * d, (size_t)c * d, &at)) {
+#pragma omp critical(mn_qforward_bad)
+            if ((size_t)r0 * d + at < bad) bad = (size_t)r0 * d + at;
+            continue;
+        }
         chunk_forward(q, &q->slots[t], x + (size_t)r0 * d, c, q->z + (size_t)r0 * k,
                       q->out + (size_t)r0 * k);
+    }
+    if (bad != (size_t)-1) {
+        *bad_at = bad;
+        return MYNN_ERR_NUMERIC;
     }
     return MYNN_OK;
 }

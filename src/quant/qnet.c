@@ -224,13 +224,15 @@ mynn_status mynn_qnet_predict(mynn_qnet *q, const float *x, int n, float *y)
     if (!q || !x || !y) return mn_error(MYNN_ERR_NULL, "mynn_qnet_predict: NULL argument");
     if (n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_qnet_predict: %d samples", n);
     int d = q->net->n_inputs, k = mynn_n_outputs(q->net);
-    size_t at;
-    if (mn_find_nonfinite(x, (size_t)n * d, &at))
-        return mn_error(MYNN_ERR_NUMERIC, "mynn_qnet_predict: input sample %zu feature %zu is %s",
-                        at / d, at % d, isnan(x[at]) ? "NaN" : "infinite");
     for (int done = 0; done < n;) {
         int m = n - done < q->max_batch ? n - done : q->max_batch;
-        mynn_status s = mn_qforward(q, x + (size_t)done * d, m);
+        size_t at;
+        mynn_status s = mn_qforward(q, x + (size_t)done * d, m, &at);
+        if (s == MYNN_ERR_NUMERIC) {
+            at += (size_t)done * d;
+            return mn_error(s, "mynn_qnet_predict: input sample %zu feature %zu is %s", at / d, at % d,
+                            isnan(x[at]) ? "NaN" : "infinite");
+        }
         if (s) return s;
         memcpy(y + (size_t)done * k, q->out, (size_t)m * k * sizeof *y);
         done += m;
@@ -249,7 +251,12 @@ mynn_status mynn_qnet_evaluate(mynn_qnet *q, const mynn_dataset *ds, mynn_metric
     mn_metrics_begin(&acc, ds, k, confusion);
     for (int done = 0; done < ds->n;) {
         int c = ds->n - done < q->max_batch ? ds->n - done : q->max_batch;
-        s = mn_qforward(q, ds->x + (size_t)done * d, c);
+        size_t at;
+        s = mn_qforward(q, ds->x + (size_t)done * d, c, &at);
+        if (s == MYNN_ERR_NUMERIC) {
+            at += (size_t)done * d;
+            return mn_error(s, "mynn_qnet_evaluate: sample %zu feature %zu is not finite", at / d, at % d);
+        }
         if (s) return s;
         mn_metrics_add(&acc, ds, done, c, q->net->loss, last->act, q->z, q->out);
         done += c;

@@ -72,7 +72,8 @@ mynn_status mn_qnet_finish(mynn_qnet *q, int max_batch);
 /* At least n thread slots of scratch. */
 mynn_status mn_qnet_slots(mynn_qnet *q, int n);
 /* n <= max_batch samples x [n × n_inputs] through every layer: q->out and
- * q->z [n × n_outputs]. */
-mynn_status mn_qforward(mynn_qnet *q, const float *x, int n);
+ * q->z [n × n_outputs].  MYNN_ERR_NUMERIC (no message) with *bad_at the
+ * index in x of the first NaN or infinity, if there is one. */
+mynn_status mn_qforward(mynn_qnet *q, const float *x, int n, size_t *bad_at);
 
 #endif
