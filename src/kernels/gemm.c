@@ -33,7 +33,7 @@ int mn_threads(void)
 /* ---- engines ---------------------------------------------------------- */
 
 static const mn_gemm_engine_t g_ref = {
-    "ref", 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, mn_sgemm_ref, NULL, NULL, NULL,
+    "ref", 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, mn_sgemm_ref, NULL, NULL, NULL, NULL,
 };
 
 static const mn_gemm_engine_t *engine_by_name(const char *name)
@@ -101,10 +101,18 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc)
 {
+    mn_sgemm_epi(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
+}
+
+void mn_sgemm_epi(int transA, int transB, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta,
+                  float *C, int ldc, const mn_epilogue *ep)
+{
     if (M <= 0 || N <= 0) return;
     const mn_gemm_engine_t *e = engine();
-    if (e->full) {
+    if (e->full) { /* whole-GEMM engines: the epilogue as a separate pass */
         e->full(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (ep) mn_epilogue_apply(ep, C, ldc, M, N);
         return;
     }
     if (K <= 0 || alpha == 0.0f) { /* C = beta C */
@@ -115,9 +123,10 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
             else if (beta != 1.0f)
                 for (int j = 0; j < N; j++) c[j] *= beta;
         }
+        if (ep) mn_epilogue_apply(ep, C, ldc, M, N);
         return;
     }
-    mn_gemm_blocked(e, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    mn_gemm_blocked(e, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep);
 }
 
 /* ---- bias gradient ------------------------------------------------------ */

@@ -16,6 +16,30 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
 
+/* ---- GEMM with an epilogue (h17) ------------------------------------------
+ * What mn_sgemm_epi does to each element of C after its full sum (alpha,
+ * beta included), while its tile is still in L1: v = C[i][j] + bias[j]
+ * (bias NULL: v = C[i][j]), then act(v) with act one of MN_EPI_*.  With y
+ * NULL, C[i][j] = act(v); else C[i][j] = v and y[i*ldy + j] = act(v).  The
+ * operations are those of a separate pass (z += b; y = z > 0 ? z : 0), so
+ * the results are bit-identical to mn_sgemm followed by that pass. */
+enum { MN_EPI_NONE, MN_EPI_RELU, MN_EPI_LEAKY };
+typedef struct {
+    const float *bias;
+    int act;
+    float slope; /* MN_EPI_LEAKY: act(v) = v > 0 ? v : slope * v */
+    float *y;
+    int ldy;
+} mn_epilogue;
+
+/* mn_sgemm, then the epilogue (NULL: none). */
+void mn_sgemm_epi(int transA, int transB, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta,
+                  float *C, int ldc, const mn_epilogue *epi);
+/* The epilogue alone on an m x n block: the unfused path, also the fallback. */
+void mn_epilogue_apply(const mn_epilogue *epi, float *C, int ldc, int m, int n);
+/* ---- end h17 ---- */
+
 /* The plain triple loop with the same contract: the reference every faster
  * engine is tested against, and the fallback. */
 void mn_sgemm_ref(int transA, int transB, int M, int N, int K, float alpha,
