@@ -56,4 +56,30 @@ void mn_k_adam(float *p, const float *g, float *m, float *v, size_t n, float cs,
 void mn_k_rmsprop(float *p, const float *g, float *v, size_t n, float cs, float lr, float wd,
                   float alpha, float eps);
 
+
+/* One step of an element-wise optimizer with its constants fixed (filled
+ * by the optimizer, src/optim/optimizer.c, for the step being taken).
+ * Parameter i's new value depends only on p[i], g[i] and its state s0[i],
+ * s1[i], so applying the step to any partition of [0, n) gives the same
+ * floats as applying it to the whole array: fused updates (each layer's
+ * slice applied as soon as backward has its gradient) equal the unfused
+ * step bit for bit. */
+typedef enum { MN_UPD_SGD, MN_UPD_ADAM, MN_UPD_RMSPROP } mn_update_rule;
+typedef struct mn_update {
+    mn_update_rule rule;
+    float cs;              /* the gradient's clip scale (1: none) */
+    float lr, wd;          /* rate; L2 weight decay added to the gradient */
+    float mu;              /* SGD momentum (0: none, s0 NULL) */
+    int nesterov;
+    float shrink;          /* AdamW: p *= shrink first (1 for Adam) */
+    float b1, b2, step, sqrt_bc2, eps;  /* Adam: step = lr/(1-b1^t), sqrt_bc2 = sqrt(1-b2^t) */
+    float alpha;           /* RMSprop */
+    float *s0, *s1;        /* state over all n parameters: SGD momentum buffer;
+                              Adam m and v; RMSprop v */
+} mn_update;
+
+/* Applies u to parameters [off, off + n): p and g point at parameter off
+ * (g may be a gradient slice or any buffer holding it). */
+void mn_k_update(const mn_update *u, float *p, const float *g, size_t off, size_t n);
+
 #endif

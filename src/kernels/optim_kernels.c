@@ -102,3 +102,19 @@ void mn_k_rmsprop(float *restrict p, const float *restrict g, float *restrict v,
         }
     });
 }
+
+void mn_k_update(const mn_update *u, float *p, const float *g, size_t off, size_t n)
+{
+    switch (u->rule) {
+    case MN_UPD_SGD:
+        mn_k_sgd(p, g, u->s0 ? u->s0 + off : NULL, n, u->cs, u->lr, u->wd, u->mu, u->nesterov);
+        break;
+    case MN_UPD_ADAM:
+        mn_k_adam(p, g, u->s0 + off, u->s1 + off, n, u->cs, u->wd, u->shrink, u->b1, u->b2,
+                  u->step, u->sqrt_bc2, u->eps);
+        break;
+    case MN_UPD_RMSPROP:
+        mn_k_rmsprop(p, g, u->s0 + off, n, u->cs, u->lr, u->wd, u->alpha, u->eps);
+        break;
+    }
+}

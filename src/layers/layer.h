@@ -18,6 +18,7 @@
 #define MN_LAYER_H
 
 #include "mynn.h"
+#include "kernels/kernels.h"
 
 typedef struct mn_layer mn_layer;
 
@@ -46,6 +47,14 @@ typedef struct mn_layer_ops {
      * l->rng (NULL: the layer draws nothing).  Data-parallel training skips
      * the other ranks' rows, so masks follow the global batch order. */
     void (*skip_rows)(mn_layer *l, int rows);
+    /* Optional: backward that also applies one optimizer step u to the
+     * layer's parameters (off: their offset in the network's flat array,
+     * where u's state is indexed), dx computed from the weights before the
+     * update, the gradient not necessarily stored.  Must equal backward then
+     * mn_k_update over the layer's slice bit for bit.  NULL: the network
+     * does exactly that. */
+    void (*backward_update)(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n,
+                            const mn_update *u, size_t off);
 } mn_layer_ops;
 
 struct mn_layer {

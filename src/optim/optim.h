@@ -4,6 +4,7 @@
 #define MN_OPTIM_H
 
 #include "mynn.h"
+#include "kernels/kernels.h"
 
 struct mynn_optimizer {
     mynn_net *net;
@@ -15,6 +16,15 @@ struct mynn_optimizer {
     float *x0;         /* L-BFGS: the parameters at the start of the line search [n] */
     double *al;        /* L-BFGS: the two-loop recursion's coefficients [history] */
 };
+
+/* 1 if a step is element-wise with no pass over the whole gradient first
+ * (SGD, Adam, AdamW, RMSprop without clipping): it may then be applied
+ * layer by layer while backward runs (mn_optimizer_begin, mn_k_update). */
+int mn_optimizer_fusable(const mynn_optimizer *o);
+/* Validates and counts one step (t++) of an element-wise optimizer and
+ * fixes its constants into *u; cs is the gradient's clip scale (1: none).
+ * mynn_optimizer_step is this, then mn_k_update over all parameters. */
+mynn_status mn_optimizer_begin(mynn_optimizer *o, float lr, float cs, mn_update *u);
 
 /* L-BFGS's state floats for n parameters and history m (lbfgs.c). */
 size_t mn_lbfgs_state_size(size_t n, int m);

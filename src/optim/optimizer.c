@@ -259,29 +259,76 @@ static float clip_scale(const float *g, size_t n, float clip)
     return norm > (double)clip ? (float)((double)clip / norm) : 1.0f;
 }
 
-static void step_sgd(const mynn_optim_config *c, float *p, const float *gr, float *buf, size_t n,
-                     float cs, float lr)
+static mynn_status check_step(const mynn_optimizer *opt, float lr, const char *who)
 {
-    mn_k_sgd(p, gr, buf, n, cs, lr, c->weight_decay, c->momentum, c->nesterov);
+    mynn_net *net = opt->net;
+    if (!net->max_batch || net->n_params != opt->n)
+        return mn_error(MYNN_ERR_STATE,
+                        "%s: the network was rebuilt or freed since the optimizer was created", who);
+    const mynn_optim_config *c = &opt->cfg;
+    if (c->kind == MYNN_OPT_LBFGS)
+        return mn_error(MYNN_ERR_STATE, "%s: L-BFGS evaluates the loss itself: "
+                        "use mynn_optimizer_step_closure", who);
+    if (c->kind != MYNN_OPT_IRPROP && !(isfinite(lr) && lr >= 0.0f))
+        return mn_error(MYNN_ERR_ARG, "learning rate must be a finite number >= 0, got %g",
+                        (double)lr);
+    return MYNN_OK;
+}
+
+int mn_optimizer_fusable(const mynn_optimizer *o)
+{
+    const mynn_optimizer_kind k = o->cfg.kind;
+    return o->cfg.clip_norm <= 0.0f && (k == MYNN_OPT_SGD || k == MYNN_OPT_ADAM ||
+                                        k == MYNN_OPT_ADAMW || k == MYNN_OPT_RMSPROP);
 }
 
 /* Adam (L2 added to the gradient) and AdamW (p *= 1 - lr·wd first), with
  * PyTorch's bias correction: p -= lr/(1-b1^t) · m / (sqrt(v)/sqrt(1-b2^t) + eps). */
-static void step_adam(const mynn_optim_config *c, long t, float *p, const float *gr, float *m,
-                      float *v, size_t n, float cs, float lr)
+mynn_status mn_optimizer_begin(mynn_optimizer *opt, float lr, float cs, mn_update *u)
 {
-    const int decoupled = c->kind == MYNN_OPT_ADAMW;
-    const float l2 = decoupled ? 0.0f : c->weight_decay;
-    const float shrink = decoupled ? (float)(1.0 - (double)lr * c->weight_decay) : 1.0f;
-    const float step = (float)((double)lr / (1.0 - pow(c->beta1, (double)t)));
-    const float sqrt_bc2 = (float)sqrt(1.0 - pow(c->beta2, (double)t));
-    mn_k_adam(p, gr, m, v, n, cs, l2, shrink, c->beta1, c->beta2, step, sqrt_bc2, c->eps);
-}
-
-static void step_rmsprop(const mynn_optim_config *c, float *p, const float *gr, float *v, size_t n,
-                         float cs, float lr)
-{
-    mn_k_rmsprop(p, gr, v, n, cs, lr, c->weight_decay, c->alpha, c->eps);
+    mynn_status s = check_step(opt, lr, "mynn_optimizer_step");
+    if (s) return s;
+    const mynn_optim_config *c = &opt->cfg;
+    if (c->kind == MYNN_OPT_IRPROP)
+        return mn_error(MYNN_ERR_STATE, "mn_optimizer_begin: iRprop- is not element-wise per step");
+    memset(u, 0, sizeof *u);
+    opt->t++;
+    u->cs = cs;
+    u->lr = lr;
+    u->wd = c->weight_decay;
+    float *st = opt->state;
+    switch (c->kind) {
+    case MYNN_OPT_SGD:
+        u->rule = MN_UPD_SGD;
+        u->mu = c->momentum;
+        u->nesterov = c->nesterov;
+        u->s0 = c->momentum != 0.0f ? st : NULL;
+        break;
+    case MYNN_OPT_ADAM:
+    case MYNN_OPT_ADAMW: {
+        const int decoupled = c->kind == MYNN_OPT_ADAMW;
+        u->rule = MN_UPD_ADAM;
+        u->wd = decoupled ? 0.0f : c->weight_decay;
+        u->shrink = decoupled ? (float)(1.0 - (double)lr * c->weight_decay) : 1.0f;
+        u->b1 = c->beta1;
+        u->b2 = c->beta2;
+        u->step = (float)((double)lr / (1.0 - pow(c->beta1, (double)opt->t)));
+        u->sqrt_bc2 = (float)sqrt(1.0 - pow(c->beta2, (double)opt->t));
+        u->eps = c->eps;
+        u->s0 = st;
+        u->s1 = st + opt->n;
+        break;
+    }
+    case MYNN_OPT_RMSPROP:
+        u->rule = MN_UPD_RMSPROP;
+        u->alpha = c->alpha;
+        u->eps = c->eps;
+        u->s0 = st;
+        break;
+    default:
+        break;
+    }
+    return MYNN_OK;
 }
 
 static void step_irprop(const mynn_optim_config *c, float *p, const float *gr, float *prev,
@@ -309,31 +356,23 @@ static void step_irprop(const mynn_optim_config *c, float *p, const float *gr, f
 mynn_status mynn_optimizer_step(mynn_optimizer *opt, float lr)
 {
     if (!opt) return mn_error(MYNN_ERR_NULL, "mynn_optimizer_step: optimizer is NULL");
+    mynn_status s = check_step(opt, lr, "mynn_optimizer_step");
+    if (s) return s;
     mynn_net *net = opt->net;
-    if (!net->max_batch || net->n_params != opt->n)
-        return mn_error(MYNN_ERR_STATE,
-                        "mynn_optimizer_step: the network was rebuilt or freed since the "
-                        "optimizer was created");
     const mynn_optim_config *c = &opt->cfg;
-    if (c->kind == MYNN_OPT_LBFGS)
-        return mn_error(MYNN_ERR_STATE, "mynn_optimizer_step: L-BFGS evaluates the loss itself: "
-                        "use mynn_optimizer_step_closure");
-    if (c->kind != MYNN_OPT_IRPROP && !(isfinite(lr) && lr >= 0.0f))
-        return mn_error(MYNN_ERR_ARG, "learning rate must be a finite number >= 0, got %g",
-                        (double)lr);
     size_t n = opt->n;
-    float *p = net->params, *st = opt->state;
+    float *p = net->params;
     const float *g = net->grads;
     float cs = clip_scale(g, n, c->clip_norm);
-    opt->t++;
-    switch (c->kind) {
-    case MYNN_OPT_SGD: step_sgd(c, p, g, st, n, cs, lr); break;
-    case MYNN_OPT_ADAM:
-    case MYNN_OPT_ADAMW: step_adam(c, opt->t, p, g, st, st + n, n, cs, lr); break;
-    case MYNN_OPT_RMSPROP: step_rmsprop(c, p, g, st, n, cs, lr); break;
-    case MYNN_OPT_IRPROP: step_irprop(c, p, g, st, st + n, n, cs); break;
-    case MYNN_OPT_LBFGS: break;   /* returned above */
+    if (c->kind == MYNN_OPT_IRPROP) {
+        opt->t++;
+        step_irprop(c, p, g, opt->state, opt->state + n, n, cs);
+        return MYNN_OK;
     }
+    mn_update u;
+    s = mn_optimizer_begin(opt, lr, cs, &u);
+    if (s) return s;
+    mn_k_update(&u, p, g, 0, n);
     return MYNN_OK;
 }
 
