@@ -144,13 +144,13 @@ def gemm_part(h):
     the ratio of each shape."""
     gemm = os.path.join(ROOT, "build/bench/bench_gemm")
     if not os.path.exists(gemm):
-        return 0.0, 0.0, {}
+        return 0.0, 0.0, {}, ""
     args = ["0.02", "1"] if QUICK else []
     p = subprocess.run([gemm] + args, capture_output=True, text=True, cwd=ROOT)
     print(p.stdout, flush=True)
     h[T_GEMM] = f"Command: `build/bench/bench_gemm {' '.join(args)}`".rstrip() + \
         " (from bench/bench_gemm.c)\n\n" + p.stdout.strip()
-    return gemm_best(p.stdout) + (gemm_ratios(p.stdout),)
+    return gemm_best(p.stdout) + (gemm_ratios(p.stdout), p.stdout)
 
 
 def gemm_rows(text):
@@ -158,7 +158,7 @@ def gemm_rows(text):
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 6 and cells[2] == str(THREADS):
             try:
-                yield cells[0], float(cells[3]), float(cells[4]), float(cells[5])
+                yield cells[0], float(cells[3]), float(cells[4]), float(cells[5]), cells[1]
             except ValueError:
                 pass
 
@@ -166,6 +166,20 @@ def gemm_rows(text):
 def gemm_best(text):
     rows = list(gemm_rows(text))
     return (max((r[1] for r in rows), default=0.0), max((r[2] for r in rows), default=0.0))
+
+
+def products_epoch(text, batch):
+    """Seconds an epoch's products would take at batch if each ran at our
+    GEMM's measured rate for its shape (the "b<batch> ..." rows at THREADS;
+    the first layer's dX is not computed), or None without those rows."""
+    s, n = 0.0, 0
+    for name, ours, _, _, shape in gemm_rows(text):
+        if not name.startswith(f"b{batch} ") or name.startswith(f"b{batch} 784>256 dX"):
+            continue
+        m, nn, k = (int(v) for v in shape.split("x"))
+        s += 2.0 * m * nn * k / (ours * 1e9)
+        n += 1
+    return s * EPOCH / batch if n == 8 else None
 
 
 def gemm_ratios(text):
@@ -260,7 +274,7 @@ def infer_part(h, rows, torch_ok):
 MLP_FLOPS = 2 * EPOCH * (3 * (784 * 256 + 256 * 128 + 128 * 10) - 784 * 256)
 
 
-def rate_part(h, rows, best_ours, best_blas):
+def rate_part(h, rows, best_ours, best_blas, gemm_text):
     mhz = cpu_mhz()
     peak = (os.cpu_count() or 1) * mhz * 1e6 * 64 if mhz else float("nan")
     w = [f"One epoch is {MLP_FLOPS / 1e9:.1f} GFLOP (2 FLOPs per multiply-add; forward, dW, and dX except the first "
@@ -273,6 +287,14 @@ def rate_part(h, rows, best_ours, best_blas):
         rate = MLP_FLOPS / r["ours_epoch"] / 1e9
         pct = lambda best: f"{100 * rate / best:.0f}%" if best else "-"
         w.append(f"| {r['batch']} | {rate:.1f} | {100 * rate * 1e9 / peak:.0f}% | {pct(best_ours)} | {pct(best_blas)} |")
+    for b in (64, 256):
+        ideal = products_epoch(gemm_text, b)
+        r = [x for x in rows if x["batch"] == b]
+        if ideal and r:
+            w.append(f"\nBatch {b}: the epoch's eight products, each at our GEMM's rate for its shape in the table "
+                     f"above ({THREADS} threads), would take {ideal:.3f} s of the measured {r[0]['ours_epoch']:.3f} s "
+                     f"({100 * ideal / r[0]['ours_epoch']:.0f}%): the rest is the element-wise passes, the optimizer, "
+                     "the batch gathering and the threads' synchronisation.")
     h[T_RATE] = "\n".join(w)
 
 
@@ -593,7 +615,7 @@ def callgrind_ir(cmd, env):
     return int(m.group(1)), sorted(((v, k) for k, v in share.items()), reverse=True)[:6]
 
 
-def profile_part(h, sc, ps, bwres, torch_ok):
+def profile_part(h, sc, ps, bwres, torch_ok, bw=None, inf=None):
     if not shutil.which("perf"):
         h[T_PROF] = "perf is not installed: no profile."
         return
@@ -632,6 +654,11 @@ def profile_part(h, sc, ps, bwres, torch_ok):
                      f"has no AVX-512); the same AVX2 run natively (`MYNN_GEMM=avx2`) takes {cyc:,.0f} cycles per "
                      f"sample at the nominal {cpu_mhz():.0f} MHz: IPC about {ipc:.2f}. Where the instructions go: "
                      + ", ".join(f"{s} {pc:.1f}%" for pc, s in top) + ".")
+    l2c = {t: bw[("L2 (half its size)", t)][1] for t in (1, THREADS) if ("L2 (half its size)", t) in bw}
+    if l2c and inf:
+        w.append(f"\nInference at batch 1 reads the {4 * P / 1e6:.2f} MB of weights once: at the L2 copy rate that is "
+                 + ", ".join(f"{4 * P / (c * 1e9) * 1e6:.1f} µs at {t} thread{'s' if t > 1 else ''}" for t, c in l2c.items())
+                 + f" (measured: {inf['lat1']:.2f} µs at 1, {inf['lat']:.2f} µs at {THREADS}).")
     for opt, (got, ceil, moved) in bwres.items():
         need = None
         if opt == "sgd" and "fann sgd 1" in ps:
@@ -819,7 +846,7 @@ def main():
     load_before = loadavg()
     torch_ok = have_torch()
     h = {}
-    best_ours, best_blas, ratios = gemm_part(h)
+    best_ours, best_blas, ratios, gemm_text = gemm_part(h)
     if not os.path.isdir(DATA):
         print(f"Fashion-MNIST not found at {DATA}: only the GEMM and bandwidth tables are measured", flush=True)
         bw = bandwidth(os.path.exists(os.path.join(ROOT, "build/bench/stream")))
@@ -834,7 +861,7 @@ def main():
     rows = mlp_rows(torch_ok)
     mlp_part(h, rows, torch_ok)
     inf = infer_part(h, rows, torch_ok)
-    rate_part(h, rows, best_ours, best_blas)
+    rate_part(h, rows, best_ours, best_blas, gemm_text)
     old_targets_part(h, rows, inf, ratios, best_blas, torch_ok)
     ps, accs = per_sample(torch_ok)
     sc = scaling()
@@ -844,7 +871,7 @@ def main():
     bwres = bandwidth_part(h, bw, ps) if bw else {}
     scaling_part(h, sc)
     issue11_part(h, rows, inf, ps, sc, bwres, best_ours, torch_ok)
-    profile_part(h, sc, ps, bwres, torch_ok)
+    profile_part(h, sc, ps, bwres, torch_ok, bw or {}, inf)
     cli_peak_memory(h)
     print(write_results(intro(load_before), h))
     print(f"written: {os.path.relpath(OUT, ROOT)}")
