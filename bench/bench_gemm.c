@@ -76,6 +76,12 @@ int main(int argc, char **argv)
         ns++;
     }
     int layers[3][2] = {{784, 256}, {256, 128}, {128, 10}};
+    /* batch 1 (inference latency): the forward GEMVs */
+    for (int l = 0; l < 3; l++) {
+        snprintf(names[ns], sizeof names[ns], "b1 %d>%d fwd x.W^T", layers[l][0], layers[l][1]);
+        shapes[ns] = (shape){names[ns], 0, 1, 1, layers[l][1], layers[l][0]};
+        ns++;
+    }
     int batches[2] = {64, 256};
     for (int b = 0; b < 2; b++)
         for (int l = 0; l < 3; l++) {

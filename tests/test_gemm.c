@@ -3,6 +3,7 @@
  * determinism; the NEON engine against the portable one; concurrent
  * callers. */
 #include "check.h"
+#include "activations/activation.h"
 #include "kernels/gemm_internal.h"
 #include "kernels/kernels.h"
 #include "mynn.h"
@@ -139,6 +140,8 @@ static void test_medium_shapes(void)
         {1, 257, 100}, {257, 1, 64}, {1, 1, 257}, {33, 100, 1},
         {64, 256, 784}, {256, 10, 128}, {10, 128, 256}, {64, 10, 128},
         {50, 10, 900}, {10, 300, 700}, {64, 128, 10},
+        /* A and B in place (small B or one row panel): edges, several KC blocks */
+        {256, 128, 10}, {10, 128, 64}, {23, 200, 40}, {50, 300, 27}, {7, 50, 1000}, {12, 33, 777},
     };
     int fails = 0;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -226,6 +229,56 @@ static void test_neon_vs_portable(void)
     mn_gemm_set_engine(NULL);
 }
 
+/* mn_sgemm_epi against the unfused path dense used before it (mn_sgemm, then
+ * mn_act_forward_bias): bit-identical, with y (C keeps the biased sum) and
+ * without (C gets the activation), every engine, 1 and 2 threads, shapes
+ * through each path of the driver (GEMV row and column, tiny, the narrow
+ * engine, in-place A or B, several KC blocks and thread parts). */
+static void test_epilogue_bit_identical(void)
+{
+    static const shape shapes[] = {{1, 256, 784}, {1, 10, 128}, {37, 1, 50}, {3, 4, 5},
+                                   {64, 10, 128}, {10, 128, 64}, {64, 128, 10}, {7, 33, 17},
+                                   {100, 70, 900}, {256, 128, 256}, {130, 300, 90}};
+    static const mynn_activation acts[] = {MYNN_ACT_RELU, MYNN_ACT_LEAKY_RELU, MYNN_ACT_IDENTITY};
+    static const int epi[] = {MN_EPI_RELU, MN_EPI_LEAKY, MN_EPI_NONE};
+    int fails = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && fails < 5; s++) {
+        int M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
+        float *A = fill((size_t)M * K), *B = fill((size_t)K * N), *bias = fill((size_t)N);
+        float *C0 = fill((size_t)M * N);
+        size_t bytes = (size_t)M * N * sizeof(float);
+        float *Z = malloc(bytes), *Y = malloc(bytes), *Z2 = malloc(bytes), *Y2 = malloc(bytes);
+        for (int e = 1; e < N_ENGINES; e++) {
+            if (mn_gemm_set_engine(engines[e]) != 0) continue;
+            for (int th = 1; th <= 2; th++) {
+                mynn_set_threads(th);
+                for (int c = 0; c < 4; c++) {
+                    int ta = c & 1, tb = c >> 1, lda = ta ? M : K, ldb = tb ? K : N;
+                    int a = (int)(s + c) % 3;
+                    float alpha = c == 3 ? 0.5f : 1.0f, beta = c == 3 ? 0.25f : 0.0f;
+                    memcpy(Z, C0, bytes);
+                    mn_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Z, N);
+                    mn_act_forward_bias(acts[a], Z, bias, Y, M, N);
+                    mn_epilogue ep = {bias, epi[a], MN_LEAKY_SLOPE, Y2, N};
+                    memcpy(Z2, C0, bytes);
+                    mn_sgemm_epi(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Z2, N, &ep);
+                    int bad = memcmp(Z, Z2, bytes) || memcmp(Y, Y2, bytes);
+                    ep.y = NULL;
+                    memcpy(Z2, C0, bytes);
+                    mn_sgemm_epi(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Z2, N, &ep);
+                    bad |= memcmp(Y, Z2, bytes) != 0;
+                    CHECK(!bad, "%s th=%d %dx%dx%d ta=%d tb=%d act %d: fused differs from unfused",
+                          engines[e], th, M, N, K, ta, tb, a);
+                    fails += bad;
+                }
+            }
+        }
+        mn_gemm_set_engine(NULL);
+        mynn_set_threads(0);
+        free(A); free(B); free(bias); free(C0); free(Z); free(Y); free(Z2); free(Y2);
+    }
+}
+
 typedef struct { const float *A, *B; float *C; int M, N, K; } job;
 
 static void *worker(void *p)
@@ -280,6 +333,7 @@ int main(void)
 #if defined(__aarch64__)
     RUN(test_neon_vs_portable);   /* only AArch64 has the engine (make test-arm) */
 #endif
+    RUN(test_epilogue_bit_identical);
     RUN(test_concurrent_callers);
     RUN(test_bias_helpers);
     return CK_END();

@@ -135,32 +135,29 @@ void mn_act_backward(mynn_activation a, const float *z, const float *y, const fl
 void mn_act_forward_bias(mynn_activation a, float *z, const float *b, float *y, int rows, int cols)
 {
     int nt = (size_t)rows * cols >= PAR_MIN ? mn_threads() : 1;
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int r = 0; r < rows; r++) {
+    MN_FOR_SHARE(rows, nt, lo_, hi_,
+    for (int r = (int)lo_; r < (int)hi_; r++) {
         float *zr = z + (size_t)r * cols, *yr = y + (size_t)r * cols;
         for (int j = 0; j < cols; j++) zr[j] += b[j];
         mn_act_forward(a, zr, yr, 1, cols);
-    }
+    });
 }
 
 /* Threads take blocks of columns, so each db[j] is summed over the rows in
  * the same order whatever the thread count: bit-identical results.  Softmax
- * couples a row's columns and stays on one thread. */
+ * couples a row's columns: one share holds them all. */
 void mn_act_backward_bias(mynn_activation a, const float *z, const float *y, const float *dy,
                           float *dz, float *db, int rows, int cols)
 {
-    int nt = a != MYNN_ACT_SOFTMAX && (size_t)rows * cols >= PAR_MIN && cols >= 32 ? mn_threads() : 1;
-#pragma omp parallel num_threads(nt) if(nt > 1)
-    {
-        int t = 0, T = 1;
-        mn_thread_id(&t, &T);
-        int c0 = (int)((long)cols * t / T), c1 = (int)((long)cols * (t + 1) / T);
-        int w = a == MYNN_ACT_SOFTMAX ? cols : c1 - c0;
+    const int soft = a == MYNN_ACT_SOFTMAX;
+    int nt = !soft && (size_t)rows * cols >= PAR_MIN && cols >= 32 ? mn_threads() : 1;
+    MN_FOR_SHARE(soft ? 1 : (size_t)cols, nt, lo, hi, {
+        int c0 = soft ? 0 : (int)lo, c1 = soft ? (hi > lo ? cols : 0) : (int)hi;
         for (int j = c0; j < c1; j++) db[j] = 0.0f;
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; r < rows && c1 > c0; r++) {
             size_t o = (size_t)r * cols + (size_t)c0;
-            mn_act_backward(a, z + o, y + o, dy + o, dz + o, 1, w);
+            mn_act_backward(a, z + o, y + o, dy + o, dz + o, 1, c1 - c0);
             for (int j = 0; j < c1 - c0; j++) db[c0 + j] += dz[o + j];
         }
-    }
+    });
 }

@@ -7,10 +7,10 @@ void mn_shift_scale_rows(float *restrict dst, const float *restrict src, const f
                          const float *restrict scale, int rows, int cols)
 {
     int nt = (size_t)rows * cols >= PAR_MIN ? mn_threads() : 1;
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int i = 0; i < rows; i++) {
+    MN_FOR_SHARE(rows, nt, lo_, hi_,
+    for (int i = (int)lo_; i < (int)hi_; i++) {
         const float *s = src + (size_t)i * cols;
         float *d = dst + (size_t)i * cols;
         for (int j = 0; j < cols; j++) d[j] = (s[j] - shift[j]) * scale[j];
-    }
+    });
 }

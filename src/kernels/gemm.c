@@ -23,6 +23,7 @@ int mynn_get_threads(void) { return mn_threads(); }
 int mn_threads(void)
 {
 #ifdef _OPENMP
+    if (mn_team_single()) return 1;   /* a one-thread part of a step (team.c) */
     int n = atomic_load_explicit(&g_threads, memory_order_relaxed);
     return n > 0 ? n : omp_get_max_threads();
 #else
@@ -33,7 +34,7 @@ int mn_threads(void)
 /* ---- engines ---------------------------------------------------------- */
 
 static const mn_gemm_engine_t g_ref = {
-    "ref", 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, mn_sgemm_ref, NULL, NULL, NULL,
+    "ref", 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, mn_sgemm_ref, NULL, NULL, NULL, NULL,
 };
 
 static const mn_gemm_engine_t *engine_by_name(const char *name)
@@ -101,13 +102,28 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc)
 {
+    mn_sgemm_epi(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
+}
+
+void mn_sgemm_epi(int transA, int transB, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb, float beta,
+                  float *C, int ldc, const mn_epilogue *ep)
+{
     if (M <= 0 || N <= 0) return;
     const mn_gemm_engine_t *e = engine();
-    if (e->full) {
-        e->full(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (e->full) { /* a whole-GEMM engine: one call on one thread of a team, the
+                    * epilogue as a separate pass */
+        MN_TEAM_SOLO({
+            e->full(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+            if (ep) mn_epilogue_apply(ep, C, ldc, M, N);
+        });
         return;
     }
     if (K <= 0 || alpha == 0.0f) { /* C = beta C */
+        if (mn_team_size() > 1) {
+            MN_TEAM_SOLO(mn_sgemm_epi(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep));
+            return;
+        }
         for (int i = 0; i < M; i++) {
             float *c = C + (size_t)i * ldc;
             if (beta == 0.0f)
@@ -115,20 +131,25 @@ void mn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
             else if (beta != 1.0f)
                 for (int j = 0; j < N; j++) c[j] *= beta;
         }
+        if (ep) mn_epilogue_apply(ep, C, ldc, M, N);
         return;
     }
-    mn_gemm_blocked(e, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    mn_gemm_blocked(e, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep);
 }
 
 /* ---- bias gradient ------------------------------------------------------ */
 
+/* In the step's team, threads take blocks of columns: each db[j] is still
+ * summed over the rows in order. */
 void mn_sum_rows(float *db, const float *dz, int rows, int cols, int accumulate)
 {
-    if (!accumulate)
-        for (int j = 0; j < cols; j++) db[j] = 0.0f;
-    for (int i = 0; i < rows; i++) {
-        const float *restrict zi = dz + (size_t)i * cols;
-        float *restrict d = db;
-        for (int j = 0; j < cols; j++) d[j] += zi[j];
-    }
+    MN_FOR_SHARE((size_t)cols, 1, lo, hi, {
+        if (!accumulate)
+            for (size_t j = lo; j < hi; j++) db[j] = 0.0f;
+        for (int i = 0; i < rows; i++) {
+            const float *restrict zi = dz + (size_t)i * cols;
+            float *restrict d = db;
+            for (size_t j = lo; j < hi; j++) d[j] += zi[j];
+        }
+    });
 }

@@ -1,11 +1,18 @@
 /* The blocked GEMM driver shared by all kernel engines:
  *   - C is cut into rectangles ("parts": 1 to 4 per thread, aligned to the
  *     register tile, so each element is computed the same way whatever the
- *     thread count), handed to the threads dynamically;
+ *     thread count), handed to the threads dynamically (inside the step's
+ *     team, team.c, as one of its jobs, with no region of its own);
  *   - a thread runs the classic loop nest on each of its parts:
  *       for jc (NC) / for pc (KC): pack B block / for ic (MC): pack A block /
  *       for ir (MR) / for jr (NR): micro-kernel
- *   - K is never split across threads; its KC blocking depends on K only.
+ *   - K is never split across threads; its KC blocking depends on K only;
+ *   - packing is skipped where it cannot pay: B not transposed and small
+ *     (or one row panel of C): A and B read in place; one NR panel of C: A
+ *     in place; one MR panel: B in place.  Each path does the same
+ *     operations per element, so which one a part takes never shows;
+ *   - an optional epilogue (bias, activation) runs on each tile of C right
+ *     after its last store, while it is in L1.
  * Packing buffers live per thread, grow only, 64-byte aligned, and are
  * freed when their thread ends (they stay reachable from a global list). */
 #include "gemm_internal.h"
@@ -174,6 +181,44 @@ void mn_gemv_any(int transB, int N, int K, float alpha, const float *x,
     }
 }
 
+/* ---- epilogue ------------------------------------------------------------- */
+
+/* The same expressions as mn_act_forward_bias (z += b; z > 0 ? z : 0), so
+ * the fused and the separate pass give the same bits. */
+void mn_epilogue_apply(const mn_epilogue *ep, float *C, int ldc, int m, int n)
+{
+    const float *b = ep->bias;
+    float s = ep->slope;
+    for (int i = 0; i < m; i++) {
+        float *c = C + (size_t)i * ldc; /* y may be c itself: no restrict */
+        float *y = ep->y ? ep->y + (size_t)i * ep->ldy : c;
+        if (b)
+            for (int j = 0; j < n; j++) c[j] += b[j];
+        switch (ep->act) {
+        case MN_EPI_RELU:
+            for (int j = 0; j < n; j++) y[j] = c[j] > 0.0f ? c[j] : 0.0f;
+            break;
+        case MN_EPI_LEAKY:
+            for (int j = 0; j < n; j++) y[j] = c[j] > 0.0f ? c[j] : s * c[j];
+            break;
+        default:
+            if (y != c)
+                for (int j = 0; j < n; j++) y[j] = c[j];
+            break;
+        }
+    }
+}
+
+/* The epilogue of the block at row i, column j of what ep describes. */
+static void epi_block(const mn_epilogue *ep, int i, int j, float *c, ptrdiff_t ldc, int m,
+                      int n)
+{
+    mn_epilogue at = *ep;
+    if (at.bias) at.bias += j;
+    if (at.y) at.y += (size_t)i * at.ldy + j;
+    mn_epilogue_apply(&at, c, (int)ldc, m, n);
+}
+
 /* ---- the driver ----------------------------------------------------------- */
 
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -197,17 +242,39 @@ static size_t buf_floats(const mn_gemm_engine_t *e)
 static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
                       int n, int K, float alpha, const float *A, ptrdiff_t lda,
                       const float *B, ptrdiff_t ldb, float beta, float *C,
-                      ptrdiff_t ldc)
+                      ptrdiff_t ldc, const mn_epilogue *ep)
 {
+    const int MR = e->mr, NR = e->nr;
+    const int KC = balanced(K, e->kc, 8);
+    /* B not transposed and small (L1) or used once: both read in place, no
+     * packing (the same operations per element as the packed path) */
+    if (e->kernel_uab && !transB && (m <= MR || (size_t)K * n <= 8192)) {
+        ptrdiff_t rsa = transA ? 1 : lda, csa = transA ? lda : 1;
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = imin(KC, K - pc);
+            float be = pc == 0 ? beta : 1.0f;
+            const mn_epilogue *ept = pc + kc >= K ? ep : NULL;
+            for (int ir = 0; ir < m; ir += MR) {
+                int mr = imin(MR, m - ir);
+                for (int jr = 0; jr < n; jr += NR) {
+                    float *cr = C + (size_t)ir * ldc + jr;
+                    e->kernel_uab(kc, A + (size_t)ir * rsa + (size_t)pc * csa, rsa, csa,
+                                  B + (size_t)pc * ldb + jr, ldb, cr, ldc, mr,
+                                  imin(NR, n - jr), alpha, be);
+                    if (ept) epi_block(ept, ir, jr, cr, ldc, mr, imin(NR, n - jr));
+                }
+            }
+        }
+        return;
+    }
     float *abuf = thread_buf(buf_floats(e));
     if (!abuf) { /* out of memory: slow but correct */
         mn_sgemm_ref(transA, transB, m, n, K, alpha, A, (int)lda, B, (int)ldb,
                      beta, C, (int)ldc);
+        if (ep) epi_block(ep, 0, 0, C, ldc, m, n);
         return;
     }
     float *bbuf = abuf + (((size_t)e->mc * e->kc + 15) & ~(size_t)15);
-    const int MR = e->mr, NR = e->nr;
-    const int KC = balanced(K, e->kc, 8);
     const int MC = balanced(m, e->mc, MR);
     const int NC = balanced(n, e->nc, NR);
     for (int jc = 0; jc < n; jc += NC) {
@@ -215,13 +282,17 @@ static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
         for (int pc = 0; pc < K; pc += KC) {
             int kc = imin(KC, K - pc);
             float be = pc == 0 ? beta : 1.0f;
+            /* the epilogue runs on each tile of the last k block, just stored */
+            const mn_epilogue *ept = pc + kc >= K ? ep : NULL;
             const float *Bb = transB ? B + (size_t)jc * ldb + pc
                                      : B + (size_t)pc * ldb + jc;
             if (e->kernel_ub && !transB && m <= MR) { /* B used once: no packing */
                 e->pack_a(transA, transA ? A + (size_t)pc * lda : A + pc, lda, m, kc, abuf);
-                for (int jr = 0; jr < nc; jr += NR)
+                for (int jr = 0; jr < nc; jr += NR) {
                     e->kernel_ub(kc, abuf, Bb + jr, ldb, C + jc + jr, ldc, m,
                                  imin(NR, nc - jr), alpha, be);
+                    if (ept) epi_block(ept, 0, jc + jr, C + jc + jr, ldc, m, imin(NR, nc - jr));
+                }
                 continue;
             }
             e->pack_b(transB, Bb, ldb, nc, kc, bbuf);
@@ -231,10 +302,13 @@ static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
                                          : A + (size_t)ic * lda + pc;
                 if (e->kernel_ua && nc <= NR) { /* A used once: no packing */
                     ptrdiff_t rsa = transA ? 1 : lda, csa = transA ? lda : 1;
-                    for (int ir = 0; ir < mc; ir += MR)
-                        e->kernel_ua(kc, Ab + (size_t)ir * rsa, rsa, csa, bbuf,
-                                     C + (size_t)(ic + ir) * ldc + jc, ldc,
-                                     imin(MR, mc - ir), nc, alpha, be);
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = imin(MR, mc - ir);
+                        float *cr = C + (size_t)(ic + ir) * ldc + jc;
+                        e->kernel_ua(kc, Ab + (size_t)ir * rsa, rsa, csa, bbuf, cr, ldc,
+                                     mr, nc, alpha, be);
+                        if (ept) epi_block(ept, ic + ir, jc, cr, ldc, mr, nc);
+                    }
                     continue;
                 }
                 e->pack_a(transA, Ab, lda, mc, kc, abuf);
@@ -242,9 +316,11 @@ static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
                     int mr = imin(MR, mc - ir);
                     const float *ap = abuf + (size_t)ir * kc;
                     float *cr = C + (size_t)(ic + ir) * ldc + jc;
-                    for (int jr = 0; jr < nc; jr += NR)
+                    for (int jr = 0; jr < nc; jr += NR) {
                         e->kernel(kc, ap, bbuf + (size_t)jr * kc, cr + jr, ldc,
                                   mr, imin(NR, nc - jr), alpha, be);
+                        if (ept) epi_block(ept, ic + ir, jc + jr, cr + jr, ldc, mr, imin(NR, nc - jr));
+                    }
                 }
             }
         }
@@ -269,6 +345,7 @@ typedef struct {
     float *C;
     int lda, ldb, ldc;
     int tm, tn; /* thread grid */
+    const mn_epilogue *ep;
 } gemm_job;
 
 static void run_part(const gemm_job *j, int t)
@@ -279,8 +356,15 @@ static void run_part(const gemm_job *j, int t)
     if (i0 >= i1 || j0 >= j1) return;
     const float *A = j->transA ? j->A + i0 : j->A + (size_t)i0 * j->lda;
     const float *B = j->transB ? j->B + (size_t)j0 * j->ldb : j->B + j0;
+    mn_epilogue ep;
+    if (j->ep) { /* this part's share of the bias and of y */
+        ep = *j->ep;
+        if (ep.bias) ep.bias += j0;
+        if (ep.y) ep.y += (size_t)i0 * ep.ldy + j0;
+    }
     gemm_part(j->e, j->transA, j->transB, i1 - i0, j1 - j0, j->K, j->alpha,
-              A, j->lda, B, j->ldb, j->beta, j->C + (size_t)i0 * j->ldc + j0, j->ldc);
+              A, j->lda, B, j->ldb, j->beta, j->C + (size_t)i0 * j->ldc + j0, j->ldc,
+              j->ep ? &ep : NULL);
 }
 
 /* GEMV (one row of C, or one column seen as a row of C^T). */
@@ -320,6 +404,16 @@ static void run_gemv_part(const gemv_job *g, int t, int parts)
 static void gemv_dispatch(const gemv_job *g)
 {
     int nt = 1;
+    if (mn_team_size() > 1) { /* the step's team: parts of 64 columns or more */
+        int np = imin(2 * mn_team_size(), ceil_div(g->N, 64));
+        uint64_t job = mn_job_begin();
+        for (int p; (p = mn_job_claim(job, np)) >= 0;) {
+            run_gemv_part(g, p, np);
+            mn_job_done(job);
+        }
+        mn_job_wait(job, np);
+        return;
+    }
 #ifdef _OPENMP
     if ((double)g->N * g->K >= 1 << 20) nt = imin(mn_threads(), ceil_div(g->N, 64));
     if (nt > 1) {
@@ -342,10 +436,14 @@ static void gemv_dispatch(const gemv_job *g)
 
 void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
                      int N, int K, float alpha, const float *A, int lda,
-                     const float *B, int ldb, float beta, float *C, int ldc)
+                     const float *B, int ldb, float beta, float *C, int ldc,
+                     const mn_epilogue *ep)
 {
     if ((long long)M * N * K <= 64) { /* tiny: plain loops beat any setup */
-        mn_sgemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        MN_TEAM_SOLO({
+            mn_sgemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+            if (ep) mn_epilogue_apply(ep, C, ldc, M, N);
+        });
         return;
     }
     if (M == 1 || N == 1) {
@@ -374,16 +472,20 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
             g.incy = ldc;
         }
         gemv_dispatch(&g);
+        if (ep) MN_TEAM_SOLO(mn_epilogue_apply(ep, C, ldc, M, N)); /* once, after every part */
         return;
     }
 
     if (e->narrow && N <= e->narrow->nr) e = e->narrow;
     gemm_job j = {e, transA, transB, M, N, K, alpha, beta, A, B, C,
-                  lda, ldb, ldc, 1, 1};
-    int nt = 1;
+                  lda, ldb, ldc, 1, 1, ep};
+    /* In the step's team the product is cut for every thread whatever
+     * its size: the threads are running already, a part costs a claim. */
+    const int team = mn_team_size();
+    int nt = team > 1 ? team : 1;
 #ifdef _OPENMP
     double fmas = (double)M * N * K;
-    if (fmas >= 512.0 * 1024) nt = mn_threads(); /* else threads cost more than they save */
+    if (team <= 1 && fmas >= 512.0 * 1024) nt = mn_threads(); /* else threads cost more than they save */
 #endif
     int tiles_m = ceil_div(M, e->mr), tiles_n = ceil_div(N, e->nr);
     if (nt > tiles_m * tiles_n) nt = tiles_m * tiles_n;
@@ -416,6 +518,15 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
             }
         }
         if (best != 0) break;
+    }
+    if (team > 1) { /* the parts as a job of the team */
+        uint64_t job = mn_job_begin();
+        for (int t; (t = mn_job_claim(job, np)) >= 0;) {
+            run_part(&j, t);
+            mn_job_done(job);
+        }
+        mn_job_wait(job, np);
+        return;
     }
     if (np < nt) nt = np;
 #ifdef _OPENMP

@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+#include "kernels.h"
+
 typedef void (*mn_ukernel_fn)(int kc, const float *a, const float *b,
                               float *c, ptrdiff_t ldc, int mr, int nr,
                               float alpha, float beta);
@@ -33,6 +35,12 @@ typedef void (*mn_ukernel_ua_fn)(int kc, const float *a, ptrdiff_t rsa,
 typedef void (*mn_ukernel_ub_fn)(int kc, const float *a, const float *b,
                                  ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                                  int mr, int nr, float alpha, float beta);
+/* Both in place: op(A) as for mn_ukernel_ua_fn, op(B) as for
+ * mn_ukernel_ub_fn. */
+typedef void (*mn_ukernel_uab_fn)(int kc, const float *a, ptrdiff_t rsa,
+                                  ptrdiff_t csa, const float *b, ptrdiff_t ldb,
+                                  float *c, ptrdiff_t ldc, int mr, int nr,
+                                  float alpha, float beta);
 /* src points at the block's first element; op(A)[i][k] is src[i*ld + k]
  * (trans == 0) or src[k*ld + i] (trans != 0); likewise op(B)[k][j] is
  * src[k*ld + j] (trans == 0) or src[j*ld + k]. */
@@ -67,6 +75,9 @@ typedef struct mn_gemm_engine_s {
     /* optional: kernel reading B (not transposed) in place, used when a
      * thread's part of C is a single MR panel tall (B would be used once) */
     mn_ukernel_ub_fn kernel_ub;
+    /* optional: kernel reading A and B (not transposed) in place, used for
+     * products whose B block is small (L1) or used once: no packing */
+    mn_ukernel_uab_fn kernel_uab;
 } mn_gemm_engine_t;
 
 /* Engines; each returns NULL where this build or CPU cannot run it. */
@@ -83,10 +94,12 @@ const mn_gemm_engine_t *mn_gemm_engine_blas(void);
  * changes).  Not meant to race with running mn_sgemm calls (tests). */
 int mn_gemm_set_engine(const char *name);
 
-/* The blocked, packed, threaded driver for kernel engines. */
+/* The blocked, packed, threaded driver for kernel engines; ep (NULL: none)
+ * is applied to each tile of C right after its last store. */
 void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
                      int N, int K, float alpha, const float *A, int lda,
-                     const float *B, int ldb, float beta, float *C, int ldc);
+                     const float *B, int ldb, float beta, float *C, int ldc,
+                     const mn_epilogue *ep);
 
 /* Portable packing and GEMV, any MR / NR. */
 void mn_pack_a_any(int mr, int trans, const float *src, ptrdiff_t ld, int mc,

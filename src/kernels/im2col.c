@@ -54,9 +54,9 @@ void mn_im2col(const float *x, int n, int c, int h, int w, int kh, int kw, int s
     const int rows = c * kh * kw;
     const size_t cols = (size_t)n * oh * ow;
     int nt = (size_t)rows * cols >= PAR_MIN ? mn_threads() : 1;
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int r = 0; r < rows; r++)
-        im2col_row(&g, x, r / (kh * kw), r / kw % kh, r % kw, col + (size_t)r * cols);
+    MN_FOR_SHARE(rows, nt, lo_, hi_,
+    for (int r = (int)lo_; r < (int)hi_; r++)
+        im2col_row(&g, x, r / (kh * kw), r / kw % kh, r % kw, col + (size_t)r * cols));
 }
 
 /* Adds row (ci, i, j) of col back onto the planes ci of dx. */
@@ -87,11 +87,11 @@ void mn_col2im(const float *col, int n, int c, int h, int w, int kh, int kw, int
     /* Parallel over input channels: each channel's planes receive only its
      * own rows, always in the same order, so the sums do not depend on the
      * thread count. */
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int ci = 0; ci < c; ci++) {
+    MN_FOR_SHARE(c, nt, lo_, hi_,
+    for (int ci = (int)lo_; ci < (int)hi_; ci++) {
         for (int s = 0; s < n; s++) memset(dx + ((size_t)s * c + ci) * plane, 0, plane * sizeof *dx);
         for (int i = 0; i < kh; i++)
             for (int j = 0; j < kw; j++)
                 col2im_row(&g, col + ((size_t)(ci * kh + i) * kw + j) * cols, ci, i, j, dx);
-    }
+    });
 }

@@ -39,9 +39,24 @@ static void fp_restore(unsigned saved) { (void)saved; }
 /* Below this many parameters one thread is faster than waking others. */
 #define PAR_MIN 32768
 
-/* Runs body(lo, hi) over [0, n) in static chunks, under FTZ/DAZ. */
+/* Runs body(lo, hi) over [0, n) in static chunks, under FTZ/DAZ.  In the
+ * step's team, the chunks this thread claims, not waiting for the others:
+ * a fused update (see kernels.h) touches only its layer's parameters and
+ * state, which nothing reads before the step's region ends. */
 #define FOR_CHUNKS(n, body)                                                   \
     do {                                                                      \
+        if (mn_team_size() > 1) {                                             \
+            const int np_ = (n) < 4096 ? 1 : 2 * mn_team_size();              \
+            const uint64_t job_ = mn_job_begin();                             \
+            unsigned csr_ = fp_fast();                                        \
+            for (int p_; (p_ = mn_job_claim(job_, np_)) >= 0;) {              \
+                size_t lo, hi;                                                \
+                mn_share((n), p_, np_, &lo, &hi);                             \
+                body;                                                         \
+            }                                                                 \
+            fp_restore(csr_);                                                 \
+            break;                                                            \
+        }                                                                     \
         int nt_ = (n) >= PAR_MIN ? mn_threads() : 1;                          \
         _Pragma("omp parallel num_threads(nt_) if(nt_ > 1)")                 \
         {                                                                     \

@@ -20,8 +20,8 @@ static void act_forward(mn_layer *l, const float *x, int n, int training)
     (void)training;
     const size_t F = (size_t)l->n_out;
     int nt = act_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int s = 0; s < n; s++) mn_act_forward(l->act, x + s * F, l->out + s * F, 1, (int)F);
+    MN_FOR_SHARE(n, nt, lo_, hi_,
+    for (int s = (int)lo_; s < (int)hi_; s++) mn_act_forward(l->act, x + s * F, l->out + s * F, 1, (int)F));
 }
 
 static void act_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n)
@@ -30,9 +30,9 @@ static void act_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, f
     if (!dx) return;
     const size_t F = (size_t)l->n_out;
     int nt = act_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int s = 0; s < n; s++)
-        mn_act_backward(l->act, x + s * F, l->out + s * F, dy + s * F, dx + s * F, 1, (int)F);
+    MN_FOR_SHARE(n, nt, lo_, hi_,
+    for (int s = (int)lo_; s < (int)hi_; s++)
+        mn_act_backward(l->act, x + s * F, l->out + s * F, dy + s * F, dx + s * F, 1, (int)F));
 }
 
 const mn_layer_ops mn_activation_ops = {

@@ -49,8 +49,8 @@ static void bn_forward(mn_layer *l, const float *x, int n, int training)
     float *rmean = l->buf, *rvar = l->buf + C, *mu = l->aux, *istd = l->aux + C;
     const double m = (double)n * S;
     int nt = bn_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int c = 0; c < C; c++) {
+    MN_FOR_SHARE(C, nt, lo_, hi_,
+    for (int c = (int)lo_; c < (int)hi_; c++) {
         float mean, inv;
         if (training) {
             double sum = 0.0, sq = 0.0;
@@ -86,7 +86,7 @@ static void bn_forward(mn_layer *l, const float *x, int n, int training)
             else
                 for (int i = 0; i < S; i++) yp[i] = gamma[c] * ((xp[i] - mean) * inv) + beta[c];
         }
-    }
+    });
 }
 
 /* dY: [n × C×S] -> dγ, dβ: [C], dX: [n × C×S] */
@@ -99,8 +99,8 @@ static void bn_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, fl
     float *dgamma = l->grad, *dbeta = l->grad + C;
     const double m = (double)n * S;
     int nt = bn_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int c = 0; c < C; c++) {
+    MN_FOR_SHARE(C, nt, lo_, hi_,
+    for (int c = (int)lo_; c < (int)hi_; c++) {
         double sb = 0.0, sg = 0.0;
         for (int s = 0; s < n; s++) {
             size_t o = ((size_t)s * C + c) * S;
@@ -117,7 +117,7 @@ static void bn_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, fl
             size_t o = ((size_t)s * C + c) * S;
             for (int i = 0; i < S; i++) dx[o + i] = k * (mf * dy[o + i] - db - l->cache[o + i] * dg);
         }
-    }
+    });
 }
 
 const mn_layer_ops mn_batchnorm_ops = {

@@ -102,11 +102,11 @@ static void bias_act(const mn_layer *l, float *z, const float *b, float *y, int 
     const int F = l->out_shape.c;
     const size_t P = conv_p(l), cols = (size_t)n * P;
     int nt = (size_t)F * cols >= 16384 ? mn_threads() : 1;
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int f = 0; f < F; f++) {
+    MN_FOR_SHARE(F, nt, lo_, hi_,
+    for (int f = (int)lo_; f < (int)hi_; f++) {
         float *zf = z + (size_t)f * cols;
         for (int s = 0; s < n; s++) row_forward(l->act, zf + (size_t)s * P, b[f], y + ((size_t)s * F + f) * P, P);
-    }
+    });
 }
 
 /* dZ = act'(Z) ⊙ dY over Z, and dB; each filter summed in one fixed order. */
@@ -116,15 +116,15 @@ static void act_back_bias(const mn_layer *l, float *z, const float *y, const flo
     const int F = l->out_shape.c;
     const size_t P = conv_p(l), cols = (size_t)n * P;
     int nt = (size_t)F * cols >= 16384 ? mn_threads() : 1;
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int f = 0; f < F; f++) {
+    MN_FOR_SHARE(F, nt, lo_, hi_,
+    for (int f = (int)lo_; f < (int)hi_; f++) {
         float *zf = z + (size_t)f * cols, sum = 0.0f;
         for (int s = 0; s < n; s++) {
             size_t o = ((size_t)s * F + f) * P;
             sum += row_backward(l->act, zf + (size_t)s * P, y + o, dy + o, P);
         }
         db[f] = sum;
-    }
+    });
 }
 
 /* x: [n × C×H×W] -> Z (cache): [F × n·P], Y (out): [n × F×OH×OW] */

@@ -24,14 +24,28 @@ static void dense_init(mn_layer *l, mynn_init init, mynn_rng *rng)
                     (double)l->n_out, rng);
 }
 
-/* x: [n × in], W: [out × in], B: [out] -> Z (cache), Y (out): [n × out] */
+/* x: [n × in], W: [out × in], B: [out] -> Z (cache), Y (out): [n × out].
+ * ReLU, leaky ReLU and identity run as the GEMM's epilogue, on each tile
+ * while it is in L1 (the same operations, so the same bits as the separate
+ * pass); inference skips Z, which only backward and the fused losses
+ * (softmax, sigmoid: not fused here) read. */
 static void dense_forward(mn_layer *l, const float *x, int n, int training)
 {
-    (void)training;
     const float *w = l->param, *b = l->param + (size_t)l->n_out * l->n_in;
     float *z = l->cache;
-    mn_sgemm(0, 1, n, l->n_out, l->n_in, 1.0f, x, l->n_in, w, l->n_in, 0.0f, z, l->n_out);
-    mn_act_forward_bias(l->act, z, b, l->out, n, l->n_out);
+    mn_epilogue ep = {b, MN_EPI_NONE, MN_LEAKY_SLOPE, l->out, l->n_out};
+    if (l->act == MYNN_ACT_RELU) ep.act = MN_EPI_RELU;
+    else if (l->act == MYNN_ACT_LEAKY_RELU) ep.act = MN_EPI_LEAKY;
+    else if (l->act != MYNN_ACT_IDENTITY) {
+        mn_sgemm(0, 1, n, l->n_out, l->n_in, 1.0f, x, l->n_in, w, l->n_in, 0.0f, z, l->n_out);
+        mn_act_forward_bias(l->act, z, b, l->out, n, l->n_out);
+        return;
+    }
+    if (!training) { /* Y only */
+        z = l->out;
+        ep.y = NULL;
+    }
+    mn_sgemm_epi(0, 1, n, l->n_out, l->n_in, 1.0f, x, l->n_in, w, l->n_in, 0.0f, z, l->n_out, &ep);
 }
 
 /* x: [n × in], dY: [n × out] -> dW: [out × in], dB: [out], dX: [n × in] */

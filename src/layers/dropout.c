@@ -20,15 +20,16 @@ static void dropout_forward(mn_layer *l, const float *x, int n, int training)
 {
     size_t count = (size_t)n * l->n_out;
     if (!training || l->rate == 0.0f) {
-        memcpy(l->out, x, count * sizeof *x);
+        MN_FOR_SHARE(count, 1, lo, hi, memcpy(l->out + lo, x + lo, (hi - lo) * sizeof *x));
         return;
     }
+    /* One random stream in order: on one thread. */
     float keep = 1.0f - l->rate, scale = 1.0f / keep;
-    for (size_t i = 0; i < count; i++) {
+    MN_TEAM_SOLO(for (size_t i = 0; i < count; i++) {
         float m = mynn_rng_uniform(&l->rng) < keep ? scale : 0.0f;
         l->cache[i] = m;
         l->out[i] = x[i] * m;
-    }
+    });
 }
 
 /* Only called after a training forward, so the cache holds that mask. */
@@ -38,7 +39,7 @@ static void dropout_backward(mn_layer *l, const float *x, float *dy, int dy_is_d
     (void)dy_is_dz;
     if (!dx) return;
     size_t count = (size_t)n * l->n_out;
-    for (size_t i = 0; i < count; i++) dx[i] = dy[i] * l->cache[i];
+    MN_FOR_SHARE(count, 1, lo, hi, for (size_t i = lo; i < hi; i++) dx[i] = dy[i] * l->cache[i]);
 }
 
 /* One draw per value, as dropout_forward (which draws nothing at rate 0). */

@@ -1,6 +1,7 @@
 /* Flatten: C × H × W -> (C·H·W) × 1 × 1.  Samples are stored channel-major
  * (NCHW) already, which is PyTorch's nn.Flatten order, so this is a copy. */
 #include "layer.h"
+#include "kernels/kernels.h"
 
 #include <string.h>
 
@@ -11,14 +12,14 @@ static void flat_init(mn_layer *l, mynn_init init, mynn_rng *rng) { (void)l; (vo
 static void flat_forward(mn_layer *l, const float *x, int n, int training)
 {
     (void)training;
-    memcpy(l->out, x, (size_t)n * l->n_out * sizeof *x);
+    MN_FOR_SHARE((size_t)n * l->n_out, 1, lo, hi, memcpy(l->out + lo, x + lo, (hi - lo) * sizeof *x));
 }
 
 static void flat_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n)
 {
     (void)x;
     (void)dy_is_dz;
-    if (dx) memcpy(dx, dy, (size_t)n * l->n_in * sizeof *dx);
+    if (dx) MN_FOR_SHARE((size_t)n * l->n_in, 1, lo, hi, memcpy(dx + lo, dy + lo, (hi - lo) * sizeof *dx));
 }
 
 const mn_layer_ops mn_flatten_ops = {

@@ -67,8 +67,8 @@ static void maxpool_forward(mn_layer *l, const float *x, int n, int training)
     (void)training;
     const int planes = n * l->in_shape.c, H = l->in_shape.h, W = l->in_shape.w, OH = l->out_shape.h, OW = l->out_shape.w;
     int nt = plane_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int q = 0; q < planes; q++) {
+    MN_FOR_SHARE(planes, nt, lo_, hi_,
+    for (int q = (int)lo_; q < (int)hi_; q++) {
         const float *xp = x + (size_t)q * H * W;
         float *yp = l->out + (size_t)q * OH * OW, *ip = l->cache + (size_t)q * OH * OW;
         if (is_2x2(l)) {
@@ -86,7 +86,7 @@ static void maxpool_forward(mn_layer *l, const float *x, int n, int training)
                 yp[oy * OW + ox] = xp[best];
                 ip[oy * OW + ox] = (float)best;   /* exact: planes are < 2^24 */
             }
-    }
+    });
 }
 
 static void maxpool_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n)
@@ -95,8 +95,8 @@ static void maxpool_backward(mn_layer *l, const float *x, float *dy, int dy_is_d
     if (!dx) return;
     const int planes = n * l->in_shape.c, HW = l->in_shape.h * l->in_shape.w, OHW = l->out_shape.h * l->out_shape.w;
     int nt = plane_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int q = 0; q < planes; q++) {
+    MN_FOR_SHARE(planes, nt, lo_, hi_,
+    for (int q = (int)lo_; q < (int)hi_; q++) {
         float *dxp = dx + (size_t)q * HW;
         const float *dyp = dy + (size_t)q * OHW, *ip = l->cache + (size_t)q * OHW;
         if (is_2x2(l)) {
@@ -106,7 +106,7 @@ static void maxpool_backward(mn_layer *l, const float *x, float *dy, int dy_is_d
         }
         memset(dxp, 0, (size_t)HW * sizeof *dxp);
         for (int o = 0; o < OHW; o++) dxp[(int)ip[o]] += dyp[o];
-    }
+    });
 }
 
 static void avgpool_forward(mn_layer *l, const float *x, int n, int training)
@@ -115,8 +115,8 @@ static void avgpool_forward(mn_layer *l, const float *x, int n, int training)
     const int planes = n * l->in_shape.c, H = l->in_shape.h, W = l->in_shape.w, OH = l->out_shape.h, OW = l->out_shape.w;
     const float inv = 1.0f / (float)(l->kh * l->kw);
     int nt = plane_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int q = 0; q < planes; q++) {
+    MN_FOR_SHARE(planes, nt, lo_, hi_,
+    for (int q = (int)lo_; q < (int)hi_; q++) {
         const float *xp = x + (size_t)q * H * W;
         float *yp = l->out + (size_t)q * OH * OW;
         for (int oy = 0; oy < OH; oy++)
@@ -126,7 +126,7 @@ static void avgpool_forward(mn_layer *l, const float *x, int n, int training)
                     for (int j = 0; j < l->kw; j++) s += xp[(oy * l->sh + i) * W + ox * l->sw + j];
                 yp[oy * OW + ox] = s * inv;
             }
-    }
+    });
 }
 
 static void avgpool_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n)
@@ -137,8 +137,8 @@ static void avgpool_backward(mn_layer *l, const float *x, float *dy, int dy_is_d
     const int planes = n * l->in_shape.c, H = l->in_shape.h, W = l->in_shape.w, OH = l->out_shape.h, OW = l->out_shape.w;
     const float inv = 1.0f / (float)(l->kh * l->kw);
     int nt = plane_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int q = 0; q < planes; q++) {
+    MN_FOR_SHARE(planes, nt, lo_, hi_,
+    for (int q = (int)lo_; q < (int)hi_; q++) {
         float *dxp = dx + (size_t)q * H * W;
         const float *dyp = dy + (size_t)q * OH * OW;
         memset(dxp, 0, (size_t)H * W * sizeof *dxp);
@@ -148,7 +148,7 @@ static void avgpool_backward(mn_layer *l, const float *x, float *dy, int dy_is_d
                 for (int i = 0; i < l->kh; i++)
                     for (int j = 0; j < l->kw; j++) dxp[(oy * l->sh + i) * W + ox * l->sw + j] += g;
             }
-    }
+    });
 }
 
 /* x: [n × C×H×W] -> Y: [n × C] */
@@ -158,13 +158,13 @@ static void gap_forward(mn_layer *l, const float *x, int n, int training)
     const int planes = n * l->in_shape.c, HW = l->in_shape.h * l->in_shape.w;
     const float inv = 1.0f / (float)HW;
     int nt = plane_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int q = 0; q < planes; q++) {
+    MN_FOR_SHARE(planes, nt, lo_, hi_,
+    for (int q = (int)lo_; q < (int)hi_; q++) {
         const float *xp = x + (size_t)q * HW;
         float s = 0.0f;
         for (int i = 0; i < HW; i++) s += xp[i];
         l->out[q] = s * inv;
-    }
+    });
 }
 
 static void gap_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n)
@@ -175,11 +175,11 @@ static void gap_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz, f
     const int planes = n * l->in_shape.c, HW = l->in_shape.h * l->in_shape.w;
     const float inv = 1.0f / (float)HW;
     int nt = plane_threads(l, n);
-#pragma omp parallel for num_threads(nt) if(nt > 1) schedule(static)
-    for (int q = 0; q < planes; q++) {
+    MN_FOR_SHARE(planes, nt, lo_, hi_,
+    for (int q = (int)lo_; q < (int)hi_; q++) {
         float g = dy[q] * inv, *dxp = dx + (size_t)q * HW;
         for (int i = 0; i < HW; i++) dxp[i] = g;
-    }
+    });
 }
 
 const mn_layer_ops mn_maxpool_ops = {

@@ -168,7 +168,7 @@ const float *mn_forward(mynn_net *net, const float *x, int n, int training)
         mn_shift_scale_rows(net->xin, x, net->shift, net->scale, n, net->n_inputs);
         x = net->xin;
     }
-    net->last_x = x;
+    MN_TEAM_SOLO(net->last_x = x);
     for (int i = 0; i < net->n_layers; i++) {
         mn_layer *l = &net->layers[i];
         l->ops->forward(l, x, n, training);
@@ -187,21 +187,46 @@ void mn_net_skip_rows(mynn_net *net, int rows)
 
 double mn_backward(mynn_net *net, const float *y, int n) { return mn_backward_dx(net, y, n, NULL); }
 
-double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in)
+/* The loop of mn_backward_dx and mn_backward_update. */
+static void backward_run(mynn_net *net, const float *y, int n, float *dx_in, const mn_update *u,
+                         double *loss)
 {
     mn_layer *last = &net->layers[net->n_layers - 1];
-    double loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, n, last->n_out);
     float *dy = net->back[0];
-    int fused = mn_loss_fused(net->loss, last->act);
-    mn_loss_grad(net->loss, last->act, last->out, y, n, last->n_out, dy);
+    const int fused = mn_loss_fused(net->loss, last->act);
+    MN_TEAM_SOLO({
+        *loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, n, last->n_out);
+        mn_loss_grad(net->loss, last->act, last->out, y, n, last->n_out, dy);
+    });
+    if (!isfinite(*loss)) u = NULL;   /* diverged: the caller restores the epoch's start */
     for (int i = net->n_layers - 1; i >= 0; i--) {
         mn_layer *l = &net->layers[i];
         const float *x = i > 0 ? net->layers[i - 1].out : net->last_x;
         float *dx = i > 0 ? (dy == net->back[0] ? net->back[1] : net->back[0]) : dx_in;
-        l->ops->backward(l, x, dy, fused && i == net->n_layers - 1, dx, n);
+        const int dz = fused && i == net->n_layers - 1;
+        const size_t off = (size_t)(l->param - net->params), np = l->ops->n_params(l);
+        /* A layer's own fused op runs outside a team; in one, backward
+         * and the team-split update, equal to it by the op's contract. */
+        if (u && l->ops->backward_update && mn_team_size() <= 1) {
+            l->ops->backward_update(l, x, dy, dz, dx, n, u, off);
+        } else {
+            l->ops->backward(l, x, dy, dz, dx, n);
+            if (u && np) mn_k_update(u, l->param, l->grad, off, np);
+        }
         dy = dx;
     }
+}
+
+double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in)
+{
+    double loss = 0.0;
+    backward_run(net, y, n, dx_in, NULL, &loss);
     return loss;
+}
+
+void mn_backward_update(mynn_net *net, const float *y, int n, const mn_update *u, double *loss)
+{
+    backward_run(net, y, n, NULL, u, loss);
 }
 
 /* Checked in blocks with a branch-free test of the exponent bits, so the

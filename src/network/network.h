@@ -66,6 +66,14 @@ double mn_backward(mynn_net *net, const float *y, int n);
 /* The same, also writing dC/dX of the (transformed) network input into dx_in
  * ([n × n_inputs]) when it is not NULL. */
 double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in);
+/* Backward as mn_backward, *loss receiving the cost, and with u (not
+ * NULL) one optimizer step applied to each layer's parameters as soon as
+ * their gradient is complete, while the earlier layers are still in
+ * backward: the same floats as mn_backward then mn_k_update over all
+ * parameters.  A non-finite cost applies no update.  In the step's team
+ * (kernels.h) every thread calls mn_forward and this on the same
+ * arguments, loss pointing at one shared double. */
+void mn_backward_update(mynn_net *net, const float *y, int n, const mn_update *u, double *loss);
 /* Advance every layer's random stream as a training forward of rows
  * samples would (data-parallel training: the other ranks' rows). */
 void mn_net_skip_rows(mynn_net *net, int rows);

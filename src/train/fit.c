@@ -5,8 +5,10 @@
  *
  * Determinism: the only randomness is one generator seeded from o->seed
  * (the shuffle) and the net's own dropout generators; the clock is read
- * only for the seconds statistic.  Same seed and thread count give the
- * same weights bit for bit.
+ * for the seconds statistic and to choose between the step's team and one
+ * thread (see step_guard), which compute the same floats.  Same seed and
+ * thread count give the same weights bit for bit (and every kernel splits
+ * its work so that the thread count does not change them either).
  *
  * Checkpoints (train/checkpoint.c): the state at the end of an epoch is
  * the parameters, the optimizer, the shuffle generator and order, the
@@ -29,6 +31,8 @@
 #include "train/metrics.h"
 #include "train/checkpoint.h"
 #include "train/fit_internal.h"
+#include "optim/optim.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -264,6 +268,114 @@ static mynn_status lbfgs_epoch(mynn_net *net, const mynn_dataset *train, const m
     return MYNN_OK;
 }
 
+/* Gather, forward and backward of the samples order[first .. first+m),
+ * with u (not NULL) each layer's update fused into backward; every thread
+ * of the step's team runs this, or the calling thread alone. */
+static void step_body(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, int first, int m,
+                      const mn_update *u, double *loss)
+{
+    const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net);
+    MN_FOR_SHARE((size_t)m, 1, lo, hi,
+                 mn_gather_batch(train, w->order, first + (int)lo, (int)(hi - lo), w->xb + lo * d,
+                                 w->yb + lo * k));
+    /* The data was checked once up front, so the batch goes straight
+     * through forward and backward. */
+    mn_forward(net, w->xb, m, 1);
+    mn_backward_update(net, w->yb, m, u, loss);
+}
+
+/* Team or one thread, by measurement.  On a machine whose cores are busy
+ * with other work, a thread of the team can lose its core for a scheduler
+ * slice while it holds a part, and a spinning thread takes time from the
+ * one that works: the team can then be slower than one thread.  So the
+ * step time of both is kept (a running mean), the faster runs, and the
+ * other is tried again for a few steps now and then (every 64 steps after
+ * a change, twice as long each time the choice holds, up to 4096; a try
+ * whose first step takes four times the other's mean ends there).
+ * Results do not depend on the thread count, so this never changes the
+ * weights. */
+typedef struct step_guard {
+    double t[2];      /* mean seconds per step: [0] one thread, [1] the team; 0: unknown */
+    int pref;         /* the mode that runs */
+    int probe;        /* steps left of trying the other (the first is not timed) */
+    int left, every;  /* steps to the next try, and between tries */
+} step_guard;
+
+static void guard_init(step_guard *g)
+{
+    g->t[0] = g->t[1] = 0.0;
+    g->pref = 1;
+    g->probe = 0;
+    g->left = 8;
+    g->every = 64;
+}
+
+static int guard_mode(const step_guard *g) { return g->probe > 0 ? !g->pref : g->pref; }
+
+#define PROBE_STEPS 3
+
+static void guard_note(step_guard *g, int mode, double dt)
+{
+    /* A probe's first step warms up (threads wake, caches fill), unless
+     * it is already far slower: then the probe ends there. */
+    const int hopeless = g->probe == PROBE_STEPS && dt > 4.0 * g->t[g->pref] && g->t[g->pref] > 0.0;
+    if (g->probe != PROBE_STEPS || hopeless)
+        g->t[mode] = g->t[mode] > 0.0 && !hopeless ? 0.75 * g->t[mode] + 0.25 * dt : dt;
+    if (g->probe > 0) {
+        if (--g->probe > 0 && !hopeless) return;
+        g->probe = 0;
+        const int other = !g->pref;
+        const int best = g->t[other] > 0.0 && g->t[other] < g->t[g->pref] ? other : g->pref;
+        g->every = best != g->pref ? 64 : g->every < 4096 ? 2 * g->every : g->every;
+        g->pref = best;
+        g->left = g->every;
+    } else if (--g->left <= 0) {
+        g->probe = PROBE_STEPS;
+    }
+}
+
+/* One step on this process.  With several threads and samples the whole
+ * step is one parallel region (the step's team, kernels.h): a fork and
+ * join per step and a claimed job per kernel, instead of a region per
+ * kernel.
+ * fuse: the optimizer's step is applied layer by layer during backward
+ * (element-wise, so the same floats as mynn_optimizer_step after it). */
+static mynn_status local_step(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, int first,
+                              int m, float lr, int fuse, step_guard *g, float *loss)
+{
+    mn_update u;
+    if (fuse) {
+        mynn_status s = mn_optimizer_begin(w->opt, lr, 1.0f, &u);
+        if (s) return s;
+    }
+    const mn_update *up = fuse ? &u : NULL;
+    double c = 0.0;
+    const int nt = m >= 2 ? mn_threads() : 1;
+    if (nt > 1) {
+        const int mode = guard_mode(g);
+        double t0 = now_seconds();
+        if (mode) {
+            mn_team team;
+            mn_team_init(&team);
+#pragma omp parallel num_threads(nt)
+            {
+                mn_team_enter(&team);
+                step_body(net, train, w, first, m, up, &c);
+                mn_team_leave();
+            }
+        } else {   /* on this thread alone, no kernel opening a region */
+            int saved = mn_team_suspend();
+            step_body(net, train, w, first, m, up, &c);
+            mn_team_resume(saved);
+        }
+        guard_note(g, mode, now_seconds() - t0);
+    } else {
+        step_body(net, train, w, first, m, up, &c);
+    }
+    *loss = (float)c;
+    return MYNN_OK;
+}
+
 /* One epoch of steps at rate lr; fills the training loss and accuracy of
  * *st.  On divergence the model returns to the epoch's start. */
 static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const mynn_fit_options *o,
@@ -274,6 +386,9 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
     const int n = train->n, k = mynn_n_outputs(net), bs = o->batch_size;
     const int n_batches = (n + bs - 1) / bs;
     const mn_layer *last = &net->layers[net->n_layers - 1];
+    const int fuse = !red && mn_optimizer_fusable(w->opt);
+    step_guard guard;
+    guard_init(&guard);
     double loss_sum = 0.0;
     long correct = 0;
     for (int b = 0; b < n_batches; b++) {
@@ -286,11 +401,8 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
             if (s) return s;
             if (stop) return MYNN_ERR_STOPPED;
         } else {
-            mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
-            /* The data was checked once up front, so the batch goes straight
-             * through forward and backward. */
-            mn_forward(net, w->xb, m, 1);
-            loss = (float)mn_backward(net, w->yb, m);
+            mynn_status s = local_step(net, train, w, first, m, lr, fuse, &guard, &loss);
+            if (s) return s;
         }
         const char *what = NULL;
         if (!isfinite(loss)) what = isnan(loss) ? "loss is nan" : "loss is inf";
@@ -300,7 +412,7 @@ static mynn_status train_epoch(mynn_net *net, const mynn_dataset *train, const m
                     correct += mn_predicted_class(last->out + (size_t)r * k, k) ==
                                train->labels[w->order[first + r]];
             if (!red) loss_sum += (double)loss * m;
-            mynn_status s = mynn_optimizer_step(w->opt, lr);
+            mynn_status s = fuse ? MYNN_OK : mynn_optimizer_step(w->opt, lr);
             if (s) return s;
             /* Non-finite weights show as a non-finite loss on the next
              * batch; the last batch of the epoch is checked here. */
