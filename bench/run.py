@@ -9,7 +9,8 @@ replaces the section of its own CPU only, and inside it only the "###" parts
 it measures (CNN_ONLY=1: the CNN's); every other section, the MPI one of
 `make bench-mpi` last, stays as it is. BENCH_QUICK=1 runs everything once at
 small sample counts and writes build/bench/RESULTS_quick.md instead (a check
-of this script in a minute or two, not figures to keep)."""
+of this script in a few minutes, not figures to keep); CNN=0 leaves the CNN
+out (its part of the file stays)."""
 import os, platform, re, shutil, statistics, subprocess, sys, tempfile, time
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -451,15 +452,16 @@ def bandwidth_part(h, bw, ps):
         w.append(f"| {name} | {n / 1e6:.2f} MB | {t} | {c:.1f} | {tr:.1f} |")
     sb = step_bytes()
     w.append(f"\nWhat one batch-1 step of the 784-256-128-10 MLP ({P:,} parameters, {4 * P / 1e6:.2f} MB of floats) "
-             "must move, done unfused (the library's step when this table was written): the forward reads the weights (4P bytes), the backward writes "
+             "must move, done unfused (the whole gradient written, then one update pass): the forward reads the weights (4P bytes), the backward writes "
              f"the gradient (4P) and reads the weights of the two upper layers again for dX (4 × {P_DX:,}), then the "
              "update reads weights and gradient and writes the weights (SGD: 12P) and also reads and writes Adam's m "
              "and v (Adam: 28P). Activations (1,178 floats) and the input row (784) are a few KB and not counted. "
              "A fused step (each weight updated when its gradient is formed, the gradient never stored) would move "
              "12P (SGD) or 28P (Adam). The footprint (distinct bytes touched) is weights + gradient, plus m and v "
              "for Adam: it decides which cache level the step streams from. Achieved GB/s = bytes per step × "
-             "samples/s; \"as fused\" is the same with the fused minimum, the figure that applies once the "
-             "library fuses the update into the backward.\n")
+             "samples/s; \"as fused\" is the same with the fused minimum. The library's step since 2026-12-02 "
+             "updates each layer during the backward, right after its gradient is formed: the gradient is still "
+             "written but read back while in cache, so its traffic lies between the two.\n")
     w.append("| optimizer | bytes per step | fused minimum | footprint | streams from | samples/s (1 thread) | "
              "achieved GB/s | as fused: GB/s | copy GB/s at the footprint (1 thread) | of it | of memory copy (1 thread) |")
     w.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
@@ -829,7 +831,8 @@ def write_results(cpu_intro, parts):
 
 def intro(load_before):
     l2, l3 = cache_bytes(2), cache_bytes(3)
-    s = (f"Measured on {time.strftime('%Y-%m-%d')} by `{'BENCH_QUICK=1 ' if QUICK else ''}make bench`: "
+    env = "".join(f"{k}={os.environ[k]} " for k in ("BENCH_QUICK", "RUNS", "THREADS", "CNN", "DATA") if k in os.environ)
+    s = (f"Measured on {time.strftime('%Y-%m-%d')} by `{env}make bench`: "
          f"{os.cpu_count()} cores online (L2 {l2 / 2 ** 20:.1f} MiB per core, L3 {l3 / 2 ** 20:.0f} MiB), "
          f"{cpu_mhz():.0f} MHz as /proc/cpuinfo says; threads used: {THREADS} unless a table says otherwise. "
          f"Load average before the run: {load_before}, after: {loadavg()} (a machine shared with other work is "
@@ -856,8 +859,8 @@ def main():
         return 0
     if not torch_ok:
         print("PyTorch (python3-torch) is not installed: only our figures are shown", flush=True)
-    if os.path.exists(os.path.join(ROOT, "build/bench/bench_cnn")):
-        cnn_part(h, torch_ok, best_ours)
+    if os.environ.get("CNN", "1") != "0" and os.path.exists(os.path.join(ROOT, "build/bench/bench_cnn")):
+        cnn_part(h, torch_ok, best_ours)   # CNN=0: left out, its part of the file kept
     rows = mlp_rows(torch_ok)
     mlp_part(h, rows, torch_ok)
     inf = infer_part(h, rows, torch_ok)
