@@ -658,7 +658,8 @@ def profile_part(h, sc, ps, bwres, torch_ok, bw=None, inf=None):
                      + ", ".join(f"{s} {pc:.1f}%" for pc, s in top) + ".")
     l2c = {t: bw[("L2 (half its size)", t)][1] for t in (1, THREADS) if ("L2 (half its size)", t) in bw}
     if l2c and inf:
-        w.append(f"\nInference at batch 1 reads the {4 * P / 1e6:.2f} MB of weights once: at the L2 copy rate that is "
+        w.append(f"\nInference at batch 1 reads the {4 * P / 1e6:.2f} MB of weights once: at the L2 copy rate (a copy "
+                 "also writes, so a read-only stream can beat it) that is "
                  + ", ".join(f"{4 * P / (c * 1e9) * 1e6:.1f} µs at {t} thread{'s' if t > 1 else ''}" for t, c in l2c.items())
                  + f" (measured: {inf['lat1']:.2f} µs at 1, {inf['lat']:.2f} µs at {THREADS}).")
     for opt, (got, ceil, moved) in bwres.items():
