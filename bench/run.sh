@@ -25,7 +25,8 @@ cc -O3 -march=native -std=c11 -fopenmp bench/stream.c -o build/bench/stream
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/bench_int8.c build/libmynn.a \
    -o build/bench/bench_int8 -lm -lz -fopenmp
 [ "${CNN_ONLY:-0}" = 1 ] || [ "${BENCH_QUICK:-0}" = 1 ] || { echo "# int8 vs float inference (bench/bench_int8.c, make bench)"; echo;
-  echo "784-256-128-10 ReLU MLP, Fashion-MNIST test images, batches of 1024, median of 5, $(date -u +%F), CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1);"
+  echo "784-256-128-10 ReLU MLP and CNN (conv 8 3x3 + batch norm + ReLU, max pool 2, conv 16 3x3 ReLU, max pool 2, dense 10; untrained:"
+  echo "speed only), Fashion-MNIST test images, batches of 1024, median of 5, $(date -u +%F), CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1);"
   echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (a shared machine is noisy;"
   echo "compare the ratio of one row, measured in the same run)."; echo;
   build/bench/bench_int8 /usr/share/datasets/fashion-mnist "${THREADS:-2}" 5; } | tee bench/RESULTS_int8.md

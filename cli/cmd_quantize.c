@@ -9,9 +9,10 @@
 static const char help[] =
     "usage: mynn quantize MODEL --calib DATA --out FILE [options] [data options]\n"
     "\n"
-    "Quantise a saved float model to int8: each dense layer's weights get one\n"
-    "scale per output (symmetric, |q| <= 127), its input one scale chosen from\n"
-    "the calibration data; sums are exact in int32.  The result is a\n"
+    "Quantise a saved float model to int8: each dense and conv layer's weights\n"
+    "get one scale per output (symmetric, |q| <= 127), its input one scale\n"
+    "chosen from the calibration data; sums are exact in int32; a batch norm\n"
+    "after a conv or dense layer is folded into it.  The result is a\n"
     "safetensors file about 4x smaller that eval, predict, info and export\n"
     "accept.\n"
     "  --calib DATA     calibration samples (labels, if any, are ignored; a\n"

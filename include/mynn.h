@@ -772,19 +772,25 @@ MYNN_API mynn_status mynn_export_onnx(const mynn_net *net, const char *path);
  * the flash (weights + estimated code) and RAM (scratch) bytes.  Outputs
  * match mynn_predict to rounding (the dot products sum in another order).
  * name must be a C identifier of at most 64 characters (MYNN_ERR_ARG).
- * Dense, activation, dropout and flatten layers are exported; convolution,
- * pooling and batch norm give MYNN_ERR_ARG naming the layer (not yet). */
+ * Every layer kind is exported: dense, activation, dropout, flatten,
+ * convolution (direct loops, zero padding), pooling and batch norm, which
+ * is folded into the convolution or dense layer before it when that layer
+ * has the identity activation (else computed with its running statistics). */
 MYNN_API mynn_status mynn_export_c(const mynn_net *net, const char *dir, const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* int8 models (post-training quantisation)                                 */
 /* ------------------------------------------------------------------------ */
-/* A quantised copy of a dense network: each dense layer's weight as int8
- * with one scale per output (symmetric: w ≈ scale[o] · q, |q| <= 127), its
- * input quantised to int8 with one scale per layer (chosen from calibration
- * data), the sums exact in int32, then z = sum · in_scale · scale[o] + bias
- * and the activation in float; the last layer's outputs stay float.  The
- * input transform and the loss are the float model's; dropout is dropped.
+/* A quantised copy of a network: each dense and conv layer's weight as
+ * int8 with one scale per output (filter) (symmetric: w ≈ scale[o] · q,
+ * |q| <= 127), its input quantised to int8 with one scale per layer (chosen
+ * from calibration data), the sums exact in int32, then z = sum · in_scale
+ * · scale[o] + bias and the activation in float; the last layer's outputs
+ * stay float.  A batch norm right after a conv or dense layer with the
+ * identity activation is folded into it first (the int8 model has no layer
+ * for it); pooling, activation layers and a batch norm that cannot fold
+ * run in float.  The input transform and the loss are the float model's;
+ * dropout is dropped.
  * The int8 sums use AVX-512 VNNI or AVX-VNNI where the CPU has them, else
  * portable C (MYNN_QGEMM=portable|avx512vnni|avxvnni forces one); the sums
  * are exact, so every engine and thread count gives the same bits. */
@@ -802,41 +808,47 @@ typedef struct mynn_quant_options {
 MYNN_API void mynn_quant_options_default(mynn_quant_options *o);
 
 /* Quantise the built float net, calibrating the activation scales on the n
- * samples x [n × n_inputs] (run through net in its max_batch chunks).  Only
- * dense, dropout and flatten layers (MYNN_ERR_ARG naming another); layers
- * wider than 65536 inputs are refused (int32 sums). */
+ * samples x [n × n_inputs] (run through the net, batch norms folded, in its
+ * max_batch chunks).  Every layer kind; the last layer must be dense
+ * (MYNN_ERR_ARG otherwise); layers summing more than 65536 inputs per
+ * output are refused (int32 sums). */
 MYNN_API mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
                                    const mynn_quant_options *o);
 MYNN_API void mynn_qnet_free(mynn_qnet *q);
-/* As mynn_predict, in int8 (any n; NaN or infinity gives MYNN_ERR_NUMERIC). */
+/* As mynn_predict, in int8 (any n; NaN or infinity gives MYNN_ERR_NUMERIC
+ * naming the first, and y is then undefined). */
 MYNN_API mynn_status mynn_qnet_predict(mynn_qnet *q, const float *x, int n, float *y);
 /* As mynn_evaluate, in int8. */
 MYNN_API mynn_status mynn_qnet_evaluate(mynn_qnet *q, const mynn_dataset *ds, mynn_metrics *m,
                                         int *confusion);
-/* The architecture as a float net with the dequantised weights (scale · q):
+/* The architecture as a float net with the dequantised weights (scale · q),
+ * batch norms folded (so layer indices may differ from the float model's):
  * for mynn_n_inputs, mynn_layer_get_info, mynn_metadata, ...  Owned by q. */
 MYNN_API const mynn_net *mynn_qnet_float(const mynn_qnet *q);
-/* A dense layer's input scale and per-output weight scales (layer index
- * as in the float net); MYNN_ERR_ARG for another kind of layer. */
+/* A dense or conv layer's input scale and per-output weight scales (layer
+ * index as in mynn_qnet_float); MYNN_ERR_ARG for another kind of layer. */
 MYNN_API mynn_status mynn_qnet_layer_scales(const mynn_qnet *q, int layer, float *in_scale,
                                             const float **w_scale);
 
 /* int8 model files: safetensors with metadata format=mynn-int8 (plus
- * format_version=1, n_inputs, layers, loss, normalize, quantization,
- * calibration) and, for dense layer i,
- *   layers.<i>.weight        I8  [n_out, n_in]
+ * format_version=1, n_inputs, input_shape for a shaped input, layers
+ * (folded), loss, normalize, quantization, calibration) and, for dense or
+ * conv layer i,
+ *   layers.<i>.weight        I8  [n_out, n_in] (conv [F, C, kh, kw], conv1d [F, C, k])
  *   layers.<i>.weight_scale  F32 [n_out]      w ≈ weight_scale[o] · weight[o][k]
  *   layers.<i>.bias          F32 [n_out]
  *   layers.<i>.input_scale   F32 [1]          x ≈ input_scale · q
- * and input.shift / input.scale F32 [n_inputs] when normalised.  Written
- * atomically; loading checks every shape and that every scale is finite and
- * positive. */
+ * for an unfolded batch norm i, layers.<i>.weight, .bias, .running_mean,
+ * .running_var F32 [C]; and input.shift / input.scale F32 [n_inputs] (or
+ * [1]: the same for every input) when normalised.  Written atomically;
+ * loading checks every shape and that every scale is finite and positive. */
 MYNN_API mynn_status mynn_qnet_save(const mynn_qnet *q, const char *path);
 MYNN_API mynn_status mynn_qnet_load(mynn_qnet **out, const char *path, int max_batch);
 /* 1 if path is a safetensors file with format=mynn-int8 metadata, else 0. */
 MYNN_API int mynn_file_is_int8(const char *path);
-/* As mynn_export_c for an int8 model: int8 weight arrays, int32 sums, the
- * same outputs as mynn_qnet_predict bit for bit. */
+/* As mynn_export_c for an int8 model (MLP or CNN): int8 weight arrays,
+ * exact integer sums (convolutions as direct loops), the same outputs as
+ * mynn_qnet_predict bit for bit. */
 MYNN_API mynn_status mynn_qexport_c(const mynn_qnet *q, const char *dir, const char *name);
 
 #ifdef __cplusplus

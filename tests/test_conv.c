@@ -519,7 +519,8 @@ static void test_save_load(void)
         CHECK_OK(mynn_optimizer_step(opt, 1e-2f));
     }
     mynn_optimizer_free(opt);
-    const char *path = "/tmp/mynn_test_conv.safetensors";
+    char path[64];   /* per process: the normal and sanitizer suites may run at once */
+    snprintf(path, sizeof path, "/tmp/mynn_test_conv_%ld.safetensors", (long)getpid());
     CHECK_OK(mynn_save(a, path));
     mynn_net *b = NULL;
     CHECK_OK(mynn_load(&b, path, N));
@@ -537,7 +538,9 @@ static void test_save_load(void)
     CHECK(memcmp(p1, p2, sizeof p1) == 0, "predictions differ after loading");
 
     if (access("/usr/bin/python3", X_OK) == 0 && access("tests/read_safetensors.py", R_OK) == 0) {
-        FILE *py = popen("/usr/bin/python3 tests/read_safetensors.py /tmp/mynn_test_conv.safetensors 2>&1", "r");
+        char cmd[160];
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/read_safetensors.py %s 2>&1", path);
+        FILE *py = popen(cmd, "r");
         char line[4096];
         int seen = 0, shape_meta = 0;
         while (py && fgets(line, sizeof line, py)) {
@@ -595,7 +598,8 @@ static void test_checkpoint_resume(void)
     mynn_dataset ds;
     memset(&ds, 0, sizeof ds);
     ds.n = N, ds.n_inputs = D, ds.n_outputs = 3, ds.n_classes = 3, ds.x = x, ds.y = y, ds.labels = labels;
-    const char *ck = "/tmp/mynn_test_conv_ckpt.safetensors";
+    char ck[64];
+    snprintf(ck, sizeof ck, "/tmp/mynn_test_conv_ckpt_%ld.safetensors", (long)getpid());
     remove(ck);
     mynn_fit_options o;
     mynn_fit_options_default(&o);

@@ -9,7 +9,8 @@
  * (arm-none-eabi-size) and emulated instructions per inference (QEMU
  * -icount: instructions, not a device's cycles).  Skips when the Arm
  * tools or Fashion-MNIST are absent.  MYNN_M4_MODEL=file.safetensors runs
- * that float model instead of a small one trained here. */
+ * that float model instead of a small one trained here.  The same for a
+ * small CNN's float export (MYNN_M4_CNN_MODEL for another). */
 #include "check.h"
 #include "mynn.h"
 #include "kernels/gemm_internal.h"
@@ -102,31 +103,77 @@ static mynn_net *get_model(const mynn_dataset *train)
     return net;
 }
 
-static void test_cortex_m4(void)
+/* Small CNN (MYNN_M4_CNN_MODEL: that one instead): batch norms that fold
+ * into the convolutions, pooling, 1 epoch on 10000 images. */
+static mynn_net *get_cnn(const mynn_dataset *train)
 {
-    if (ck_emulated()) SKIP("under emulation (the firmware and its reference run on the host)");
-    if (!have("arm-none-eabi-gcc") || !have("qemu-system-arm"))
-        SKIP("arm-none-eabi-gcc or qemu-system-arm not installed (gcc-arm-none-eabi, "
-             "libnewlib-arm-none-eabi, qemu-system-arm)");
-    if (access(FM_DIR, R_OK) != 0) SKIP("Fashion-MNIST not installed in %s", FM_DIR);
-    if (access(BOARD "/main.c", R_OK) != 0) SKIP("run from the source tree (%s not found)", BOARD);
-    mynn_dataset *train = NULL, *test = NULL;
-    CHECK_OK(mynn_dataset_load(&train, FM_DIR, NULL, 0));
-    CHECK_OK(mynn_dataset_load(&test, FM_DIR, NULL, 1));
-    if (!train || !test) return;
-    mynn_net *net = get_model(train);
-    mynn_qnet *q = NULL;
-    CHECK_OK(mynn_quantize(&q, net, train->x, 5000, NULL));
-    if (!net || !q) return;
+    mynn_net *net = NULL;
+    const char *path = getenv("MYNN_M4_CNN_MODEL");
+    if (path && *path) {
+        CHECK_OK(mynn_load(&net, path, 256));
+        printf("  model: %s\n", path);
+        return net;
+    }
+    CHECK_OK(mynn_create(&net, 784));
+    CHECK_OK(mynn_set_input_shape(net, 1, 28, 28));
+    CHECK_OK(mynn_add_layers(net, "conv:4:3:pad=1,batchnorm,relu,maxpool:2,conv:8:3:pad=1,batchnorm,relu,"
+                                  "maxpool:2,flatten,10:softmax"));
+    CHECK_OK(mynn_set_loss(net, MYNN_LOSS_CE));
+    CHECK_OK(mynn_build(net, 64, MYNN_INIT_AUTO, 1));
+    float shift[784] = {0}, scale[784];
+    for (int j = 0; j < 784; j++) scale[j] = 1.0f / 255.0f;
+    CHECK_OK(mynn_set_input_transform(net, "scale", shift, scale));
+    mynn_dataset tr = *train;
+    tr.n = 10000;
+    tr.owned = 0;
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    o.epochs = 1;
+    CHECK_OK(mynn_fit(net, &tr, NULL, &o));
+    printf("  model: CNN conv 4, batch norm, pool, conv 8, batch norm, pool, 10; 1 epoch on 10000 images\n");
+    return net;
+}
+
+/* Skips (0) unless the tools, the data and the board files are there. */
+static int can_run(void)
+{
+    if (ck_emulated()) {
+        printf("  SKIP: under emulation (the firmware and its reference run on the host)\n");
+        return 0;
+    }
+    if (!have("arm-none-eabi-gcc") || !have("qemu-system-arm")) {
+        printf("  SKIP: arm-none-eabi-gcc or qemu-system-arm not installed (gcc-arm-none-eabi, "
+               "libnewlib-arm-none-eabi, qemu-system-arm)\n");
+        return 0;
+    }
+    if (access(FM_DIR, R_OK) != 0) {
+        printf("  SKIP: Fashion-MNIST not installed in %s\n", FM_DIR);
+        return 0;
+    }
+    if (access(BOARD "/main.c", R_OK) != 0) {
+        printf("  SKIP: run from the source tree (%s not found)\n", BOARD);
+        return 0;
+    }
+    return 1;
+}
+
+/* net (and q, unless NULL: then the harness is built with FM_FLOAT_ONLY)
+ * exported into tmpdir/sub, built into firmware with the test images and
+ * the host's outputs, run on the board; every class must match. */
+static void board_round(mynn_net *net, mynn_qnet *q, const mynn_dataset *test, const char *sub)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/%s", tmpdir, sub);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
     int k = mynn_n_outputs(net);
-    float *hf = malloc(sizeof(float) * N_IMG * k), *hq = malloc(sizeof(float) * N_IMG * k);
+    float *hf = malloc(sizeof(float) * N_IMG * k), *hq = calloc((size_t)N_IMG * k, sizeof(float));
     mn_gemm_set_engine("ref");   /* the generated code's summation order */
     CHECK_OK(mynn_predict(net, test->x, N_IMG, hf));
     mn_gemm_set_engine(NULL);
-    CHECK_OK(mynn_qnet_predict(q, test->x, N_IMG, hq));
-    CHECK_OK(mynn_export_c(net, tmpdir, "fm_f"));
-    CHECK_OK(mynn_qexport_c(q, tmpdir, "fm_q"));
-    write_data(tmpdir, test, hf, hq, k);
+    if (q) CHECK_OK(mynn_qnet_predict(q, test->x, N_IMG, hq));
+    CHECK_OK(mynn_export_c(net, dir, "fm_f"));
+    if (q) CHECK_OK(mynn_qexport_c(q, dir, "fm_q"));
+    write_data(dir, test, hf, hq, k);
 
     char cwd[1024], board[1200];
     CHECK(getcwd(cwd, sizeof cwd) != NULL, "getcwd");
@@ -134,36 +181,43 @@ static void test_cortex_m4(void)
     const char *cc = "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2";
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && %s -std=c99 -Wall -Wextra -Wpedantic -Werror -c fm_f.c fm_q.c && "
-             "%s -std=c99 -Wall -Wextra -Werror -I. -c '%s/main.c' '%s/startup.c' data.c && "
-             "%s --specs=rdimon.specs -T '%s/an386.ld' main.o startup.o data.o fm_f.o fm_q.o "
+             "cd '%s' && %s -std=c99 -Wall -Wextra -Wpedantic -Werror -c fm_f.c %s && "
+             "%s -std=c99 -Wall -Wextra -Werror %s -I. -c '%s/main.c' '%s/startup.c' data.c && "
+             "%s --specs=rdimon.specs -T '%s/an386.ld' main.o startup.o data.o fm_f.o %s "
              "-o fw.elf -lm > cc.log 2>&1 || { cat cc.log >&2; exit 1; }",
-             tmpdir, cc, cc, board, board, cc, board);
+             dir, cc, q ? "fm_q.c" : "", cc, q ? "" : "-DFM_FLOAT_ONLY", board, board, cc, board,
+             q ? "fm_q.o" : "");
     int rc = system(cmd);
     CHECK(rc == 0, "cross-compiling or linking failed");
     if (rc) goto out;
-    long ff, rf, fq, rq, fe, re;
+    long ff, rf, fq = 0, rq = 0, fe, re;
     char obj[600];
-    snprintf(obj, sizeof obj, "%s/fm_f.o", tmpdir);
+    snprintf(obj, sizeof obj, "%s/fm_f.o", dir);
     CHECK(size_of(obj, &ff, &rf) == 0, "size fm_f.o");
-    snprintf(obj, sizeof obj, "%s/fm_q.o", tmpdir);
-    CHECK(size_of(obj, &fq, &rq) == 0, "size fm_q.o");
-    snprintf(obj, sizeof obj, "%s/fw.elf", tmpdir);
+    if (q) {
+        snprintf(obj, sizeof obj, "%s/fm_q.o", dir);
+        CHECK(size_of(obj, &fq, &rq) == 0, "size fm_q.o");
+    }
+    snprintf(obj, sizeof obj, "%s/fw.elf", dir);
     CHECK(size_of(obj, &fe, &re) == 0, "size fw.elf");
-    printf("  arm-none-eabi-size: float model %ld bytes flash, %ld RAM; int8 model %ld flash, %ld RAM;\n"
-           "  whole firmware (both, 300 images, newlib) %ld flash, %ld RAM (+ stack)\n", ff, rf, fq, rq,
-           fe, re);
+    if (q)
+        printf("  arm-none-eabi-size: float model %ld bytes flash, %ld RAM; int8 model %ld flash, %ld RAM;\n"
+               "  whole firmware (both, 300 images, newlib) %ld flash, %ld RAM (+ stack)\n", ff, rf, fq, rq,
+               fe, re);
+    else
+        printf("  arm-none-eabi-size: float model %ld bytes flash, %ld RAM;\n"
+               "  whole firmware (300 images, newlib) %ld flash, %ld RAM (+ stack)\n", ff, rf, fe, re);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = sh("cd '%s' && timeout 300 qemu-system-arm -M mps2-an386 -nographic -monitor none "
             "-serial none -icount shift=0 -semihosting-config enable=on,target=native "
             "-kernel fw.elf > run.log 2>&1; rc=$?; cat run.log | sed 's/^/  /'; exit $rc%s",
-            tmpdir, "");
+            dir, "");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     CHECK(rc == 0, "the emulated run failed or a class differs (exit %d)", rc);
     char path[600], line[300];
-    snprintf(path, sizeof path, "%s/run.log", tmpdir);
+    snprintf(path, sizeof path, "%s/run.log", dir);
     FILE *f = fopen(path, "r");
     int lines = 0;
     while (f && fgets(line, sizeof line, f)) {
@@ -181,13 +235,41 @@ static void test_cortex_m4(void)
                ticks * 40);
     }
     if (f) fclose(f);
-    CHECK(lines == 2, "expected two result lines from the board");
+    CHECK(lines == (q ? 2 : 1), "expected %d result lines from the board", q ? 2 : 1);
     printf("  emulator wall time: %.2f s for %d inferences of each model (host time, not device time)\n",
            secs, N_IMG);
 out:
     free(hf);
     free(hq);
+}
+
+static void test_cortex_m4(void)
+{
+    if (!can_run()) SKIP("see above");
+    mynn_dataset *train = NULL, *test = NULL;
+    CHECK_OK(mynn_dataset_load(&train, FM_DIR, NULL, 0));
+    CHECK_OK(mynn_dataset_load(&test, FM_DIR, NULL, 1));
+    if (!train || !test) return;
+    mynn_net *net = get_model(train);
+    mynn_qnet *q = NULL;
+    CHECK_OK(mynn_quantize(&q, net, train->x, 5000, NULL));
+    if (net && q) board_round(net, q, test, "mlp");
     mynn_qnet_free(q);
+    mynn_free(net);
+    mynn_dataset_free(train);
+    mynn_dataset_free(test);
+}
+
+/* The float export of a CNN (conv, folded batch norm, pooling). */
+static void test_cortex_m4_cnn(void)
+{
+    if (!can_run()) SKIP("see above");
+    mynn_dataset *train = NULL, *test = NULL;
+    CHECK_OK(mynn_dataset_load(&train, FM_DIR, NULL, 0));
+    CHECK_OK(mynn_dataset_load(&test, FM_DIR, NULL, 1));
+    if (!train || !test) return;
+    mynn_net *net = get_cnn(train);
+    if (net) board_round(net, NULL, test, "cnn");
     mynn_free(net);
     mynn_dataset_free(train);
     mynn_dataset_free(test);
@@ -204,6 +286,7 @@ int main(void)
     }
     mynn_set_threads(1);
     RUN(test_cortex_m4);
+    RUN(test_cortex_m4_cnn);
     if (!ck_failed) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

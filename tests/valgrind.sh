@@ -51,6 +51,7 @@ check "mynn export" "$tool" export "$work/m.st" "$work/m.onnx"
 check "mynn train (1-D CNN)" "$tool" train "$work/d.csv" --shape 1x3 \
     --layers conv1d:4:2:relu:pad=1,batchnorm,maxpool1d:2,gelu,8:tanh,3:softmax --epochs 1 --save "$work/c.st" --quiet
 check "mynn export (1-D CNN)" "$tool" export "$work/c.st" "$work/c.onnx"
+check "mynn export --format c (1-D CNN)" "$tool" export "$work/c.st" --format c --out "$work" --name c
 
 # Fashion-MNIST, if installed: 300 test images as a CSV, one epoch.
 fm=/usr/share/datasets/fashion-mnist

@@ -4,77 +4,86 @@
  * arrays of exact hexadecimal float literals, the two scratch buffers are
  * sized here and stated in the header, and NAME_predict runs the same
  * float operations as mynn_predict (input transform, then each layer).
- * Only the dot products' summation order differs (plain loop here, the
- * blocked GEMM there), so outputs agree to rounding, not to the bit.
+ * Only the dot products' summation order differs from the blocked GEMM
+ * (the plain loops here sum as the reference GEMM does), and a batch norm
+ * after a convolution or dense layer with the identity activation is
+ * folded into its weights (network/fold.h), so outputs agree to rounding.
  *
- * Each layer kind has one generator (gen_for): it writes the kind's arrays
- * and its statements; a kind without one is refused, naming it. */
-#include "cgen.h"
+ * Each layer kind has one generator (gen_for; convolutional kinds in
+ * export_c_conv.c): it writes the kind's arrays and its statements. */
+#include "export_c.h"
 #include "core/core.h"
+#include "network/fold.h"
 #include "network/network.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
 /* Per layer kind                                                            */
 /* ------------------------------------------------------------------------ */
 
-typedef struct layer_gen {
-    /* 1 if the layer computes anything at prediction (dropout does not). */
-    int writes;
-    /* Bytes of const data the layer adds (flash). */
-    size_t (*data_bytes)(const mn_layer *l);
-    /* Its static const arrays, named l<i>_... */
-    mynn_status (*data)(mn_atomic *a, const mn_layer *l, int i);
-    /* Statements reading src [n_in] and writing dst [n_out]. */
-    mynn_status (*code)(mn_atomic *a, const mn_layer *l, int i, const char *src, const char *dst);
-} layer_gen;
+static size_t dense_bytes(const mn_xlayer *x) { return 4 * x->l->ops->n_params(x->l); }
 
-static size_t dense_bytes(const mn_layer *l) { return 4 * l->ops->n_params(l); }
-
-/* Weight [n_out × n_in] row-major as in the model, then bias [n_out]. */
-static mynn_status dense_data(mn_atomic *a, const mn_layer *l, int i)
+/* Weight [n_out × n_in] row-major as in the model, then bias [n_out]
+ * (folded with the batch norm after it, when there is one). */
+static mynn_status dense_data(mn_atomic *a, const mn_xlayer *x)
 {
+    const mn_layer *l = x->l;
     char name[48];
     size_t nw = (size_t)l->n_out * (size_t)l->n_in;
-    mn_atomic_printf(a, "/* layer %d: dense %d -> %d, %s */\n", i, l->n_in, l->n_out,
-                     mynn_activation_name(l->act));
-    snprintf(name, sizeof name, "l%d_w", i);
-    mynn_status s = mn_cgen_floats(a, name, l->param, nw);
-    snprintf(name, sizeof name, "l%d_b", i);
-    if (!s) s = mn_cgen_floats(a, name, l->param + nw, (size_t)l->n_out);
+    mn_atomic_printf(a, "/* layer %d: dense %d -> %d, %s%s */\n", x->i, l->n_in, l->n_out,
+                     mynn_activation_name(l->act), x->bn ? "; the batch norm after it folded in" : "");
+    const float *w = l->param;
+    float *fw = NULL;
+    if (x->bn) {
+        fw = malloc(sizeof(float) * (nw + (size_t)l->n_out));
+        if (!fw) return mn_error(MYNN_ERR_NOMEM, "mynn_export_c: no memory to fold layer %d", x->i + 1);
+        mn_fold_bn(l, x->bn, fw, fw + nw);
+        w = fw;
+        size_t at;
+        if (mn_find_nonfinite(fw, nw + (size_t)l->n_out, &at)) {
+            free(fw);
+            return mn_export_c_fold_error(x);
+        }
+    }
+    snprintf(name, sizeof name, "l%d_w", x->i);
+    mynn_status s = mn_cgen_floats(a, name, w, nw);
+    snprintf(name, sizeof name, "l%d_b", x->i);
+    if (!s) s = mn_cgen_floats(a, name, w + nw, (size_t)l->n_out);
+    free(fw);
     return s;
 }
 
-static mynn_status dense_code(mn_atomic *a, const mn_layer *l, int i, const char *src,
-                              const char *dst)
+static mynn_status dense_code(mn_atomic *a, const mn_xlayer *x, const char *src, const char *dst)
 {
-    mn_atomic_printf(a, "    dense(l%d_w, l%d_b, %s, %s, %d, %d);\n", i, i, src, dst, l->n_in,
+    const mn_layer *l = x->l;
+    mn_atomic_printf(a, "    dense(l%d_w, l%d_b, %s, %s, %d, %d);\n", x->i, x->i, src, dst, l->n_in,
                      l->n_out);
     return mn_cgen_act_call(a, l->act, dst, l->n_out);
 }
 
-static const layer_gen g_dense = {1, dense_bytes, dense_data, dense_code};
+static const mn_layer_gen g_dense = {1, 0, MN_XFN_DENSE, dense_bytes, dense_data, dense_code};
 
 /* An activation layer: dst = f(src), element-wise (softmax over the sample). */
-static size_t no_bytes(const mn_layer *l) { (void)l; return 0; }
-
-static mynn_status act_code(mn_atomic *a, const mn_layer *l, int i, const char *src, const char *dst)
+static mynn_status act_code(mn_atomic *a, const mn_xlayer *x, const char *src, const char *dst)
 {
-    mn_atomic_printf(a, "    /* layer %d: %s */\n    for (j = 0; j < %d; j++) %s[j] = %s[j];\n", i,
-                     mynn_activation_name(l->act), l->n_out, dst, src);
+    const mn_layer *l = x->l;
+    mn_atomic_printf(a, "    /* layer %d: %s */\n", x->i, mynn_activation_name(l->act));
+    if (strcmp(src, dst)) mn_atomic_printf(a, "    for (j = 0; j < %d; j++) %s[j] = %s[j];\n", l->n_out, dst, src);
     return mn_cgen_act_call(a, l->act, dst, l->n_out);
 }
 
-static const layer_gen g_activation = {1, no_bytes, NULL, act_code};
+static const mn_layer_gen g_activation = {1, 1, 0, NULL, NULL, act_code};
 /* Inverted dropout is the identity at prediction, and flatten is on the
- * channel-major sample already: nothing to write. */
-static const layer_gen g_identity = {0, NULL, NULL, NULL};
+ * channel-major sample already: nothing to write.  Nor for a batch norm
+ * folded into the layer before it. */
+static const mn_layer_gen g_identity = {0, 0, 0, NULL, NULL, NULL};
 
-/* NULL: not exportable yet (convolution, pooling and batch norm, which
- * would fold into the convolution before it). */
-static const layer_gen *gen_for(mynn_layer_kind k)
+/* Every kind has one; NULL (refused, naming the layer) only for a kind
+ * added to the library without one. */
+static const mn_layer_gen *gen_for(mynn_layer_kind k)
 {
     switch (k) {
     case MYNN_LAYER_DENSE: return &g_dense;
@@ -85,9 +94,19 @@ static const layer_gen *gen_for(mynn_layer_kind k)
     case MYNN_LAYER_MAXPOOL:
     case MYNN_LAYER_AVGPOOL:
     case MYNN_LAYER_GLOBAL_AVGPOOL:
-    case MYNN_LAYER_BATCHNORM: return NULL;
+    case MYNN_LAYER_BATCHNORM: return mn_export_c_conv_gen(k);
     }
     return NULL;
+}
+
+/* Layer i as its generator sees it, and the generator (NULL: none). */
+static const mn_layer_gen *layer_gen(const mynn_net *net, int i, mn_xlayer *x)
+{
+    x->l = &net->layers[i];
+    x->i = i;
+    x->bn = mn_fold_next(net, i) ? &net->layers[i + 1] : NULL;
+    if (i > 0 && mn_fold_next(net, i - 1)) return &g_identity;
+    return gen_for(x->l->ops->kind);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -100,12 +119,32 @@ typedef struct plan {
     size_t data_bytes;     /* weights and input transform */
     size_t code_bytes;     /* an estimate */
     int act_used[MYNN_ACT_COUNT];
+    unsigned fns;          /* MN_XFN_ functions used */
 } plan;
 
-/* The buffer layer i writes when it is not the last one: the transformed
- * input is in s0, then writers alternate s1, s0, ... (with no transform
- * the first writer reads the caller's input and takes s0). */
-static int dst_buffer(int with_input, int k) { return (k + with_input) % 2; }
+/* Where values are: the caller's input, the output, or scratch s0 / s1. */
+enum { BUF_INPUT = -2, BUF_OUTPUT = -1 };
+
+static const char *buf_name(int b)
+{
+    return b == BUF_INPUT ? "input" : b == BUF_OUTPUT ? "output" : b ? "s1" : "s0";
+}
+
+/* The buffer a writing layer writes, reading cur: the last one writes the
+ * output; an element-wise one works in place on scratch; the others take
+ * the scratch buffer cur is not in.  (The transformed input is in s0.) */
+static int dst_buffer(const mn_layer_gen *g, int is_last, int cur)
+{
+    if (is_last) return BUF_OUTPUT;
+    if (g->in_place && cur >= 0) return cur;
+    return cur == 0 ? 1 : 0;
+}
+
+static int has_act(const mn_layer *l)
+{
+    mynn_layer_kind k = l->ops->kind;
+    return k == MYNN_LAYER_DENSE || k == MYNN_LAYER_ACTIVATION || k == MYNN_LAYER_CONV;
+}
 
 static mynn_status make_plan(const mynn_net *net, plan *p)
 {
@@ -117,28 +156,32 @@ static mynn_status make_plan(const mynn_net *net, plan *p)
         p->width[0] = net->n_inputs;
         p->data_bytes = 8 * (size_t)net->n_inputs;
     }
-    p->code_bytes = 300;   /* predict, the wrappers, the dense loop */
+    p->code_bytes = 240;   /* predict and the wrappers */
     for (int i = 0; i < net->n_layers; i++) {
-        const mn_layer *l = &net->layers[i];
-        const layer_gen *g = gen_for(l->ops->kind);
+        mn_xlayer x;
+        const mn_layer_gen *g = layer_gen(net, i, &x);
         if (!g)
             return mn_error(MYNN_ERR_ARG, "mynn_export_c: layer %d (%s) cannot be exported to C yet",
-                            i, l->ops->name);
+                            i, x.l->ops->name);
         if (!g->writes) continue;
         p->last = i;
-        p->data_bytes += g->data_bytes(l);
+        if (g->data_bytes) p->data_bytes += g->data_bytes(&x);
         p->code_bytes += 24;
-        int has_act = l->ops->kind == MYNN_LAYER_DENSE || l->ops->kind == MYNN_LAYER_ACTIVATION;
-        if (has_act && !p->act_used[l->act]) {
-            p->act_used[l->act] = 1;
-            p->code_bytes += mn_cgen_act_code_bytes(l->act);
+        p->fns |= g->fns;
+        if (has_act(x.l) && !p->act_used[x.l->act]) {
+            p->act_used[x.l->act] = 1;
+            p->code_bytes += mn_cgen_act_code_bytes(x.l->act);
         }
     }
     if (p->last < 0) return mn_error(MYNN_ERR_STATE, "mynn_export_c: the network computes nothing");
-    for (int i = 0, k = 0; i < p->last; i++) {
-        if (!gen_for(net->layers[i].ops->kind)->writes) continue;
-        int b = dst_buffer(with_input, k++);
-        if (net->layers[i].n_out > p->width[b]) p->width[b] = net->layers[i].n_out;
+    for (int k = 0; k < MN_XFN_COUNT; k++)
+        if (p->fns >> k & 1u) p->code_bytes += mn_export_c_fn_bytes(k);
+    for (int i = 0, cur = with_input ? 0 : BUF_INPUT; i < p->last; i++) {
+        mn_xlayer x;
+        const mn_layer_gen *g = layer_gen(net, i, &x);
+        if (!g->writes) continue;
+        cur = dst_buffer(g, 0, cur);
+        if (x.l->n_out > p->width[cur]) p->width[cur] = x.l->n_out;
     }
     return MYNN_OK;
 }
@@ -192,20 +235,6 @@ static mynn_status write_header(const mynn_net *net, const plan *p, const char *
     return mn_atomic_commit(&a);
 }
 
-static const char g_dense_fn[] =
-    "/* y[o] = sum_k w[o][k] x[k] + b[o]; w: [n_out x n_in] */\n"
-    "static void dense(const float *w, const float *b, const float *x, float *y, int n_in,\n"
-    "                  int n_out)\n"
-    "{\n"
-    "    int o, k;\n"
-    "    for (o = 0; o < n_out; o++) {\n"
-    "        const float *wr = w + (long)o * n_in;\n"
-    "        float acc = 0.0f;\n"
-    "        for (k = 0; k < n_in; k++) acc += wr[k] * x[k];\n"
-    "        y[o] = acc + b[o];\n"
-    "    }\n"
-    "}\n\n";
-
 static mynn_status write_body(mn_atomic *a, const mynn_net *net, const plan *p, const char *name)
 {
     char up[MN_CGEN_NAME_MAX + 1];
@@ -217,15 +246,17 @@ static mynn_status write_body(mn_atomic *a, const mynn_net *net, const plan *p, 
         if (!s) s = mn_cgen_floats(a, "in_scale", net->scale, (size_t)net->n_inputs);
         if (s) return s;
     }
+    /* the functions first: the shapes' types come with them */
+    for (int k = 0; k < MN_XFN_COUNT; k++)
+        if (p->fns >> k & 1u) mn_atomic_puts(a, mn_export_c_fn_text(k));
     for (int i = 0; i <= p->last; i++) {
-        const mn_layer *l = &net->layers[i];
-        const layer_gen *g = gen_for(l->ops->kind);
+        mn_xlayer x;
+        const mn_layer_gen *g = layer_gen(net, i, &x);
         if (g->writes && g->data) {
-            mynn_status s = g->data(a, l, i);
+            mynn_status s = g->data(a, &x);
             if (s) return s;
         }
     }
-    mn_atomic_puts(a, g_dense_fn);
     for (int k = 0; k < MYNN_ACT_COUNT; k++)
         if (p->act_used[k]) mn_cgen_act_fn(a, (mynn_activation)k);
 
@@ -237,24 +268,27 @@ static mynn_status write_body(mn_atomic *a, const mynn_net *net, const plan *p, 
         "    for (j = 0; j < %d; j++)\n"
         "        if (!isfinite(input[j])) return -1;\n",
         name, p->width[0], net->n_inputs);
-    const char *src = "input";
+    int cur = BUF_INPUT;
     if (with_input) {
         mn_atomic_printf(a, "    for (j = 0; j < %d; j++) s0[j] = (input[j] - in_shift[j]) * in_scale[j];\n",
                          net->n_inputs);
-        src = "s0";
+        cur = 0;
     }
-    for (int i = 0, k = 0; i <= p->last; i++) {
-        const mn_layer *l = &net->layers[i];
-        const layer_gen *g = gen_for(l->ops->kind);
+    for (int i = 0; i <= p->last; i++) {
+        mn_xlayer x;
+        const mn_layer_gen *g = layer_gen(net, i, &x);
         if (!g->writes) {
-            mn_atomic_printf(a, "    /* layer %d: %s, the identity at prediction */\n", i,
-                             l->ops->name);
+            if (i > 0 && mn_fold_next(net, i - 1))
+                mn_atomic_printf(a, "    /* layer %d: batch norm, folded into layer %d */\n", i, i - 1);
+            else
+                mn_atomic_printf(a, "    /* layer %d: %s, the identity at prediction */\n", i,
+                                 x.l->ops->name);
             continue;
         }
-        const char *dst = i == p->last ? "output" : dst_buffer(with_input, k++) ? "s1" : "s0";
-        mynn_status s = g->code(a, l, i, src, dst);
+        int dst = dst_buffer(g, i == p->last, cur);
+        mynn_status s = g->code(a, &x, buf_name(cur), buf_name(dst));
         if (s) return s;
-        src = dst;
+        cur = dst;
     }
     mn_atomic_printf(a,
         "    return 0;\n}\n\n"
@@ -298,6 +332,8 @@ mynn_status mynn_export_c(const mynn_net *net, const char *dir, const char *name
     size_t at;
     if (mn_find_nonfinite(net->params, net->n_params, &at))
         return mn_error(MYNN_ERR_NUMERIC, "mynn_export_c: parameter %zu is not finite", at);
+    if (mn_find_nonfinite(net->params + net->n_params, net->n_buffers, &at))
+        return mn_error(MYNN_ERR_NUMERIC, "mynn_export_c: batch norm statistic %zu is not finite", at);
     plan p;
     mynn_status s = make_plan(net, &p);
     if (s) return s;

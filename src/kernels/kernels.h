@@ -191,4 +191,24 @@ typedef struct mn_update {
  * (g may be a gradient slice or any buffer holding it). */
 void mn_k_update(const mn_update *u, float *p, const float *g, size_t off, size_t n);
 
+/* Per-sample dense kernels (rank1.c).  One sample's backward through a
+ * dense layer W [rows × cols] (parameters off.. of u's state, the bias b
+ * [rows] right after W) fused with the optimizer step u: dx [cols] (NULL:
+ * not needed) = Wᵀ·dz with W before the step, then W -= the step for
+ * dW = dz·xᵀ and b for db = dz, without forming dW: W and the state are
+ * read and written once.  The parameters equal mn_k_update's over dW, db
+ * bit for bit; dx is summed in row order (the FMA GEMV engines' order).
+ * dz [rows], x [cols].  Results do not depend on the threads. */
+void mn_k_dense_update(const mn_update *u, float *w, float *b, const float *x, const float *dz,
+                       float *dx, int rows, int cols, size_t off);
+/* Forces its instruction set ("generic", "avx2", "avx512"; NULL or "":
+ * the best this CPU runs for each rule).  -1 when not available here.
+ * For tests. */
+int mn_k_dense_update_isa(const char *name);
+/* 1 if mn_k_dense_update's dx equals mn_sgemm's dz·W bit for bit for this
+ * shape with the engine in use (an FMA GEMV summing in row order); where
+ * it does not, a caller that needs the unfused path's bits computes dx
+ * with mn_sgemm first and passes dx NULL. */
+int mn_k_dense_update_dx_exact(int rows, int cols);
+
 #endif

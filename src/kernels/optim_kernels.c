@@ -6,35 +6,7 @@
  * denormal range, where x86 arithmetic runs about a hundred times slower. */
 #include "kernels.h"
 
-#include <math.h>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <xmmintrin.h>
-static unsigned fp_fast(void)
-{
-    unsigned saved = _mm_getcsr();
-    _mm_setcsr(saved | 0x8040u); /* FTZ | DAZ */
-    return saved;
-}
-static void fp_restore(unsigned saved) { _mm_setcsr(saved); }
-#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
-/* FPCR.FZ (bit 24) flushes denormal inputs and results alike, as
- * FTZ | DAZ do on x86, so both compute the same updates. */
-static unsigned fp_fast(void)
-{
-    unsigned long long saved;
-    __asm__ volatile("mrs %0, fpcr" : "=r"(saved));
-    __asm__ volatile("msr fpcr, %0" : : "r"(saved | (1ull << 24)));
-    return (unsigned)saved;
-}
-static void fp_restore(unsigned saved)
-{
-    __asm__ volatile("msr fpcr, %0" : : "r"((unsigned long long)saved));
-}
-#else
-static unsigned fp_fast(void) { return 0; }
-static void fp_restore(unsigned saved) { (void)saved; }
-#endif
+#include "optim_elem.h"
 
 /* Below this many parameters one thread is faster than waking others. */
 #define PAR_MIN 32768
@@ -75,18 +47,13 @@ void mn_k_sgd(float *restrict p, const float *restrict g, float *restrict buf, s
 {
     FOR_CHUNKS(n, {
         if (!buf) {
-            for (size_t i = lo; i < hi; i++) p[i] -= lr * (g[i] * cs + wd * p[i]);
+            for (size_t i = lo; i < hi; i++) p[i] = mn_elem_sgd(p[i], g[i], cs, lr, wd);
         } else if (nesterov) {
-            for (size_t i = lo; i < hi; i++) {
-                float gi = g[i] * cs + wd * p[i];
-                buf[i] = mu * buf[i] + gi;
-                p[i] -= lr * (gi + mu * buf[i]);
-            }
+            for (size_t i = lo; i < hi; i++)
+                p[i] = mn_elem_nesterov(p[i], g[i], &buf[i], cs, lr, wd, mu);
         } else {
-            for (size_t i = lo; i < hi; i++) {
-                buf[i] = mu * buf[i] + (g[i] * cs + wd * p[i]);
-                p[i] -= lr * buf[i];
-            }
+            for (size_t i = lo; i < hi; i++)
+                p[i] = mn_elem_sgd_mom(p[i], g[i], &buf[i], cs, lr, wd, mu);
         }
     });
 }
@@ -96,12 +63,14 @@ void mn_k_adam(float *restrict p, const float *restrict g, float *restrict m, fl
                float sqrt_bc2, float eps)
 {
     FOR_CHUNKS(n, {
-        for (size_t i = lo; i < hi; i++) {
-            float gi = g[i] * cs + l2 * p[i];
-            float pi = p[i] * shrink;
-            m[i] = b1 * m[i] + (1.0f - b1) * gi;
-            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-            p[i] = pi - step * m[i] / (sqrtf(v[i]) / sqrt_bc2 + eps);
+        if (sqrt_bc2 != 1.0f) {
+            for (size_t i = lo; i < hi; i++)
+                p[i] = mn_elem_adam(p[i], g[i], &m[i], &v[i], cs, l2, shrink, b1, b2, step, sqrt_bc2,
+                                    eps, 1);
+        } else {
+            for (size_t i = lo; i < hi; i++)
+                p[i] = mn_elem_adam(p[i], g[i], &m[i], &v[i], cs, l2, shrink, b1, b2, step, 1.0f,
+                                    eps, 0);
         }
     });
 }
@@ -110,11 +79,8 @@ void mn_k_rmsprop(float *restrict p, const float *restrict g, float *restrict v,
                   float cs, float lr, float wd, float alpha, float eps)
 {
     FOR_CHUNKS(n, {
-        for (size_t i = lo; i < hi; i++) {
-            float gi = g[i] * cs + wd * p[i];
-            v[i] = alpha * v[i] + (1.0f - alpha) * gi * gi;
-            p[i] -= lr * gi / (sqrtf(v[i]) + eps);
-        }
+        for (size_t i = lo; i < hi; i++)
+            p[i] = mn_elem_rmsprop(p[i], g[i], &v[i], cs, lr, wd, alpha, eps);
     });
 }
 

@@ -57,6 +57,15 @@ void mn_quantize_rows(const float *x, const float *shift, const float *scale, in
         f(x + (size_t)r * cols, shift, scale, cols, inv, q + (size_t)r * ldq, ldq);
 }
 
+void mn_quantize_rows_serial(const float *x, const float *shift, const float *scale, int rows,
+                             int cols, float inv, uint8_t *q, int ldq)
+{
+    pthread_once(&g_quant_once, quant_init);
+    mn_quant_row_fn f = g_quant;
+    for (int r = 0; r < rows; r++)
+        f(x + (size_t)r * cols, shift, scale, cols, inv, q + (size_t)r * ldq, ldq);
+}
+
 /* Plain loops over the packed layout: one 16-row block of W at a time. */
 static void rows_portable(int m0, int m1, int N, int K, const uint8_t *A, int lda,
                           const int8_t *Wp, const int32_t *corr, int32_t *C, int ldc)
@@ -146,4 +155,10 @@ void mn_qgemm(int M, int N, int K, const uint8_t *A, int lda, const int8_t *Wp,
         int m0 = t * ROWS_PER_TASK, m1 = m0 + ROWS_PER_TASK < M ? m0 + ROWS_PER_TASK : M;
         e.rows(m0, m1, N, K, A, lda, Wp, corr, C, ldc);
     }
+}
+
+void mn_qgemm_serial(int M, int N, int K, const uint8_t *A, int lda, const int8_t *Wp,
+                     const int32_t *corr, int32_t *C, int ldc)
+{
+    if (M > 0) current().rows(0, M, N, K, A, lda, Wp, corr, C, ldc);
 }

@@ -52,9 +52,26 @@ typedef void (*mn_quant_row_fn)(const float *x, const float *shift, const float 
                                 float inv, uint8_t *q, int ldq);
 mn_quant_row_fn mn_qgemm_quant512(void);
 
-/* C [M × N] (row stride ldc >= N) from A [M × kpad(K)] (row stride lda). */
+/* C [M × N] (row stride ldc >= N) from A [M × kpad(K)] (row stride lda),
+ * the rows shared among the threads when the product is large. */
 void mn_qgemm(int M, int N, int K, const uint8_t *A, int lda, const int8_t *Wp,
               const int32_t *corr, int32_t *C, int ldc);
+/* The same in the calling thread only (callers that share out the work
+ * themselves: one parallel region per forward pass, not one per product),
+ * and mn_quantize_rows likewise. */
+void mn_qgemm_serial(int M, int N, int K, const uint8_t *A, int lda, const int8_t *Wp,
+                     const int32_t *corr, int32_t *C, int ldc);
+void mn_quantize_rows_serial(const float *x, const float *shift, const float *scale, int rows,
+                             int cols, float inv, uint8_t *q, int ldq);
+
+/* The patches of one quantised image for an int8 convolution, one row per
+ * output position (the transpose of mn_im2col's layout, so that the patch
+ * is the contiguous K-vector mn_qgemm sums over):
+ *   rows[(oy·ow + ox)·ldr + (ci·kh + i)·kw + j] = q[ci][oy·sh + i][ox·sw + j]
+ * from q, the image already zero-padded (c × hp × wp bytes, the border 128,
+ * the int8 zero), and 128 from c·kh·kw up to ldr. */
+void mn_qim2row(const uint8_t *q, int c, int hp, int wp, int kh, int kw, int sh, int sw, int oh,
+                int ow, uint8_t *rows, int ldr);
 
 /* The engine in use, and a switch for tests and benchmarks ("portable",
  * "avx512vnni", "avxvnni"; NULL or "" = automatic).  -1 if unknown or not

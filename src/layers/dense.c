@@ -69,5 +69,5 @@ static void dense_backward(mn_layer *l, const float *x, float *dy, int dy_is_dz,
 const mn_layer_ops mn_dense_ops = {
     .kind = MYNN_LAYER_DENSE, .name = "dense", .n_params = dense_n_params,
     .cache_per_sample = dense_cache, .init = dense_init, .forward = dense_forward,
-    .backward = dense_backward,
+    .backward = dense_backward, .backward_update = mn_dense_backward_update,
 };

@@ -51,8 +51,9 @@ typedef struct mn_layer_ops {
      * layer's parameters (off: their offset in the network's flat array,
      * where u's state is indexed), dx computed from the weights before the
      * update, the gradient not necessarily stored.  Must equal backward then
-     * mn_k_update over the layer's slice bit for bit.  NULL: the network
-     * does exactly that. */
+     * mn_k_update over the layer's slice bit for bit, dx included (so the
+     * whole fused step equals the unfused one).  NULL: the network does
+     * exactly that. */
     void (*backward_update)(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n,
                             const mn_update *u, size_t off);
 } mn_layer_ops;
@@ -76,6 +77,9 @@ struct mn_layer {
 };
 
 extern const mn_layer_ops mn_dense_ops;
+/* Dense's backward_update (dense_update.c). */
+void mn_dense_backward_update(mn_layer *l, const float *x, float *dy, int dy_is_dz, float *dx, int n,
+                              const mn_update *u, size_t off);
 extern const mn_layer_ops mn_dropout_ops;
 extern const mn_layer_ops mn_conv_ops;
 extern const mn_layer_ops mn_maxpool_ops;

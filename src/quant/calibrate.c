@@ -4,11 +4,15 @@
  * q = round(W / w_scale): symmetric, so no zero point enters the int32 sum.
  * Layer inputs: one scale per layer, s = stat(|x|) / 127, where x runs
  * over that layer's inputs on the calibration samples (the float net's own
- * forward pass) and stat is the maximum (default) or a percentile. */
+ * forward pass) and stat is the maximum (default) or a percentile.
+ * Dense and conv layers are quantised so; a batch norm right after one with
+ * the identity activation is folded into it first (network/fold.h), and
+ * calibration runs the folded float net. */
 #include "qnet.h"
 #include "core/core.h"
 #include "kernels/qgemm.h"
 #include "io/safetensors.h"
+#include "network/fold.h"
 #include "network/network.h"
 
 #include <math.h>
@@ -44,7 +48,7 @@ static void calib_pass(mynn_net *net, const mynn_qnet *q, const float *x, int n,
         for (int j = 0; j < q->n_layers; j++) {
             const mn_qlayer *l = &q->layers[j];
             const float *v = layer_input(net, l->src);
-            size_t cnt = (size_t)c * l->n_in;
+            size_t cnt = (size_t)c * net->layers[l->src].n_in;
             if (!hist) {
                 for (size_t t = 0; t < cnt; t++) amax[j] = fabsf(v[t]) > amax[j] ? fabsf(v[t]) : amax[j];
                 continue;
@@ -74,32 +78,86 @@ static float hist_percentile(const double *h, float amax, float pct)
     return amax;
 }
 
-/* Symmetric per-output int8 weights of float layer l into ql. */
+/* Symmetric per-output int8 weights of float layer l (dense [out × in],
+ * conv [F × C·kh·kw], both followed by the bias) into ql. */
 static void quantize_weights(const mn_layer *l, mn_qlayer *ql)
 {
-    const float *w = l->param, *b = l->param + (size_t)l->n_out * l->n_in;
-    for (int o = 0; o < l->n_out; o++) {
-        const float *wr = w + (size_t)o * l->n_in;
+    const int rows = ql->n_out, cols = ql->n_in;
+    const float *w = l->param, *b = l->param + (size_t)rows * cols;
+    for (int o = 0; o < rows; o++) {
+        const float *wr = w + (size_t)o * cols;
         float m = 0.0f;
-        for (int k = 0; k < l->n_in; k++) m = fabsf(wr[k]) > m ? fabsf(wr[k]) : m;
+        for (int k = 0; k < cols; k++) m = fabsf(wr[k]) > m ? fabsf(wr[k]) : m;
         float s = m > 0.0f ? m / 127.0f : 1.0f;
         ql->w_scale[o] = s;
-        for (int k = 0; k < l->n_in; k++) ql->w[(size_t)o * l->n_in + k] = (int8_t)mn_q8(wr[k] / s);
+        for (int k = 0; k < cols; k++) ql->w[(size_t)o * cols + k] = (int8_t)mn_q8(wr[k] / s);
         ql->bias[o] = b[o];
     }
 }
 
-/* A float architecture like src's (layers, loss, transform, metadata),
- * built for one sample: the int8 model's view. */
-static mynn_status clone_shape(const mynn_net *src, mynn_net **out)
+/* Layers of src kept in the int8 model: all but the batch norms that fold
+ * into the layer before them (fold.h).  keep [src->n_layers]: 1 or 0. */
+static int kept_layers(const mynn_net *src, int *keep)
 {
-    char *spec = mn_st_layer_spec(src);
-    if (!spec) return mn_error(MYNN_ERR_NOMEM, "out of memory");
-    mynn_status s = mn_qnet_shape(out, src->n_inputs, spec, src->loss);
-    free(spec);
+    int m = 0;
+    for (int i = 0; i < src->n_layers; i++) {
+        keep[i] = !(i > 0 && mn_fold_next(src, i - 1));
+        m += keep[i];
+    }
+    return m;
+}
+
+/* dst's layers (the kept ones of src, in order) get src's values, each
+ * folding batch norm multiplied into the layer before it. */
+static void copy_values(const mynn_net *src, const int *keep, mynn_net *dst)
+{
+    for (int i = 0, j = 0; i < src->n_layers; i++) {
+        if (!keep[i]) continue;
+        const mn_layer *a = &src->layers[i];
+        mn_layer *b = &dst->layers[j++];
+        size_t np = a->ops->n_params(a);
+        if (mn_fold_next(src, i))
+            mn_fold_bn(a, &src->layers[i + 1], b->param, b->param + np - (size_t)a->out_shape.c);
+        else
+            memcpy(b->param, a->param, np * sizeof(float));
+        if (mn_layer_buffers(a)) memcpy(b->buf, a->buf, mn_layer_buffers(a) * sizeof(float));
+    }
+}
+
+/* The float net src with its foldable batch norms folded (fold.h), built
+ * for max_batch samples: the same layers otherwise, loss, input shape,
+ * transform, metadata and values.  The int8 model quantises this net and
+ * keeps its architecture (built for one sample) as its float view. */
+static mynn_status fold_copy(const mynn_net *src, int max_batch, mynn_net **out)
+{
+    *out = NULL;
+    int *keep = calloc((size_t)src->n_layers + 1, sizeof *keep);
+    mn_layer *kept = calloc((size_t)src->n_layers + 1, sizeof *kept);
+    mynn_status s = keep && kept ? MYNN_OK : mn_error(MYNN_ERR_NOMEM, "out of memory");
+    char *spec = NULL;
+    if (!s) {
+        mynn_net view = *src;   /* a shallow copy holding only the kept layers, to name them */
+        view.n_layers = kept_layers(src, keep);
+        for (int i = 0, j = 0; i < src->n_layers; i++)
+            if (keep[i]) kept[j++] = src->layers[i];
+        view.layers = kept;
+        spec = mn_st_layer_spec(&view);
+        if (!spec) s = mn_error(MYNN_ERR_NOMEM, "out of memory");
+    }
+    int shape[3] = {src->in_shape.c, src->in_shape.h, src->in_shape.w};
+    if (!s) s = mynn_create(out, src->n_inputs);
+    if (!s && src->in_dims == 2) s = mynn_set_input_shape(*out, shape[0], shape[1], shape[2]);
+    if (!s && src->in_dims == 1) s = mynn_set_input_shape_1d(*out, shape[0], shape[2]);
+    if (!s) s = mynn_add_layers(*out, spec);
+    if (!s) s = mynn_set_loss(*out, src->loss);
+    if (!s) s = mynn_build(*out, max_batch, MYNN_INIT_AUTO, 0);
     if (!s && src->shift && src->scale)
         s = mynn_set_input_transform(*out, src->transform_kind, src->shift, src->scale);
     for (int i = 0; i < src->n_meta && !s; i++) s = mn_net_set_meta(*out, src->meta_key[i], src->meta_val[i]);
+    if (!s) copy_values(src, keep, *out);
+    free(spec);
+    free(keep);
+    free(kept);
     if (s) {
         mynn_free(*out);
         *out = NULL;
@@ -131,13 +189,19 @@ mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
         return mn_error(MYNN_ERR_NUMERIC, "mynn_quantize: calibration sample %zu feature %zu is "
                         "not finite", at / net->n_inputs, at % net->n_inputs);
     mynn_status s = mn_qnet_check_layers(net, "mynn_quantize");
-    mynn_net *shape = NULL;
-    if (!s) s = clone_shape(net, &shape);
-    if (s) return s;
+    mynn_net *shape = NULL, *src = NULL;
+    if (!s) s = fold_copy(net, net->max_batch, &src);
+    if (!s) s = fold_copy(src, 1, &shape);
+    if (s) {
+        mynn_free(src);
+        return s;
+    }
+    net = src;   /* from here on, calibrate and quantise the folded copy */
     mynn_qnet *q = NULL;
     s = mn_qnet_alloc(&q, shape);
     if (s) {
         mynn_free(shape);
+        mynn_free(src);
         return s;
     }
     float *amax = mn_calloc((size_t)q->n_layers, sizeof *amax, "calibration");
@@ -166,6 +230,7 @@ mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
     }
     free(amax);
     free(hist);
+    mynn_free(src);
     if (s) {
         mynn_qnet_free(q);
         return s;

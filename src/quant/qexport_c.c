@@ -1,9 +1,12 @@
 /* mynn_qexport_c: an int8 model as standalone C99 (NAME.h, NAME.c), the
- * same interface as mynn_export_c's.  Each dense layer quantises its float
- * input with the library's rounding (mn_q8), sums int8 × int8 products
- * exactly (in long: at least 32 bits), and scales the sum with the same
- * float factor in_scale · w_scale[o] the library computes, so the outputs
- * equal mynn_qnet_predict's bit for bit. */
+ * same interface as mynn_export_c's.  Each dense and conv layer quantises
+ * its float input with the library's rounding (mn_q8), sums int8 × int8
+ * products exactly (in long: at least 32 bits; a convolution skips the
+ * padding, whose terms are zero), and scales the sum with the same float
+ * factor in_scale · w_scale[o] the library computes; pooling, activation
+ * layers and unfolded batch norm (x·s + t) are the library's float
+ * expressions in the library's order (qforward.c), so the outputs equal
+ * mynn_qnet_predict's bit for bit. */
 #include "qnet.h"
 #include "core/core.h"
 #include "io/cgen.h"
@@ -15,29 +18,57 @@
 typedef struct qplan {
     int width[2];      /* float scratch s0, s1 */
     int kmax;          /* bytes of the int8 input buffer */
+    int transform;     /* the first layer runs in float: transform into s0 first */
     size_t data_bytes, code_bytes;
     int act_used[MYNN_ACT_COUNT];
+    int used[MYNN_LAYER_ACTIVATION + 1];   /* layer kinds present (their helper is written) */
 } qplan;
 
-/* Layer i's output goes to s(i % 2), the last to output; the input
- * transform is applied as the first layer quantises (no buffer for it). */
+/* Activation layers and batch norm map each value to itself: they run in
+ * place on the buffer before them (when that is not the caller's input). */
+static int in_place(const mn_layer *l)
+{
+    return l->ops->kind == MYNN_LAYER_ACTIVATION || l->ops->kind == MYNN_LAYER_BATCHNORM;
+}
+
+/* Layer i's output goes to s0 or s1 alternately, the last to output;
+ * flatten and dropout write nothing, activation layers and batch norm
+ * write over their input (in_place).  The input transform is applied as the
+ * first layer quantises (or into s0 when that layer runs in float). */
 static void make_qplan(const mynn_qnet *q, qplan *p)
 {
     const mynn_net *net = q->net;
-    int with_input = net->shift && net->scale;
+    int with_input = net->shift && net->scale, b = 0, first = 1;
     memset(p, 0, sizeof *p);
     p->width[0] = p->width[1] = 1;
     p->data_bytes = with_input ? 8 * (size_t)net->n_inputs : 0;
     p->code_bytes = 400;
-    for (int i = 0; i < q->n_layers; i++) {
-        const mn_qlayer *l = &q->layers[i];
-        p->data_bytes += (size_t)l->n_out * l->n_in + 8 * (size_t)l->n_out + 4;
-        p->code_bytes += 32;
-        if (l->n_in > p->kmax) p->kmax = l->n_in;
-        if (!p->act_used[l->act]) p->code_bytes += mn_cgen_act_code_bytes(l->act);
-        p->act_used[l->act] = 1;
-        int b = i % 2;
-        if (i < q->n_layers - 1 && l->n_out > p->width[b]) p->width[b] = l->n_out;
+    for (int i = 0; i < net->n_layers; i++) {
+        const mn_layer *fl = &net->layers[i];
+        mynn_layer_kind k = fl->ops->kind;
+        if (k == MYNN_LAYER_FLATTEN || k == MYNN_LAYER_DROPOUT) continue;
+        if (first && with_input && q->qidx[i] < 0) {
+            p->transform = 1;
+            if (net->n_inputs > p->width[0]) p->width[0] = net->n_inputs;
+            b = 1;
+        }
+        int inplace = in_place(fl) && (!first || p->transform);
+        first = 0;
+        p->used[k] = 1;
+        p->code_bytes += 48;
+        if (q->qidx[i] >= 0) {
+            const mn_qlayer *l = &q->layers[q->qidx[i]];
+            p->data_bytes += (size_t)l->n_out * l->n_in + 8 * (size_t)l->n_out + 4;
+            if (fl->n_in > p->kmax) p->kmax = fl->n_in;
+        }
+        if (k == MYNN_LAYER_BATCHNORM) p->data_bytes += 8 * (size_t)fl->in_shape.c;
+        if (k == MYNN_LAYER_DENSE || k == MYNN_LAYER_CONV || k == MYNN_LAYER_ACTIVATION) {
+            if (!p->act_used[fl->act]) p->code_bytes += mn_cgen_act_code_bytes(fl->act);
+            p->act_used[fl->act] = 1;
+        }
+        if (inplace) continue;   /* the layer before's buffer */
+        if (i < net->n_layers - 1 && fl->n_out > p->width[b]) p->width[b] = fl->n_out;
+        b ^= 1;
     }
 }
 
@@ -113,6 +144,77 @@ static const char g_qdense_fn[] =
     "    }\n"
     "}\n\n";
 
+/* The int8 convolution: the same sums as the library's patch rows, the
+ * padding's (zero) terms left out. */
+static const char g_qconv_fn[] =
+    "/* q = q8(x' * inv) over the c x h x w image; then per filter f and\n"
+    " * output (oy, ox): y = (sum over the window inside the image of q w) *\n"
+    " * mult[f] + b[f]; w: [f x c x kh x kw]; g: c, h, w, kh, kw, sh, sw, ph,\n"
+    " * pw, oh, ow, f */\n"
+    "static void qconv(const signed char *w, const float *mult, const float *b, float inv,\n"
+    "                  const float *x, const float *shift, const float *scale, signed char *q,\n"
+    "                  float *y, const int *g)\n"
+    "{\n"
+    "    int c = g[0], h = g[1], wd = g[2], kh = g[3], kw = g[4], sh = g[5], sw = g[6];\n"
+    "    int ph = g[7], pw = g[8], oh = g[9], ow = g[10], nf = g[11];\n"
+    "    int k, f, oy, ox, ci, i, j;\n"
+    "    for (k = 0; k < c * h * wd; k++) {\n"
+    "        float v = shift ? (x[k] - shift[k]) * scale[k] : x[k];\n"
+    "        q[k] = (signed char)q8(v * inv);\n"
+    "    }\n"
+    "    for (f = 0; f < nf; f++)\n"
+    "        for (oy = 0; oy < oh; oy++)\n"
+    "            for (ox = 0; ox < ow; ox++) {\n"
+    "                long acc = 0;\n"
+    "                for (ci = 0; ci < c; ci++)\n"
+    "                    for (i = 0; i < kh; i++) {\n"
+    "                        int iy = oy * sh - ph + i;\n"
+    "                        if (iy < 0 || iy >= h) continue;\n"
+    "                        for (j = 0; j < kw; j++) {\n"
+    "                            int ix = ox * sw - pw + j;\n"
+    "                            if (ix < 0 || ix >= wd) continue;\n"
+    "                            acc += (long)q[((long)ci * h + iy) * wd + ix] *\n"
+    "                                   w[(((long)f * c + ci) * kh + i) * kw + j];\n"
+    "                        }\n"
+    "                    }\n"
+    "                y[((long)f * oh + oy) * ow + ox] = (float)acc * mult[f] + b[f];\n"
+    "            }\n"
+    "}\n\n";
+
+/* Pooling over planes, in the library's float order. */
+static const char g_qpool_fn[] =
+    "/* max (max != 0) or average pooling of n planes h x w: kh x kw windows,\n"
+    " * stride sh x sw, output oh x ow per plane */\n"
+    "static void pool(const float *x, float *y, int n, int h, int w, int kh, int kw, int sh,\n"
+    "                 int sw, int oh, int ow, int max)\n"
+    "{\n"
+    "    int p, oy, ox, i, j;\n"
+    "    const float inv = 1.0f / (float)(kh * kw);\n"
+    "    for (p = 0; p < n; p++)\n"
+    "        for (oy = 0; oy < oh; oy++)\n"
+    "            for (ox = 0; ox < ow; ox++) {\n"
+    "                const float *w0 = x + ((long)p * h + (long)oy * sh) * w + (long)ox * sw;\n"
+    "                float m = w0[0], s = 0.0f;\n"
+    "                for (i = 0; i < kh; i++)\n"
+    "                    for (j = 0; j < kw; j++) {\n"
+    "                        float v = w0[(long)i * w + j];\n"
+    "                        m = v > m ? v : m;\n"
+    "                        s += v;\n"
+    "                    }\n"
+    "                y[((long)p * oh + oy) * ow + ox] = max ? m : s * inv;\n"
+    "            }\n"
+    "}\n\n";
+
+/* Batch norm as y = x s[c] + t[c] per channel. */
+static const char g_qbn_fn[] =
+    "/* y = x * st[c] + st[nc + c] over nc channels of n values each */\n"
+    "static void affine(const float *x, const float *st, float *y, int nc, int n)\n"
+    "{\n"
+    "    int c, i;\n"
+    "    for (c = 0; c < nc; c++)\n"
+    "        for (i = 0; i < n; i++) y[(long)c * n + i] = x[(long)c * n + i] * st[c] + st[nc + c];\n"
+    "}\n\n";
+
 static mynn_status write_qdata(mn_atomic *a, const mynn_qnet *q)
 {
     const mynn_net *net = q->net;
@@ -122,21 +224,92 @@ static mynn_status write_qdata(mn_atomic *a, const mynn_qnet *q)
         s = mn_cgen_floats(a, "in_shift", net->shift, (size_t)net->n_inputs);
         if (!s) s = mn_cgen_floats(a, "in_scale", net->scale, (size_t)net->n_inputs);
     }
-    for (int i = 0; i < q->n_layers && !s; i++) {
-        const mn_qlayer *l = &q->layers[i];
+    for (int i = 0; i < net->n_layers && !s; i++) {
+        const mn_layer *fl = &net->layers[i];
         char name[48], lit[MN_CGEN_FLOAT_BUFSZ];
+        if (fl->ops->kind == MYNN_LAYER_BATCHNORM) {
+            mn_atomic_printf(a, "/* layer %d: batch norm as y = x * s + t per channel (s, then t) */\n", i);
+            snprintf(name, sizeof name, "l%d_st", i);
+            s = mn_cgen_floats(a, name, q->affine[i], 2 * (size_t)fl->in_shape.c);
+            continue;
+        }
+        if (q->qidx[i] < 0) continue;
+        const mn_qlayer *l = &q->layers[q->qidx[i]];
         mn_cgen_hexf(lit, sizeof lit, l->in_inv);
-        mn_atomic_printf(a, "/* layer %d: dense %d -> %d, %s; input scale 1/inv */\n"
-                            "static const float l%d_inv = %s;\n", l->src, l->n_in, l->n_out,
-                         mynn_activation_name(l->act), l->src, lit);
-        snprintf(name, sizeof name, "l%d_w", l->src);
+        if (fl->ops->kind == MYNN_LAYER_CONV) {
+            mn_atomic_printf(a, "/* layer %d: conv %dx%dx%d -> %dx%dx%d, %s; input scale 1/inv */\n"
+                                "static const float l%d_inv = %s;\n"
+                                "static const int l%d_g[12] = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d};\n",
+                             i, fl->in_shape.c, fl->in_shape.h, fl->in_shape.w, fl->out_shape.c,
+                             fl->out_shape.h, fl->out_shape.w, mynn_activation_name(l->act), i, lit, i,
+                             fl->in_shape.c, fl->in_shape.h, fl->in_shape.w, fl->kh, fl->kw, fl->sh, fl->sw,
+                             fl->ph, fl->pw, fl->out_shape.h, fl->out_shape.w, fl->out_shape.c);
+        } else {
+            mn_atomic_printf(a, "/* layer %d: dense %d -> %d, %s; input scale 1/inv */\n"
+                                "static const float l%d_inv = %s;\n", i, l->n_in, l->n_out,
+                             mynn_activation_name(l->act), i, lit);
+        }
+        snprintf(name, sizeof name, "l%d_w", i);
         s = mn_cgen_int8s(a, name, (const signed char *)l->w, (size_t)l->n_out * l->n_in);
-        snprintf(name, sizeof name, "l%d_mult", l->src);
+        snprintf(name, sizeof name, "l%d_mult", i);
         if (!s) s = mn_cgen_floats(a, name, l->mult, (size_t)l->n_out);
-        snprintf(name, sizeof name, "l%d_b", l->src);
+        snprintf(name, sizeof name, "l%d_b", i);
         if (!s) s = mn_cgen_floats(a, name, l->bias, (size_t)l->n_out);
     }
     return s;
+}
+
+/* The activation act on dst: per plane of P values for a conv's softmax
+ * (as the library applies it), else on all n values at once. */
+static void act_call(mn_atomic *a, mynn_activation act, const char *dst, int n, int planes)
+{
+    if (act == MYNN_ACT_SOFTMAX && planes > 1) {
+        mn_atomic_printf(a, "    for (j = 0; j < %d; j++) act_softmax(%s + (long)j * %d, %d);\n", planes, dst,
+                         n / planes, n / planes);
+        return;
+    }
+    mn_cgen_act_call(a, act, dst, n);
+}
+
+/* One layer's statements: src -> dst (tr: the transform's arrays or "0, 0"). */
+static void write_layer(mn_atomic *a, const mynn_qnet *q, int i, const char *src, const char *dst,
+                        const char *tr)
+{
+    const mn_layer *fl = &q->net->layers[i];
+    switch (fl->ops->kind) {
+    case MYNN_LAYER_DENSE: {
+        const mn_qlayer *l = &q->layers[q->qidx[i]];
+        mn_atomic_printf(a, "    qdense(l%d_w, l%d_mult, l%d_b, l%d_inv, %s, %s, q, %s, %d, %d);\n", i, i, i,
+                         i, src, tr, dst, l->n_in, l->n_out);
+        act_call(a, l->act, dst, l->n_out, 1);
+        break;
+    }
+    case MYNN_LAYER_CONV:
+        mn_atomic_printf(a, "    qconv(l%d_w, l%d_mult, l%d_b, l%d_inv, %s, %s, q, %s, l%d_g);\n", i, i, i, i,
+                         src, tr, dst, i);
+        act_call(a, fl->act, dst, fl->n_out, fl->out_shape.c);
+        break;
+    case MYNN_LAYER_MAXPOOL:
+    case MYNN_LAYER_AVGPOOL:
+        mn_atomic_printf(a, "    pool(%s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", src, dst, fl->in_shape.c,
+                         fl->in_shape.h, fl->in_shape.w, fl->kh, fl->kw, fl->sh, fl->sw, fl->out_shape.h,
+                         fl->out_shape.w, fl->ops->kind == MYNN_LAYER_MAXPOOL);
+        break;
+    case MYNN_LAYER_GLOBAL_AVGPOOL:   /* one window over the whole plane */
+        mn_atomic_printf(a, "    pool(%s, %s, %d, %d, %d, %d, %d, 1, 1, 1, 1, 0);\n", src, dst, fl->in_shape.c,
+                         fl->in_shape.h, fl->in_shape.w, fl->in_shape.h, fl->in_shape.w);
+        break;
+    case MYNN_LAYER_BATCHNORM:
+        mn_atomic_printf(a, "    affine(%s, l%d_st, %s, %d, %d);\n", src, i, dst, fl->in_shape.c,
+                         fl->in_shape.h * fl->in_shape.w);
+        break;
+    case MYNN_LAYER_ACTIVATION:
+        mn_atomic_printf(a, "    for (j = 0; j < %d; j++) %s[j] = %s[j];\n", fl->n_out, dst, src);
+        mn_cgen_act_call(a, fl->act, dst, fl->n_out);
+        break;
+    default:
+        break;
+    }
 }
 
 static mynn_status write_qbody(mn_atomic *a, const mynn_qnet *q, const qplan *p, const char *name)
@@ -148,6 +321,10 @@ static mynn_status write_qbody(mn_atomic *a, const mynn_qnet *q, const qplan *p,
     mynn_status s = write_qdata(a, q);
     if (s) return s;
     mn_atomic_puts(a, g_qdense_fn);
+    if (p->used[MYNN_LAYER_CONV]) mn_atomic_puts(a, g_qconv_fn);
+    if (p->used[MYNN_LAYER_MAXPOOL] || p->used[MYNN_LAYER_AVGPOOL] || p->used[MYNN_LAYER_GLOBAL_AVGPOOL])
+        mn_atomic_puts(a, g_qpool_fn);
+    if (p->used[MYNN_LAYER_BATCHNORM]) mn_atomic_puts(a, g_qbn_fn);
     for (int k = 0; k < MYNN_ACT_COUNT; k++)
         if (p->act_used[k]) mn_cgen_act_fn(a, (mynn_activation)k);
     mn_atomic_printf(a,
@@ -155,19 +332,33 @@ static mynn_status write_qbody(mn_atomic *a, const mynn_qnet *q, const qplan *p,
         "    float *s0 = scratch, *s1 = scratch + %d;\n"
         "    signed char *q = (signed char *)(s1 + %d);\n"
         "    int j;\n"
-        "    (void)s0;\n    (void)s1;\n"
+        "    (void)s0;\n    (void)s1;\n    (void)q;\n"
         "    for (j = 0; j < %d; j++)\n"
         "        if (!isfinite(input[j])) return -1;\n",
         name, p->width[0], p->width[1], net->n_inputs);
     const char *src = "input";
-    for (int i = 0; i < q->n_layers; i++) {
-        const mn_qlayer *l = &q->layers[i];
-        const char *dst = i == q->n_layers - 1 ? "output" : i % 2 ? "s1" : "s0";
-        const char *tr = i == 0 && with_input ? "in_shift, in_scale" : "0, 0";
-        mn_atomic_printf(a, "    qdense(l%d_w, l%d_mult, l%d_b, l%d_inv, %s, %s, q, %s, %d, %d);\n",
-                         l->src, l->src, l->src, l->src, src, tr, dst, l->n_in, l->n_out);
-        mn_cgen_act_call(a, l->act, dst, l->n_out);
+    int b = 0, first = 1;
+    if (p->transform) {
+        mn_atomic_printf(a, "    for (j = 0; j < %d; j++) s0[j] = (input[j] - in_shift[j]) * in_scale[j];\n",
+                         net->n_inputs);
+        src = "s0";
+        b = 1;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        mynn_layer_kind k = net->layers[i].ops->kind;
+        if (k == MYNN_LAYER_FLATTEN || k == MYNN_LAYER_DROPOUT) continue;
+        if (in_place(&net->layers[i]) && (!first || p->transform)) {
+            if (k == MYNN_LAYER_ACTIVATION) mn_cgen_act_call(a, net->layers[i].act, src, net->layers[i].n_out);
+            else write_layer(a, q, i, src, src, "0, 0");
+            first = 0;
+            continue;
+        }
+        const char *dst = i == net->n_layers - 1 ? "output" : b ? "s1" : "s0";
+        const char *tr = first && with_input && !p->transform ? "in_shift, in_scale" : "0, 0";
+        write_layer(a, q, i, src, dst, tr);
+        first = 0;
         src = dst;
+        b ^= 1;
     }
     mn_atomic_printf(a,
         "    return 0;\n}\n\n"

@@ -2,6 +2,7 @@
  * generic safetensors reader and writer (io/safetensors.h). */
 #include "qnet.h"
 #include "core/core.h"
+#include "io/numparse.h"
 #include "io/safetensors.h"
 #include "network/network.h"
 
@@ -12,14 +13,40 @@
 
 #define QFILE_VERSION "1"
 
+/* Batch-norm layers (run in float) with their four float tensors. */
+static int n_float_layers(const mynn_net *net)
+{
+    int n = 0;
+    for (int i = 0; i < net->n_layers; i++) n += net->layers[i].ops->kind == MYNN_LAYER_BATCHNORM;
+    return n;
+}
+
+/* A quantised layer's weight shape, PyTorch's (dense [out, in], conv
+ * [F, C, kh, kw] or conv1d [F, C, k]), as the float file stores it. */
+static int weight_dims(const mynn_net *net, const mn_qlayer *l, uint64_t dims[4])
+{
+    mn_tensor_desc d[4];
+    mn_layer_tensors(&net->layers[l->src], d);
+    for (int j = 0; j < d[0].rank; j++) dims[j] = (uint64_t)d[0].dims[j];
+    return d[0].rank;
+}
+
 /* Keys this file writes itself; the net's own metadata may not override. */
 static int reserved(const char *k)
 {
-    static const char *const r[] = {"format", "format_version", "n_inputs", "layers", "loss",
-                                    "normalize", "quantization", "calibration"};
+    static const char *const r[] = {"format", "format_version", "n_inputs", "input_shape", "layers",
+                                    "loss", "normalize", "quantization", "calibration"};
     for (size_t i = 0; i < sizeof r / sizeof *r; i++)
         if (!strcmp(k, r[i])) return 1;
     return 0;
+}
+
+/* Non-zero if the n values are all equal, bit for bit. */
+static int uniform(const float *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (memcmp(&v[i], &v[0], sizeof *v)) return 0;
+    return 1;
 }
 
 static void tensor_name(char *buf, size_t n, int layer, const char *what)
@@ -32,9 +59,9 @@ mynn_status mynn_qnet_save(const mynn_qnet *q, const char *path)
     if (!q || !path) return mn_error(MYNN_ERR_NULL, "mynn_qnet_save: NULL argument");
     const mynn_net *net = q->net;
     int with_input = net->shift && net->scale;
-    size_t nt = 4 * (size_t)q->n_layers + 2, nm = 0, k = 0;
+    size_t nt = 4 * (size_t)q->n_layers + 4 * (size_t)n_float_layers(net) + 2, nm = 0, k = 0;
     mn_st_tensor *t = calloc(nt, sizeof *t);
-    const char **meta = calloc(2 * (8 + (size_t)net->n_meta), sizeof *meta);
+    const char **meta = calloc(2 * (9 + (size_t)net->n_meta), sizeof *meta);
     char (*names)[48] = calloc(nt, sizeof *names);
     char *spec = mn_st_layer_spec(net), nin[16];
     if (!t || !meta || !names || !spec) {
@@ -50,6 +77,13 @@ mynn_status mynn_qnet_save(const mynn_qnet *q, const char *path)
                            "normalize", with_input ? (net->transform_kind[0] ? net->transform_kind : "custom") : "none",
                            "quantization", MN_QNET_QUANTIZATION, "calibration", q->calibration};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) meta[nm++] = fixed[i];
+    char shape[48];
+    if (net->in_dims) {
+        if (net->in_dims == 1) snprintf(shape, sizeof shape, "%dx%d", net->in_shape.c, net->in_shape.w);
+        else snprintf(shape, sizeof shape, "%dx%dx%d", net->in_shape.c, net->in_shape.h, net->in_shape.w);
+        meta[nm++] = "input_shape";
+        meta[nm++] = shape;
+    }
     for (int i = 0; i < net->n_meta; i++)
         if (!reserved(net->meta_key[i])) {
             meta[nm++] = net->meta_key[i];
@@ -62,17 +96,28 @@ mynn_status mynn_qnet_save(const mynn_qnet *q, const char *path)
             tensor_name(names[k], sizeof names[k], l->src, what[w]);
             t[k].name = names[k];
             t[k].dtype = w == 0 ? MN_ST_I8 : MN_ST_F32;
-            t[k].rank = w == 0 ? 2 : 1;
-            t[k].dims[0] = w == 3 ? 1 : (uint64_t)l->n_out;
-            t[k].dims[1] = (uint64_t)l->n_in;
+            t[k].rank = w == 0 ? weight_dims(net, l, t[k].dims) : 1;
+            if (w) t[k].dims[0] = w == 3 ? 1 : (uint64_t)l->n_out;
             t[k].data = w == 0 ? (const void *)l->w : w == 1 ? (const void *)l->w_scale
                         : w == 2 ? (const void *)l->bias : (const void *)&l->in_scale;
         }
     }
-    if (with_input)
+    for (int i = 0; i < net->n_layers; i++) {   /* batch norm: its float tensors */
+        const mn_layer *l = &net->layers[i];
+        mn_tensor_desc d[4];
+        if (l->ops->kind != MYNN_LAYER_BATCHNORM) continue;
+        for (int j = 0; j < mn_layer_tensors(l, d); j++, k++) {
+            tensor_name(names[k], sizeof names[k], i, d[j].name);
+            t[k] = (mn_st_tensor){names[k], MN_ST_F32, 1, {(uint64_t)d[j].count},
+                                  (d[j].buffer ? l->buf : l->param) + d[j].offset};
+        }
+    }
+    if (with_input)   /* one value when every input has the same (a "scale" transform) */
         for (int j = 0; j < 2; j++, k++)
             t[k] = (mn_st_tensor){j ? "input.scale" : "input.shift", MN_ST_F32, 1,
-                                  {(uint64_t)net->n_inputs}, j ? net->scale : net->shift};
+                                  {uniform(j ? net->scale : net->shift, net->n_inputs) ? 1
+                                                                                    : (uint64_t)net->n_inputs},
+                                  j ? net->scale : net->shift};
     mynn_status s = mn_st_write(path, meta, nm / 2, t, k);
     free(t);
     free(meta);
@@ -104,12 +149,13 @@ static mynn_status check_values(const char *path, const char *name, const float 
     return MYNN_OK;
 }
 
-static mynn_status read_layer(mn_st_file *f, const char *path, mn_qlayer *l)
+static mynn_status read_layer(mn_st_file *f, const char *path, const mynn_net *net, mn_qlayer *l)
 {
     char name[48];
-    uint64_t d2[2] = {(uint64_t)l->n_out, (uint64_t)l->n_in}, d1 = (uint64_t)l->n_out, one = 1;
+    uint64_t dw[4], d1 = (uint64_t)l->n_out, one = 1;
+    int rank = weight_dims(net, l, dw);
     tensor_name(name, sizeof name, l->src, "weight");
-    mynn_status s = mn_st_read(f, name, MN_ST_I8, 2, d2, l->w);
+    mynn_status s = mn_st_read(f, name, MN_ST_I8, rank, dw, l->w);
     for (size_t i = 0; !s && i < (size_t)l->n_out * l->n_in; i++)
         if (l->w[i] == -128)
             s = QFAIL("%s: tensor \"%s\": value %zu is -128, outside the symmetric range", path, name, i);
@@ -125,7 +171,26 @@ static mynn_status read_layer(mn_st_file *f, const char *path, mn_qlayer *l)
     return s;
 }
 
-/* n_inputs, layers and loss from the metadata: the float view. */
+/* Batch norm layer i's γ, β, running mean and variance (finite; the
+ * variance >= 0, as training leaves it). */
+static mynn_status read_float_layer(mn_st_file *f, const char *path, mn_layer *l, int i)
+{
+    mn_tensor_desc d[4];
+    mynn_status s = MYNN_OK;
+    for (int j = 0; j < mn_layer_tensors(l, d) && !s; j++) {
+        char name[48];
+        uint64_t n = (uint64_t)d[j].count;
+        float *v = (d[j].buffer ? l->buf : l->param) + d[j].offset;
+        tensor_name(name, sizeof name, i, d[j].name);
+        s = mn_st_read(f, name, MN_ST_F32, 1, &n, v);
+        if (!s) s = check_values(path, name, v, d[j].count, 0);
+        for (size_t e = 0; !s && j == 3 && e < d[j].count; e++)
+            if (v[e] < 0.0f) s = QFAIL("%s: tensor \"%s\": value %zu is a negative variance", path, name, e);
+    }
+    return s;
+}
+
+/* n_inputs, input_shape, layers and loss from the metadata: the float view. */
 static mynn_status read_shape(mn_st_file *f, const char *path, mynn_net **net)
 {
     const char *ver = mn_st_meta(f, "format_version"), *ni = mn_st_meta(f, "n_inputs");
@@ -144,7 +209,13 @@ static mynn_status read_shape(mn_st_file *f, const char *path, mynn_net **net)
     if (!ok || n > (1L << 24)) return QFAIL("%s: metadata n_inputs \"%.32s\" is not a count", path, ni);
     mynn_loss loss;
     if (mynn_loss_from_name(ln, &loss)) return QFAIL("%s: metadata loss \"%.32s\" is unknown", path, ln);
-    mynn_status s = mn_qnet_shape(net, (int)n, spec, loss);
+    const char *is = mn_st_meta(f, "input_shape");
+    int shape[3] = {0, 0, 0}, dims = 0;
+    if (is && mn_parse_shape(is, shape, &dims) != 0)
+        return QFAIL("%s: metadata input_shape \"%.32s\" is not CxHxW or CxL", path, is);
+    if (is && (long)shape[0] * shape[1] * shape[2] != n)
+        return QFAIL("%s: metadata input_shape \"%.32s\" is not %ld inputs", path, is, n);
+    mynn_status s = mn_qnet_shape(net, (int)n, is ? dims : 0, shape, spec, loss);
     if (s) {
         char msg[300];
         snprintf(msg, sizeof msg, "%s", mynn_last_error());
@@ -160,6 +231,21 @@ static mynn_status read_shape(mn_st_file *f, const char *path, mynn_net **net)
     return s;
 }
 
+/* An input transform vector: [n] values, or [1] for all n alike. */
+static mynn_status read_input_vec(mn_st_file *f, const char *path, const char *name, uint64_t n,
+                                  float *v)
+{
+    uint64_t one = 1;
+    if (mn_st_read(f, name, MN_ST_F32, 1, &n, v) != MYNN_OK) {
+        if (!mn_st_has(f, name)) return QFAIL("%s: no tensor \"%s\"", path, name);
+        if (mn_st_read(f, name, MN_ST_F32, 1, &one, v) != MYNN_OK)
+            return QFAIL("%s: tensor \"%s\" must be F32 of shape [%llu] or [1]", path, name,
+                         (unsigned long long)n);
+        for (uint64_t i = 1; i < n; i++) v[i] = v[0];
+    }
+    return check_values(path, name, v, (size_t)n, 0);
+}
+
 static mynn_status read_transform(mn_st_file *f, const char *path, mynn_net *net)
 {
     const char *norm = mn_st_meta(f, "normalize");
@@ -168,10 +254,8 @@ static mynn_status read_transform(mn_st_file *f, const char *path, mynn_net *net
     float *shift = mn_calloc((size_t)d, sizeof(float), "input transform");
     float *scale = mn_calloc((size_t)d, sizeof(float), "input transform");
     mynn_status s = shift && scale ? MYNN_OK : MYNN_ERR_NOMEM;
-    if (!s) s = mn_st_read(f, "input.shift", MN_ST_F32, 1, &d, shift);
-    if (!s) s = check_values(path, "input.shift", shift, (size_t)d, 0);
-    if (!s) s = mn_st_read(f, "input.scale", MN_ST_F32, 1, &d, scale);
-    if (!s) s = check_values(path, "input.scale", scale, (size_t)d, 0);
+    if (!s) s = read_input_vec(f, path, "input.shift", d, shift);
+    if (!s) s = read_input_vec(f, path, "input.scale", d, scale);
     if (!s) s = mynn_set_input_transform(net, norm, shift, scale);
     free(shift);
     free(scale);
@@ -196,7 +280,10 @@ mynn_status mynn_qnet_load(mynn_qnet **out, const char *path, int max_batch)
     if (!s) s = mn_qnet_alloc(&q, net);
     if (s) mynn_free(net);   /* q owns it once allocated */
     net = NULL;
-    for (int i = 0; !s && i < q->n_layers; i++) s = read_layer(f, path, &q->layers[i]);
+    for (int i = 0; !s && i < q->n_layers; i++) s = read_layer(f, path, q->net, &q->layers[i]);
+    for (int i = 0; !s && i < q->net->n_layers; i++)
+        if (q->net->layers[i].ops->kind == MYNN_LAYER_BATCHNORM)
+            s = read_float_layer(f, path, &q->net->layers[i], i);
     const char *extra = s ? NULL : mn_st_unread(f);
     if (extra) s = QFAIL("%s: unexpected tensor \"%.64s\"", path, extra);
     const char *cal = mn_st_meta(f, "calibration");

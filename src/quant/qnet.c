@@ -1,15 +1,12 @@
-/* Running an int8 model.  Per dense layer, for a batch of n rows:
- *   q   = round(x / in_scale) + 128             x: [n × in] -> q: [n × kpad] uint8
- *   acc = sum_k (q - 128) · w                   int32 [n × out] (mn_qgemm)
- *   z   = acc · (in_scale · w_scale[o]) + b[o]  float
- *   y   = f(z)                                  float, the next layer's x
- * (the first layer's x being the transformed input (x - shift) · scale).
- * All buffers are allocated once by mn_qnet_finish. */
+/* The int8 model: its records and buffers, and the public entry points
+ * (the forward pass itself is qforward.c).  All buffers are allocated by
+ * mn_qnet_finish (more thread slots on demand, never during a pass). */
 #include "qnet.h"
 #include "activations/activation.h"
 #include "core/core.h"
 #include "kernels/kernels.h"
 #include "kernels/qgemm.h"
+#include "network/fold.h"
 #include "network/network.h"
 #include "train/metrics.h"
 
@@ -21,18 +18,25 @@ mynn_status mn_qnet_check_layers(const mynn_net *net, const char *who)
 {
     for (int i = 0; i < net->n_layers; i++) {
         mynn_layer_kind k = net->layers[i].ops->kind;
-        if (k != MYNN_LAYER_DENSE && k != MYNN_LAYER_DROPOUT && k != MYNN_LAYER_FLATTEN)
-            return mn_error(MYNN_ERR_ARG, "%s: layer %d (%s) cannot be quantised yet", who, i,
+        if (k != MYNN_LAYER_DENSE && k != MYNN_LAYER_DROPOUT && k != MYNN_LAYER_FLATTEN &&
+            k != MYNN_LAYER_CONV && k != MYNN_LAYER_MAXPOOL && k != MYNN_LAYER_AVGPOOL &&
+            k != MYNN_LAYER_GLOBAL_AVGPOOL && k != MYNN_LAYER_BATCHNORM && k != MYNN_LAYER_ACTIVATION)
+            return mn_error(MYNN_ERR_ARG, "%s: layer %d (%s) cannot be quantised", who, i,
                             net->layers[i].ops->name);
     }
+    if (!net->n_layers || net->layers[net->n_layers - 1].ops->kind != MYNN_LAYER_DENSE)
+        return mn_error(MYNN_ERR_ARG, "%s: the last layer must be dense to be quantised", who);
     return MYNN_OK;
 }
 
-mynn_status mn_qnet_shape(mynn_net **out, int n_inputs, const char *spec, mynn_loss loss)
+mynn_status mn_qnet_shape(mynn_net **out, int n_inputs, int dims, const int shape[3],
+                          const char *spec, mynn_loss loss)
 {
     mynn_status s = mynn_create(out, n_inputs);
     if (s) return s;
-    s = mynn_add_layers(*out, spec);
+    if (dims == 2) s = mynn_set_input_shape(*out, shape[0], shape[1], shape[2]);
+    else if (dims == 1) s = mynn_set_input_shape_1d(*out, shape[0], shape[2]);
+    if (!s) s = mynn_add_layers(*out, spec);
     if (!s) s = mynn_set_loss(*out, loss);
     if (!s) s = mynn_build(*out, 1, MYNN_INIT_AUTO, 0);
     if (s) {
@@ -42,42 +46,54 @@ mynn_status mn_qnet_shape(mynn_net **out, int n_inputs, const char *spec, mynn_l
     return s;
 }
 
+static int is_quantised(const mn_layer *l)
+{
+    return l->ops->kind == MYNN_LAYER_DENSE || l->ops->kind == MYNN_LAYER_CONV;
+}
+
+/* The record of float layer i (dense or conv) with its arrays. */
+static mynn_status qlayer_init(mn_qlayer *ql, const mn_layer *l, int i)
+{
+    int conv = l->ops->kind == MYNN_LAYER_CONV;
+    ql->src = i;
+    ql->n_in = conv ? l->in_shape.c * l->kh * l->kw : l->n_in;
+    ql->n_out = conv ? l->out_shape.c : l->n_out;
+    ql->positions = conv ? l->out_shape.h * l->out_shape.w : 1;
+    ql->act = l->act;
+    if (ql->n_in > MN_QGEMM_MAX_K)
+        return mn_error(MYNN_ERR_ARG, "layer %d sums %d inputs, more than the %d an int8 layer "
+                        "sums exactly", i, ql->n_in, MN_QGEMM_MAX_K);
+    size_t no = (size_t)ql->n_out;
+    ql->w = mn_calloc(no * ql->n_in, 1, "int8 weights");
+    ql->w_scale = mn_calloc(no, sizeof(float), "weight scales");
+    ql->bias = mn_calloc(no, sizeof(float), "bias");
+    ql->mult = mn_calloc(no, sizeof(float), "weight scales");
+    ql->corr = mn_calloc(no, sizeof(int32_t), "weight sums");
+    ql->wp = mn_calloc(mn_qgemm_packed_bytes(ql->n_out, ql->n_in), 1, "packed weights");
+    return ql->w && ql->w_scale && ql->bias && ql->mult && ql->corr && ql->wp ? MYNN_OK : MYNN_ERR_NOMEM;
+}
+
 mynn_status mn_qnet_alloc(mynn_qnet **out, mynn_net *net)
 {
     mynn_qnet *q = calloc(1, sizeof *q);
     if (!q) return mn_error(MYNN_ERR_NOMEM, "out of memory for the int8 model");
     q->net = net;
-    for (int i = 0; i < net->n_layers; i++) q->n_layers += net->layers[i].ops->kind == MYNN_LAYER_DENSE;
+    for (int i = 0; i < net->n_layers; i++) q->n_layers += is_quantised(&net->layers[i]);
     q->layers = calloc((size_t)(q->n_layers ? q->n_layers : 1), sizeof *q->layers);
-    if (!q->layers) {
-        free(q);
-        return mn_error(MYNN_ERR_NOMEM, "out of memory for the int8 model");
-    }
-    int k = 0;
-    mynn_status s = MYNN_OK;
-    for (int i = 0; i < net->n_layers && !s; i++) {
-        const mn_layer *l = &net->layers[i];
-        if (l->ops->kind != MYNN_LAYER_DENSE) continue;
-        mn_qlayer *ql = &q->layers[k++];
-        ql->src = i;
-        ql->n_in = l->n_in;
-        ql->n_out = l->n_out;
-        ql->act = l->act;
-        if (l->n_in > MN_QGEMM_MAX_K) {
-            s = mn_error(MYNN_ERR_ARG, "layer %d has %d inputs, more than the %d an int8 layer "
-                         "sums exactly", i, l->n_in, MN_QGEMM_MAX_K);
-            break;
-        }
-        ql->w = mn_calloc((size_t)l->n_out * l->n_in, 1, "int8 weights");
-        ql->w_scale = mn_calloc((size_t)l->n_out, sizeof(float), "weight scales");
-        ql->bias = mn_calloc((size_t)l->n_out, sizeof(float), "bias");
-        ql->mult = mn_calloc((size_t)l->n_out, sizeof(float), "weight scales");
-        ql->corr = mn_calloc((size_t)l->n_out, sizeof(int32_t), "weight sums");
-        ql->wp = mn_calloc(mn_qgemm_packed_bytes(l->n_out, l->n_in), 1, "packed weights");
-        if (!ql->w || !ql->w_scale || !ql->bias || !ql->mult || !ql->corr || !ql->wp)
+    q->qidx = calloc((size_t)(net->n_layers ? net->n_layers : 1), sizeof *q->qidx);
+    q->affine = calloc((size_t)(net->n_layers ? net->n_layers : 1), sizeof *q->affine);
+    mynn_status s = q->layers && q->qidx && q->affine ? MYNN_OK : mn_error(MYNN_ERR_NOMEM, "out of memory for the int8 model");
+    for (int i = 0, k = 0; i < net->n_layers && !s; i++) {
+        q->qidx[i] = is_quantised(&net->layers[i]) ? k : -1;
+        if (q->qidx[i] >= 0) s = qlayer_init(&q->layers[k++], &net->layers[i], i);
+        if (net->layers[i].ops->kind == MYNN_LAYER_BATCHNORM &&
+            !(q->affine[i] = mn_calloc(2 * (size_t)net->layers[i].in_shape.c, sizeof(float), "batch norm")))
             s = MYNN_ERR_NOMEM;
     }
     if (s) {
+        for (int i = 0; q->affine && i < net->n_layers; i++) free(q->affine[i]);
+        free(q->affine);
+        q->affine = NULL;
         q->net = NULL;   /* the caller still owns net on failure */
         mynn_qnet_free(q);
         return s;
@@ -86,10 +102,76 @@ mynn_status mn_qnet_alloc(mynn_qnet **out, mynn_net *net)
     return MYNN_OK;
 }
 
+/* Scratch a chunk aims to fit in: a core's share of cache, so a chunk runs
+ * through all the layers without going back to memory. */
+#define CHUNK_BYTES ((size_t)768 << 10)
+#define CHUNK_MAX 128
+
+/* Per-sample scratch sizes and the chunk. */
+static void scratch_sizes(mynn_qnet *q)
+{
+    const mynn_net *net = q->net;
+    size_t fw = (size_t)net->n_inputs, qw = 4, rw = 4, aw = 1;
+    for (int i = 0; i < net->n_layers; i++) {
+        const mn_layer *l = &net->layers[i];
+        if ((size_t)l->n_out > fw) fw = (size_t)l->n_out;
+        if (q->qidx[i] < 0) continue;
+        const mn_qlayer *ql = &q->layers[q->qidx[i]];
+        size_t rows = (size_t)ql->positions * mn_qgemm_kpad(ql->n_in), sums = (size_t)ql->positions * ql->n_out;
+        size_t padded = (size_t)l->in_shape.c * (l->in_shape.h + 2 * l->ph) * (l->in_shape.w + 2 * l->pw);
+        if (l->ops->kind == MYNN_LAYER_CONV && padded > qw) qw = padded;
+        if (rows > rw) rw = rows;
+        if (sums > aw) aw = sums;
+    }
+    q->fw = fw;
+    q->qw = (qw + 63) & ~(size_t)63;
+    q->rw = (rw + 63) & ~(size_t)63;
+    q->aw = aw;
+    size_t per = 8 * fw + q->rw + 4 * aw, c = CHUNK_BYTES / per;   /* qin: one image */
+    q->chunk = c < 1 ? 1 : c > CHUNK_MAX ? CHUNK_MAX : (int)c;
+    if (q->chunk > q->max_batch) q->chunk = q->max_batch;
+}
+
+static void free_slots(mynn_qnet *q)
+{
+    for (int t = 0; t < q->n_slots; t++) {
+        free(q->slots[t].f[0]);
+        free(q->slots[t].f[1]);
+        free(q->slots[t].qin);
+        free(q->slots[t].qx);
+        free(q->slots[t].acc);
+    }
+    free(q->slots);
+    q->slots = NULL;
+    q->n_slots = 0;
+}
+
+mynn_status mn_qnet_slots(mynn_qnet *q, int n)
+{
+    if (n <= q->n_slots) return MYNN_OK;
+    mn_qslot *sl = calloc((size_t)n, sizeof *sl);
+    if (!sl) return mn_error(MYNN_ERR_NOMEM, "out of memory for int8 buffers");
+    size_t c = (size_t)q->chunk;
+    free_slots(q);
+    q->slots = sl;
+    q->n_slots = n;
+    for (int t = 0; t < n; t++) {
+        sl[t].f[0] = mn_calloc(c * q->fw, sizeof(float), "int8 buffers");
+        sl[t].f[1] = mn_calloc(c * q->fw, sizeof(float), "int8 buffers");
+        sl[t].qin = mn_calloc(q->qw, 1, "int8 buffers");
+        sl[t].qx = mn_calloc(c * q->rw, 1, "int8 buffers");
+        sl[t].acc = mn_calloc(c * q->aw, sizeof(int32_t), "int8 buffers");
+        if (!sl[t].f[0] || !sl[t].f[1] || !sl[t].qin || !sl[t].qx || !sl[t].acc) {
+            free_slots(q);
+            return MYNN_ERR_NOMEM;
+        }
+    }
+    return MYNN_OK;
+}
+
 mynn_status mn_qnet_finish(mynn_qnet *q, int max_batch)
 {
     mynn_net *net = q->net;
-    int width = 1, kmax = 4;
     for (int i = 0; i < q->n_layers; i++) {
         mn_qlayer *l = &q->layers[i];
         l->in_inv = 1.0f / l->in_scale;
@@ -102,18 +184,16 @@ mynn_status mn_qnet_finish(mynn_qnet *q, int max_batch)
                 fl->param[(size_t)o * l->n_in + k] = l->w_scale[o] * l->w[(size_t)o * l->n_in + k];
             fl->param[(size_t)l->n_out * l->n_in + o] = l->bias[o];
         }
-        if (l->n_out > width) width = l->n_out;
-        if (mn_qgemm_kpad(l->n_in) > kmax) kmax = mn_qgemm_kpad(l->n_in);
     }
-    size_t b = (size_t)max_batch;
+    for (int i = 0; i < net->n_layers; i++)
+        if (q->affine[i]) mn_bn_affine(&net->layers[i], q->affine[i], q->affine[i] + net->layers[i].in_shape.c);
+    size_t b = (size_t)max_batch, k = (size_t)mynn_n_outputs(net);
     q->max_batch = max_batch;
-    q->f[0] = mn_calloc(b * width, sizeof(float), "int8 buffers");
-    q->f[1] = mn_calloc(b * width, sizeof(float), "int8 buffers");
-    q->z = mn_calloc(b * width, sizeof(float), "int8 buffers");
-    q->qx = mn_calloc(b * kmax, 1, "int8 buffers");
-    q->acc = mn_calloc(b * width, sizeof(int32_t), "int8 buffers");
-    if (!q->f[0] || !q->f[1] || !q->z || !q->qx || !q->acc) return MYNN_ERR_NOMEM;
-    return MYNN_OK;
+    scratch_sizes(q);
+    q->out = mn_calloc(b * k, sizeof(float), "int8 buffers");
+    q->z = mn_calloc(b * k, sizeof(float), "int8 buffers");
+    if (!q->out || !q->z) return MYNN_ERR_NOMEM;
+    return mn_qnet_slots(q, mn_threads());
 }
 
 void mynn_qnet_free(mynn_qnet *q)
@@ -129,36 +209,14 @@ void mynn_qnet_free(mynn_qnet *q)
         free(l->corr);
     }
     free(q->layers);
-    free(q->f[0]);
-    free(q->f[1]);
+    for (int i = 0; q->affine && q->net && i < q->net->n_layers; i++) free(q->affine[i]);
+    free(q->affine);
+    free(q->qidx);
+    free_slots(q);
+    free(q->out);
     free(q->z);
-    free(q->qx);
-    free(q->acc);
     mynn_free(q->net);
     free(q);
-}
-
-/* n <= max_batch rows through every layer; returns the outputs [n × k]. */
-static const float *qforward(mynn_qnet *q, const float *x, int n)
-{
-    const mynn_net *net = q->net;
-    for (int i = 0; i < q->n_layers; i++) {
-        const mn_qlayer *l = &q->layers[i];
-        int kp = mn_qgemm_kpad(l->n_in), last = i == q->n_layers - 1;
-        /* the first layer applies the input transform as it quantises */
-        mn_quantize_rows(x, i ? NULL : net->shift, i ? NULL : net->scale, n, l->n_in, l->in_inv,
-                         q->qx, kp);
-        mn_qgemm(n, l->n_out, l->n_in, q->qx, kp, l->wp, l->corr, q->acc, l->n_out);
-        float *z = last ? q->z : q->f[i % 2], *y = q->f[i % 2];
-        for (int r = 0; r < n; r++) {
-            const int32_t *ar = q->acc + (size_t)r * l->n_out;
-            float *zr = z + (size_t)r * l->n_out;
-            for (int o = 0; o < l->n_out; o++) zr[o] = (float)ar[o] * l->mult[o] + l->bias[o];
-        }
-        mn_act_forward(l->act, z, y, n, l->n_out);
-        x = y;
-    }
-    return x;
 }
 
 mynn_status mynn_qnet_predict(mynn_qnet *q, const float *x, int n, float *y)
@@ -166,14 +224,17 @@ mynn_status mynn_qnet_predict(mynn_qnet *q, const float *x, int n, float *y)
     if (!q || !x || !y) return mn_error(MYNN_ERR_NULL, "mynn_qnet_predict: NULL argument");
     if (n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_qnet_predict: %d samples", n);
     int d = q->net->n_inputs, k = mynn_n_outputs(q->net);
-    size_t at;
-    if (mn_find_nonfinite(x, (size_t)n * d, &at))
-        return mn_error(MYNN_ERR_NUMERIC, "mynn_qnet_predict: input sample %zu feature %zu is %s",
-                        at / d, at % d, isnan(x[at]) ? "NaN" : "infinite");
     for (int done = 0; done < n;) {
         int m = n - done < q->max_batch ? n - done : q->max_batch;
-        const float *out = qforward(q, x + (size_t)done * d, m);
-        memcpy(y + (size_t)done * k, out, (size_t)m * k * sizeof *y);
+        size_t at;
+        mynn_status s = mn_qforward(q, x + (size_t)done * d, m, &at);
+        if (s == MYNN_ERR_NUMERIC) {
+            at += (size_t)done * d;
+            return mn_error(s, "mynn_qnet_predict: input sample %zu feature %zu is %s", at / d, at % d,
+                            isnan(x[at]) ? "NaN" : "infinite");
+        }
+        if (s) return s;
+        memcpy(y + (size_t)done * k, q->out, (size_t)m * k * sizeof *y);
         done += m;
     }
     return MYNN_OK;
@@ -190,8 +251,14 @@ mynn_status mynn_qnet_evaluate(mynn_qnet *q, const mynn_dataset *ds, mynn_metric
     mn_metrics_begin(&acc, ds, k, confusion);
     for (int done = 0; done < ds->n;) {
         int c = ds->n - done < q->max_batch ? ds->n - done : q->max_batch;
-        const float *a = qforward(q, ds->x + (size_t)done * d, c);
-        mn_metrics_add(&acc, ds, done, c, q->net->loss, last->act, q->z, a);
+        size_t at;
+        s = mn_qforward(q, ds->x + (size_t)done * d, c, &at);
+        if (s == MYNN_ERR_NUMERIC) {
+            at += (size_t)done * d;
+            return mn_error(s, "mynn_qnet_evaluate: sample %zu feature %zu is not finite", at / d, at % d);
+        }
+        if (s) return s;
+        mn_metrics_add(&acc, ds, done, c, q->net->loss, last->act, q->z, q->out);
         done += c;
     }
     mn_metrics_end(&acc, ds, m);
@@ -210,5 +277,5 @@ mynn_status mynn_qnet_layer_scales(const mynn_qnet *q, int layer, float *in_scal
             if (w_scale) *w_scale = q->layers[i].w_scale;
             return MYNN_OK;
         }
-    return mn_error(MYNN_ERR_ARG, "layer %d is not a dense layer of the int8 model", layer);
+    return mn_error(MYNN_ERR_ARG, "layer %d is not a dense or conv layer of the int8 model", layer);
 }

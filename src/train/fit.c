@@ -28,10 +28,10 @@
 #include "mynn.h"
 #include "core/core.h"
 #include "network/network.h"
+#include "optim/optim.h"
 #include "train/metrics.h"
 #include "train/checkpoint.h"
 #include "train/fit_internal.h"
-#include "optim/optim.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
