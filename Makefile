@@ -4,7 +4,7 @@
 #   make valgrind        memcheck over the fast tests and the tool (build-vg/, no OpenMP)
 #   make demo            the main job (see README)
 #   make demo-cnn        a CNN with batch norm on Fashion-MNIST
-#   make bench           benchmarks (bench/RESULTS.md)
+#   make bench           benchmarks (bench/RESULTS.md; BENCH_QUICK=1: a quick check, docs/bench.md)
 #   make test-mpi        data-parallel tests over Open MPI (build-mpi/, MPI=1)
 #   make bench-mpi       1 rank x 2 threads against 2 ranks x 1 thread (bench/RESULTS.md)
 #   make install PREFIX=/usr/local

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """PyTorch baseline for bench/run.sh: the same MLP as bench_mlp.c.
 
-784-256-128-10, ReLU, softmax + cross-entropy, Adam (lr 1e-3), on Fashion-MNIST
-scaled to [0, 1]. Prints one line of key=value figures:
+784-256-128-10, ReLU, softmax + cross-entropy, Adam (lr 1e-3; --optimizer sgd:
+SGD, lr 0.01, no momentum), on Fashion-MNIST scaled to [0, 1]. Prints one line
+of key=value figures:
   epoch_s     seconds per training epoch over `--samples` samples, scaled to 60,000
               (the mean over --epochs epochs)
   infer_ips   inference images per second at batch --infer-batch
   acc         test accuracy after the timed epochs
+  sps         training samples per second
 Run with Debian's /usr/bin/python3 (python3-torch)."""
 import argparse, gzip, os, struct, sys, time
 
@@ -33,6 +35,7 @@ def main():
     ap.add_argument("--infer-batch", type=int, default=1024)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
     ap.add_argument("--cosine", action="store_true", help="cosine learning-rate decay over the epochs")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -44,7 +47,8 @@ def main():
     model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
                                 torch.nn.Linear(256, 128), torch.nn.ReLU(),
                                 torch.nn.Linear(128, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = (torch.optim.Adam(model.parameters(), lr=1e-3) if a.optimizer == "adam"
+           else torch.optim.SGD(model.parameters(), lr=0.01))
     lossf = torch.nn.CrossEntropyLoss()
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.epochs) if a.cosine else None
     n = min(a.samples, x.shape[0])
@@ -59,7 +63,8 @@ def main():
             opt.step()
         if sched:
             sched.step()
-    epoch = (time.perf_counter() - t0) / a.epochs * (60000.0 / n)
+    fit_s = time.perf_counter() - t0
+    epoch = fit_s / a.epochs * (60000.0 / n)
     with torch.no_grad():
         acc = (model(xt).argmax(1) == yt).float().mean().item()
         b = a.infer_batch
@@ -70,7 +75,8 @@ def main():
         for _ in range(reps):
             model(src)
         ips = reps * src.shape[0] / (time.perf_counter() - t0)
-    print(f"epoch_s={epoch:.4f} infer_ips={ips:.1f} acc={acc:.4f} threads={torch.get_num_threads()}")
+    print(f"epoch_s={epoch:.4f} infer_ips={ips:.1f} acc={acc:.4f} threads={torch.get_num_threads()} "
+          f"sps={a.epochs * n / fit_s:.1f} optimizer={a.optimizer}")
 
 
 if __name__ == "__main__":
