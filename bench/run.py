@@ -402,11 +402,14 @@ def stream(threads, nbytes):
 
 
 def step_bytes():
-    """Bytes one batch-1 step moves, as the library does it today, and the
-    least a fused step would: {optimizer: (as_implemented, fused, footprint)}."""
+    """Bytes one batch-1 step moves as the library does it, the fused
+    per-sample step (src/kernels/rank1.c: the forward reads W, one pass reads
+    and writes W and, for Adam, m and v; no gradient array), and as an
+    unfused step would (the gradient written, W re-read for dX, then an
+    update pass): {optimizer: (as_implemented, unfused, footprint)}."""
     fwd, dw, dx = 4 * P, 4 * P, 4 * P_DX
-    return {"sgd": (fwd + dw + dx + 12 * P, 12 * P, 8 * P),
-            "adam": (fwd + dw + dx + 28 * P, 28 * P, 16 * P)}
+    return {"sgd": (12 * P, fwd + dw + dx + 12 * P, 4 * P),
+            "adam": (28 * P, fwd + dw + dx + 28 * P, 12 * P)}
 
 
 def bandwidth(have):
@@ -452,30 +455,28 @@ def bandwidth_part(h, bw, ps):
         w.append(f"| {name} | {n / 1e6:.2f} MB | {t} | {c:.1f} | {tr:.1f} |")
     sb = step_bytes()
     w.append(f"\nWhat one batch-1 step of the 784-256-128-10 MLP ({P:,} parameters, {4 * P / 1e6:.2f} MB of floats) "
-             "must move, done unfused (the whole gradient written, then one update pass): the forward reads the weights (4P bytes), the backward writes "
-             f"the gradient (4P) and reads the weights of the two upper layers again for dX (4 × {P_DX:,}), then the "
-             "update reads weights and gradient and writes the weights (SGD: 12P) and also reads and writes Adam's m "
-             "and v (Adam: 28P). Activations (1,178 floats) and the input row (784) are a few KB and not counted. "
-             "A fused step (each weight updated when its gradient is formed, the gradient never stored) would move "
-             "12P (SGD) or 28P (Adam). The footprint (distinct bytes touched) is weights + gradient, plus m and v "
-             "for Adam: it decides which cache level the step streams from. Achieved GB/s = bytes per step × "
-             "samples/s; \"as fused\" is the same with the fused minimum. The library's step since 2026-12-02 "
-             "updates each layer during the backward, right after its gradient is formed: the gradient is still "
-             "written but read back while in cache, so its traffic lies between the two.\n")
-    w.append("| optimizer | bytes per step | fused minimum | footprint | streams from | samples/s (1 thread) | "
-             "achieved GB/s | as fused: GB/s | copy GB/s at the footprint (1 thread) | of it | of memory copy (1 thread) |")
+             "moves as the library does it (the fused per-sample step, src/kernels/rank1.c): the forward reads the "
+             "weights (4P bytes), then one pass per layer reads and writes them (8P) while it forms dX and the "
+             "update, with no gradient array: SGD 12P; Adam also reads and writes m and v: 28P. Activations "
+             "(1,178 floats) and the input row (784) are a few KB and not counted. Unfused (the gradient written, "
+             f"the weights of the two upper layers read again for dX, 4 × {P_DX:,}, then an update pass over weights "
+             "and gradient) the same step moves 20P + that (SGD) or 36P + that (Adam). The footprint (distinct bytes "
+             "touched: the weights, plus m and v for Adam) decides which cache level the step streams from. "
+             "Achieved GB/s = bytes per step × samples/s.\n")
+    w.append("| optimizer | bytes per step | unfused | footprint | streams from | samples/s (1 thread) | "
+             "achieved GB/s | as unfused: GB/s | copy GB/s at the footprint (1 thread) | of it | of memory copy (1 thread) |")
     w.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     res = {}
     for opt in ("sgd", "adam"):
-        moved, fused, foot = sb[opt]
+        moved, unfused, foot = sb[opt]
         sps = ps.get(f"ours {opt} 1", float("nan"))
         got = moved * sps / 1e9
         key = "SGD step's footprint" if opt == "sgd" else "Adam step's footprint"
         ceil = bw.get((key, 1), (0, float("nan"), 0))[1]
         memc = bw.get(("memory (4x L3)", 1), (0, float("nan"), 0))[1]
         res[opt] = (got, ceil, moved)
-        w.append(f"| {opt.upper() if opt == 'sgd' else 'Adam'} | {moved / 1e6:.2f} MB | {fused / 1e6:.2f} MB | "
-                 f"{foot / 1e6:.2f} MB | {level_of(foot)} | {sps:,.0f} | {got:.1f} | {fused * sps / 1e9:.1f} | {ceil:.1f} | "
+        w.append(f"| {opt.upper() if opt == 'sgd' else 'Adam'} | {moved / 1e6:.2f} MB | {unfused / 1e6:.2f} MB | "
+                 f"{foot / 1e6:.2f} MB | {level_of(foot)} | {sps:,.0f} | {got:.1f} | {unfused * sps / 1e9:.1f} | {ceil:.1f} | "
                  f"{100 * got / ceil:.0f}% | {100 * got / memc:.0f}% |")
     h[T_BW] = "\n".join(w)
     return res
