@@ -3,7 +3,8 @@
  *    (fuzz/driver.c maps LLVMFuzzerTestOneInput to FUZZ_TARGET);
  *  - into tests/test_fuzz_corpus.c, which replays every corpus and
  *    regression input in `make test`, so a crash found once stays fixed.
- * Each returns 0 and must never crash, leak, hang or read out of bounds,
+ * The model targets also run the writers a loaded model reaches (C and
+ * ONNX export).  Each returns 0 and must never crash, leak, hang or read out of bounds,
  * whatever the bytes. */
 #include "io/io.h"
 #include "mynn.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A NUL-terminated copy: the text parsers take C strings. */
@@ -157,6 +159,29 @@ int fuzz_idx(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* The writers a loaded model reaches (C export, ONNX; int8 C export when
+ * q is not NULL), into a per-process folder removed afterwards: a model
+ * that loads must export or be refused, never crash them. */
+static void run_writers(const mynn_net *net, const mynn_qnet *q)
+{
+    char dir[96], file[160];
+    snprintf(dir, sizeof dir, "/tmp/mynn-fuzz-%ld-out", (long)getpid());
+    mkdir(dir, 0700);
+    if (q) {
+        mynn_qexport_c(q, dir, "fz");
+    } else {
+        mynn_export_c(net, dir, "fz");
+        snprintf(file, sizeof file, "%s/fz.onnx", dir);
+        mynn_export_onnx(net, file);
+        unlink(file);
+    }
+    snprintf(file, sizeof file, "%s/fz.h", dir);
+    unlink(file);
+    snprintf(file, sizeof file, "%s/fz.c", dir);
+    unlink(file);
+    rmdir(dir);
+}
+
 int fuzz_safetensors(const uint8_t *data, size_t size)
 {
     char path[128];
@@ -165,6 +190,7 @@ int fuzz_safetensors(const uint8_t *data, size_t size)
     if (mynn_load(&net, path, 2) == MYNN_OK) {
         mynn_encoding *enc = NULL;   /* the CSV encoding's JSON metadata, parsed on demand */
         if (mynn_get_encoding(net, &enc) == MYNN_OK) mynn_encoding_free(enc);
+        run_writers(net, NULL);
         mynn_free(net);
     }
     unlink(path);
@@ -183,6 +209,7 @@ int fuzz_qmodel(const uint8_t *data, size_t size)
         if (x && y) mynn_qnet_predict(q, x, 1, y);
         free(x);
         free(y);
+        run_writers(f, q);
         mynn_qnet_free(q);
     }
     unlink(path);
