@@ -3,6 +3,7 @@
  * parameter vector over several steps with hand-set gradients. */
 #include "mynn.h"
 #include "check.h"
+#include "kernels/kernels.h"
 
 #define NP 6      /* tiny net: 1 input -> 3 identity outputs = 3 weights + 3 biases */
 #define STEPS 5
@@ -515,6 +516,43 @@ static void test_schedules(void)
           near_f(mynn_schedule_lr(&s, 1.0f, 4), 1.0), "constant warm-up");
 }
 
+/* The vector copies of the Adam and RMSprop loops (AVX2 where the CPU
+ * has it) compute the baseline loops' bits: odd lengths, bias correction
+ * on and off, weight decay both ways, values down to the denormal range. */
+static void test_vector_loops(void)
+{
+    enum { N = 1037, T = 3 };
+    static float p[2][N], g[N], m[2][N], v[2][N];
+    mynn_rng rng;
+    mynn_rng_seed(&rng, 5);
+    for (int i = 0; i < N; i++) {
+        float scale = i % 7 == 0 ? 1e-30f : i % 5 == 0 ? 1e-3f : 1.0f;
+        p[0][i] = p[1][i] = scale * (2.0f * mynn_rng_uniform(&rng) - 1.0f);
+        g[i] = scale * (2.0f * mynn_rng_uniform(&rng) - 1.0f);
+        m[0][i] = m[1][i] = 0.1f * scale * mynn_rng_uniform(&rng);
+        v[0][i] = v[1][i] = 0.01f * scale * mynn_rng_uniform(&rng);
+    }
+    CHECK(mn_k_optim_isa("no-such-isa") == -1, "unknown instruction set accepted");
+    for (int rule = 0; rule < 3; rule++)
+        for (int side = 0; side < 2; side++) {
+            CHECK(mn_k_optim_isa(side == 0 ? "generic" : NULL) == 0, "isa");
+            for (int t = 0; t < T; t++) {
+                if (rule == 0) /* Adam with bias correction and L2 */
+                    mn_k_adam(p[side], g, m[side], v[side], N, 0.5f, 1e-3f, 1.0f, 0.9f, 0.999f,
+                              1e-3f, 0.0316f, 1e-8f);
+                else if (rule == 1) /* AdamW's shrink, no bias correction */
+                    mn_k_adam(p[side], g, m[side], v[side], N, 1.0f, 0.0f, 0.9999f, 0.9f, 0.999f,
+                              1e-3f, 1.0f, 1e-8f);
+                else
+                    mn_k_rmsprop(p[side], g, v[side], N, 1.0f, 0.01f, 1e-4f, 0.99f, 1e-8f);
+            }
+        }
+    mn_k_optim_isa(NULL);
+    CHECK(memcmp(p[0], p[1], sizeof p[0]) == 0, "parameters differ between the loops");
+    CHECK(memcmp(m[0], m[1], sizeof m[0]) == 0, "first moments differ between the loops");
+    CHECK(memcmp(v[0], v[1], sizeof v[0]) == 0, "second moments differ between the loops");
+}
+
 int main(void)
 {
     CK_BEGIN("test_optim");
@@ -522,6 +560,7 @@ int main(void)
     RUN(test_sgd);
     RUN(test_adam);
     RUN(test_rmsprop);
+    RUN(test_vector_loops);
     RUN(test_irprop);
     RUN(test_sgd_state_layout);
     RUN(test_bad_args);

@@ -77,6 +77,14 @@ static mynn_net *make_net(const net_case *nc)
     if (!s) s = mynn_add_layers(net, nc->spec);
     if (!s) s = mynn_set_loss(net, MYNN_LOSS_CE);
     if (!s) s = mynn_build(net, BATCH, MYNN_INIT_AUTO, 3);
+    if (!s && !nc->h) { /* an input transform: mynn_fit applies it while it gathers */
+        float shift[64], scale[64];
+        for (int j = 0; j < d && j < 64; j++) {
+            shift[j] = 0.1f * (float)(j % 3);
+            scale[j] = 1.0f + 0.05f * (float)j;
+        }
+        s = d <= 64 ? mynn_set_input_transform(net, "test", shift, scale) : MYNN_ERR_ARG;
+    }
     if (s) {
         mynn_free(net);
         return NULL;
@@ -275,6 +283,69 @@ static void test_team_jobs(void)
     CHECK(bad == 0, "%d elements seen with the wrong count", bad);
 }
 
+/* mynn_predict as one parallel region (a large enough call) equals it
+ * on one thread bit for bit, and a NaN there is found, named and leaves
+ * the output untouched. */
+static void test_predict_team(void)
+{
+    enum { N = 1000 }; /* 1000 x 20 inputs: over the team's threshold */
+    make_data(&g_nets[0]);
+    free(g_ds.x);
+    g_ds.x = malloc((size_t)N * 20 * sizeof(float));
+    mynn_rng rng;
+    mynn_rng_seed(&rng, 11);
+    for (size_t i = 0; i < (size_t)N * 20; i++) g_ds.x[i] = 2.0f * mynn_rng_uniform(&rng) - 1.0f;
+    mynn_net *net = make_net(&g_nets[0]);
+    float *y1 = malloc(N * 3 * sizeof(float)), *y2 = malloc(N * 3 * sizeof(float));
+    CHECK(net && y1 && y2, "setup: %s", mynn_last_error());
+    if (net && y1 && y2) {
+        mynn_set_threads(1);
+        CHECK_OK(mynn_predict(net, g_ds.x, N, y1));
+        mynn_set_threads(2);
+        CHECK_OK(mynn_predict(net, g_ds.x, N, y2));
+        CHECK(first_diff(y1, y2, N * 3) == N * 3, "2 threads differ from 1 at %zu",
+              first_diff(y1, y2, N * 3));
+        g_ds.x[(size_t)900 * 20 + 7] = NAN;
+        g_ds.x[(size_t)950 * 20 + 1] = INFINITY;
+        for (size_t i = 0; i < N * 3; i++) y2[i] = -7.0f;
+        mynn_status s = mynn_predict(net, g_ds.x, N, y2);
+        CHECK(s == MYNN_ERR_NUMERIC, "NaN input: status %d", (int)s);
+        CHECK(strstr(mynn_last_error(), "sample 900 feature 7 is NaN") != NULL, "message: %s",
+              mynn_last_error());
+        int touched = 0;
+        for (size_t i = 0; i < N * 3; i++) touched += y2[i] != -7.0f;
+        CHECK(touched == 0, "%d outputs written before the NaN was reported", touched);
+        mynn_set_threads(0);
+    }
+    free(y1);
+    free(y2);
+    mynn_free(net);
+}
+
+/* The check of a whole data set, split between threads, reports the first
+ * non-finite value, as the one-thread scan does. */
+static void test_nonfinite_parallel(void)
+{
+    const size_t n = 3u << 20;
+    float *v = calloc(n, sizeof *v);
+    CHECK(v != NULL, "no memory");
+    if (!v) return;
+    size_t at = 0;
+    mynn_set_threads(2);
+    CHECK(mn_find_nonfinite(v, n, &at) == 0, "all zeros reported bad at %zu", at);
+    v[n - 1] = -INFINITY;
+    CHECK(mn_find_nonfinite(v, n, &at) == 1 && at == n - 1, "last: at %zu", at);
+    v[2900000] = NAN;
+    v[2500003] = INFINITY;
+    CHECK(mn_find_nonfinite(v, n, &at) == 1 && at == 2500003, "first of three: at %zu", at);
+    v[5] = NAN;
+    CHECK(mn_find_nonfinite(v, n, &at) == 1 && at == 5, "first of four: at %zu", at);
+    mynn_set_threads(1);
+    CHECK(mn_find_nonfinite(v, n, &at) == 1 && at == 5, "one thread: at %zu", at);
+    mynn_set_threads(0);
+    free(v);
+}
+
 int main(void)
 {
     CK_BEGIN("test_step");
@@ -282,6 +353,8 @@ int main(void)
     RUN(test_not_fusable);
     RUN(test_fused_mlp);
     RUN(test_fused_cnn);
+    RUN(test_predict_team);
+    RUN(test_nonfinite_parallel);
     free(g_ds.x);
     free(g_ds.y);
     free(g_ds.labels);

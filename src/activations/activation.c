@@ -104,10 +104,18 @@ void mn_act_backward(mynn_activation a, const float *z, const float *y, const fl
         for (size_t i = 0; i < n; i++) dz[i] = (1.0f - y[i] * y[i]) * dy[i];
         break;
     case MYNN_ACT_RELU:
-        for (size_t i = 0; i < n; i++) dz[i] = z[i] > 0.0f ? dy[i] : 0.0f;
+        /* dy read unconditionally, so the select vectorizes (a branch per
+         * element mispredicts on a random mask); the same bits. */
+        for (size_t i = 0; i < n; i++) {
+            const float g = dy[i];
+            dz[i] = z[i] > 0.0f ? g : 0.0f;
+        }
         break;
     case MYNN_ACT_LEAKY_RELU:
-        for (size_t i = 0; i < n; i++) dz[i] = z[i] > 0.0f ? dy[i] : MN_LEAKY_SLOPE * dy[i];
+        for (size_t i = 0; i < n; i++) {
+            const float g = dy[i];
+            dz[i] = z[i] > 0.0f ? g : MN_LEAKY_SLOPE * g;
+        }
         break;
     case MYNN_ACT_GELU:
         for (size_t i = 0; i < n; i++) dz[i] = gelu_grad(z[i]) * dy[i];

@@ -496,7 +496,7 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
 #ifdef _OPENMP
     if (nt > 1) {
         int P = (int)(fmas / (nt * 4e6));
-        np = nt * (P < 1 ? 1 : P > 4 ? 4 : P);
+        np = nt * (P < 1 ? 1 : P > 2 ? 2 : P);
     }
 #endif
     if (np > tiles_m * tiles_n) np = tiles_m * tiles_n;

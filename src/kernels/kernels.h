@@ -56,6 +56,10 @@ void mn_sum_rows(float *db, const float *dz, int rows, int cols, int accumulate)
 /* dst[i][j] = (src[i][j] - shift[j]) * scale[j]: the input transform. */
 void mn_shift_scale_rows(float *dst, const float *src, const float *shift, const float *scale,
                          int rows, int cols);
+/* The same on the calling thread only (never a job of the team): for a
+ * caller that splits the rows itself. */
+void mn_shift_scale_block(float *dst, const float *src, const float *shift, const float *scale,
+                          int rows, int cols);
 
 /* Convolution lowering (see im2col.c): images x [n × c × h × w] to the
  * patch matrix col [(c·kh·kw) × (n·oh·ow)], and the transpose: dx (same
@@ -205,6 +209,10 @@ void mn_k_dense_update(const mn_update *u, float *w, float *b, const float *x, c
  * the best this CPU runs for each rule).  -1 when not available here.
  * For tests. */
 int mn_k_dense_update_isa(const char *name);
+/* The element-wise optimizer loops (mn_k_adam, mn_k_rmsprop): "generic"
+ * forces the baseline ones, NULL or "" the fastest this CPU runs; -1 for
+ * an unknown name.  Every choice computes the same bits (for the tests). */
+int mn_k_optim_isa(const char *name);
 /* 1 if mn_k_dense_update's dx equals mn_sgemm's dz·W bit for bit for this
  * shape with the engine in use (an FMA GEMV summing in row order); where
  * it does not, a caller that needs the unfused path's bits computes dx

@@ -7,6 +7,7 @@
 #include "losses/loss.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,11 @@ const float *mn_forward(mynn_net *net, const float *x, int n, int training)
         mn_shift_scale_rows(net->xin, x, net->shift, net->scale, n, net->n_inputs);
         x = net->xin;
     }
+    return mn_forward_transformed(net, x, n, training);
+}
+
+const float *mn_forward_transformed(mynn_net *net, const float *x, int n, int training)
+{
     MN_TEAM_SOLO(net->last_x = x);
     for (int i = 0; i < net->n_layers; i++) {
         mn_layer *l = &net->layers[i];
@@ -231,17 +237,42 @@ void mn_backward_update(mynn_net *net, const float *y, int n, const mn_update *u
 
 /* Checked in blocks with a branch-free test of the exponent bits, so the
  * common all-finite case vectorizes; only a bad block is searched. */
+static int block_nonfinite(const float *v, size_t base, size_t end)
+{
+    uint32_t bad = 0;
+    for (size_t i = base; i < end; i++) {
+        uint32_t bits;
+        memcpy(&bits, &v[i], sizeof bits);
+        bad |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    return bad != 0;
+}
+
+#define NONFINITE_BLOCK 1024
+/* A whole data set (tens of MB, checked once before training) is split
+ * between the threads; below this many floats one thread is faster. */
+#define NONFINITE_PAR_MIN (1u << 20)
+
 int mn_find_nonfinite(const float *v, size_t n, size_t *at)
 {
-    for (size_t base = 0; base < n; base += 1024) {
-        size_t end = n - base < 1024 ? n : base + 1024;
-        uint32_t bad = 0;
-        for (size_t i = base; i < end; i++) {
-            uint32_t bits;
-            memcpy(&bits, &v[i], sizeof bits);
-            bad |= (uint32_t)((bits & 0x7f800000u) == 0x7f800000u);
+    size_t first = 0; /* the first block that may hold one */
+#ifdef _OPENMP
+    int nt = n >= NONFINITE_PAR_MIN && mn_team_size() <= 1 ? mn_threads() : 1;
+    if (nt > 1) {
+        const size_t blocks = (n + NONFINITE_BLOCK - 1) / NONFINITE_BLOCK;
+        size_t bad = blocks;
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(min : bad)
+        for (size_t b = 0; b < blocks; b++) {
+            size_t base = b * NONFINITE_BLOCK, end = n - base < NONFINITE_BLOCK ? n : base + NONFINITE_BLOCK;
+            if (b < bad && block_nonfinite(v, base, end)) bad = b;
         }
-        if (!bad) continue;
+        if (bad == blocks) return 0;
+        first = bad * NONFINITE_BLOCK;
+    }
+#endif
+    for (size_t base = first; base < n; base += NONFINITE_BLOCK) {
+        size_t end = n - base < NONFINITE_BLOCK ? n : base + NONFINITE_BLOCK;
+        if (!block_nonfinite(v, base, end)) continue;
         for (size_t i = base; i < end; i++)
             if (!isfinite(v[i])) {
                 if (at) *at = i;
@@ -260,23 +291,86 @@ static mynn_status check_batch(const mynn_net *net, const char *fn, const void *
     return MYNN_OK;
 }
 
+/* The forward of x's n rows in chunks of max_batch, each chunk's outputs
+ * copied to y. */
+static void predict_rows(mynn_net *net, const float *x, int n, float *y)
+{
+    const int k = mynn_n_outputs(net);
+    for (int done = 0; done < n;) {
+        int m = n - done < net->max_batch ? n - done : net->max_batch;
+        const float *out = mn_forward(net, x + (size_t)done * net->n_inputs, m, 0);
+        float *dst = y + (size_t)done * k;
+        MN_FOR_SHARE((size_t)m, 1, lo, hi,
+                     memcpy(dst + lo * k, out + lo * k, (hi - lo) * k * sizeof *y));
+        done += m;
+    }
+}
+
+/* Below this many input floats a prediction runs as the kernels choose
+ * (one region each, or none), above it as one parallel region. */
+#define PREDICT_TEAM_MIN 16384
+
+/* The check of the input and the forward as one parallel region (the
+ * step's team, as in training): one fork and join per call instead of one
+ * per kernel, and the check split between the threads.  *bad is set, and
+ * nothing computed, when x holds a NaN or infinity. */
+static void predict_team(mynn_net *net, const float *x, int n, float *y, int nt, int *bad)
+{
+    const size_t d = (size_t)net->n_inputs;
+    mn_team team;
+    mn_team_init(&team);
+    _Atomic int found = 0;
+    /* One chunk: each share checked and transformed in one pass (a NaN
+     * stops it before anything reaches y). */
+    const int one = n <= net->max_batch && net->shift;
+#pragma omp parallel num_threads(nt)
+    {
+        mn_team_enter(&team);
+        MN_FOR_SHARE((size_t)n, 1, lo, hi, {
+            for (size_t r = lo; r < hi; r++) { /* a row is checked, then transformed from L1 */
+                if (mn_find_nonfinite(x + r * d, d, NULL)) {
+                    atomic_store_explicit(&found, 1, memory_order_relaxed);
+                    break;
+                }
+                if (one)
+                    mn_shift_scale_block(net->xin + r * d, x + r * d, net->shift, net->scale, 1,
+                                         (int)d);
+            }
+        });
+        /* The job's completion orders every part's store before this. */
+        if (atomic_load_explicit(&found, memory_order_relaxed)) {
+        } else if (one) {
+            const int k = mynn_n_outputs(net);
+            const float *out = mn_forward_transformed(net, net->xin, n, 0);
+            MN_FOR_SHARE((size_t)n, 1, lo, hi,
+                         memcpy(y + lo * k, out + lo * k, (hi - lo) * k * sizeof *y));
+        } else {
+            predict_rows(net, x, n, y);
+        }
+        mn_team_leave();
+    }
+    *bad = atomic_load(&found);
+}
+
 mynn_status mynn_predict(mynn_net *net, const float *x, int n, float *y)
 {
     mynn_status s = check_batch(net, "mynn_predict", x, n);
     if (s) return s;
     if (!y) return mn_error(MYNN_ERR_NULL, "mynn_predict: output pointer is NULL");
+    const size_t count = (size_t)n * net->n_inputs;
+    const int nt = n >= 2 && count >= PREDICT_TEAM_MIN && mn_team_size() == 0 ? mn_threads() : 1;
+    int bad = 0;
+    if (nt > 1) {
+        predict_team(net, x, n, y, nt, &bad);
+    } else {
+        bad = mn_find_nonfinite(x, count, NULL);
+        if (!bad) predict_rows(net, x, n, y);
+    }
     size_t at;
-    if (mn_find_nonfinite(x, (size_t)n * net->n_inputs, &at))
+    if (bad && mn_find_nonfinite(x, count, &at))
         return mn_error(MYNN_ERR_NUMERIC, "mynn_predict: input sample %zu feature %zu is %s",
                         at / net->n_inputs, at % net->n_inputs,
                         isnan(x[at]) ? "NaN" : "infinite");
-    int k = mynn_n_outputs(net);
-    for (int done = 0; done < n;) {
-        int m = n - done < net->max_batch ? n - done : net->max_batch;
-        const float *out = mn_forward(net, x + (size_t)done * net->n_inputs, m, 0);
-        memcpy(y + (size_t)done * k, out, (size_t)m * k * sizeof *y);
-        done += m;
-    }
     return MYNN_OK;
 }
 

@@ -61,6 +61,9 @@ int mn_layer_tensors(const mn_layer *l, mn_tensor_desc d[4]);
 
 /* Forward n <= max_batch samples; returns the last layer's output. */
 const float *mn_forward(mynn_net *net, const float *x, int n, int training);
+/* The same on x already through the input transform (net->shift/scale;
+ * x may be net->xin): for a caller that transforms while it gathers. */
+const float *mn_forward_transformed(mynn_net *net, const float *x, int n, int training);
 /* Backward after mn_forward on the same batch: fills net->grads. Returns the cost. */
 double mn_backward(mynn_net *net, const float *y, int n);
 /* The same, also writing dC/dX of the (transformed) network input into dx_in

@@ -275,12 +275,20 @@ static void step_body(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, 
                       const mn_update *u, double *loss)
 {
     const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net);
-    MN_FOR_SHARE((size_t)m, 1, lo, hi,
-                 mn_gather_batch(train, w->order, first + (int)lo, (int)(hi - lo), w->xb + lo * d,
-                                 w->yb + lo * k));
     /* The data was checked once up front, so the batch goes straight
      * through forward and backward. */
-    mn_forward(net, w->xb, m, 1);
+    if (net->shift) { /* gathered straight into the transformed input */
+        MN_FOR_SHARE((size_t)m, 1, lo, hi,
+                     mn_gather_batch_transformed(train, w->order, first + (int)lo, (int)(hi - lo),
+                                                 net->shift, net->scale, net->xin + lo * d,
+                                                 w->yb + lo * k));
+        mn_forward_transformed(net, net->xin, m, 1);
+    } else {
+        MN_FOR_SHARE((size_t)m, 1, lo, hi,
+                     mn_gather_batch(train, w->order, first + (int)lo, (int)(hi - lo),
+                                     w->xb + lo * d, w->yb + lo * k));
+        mn_forward(net, w->xb, m, 1);
+    }
     mn_backward_update(net, w->yb, m, u, loss);
 }
 

@@ -20,6 +20,10 @@ typedef struct mn_fit_work {
 /* The samples order[first .. first+m) of ds, gathered into xb and yb. */
 void mn_gather_batch(const mynn_dataset *ds, const int *order, int first, int m, float *xb,
                      float *yb);
+/* The same with the input transform applied on the way: one pass over the
+ * batch's inputs instead of a copy and then the transform. */
+void mn_gather_batch_transformed(const mynn_dataset *ds, const int *order, int first, int m,
+                                 const float *shift, const float *scale, float *xb, float *yb);
 
 /* One data-parallel step on the batch order[first_row .. first_row + m):
  * forward and backward on this rank's share, the scaled gradients and the

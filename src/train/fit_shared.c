@@ -4,6 +4,7 @@
  * per-epoch averaging of buffers and the agreement on flags. */
 #include "mynn.h"
 #include "core/core.h"
+#include "kernels/kernels.h"
 #include "network/network.h"
 #include "train/fit_internal.h"
 #include "train/metrics.h"
@@ -18,6 +19,17 @@ void mn_gather_batch(const mynn_dataset *ds, const int *order, int first, int m,
     for (int r = 0; r < m; r++) {
         size_t src = (size_t)order[first + r];
         memcpy(xb + (size_t)r * d, ds->x + src * d, d * sizeof *xb);
+        memcpy(yb + (size_t)r * k, ds->y + src * k, k * sizeof *yb);
+    }
+}
+
+void mn_gather_batch_transformed(const mynn_dataset *ds, const int *order, int first, int m,
+                                 const float *shift, const float *scale, float *xb, float *yb)
+{
+    const size_t d = (size_t)ds->n_inputs, k = (size_t)ds->n_outputs;
+    for (int r = 0; r < m; r++) {
+        const size_t src = (size_t)order[first + r];
+        mn_shift_scale_block(xb + (size_t)r * d, ds->x + src * d, shift, scale, 1, (int)d);
         memcpy(yb + (size_t)r * k, ds->y + src * k, k * sizeof *yb);
     }
 }
