@@ -267,6 +267,16 @@ static void test_epilogue_bit_identical(void)
                     memcpy(Z2, C0, bytes);
                     mn_sgemm_epi(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Z2, N, &ep);
                     bad |= memcmp(Y, Z2, bytes) != 0;
+                    /* no bias (a convolution without one): against the separate pass */
+                    mn_epilogue nb = {NULL, epi[a], MN_LEAKY_SLOPE, Y2, N};
+                    memcpy(Z, C0, bytes);
+                    mn_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Z, N);
+                    mn_epilogue nb_ref = nb;
+                    nb_ref.y = Y;
+                    mn_epilogue_apply(&nb_ref, Z, N, M, N);
+                    memcpy(Z2, C0, bytes);
+                    mn_sgemm_epi(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Z2, N, &nb);
+                    bad |= memcmp(Z, Z2, bytes) || memcmp(Y, Y2, bytes);
                     CHECK(!bad, "%s th=%d %dx%dx%d ta=%d tb=%d act %d: fused differs from unfused",
                           engines[e], th, M, N, K, ta, tb, a);
                     fails += bad;

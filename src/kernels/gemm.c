@@ -34,7 +34,7 @@ int mn_threads(void)
 /* ---- engines ---------------------------------------------------------- */
 
 static const mn_gemm_engine_t g_ref = {
-    "ref", 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, mn_sgemm_ref, NULL, NULL, NULL, NULL,
+    "ref", 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, mn_sgemm_ref, NULL, NULL, NULL, NULL, NULL,
 };
 
 static const mn_gemm_engine_t *engine_by_name(const char *name)

@@ -202,7 +202,7 @@ TGT static void gemv_avx2(int transB, int N, int K, float alpha, const float *x,
 
 static const mn_gemm_engine_t g_avx2 = {
     "avx2", X_MR, X_NR, 192, 256, 1024,
-    kern_avx2, pack_a_avx2, pack_b_avx2, gemv_avx2, NULL, NULL, NULL, NULL, NULL,
+    kern_avx2, pack_a_avx2, pack_b_avx2, gemv_avx2, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 const mn_gemm_engine_t *mn_gemm_engine_avx2(void)

@@ -10,12 +10,41 @@ enum { Z_MR = 12, Z_NR = 32 };
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 
+/* One row of a tile through the epilogue.  max(v, 0) is v > 0 ? v : 0
+ * bit for bit: max_ps returns its second operand (+0) for a NaN or a zero
+ * of either sign in the first. */
+TGT static MN_ALWAYS_INLINE void kern_epi_store(float *ci, float *yi, __mmask16 m0, __mmask16 m1,
+                                                __m512 r0, __m512 r1, const float *bias,
+                                                int relu)
+{
+    if (bias) {
+        r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, bias));
+        r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, bias + 16));
+    }
+    __m512 a0 = r0, a1 = r1;
+    if (relu) {
+        a0 = _mm512_max_ps(r0, _mm512_setzero_ps());
+        a1 = _mm512_max_ps(r1, _mm512_setzero_ps());
+    }
+    if (yi) {
+        _mm512_mask_storeu_ps(ci, m0, r0);
+        _mm512_mask_storeu_ps(ci + 16, m1, r1);
+        _mm512_mask_storeu_ps(yi, m0, a0);
+        _mm512_mask_storeu_ps(yi + 16, m1, a1);
+    } else {
+        _mm512_mask_storeu_ps(ci, m0, a0);
+        _mm512_mask_storeu_ps(ci + 16, m1, a1);
+    }
+}
+
 /* bs: distance between k rows of b (NR when packed, ldb when read in place,
  * then masked to the nr valid columns). */
-TGT static MN_ALWAYS_INLINE void kern12x32(int kc, const float *restrict a,
-                                           const float *restrict b, ptrdiff_t bs,
-                                           int inplace, float *c, ptrdiff_t ldc,
-                                           int mr, int nr, float alpha, float beta)
+TGT static MN_ALWAYS_INLINE void kern12x32_epi(int kc, const float *restrict a,
+                                               const float *restrict b, ptrdiff_t bs,
+                                               int inplace, float *c, ptrdiff_t ldc,
+                                               int mr, int nr, float alpha, float beta,
+                                               int epi, const float *bias, int relu,
+                                               float *y, ptrdiff_t ldy)
 {
     __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
     __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
@@ -51,11 +80,24 @@ TGT static MN_ALWAYS_INLINE void kern12x32(int kc, const float *restrict a,
             r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, ci), r0);         \
             r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, ci + 16), r1);    \
         }                                                                        \
-        _mm512_mask_storeu_ps(ci, m0, r0);                                       \
-        _mm512_mask_storeu_ps(ci + 16, m1, r1);                                  \
+        if (epi) /* mn_epilogue_apply's operations: v = z + b, v > 0 ? v : 0 */ \
+            kern_epi_store(ci, y ? y + (size_t)i * ldy : NULL, m0, m1, r0, r1,   \
+                           bias, relu);                                          \
+        else {                                                                   \
+            _mm512_mask_storeu_ps(ci, m0, r0);                                   \
+            _mm512_mask_storeu_ps(ci + 16, m1, r1);                              \
+        }                                                                        \
     }
     ROWS(STORE)
 #undef STORE
+}
+
+TGT static MN_ALWAYS_INLINE void kern12x32(int kc, const float *restrict a,
+                                           const float *restrict b, ptrdiff_t bs,
+                                           int inplace, float *c, ptrdiff_t ldc,
+                                           int mr, int nr, float alpha, float beta)
+{
+    kern12x32_epi(kc, a, b, bs, inplace, c, ldc, mr, nr, alpha, beta, 0, NULL, 0, NULL, 0);
 }
 
 TGT static void kern_avx512(int kc, const float *restrict a, const float *restrict b,
@@ -63,6 +105,14 @@ TGT static void kern_avx512(int kc, const float *restrict a, const float *restri
                             float beta)
 {
     kern12x32(kc, a, b, Z_NR, 0, c, ldc, mr, nr, alpha, beta);
+}
+
+TGT static void kern_avx512_epi(int kc, const float *restrict a, const float *restrict b,
+                                float *c, ptrdiff_t ldc, int mr, int nr, float alpha,
+                                float beta, const float *bias, int relu, float *y,
+                                ptrdiff_t ldy)
+{
+    kern12x32_epi(kc, a, b, Z_NR, 0, c, ldc, mr, nr, alpha, beta, 1, bias, relu, y, ldy);
 }
 
 /* R x 32 tile with R rows known once inlined (no work on rows that are
@@ -489,13 +539,13 @@ TGT static void gemv_avx512(int transB, int N, int K, float alpha, const float *
 
 static const mn_gemm_engine_t g_avx512_n16 = {
     "avx512", ZN_MR, ZN_NR, 240, 384, 768,
-    kern_avx512_n16, pack_a_avx512_n16, pack_b_avx512_n16, gemv_avx512, NULL, NULL, kern_avx512_n16_ua, NULL, NULL,
+    kern_avx512_n16, pack_a_avx512_n16, pack_b_avx512_n16, gemv_avx512, NULL, NULL, kern_avx512_n16_ua, NULL, NULL, NULL,
 };
 
 static const mn_gemm_engine_t g_avx512 = {
     "avx512", Z_MR, Z_NR, 240, 384, 768,
     kern_avx512, pack_a_avx512, pack_b_avx512, gemv_avx512, NULL, &g_avx512_n16, kern_avx512_ua, kern_avx512_ub,
-    kern_avx512_uab,
+    kern_avx512_uab, kern_avx512_epi,
 };
 
 const mn_gemm_engine_t *mn_gemm_engine_avx512(void)

@@ -21,7 +21,7 @@ static void sgemm_openblas(int transA, int transB, int M, int N, int K,
 }
 
 static const mn_gemm_engine_t g_blas = {
-    "openblas", 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, sgemm_openblas, NULL, NULL, NULL, NULL,
+    "openblas", 1, 1, 1, 1, 1, NULL, NULL, NULL, NULL, sgemm_openblas, NULL, NULL, NULL, NULL, NULL,
 };
 
 const mn_gemm_engine_t *mn_gemm_engine_blas(void) { return &g_blas; }

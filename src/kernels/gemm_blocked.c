@@ -317,9 +317,16 @@ static void gemm_part(const mn_gemm_engine_t *e, int transA, int transB, int m,
                     const float *ap = abuf + (size_t)ir * kc;
                     float *cr = C + (size_t)(ic + ir) * ldc + jc;
                     for (int jr = 0; jr < nc; jr += NR) {
-                        e->kernel(kc, ap, bbuf + (size_t)jr * kc, cr + jr, ldc,
-                                  mr, imin(NR, nc - jr), alpha, be);
-                        if (ept) epi_block(ept, ic + ir, jc + jr, cr + jr, ldc, mr, imin(NR, nc - jr));
+                        const int nr = imin(NR, nc - jr);
+                        if (ept && e->kernel_epi && ept->act != MN_EPI_LEAKY) {
+                            float *y = ept->y ? ept->y + (size_t)(ic + ir) * ept->ldy + jc + jr : NULL;
+                            e->kernel_epi(kc, ap, bbuf + (size_t)jr * kc, cr + jr, ldc, mr, nr,
+                                          alpha, be, ept->bias ? ept->bias + jc + jr : NULL,
+                                          ept->act == MN_EPI_RELU, y, ept->ldy);
+                            continue;
+                        }
+                        e->kernel(kc, ap, bbuf + (size_t)jr * kc, cr + jr, ldc, mr, nr, alpha, be);
+                        if (ept) epi_block(ept, ic + ir, jc + jr, cr + jr, ldc, mr, nr);
                     }
                 }
             }

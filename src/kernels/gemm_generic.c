@@ -41,7 +41,7 @@ static void pack_b_generic(int trans, const float *src, ptrdiff_t ld, int nc,
 
 static const mn_gemm_engine_t g_generic = {
     "generic", G_MR, G_NR, 128, 256, 1024,
-    kern_generic, pack_a_generic, pack_b_generic, mn_gemv_any, NULL, NULL, NULL, NULL, NULL,
+    kern_generic, pack_a_generic, pack_b_generic, mn_gemv_any, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 const mn_gemm_engine_t *mn_gemm_engine_generic(void) { return &g_generic; }

@@ -41,6 +41,12 @@ typedef void (*mn_ukernel_uab_fn)(int kc, const float *a, ptrdiff_t rsa,
                                   ptrdiff_t csa, const float *b, ptrdiff_t ldb,
                                   float *c, ptrdiff_t ldc, int mr, int nr,
                                   float alpha, float beta);
+/* The packed kernel with the epilogue (kernels.h, mn_epilogue) applied in
+ * registers before the store: v = C + bias[j] (bias NULL: none); y NULL:
+ * C = relu ? max(v, 0) : v; else C = v and y[i*ldy + j] = that. */
+typedef void (*mn_ukernel_epi_fn)(int kc, const float *a, const float *b, float *c,
+                                  ptrdiff_t ldc, int mr, int nr, float alpha, float beta,
+                                  const float *bias, int relu, float *y, ptrdiff_t ldy);
 /* src points at the block's first element; op(A)[i][k] is src[i*ld + k]
  * (trans == 0) or src[k*ld + i] (trans != 0); likewise op(B)[k][j] is
  * src[k*ld + j] (trans == 0) or src[j*ld + k]. */
@@ -78,6 +84,9 @@ typedef struct mn_gemm_engine_s {
     /* optional: kernel reading A and B (not transposed) in place, used for
      * products whose B block is small (L1) or used once: no packing */
     mn_ukernel_uab_fn kernel_uab;
+    /* optional: kernel with the bias and ReLU/identity epilogue fused into
+     * its store (the same operations as mn_epilogue_apply) */
+    mn_ukernel_epi_fn kernel_epi;
 } mn_gemm_engine_t;
 
 /* Engines; each returns NULL where this build or CPU cannot run it. */

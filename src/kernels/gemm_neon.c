@@ -143,7 +143,7 @@ static void gemv_neon(int transB, int N, int K, float alpha, const float *x,
  * (128 KiB) in L2. */
 static const mn_gemm_engine_t g_neon = {
     "neon", N_MR, N_NR, 128, 256, 1008,
-    kern_neon, pack_a_neon, pack_b_neon, gemv_neon, NULL, NULL, NULL, NULL, NULL,
+    kern_neon, pack_a_neon, pack_b_neon, gemv_neon, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 
 const mn_gemm_engine_t *mn_gemm_engine_neon(void) { return &g_neon; }
