@@ -157,7 +157,9 @@ def gemm_part(h):
 def gemm_rows(text):
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 6 and cells[2] == str(THREADS):
+        # a GEMM row names its shape M x N x K (the per-sample table's rows
+        # also have six cells)
+        if len(cells) == 6 and cells[2] == str(THREADS) and re.fullmatch(r"\d+x\d+x\d+", cells[1]):
             try:
                 yield cells[0], float(cells[3]), float(cells[4]), float(cells[5]), cells[1]
             except ValueError:
