@@ -229,7 +229,8 @@ MYNN_API const char *mynn_get_input_transform(const mynn_net *net, const float *
 /* Predict n samples: x is n × n_inputs, y receives n × n_outputs.  Any n >= 1
  * (batches larger than max_batch are processed in chunks; a different
  * chunking may change the last bits).  NaN or infinity in x gives
- * MYNN_ERR_NUMERIC naming the sample and feature. */
+ * MYNN_ERR_NUMERIC naming the first such sample and feature, and y is not
+ * written. */
 MYNN_API mynn_status mynn_predict(mynn_net *net, const float *x, int n, float *y);
 
 /* Forward and backward on one batch (n <= max_batch): fills the gradient

@@ -68,7 +68,7 @@ static void make_data(const net_case *nc)
     }
 }
 
-static mynn_net *make_net(const net_case *nc)
+static mynn_net *make_net_for(const net_case *nc, int max_batch)
 {
     mynn_net *net = NULL;
     int d = nc->c * (nc->h ? nc->h * nc->w : 1);
@@ -76,7 +76,7 @@ static mynn_net *make_net(const net_case *nc)
     if (!s && nc->h) s = mynn_set_input_shape(net, nc->c, nc->h, nc->w);
     if (!s) s = mynn_add_layers(net, nc->spec);
     if (!s) s = mynn_set_loss(net, MYNN_LOSS_CE);
-    if (!s) s = mynn_build(net, BATCH, MYNN_INIT_AUTO, 3);
+    if (!s) s = mynn_build(net, max_batch, MYNN_INIT_AUTO, 3);
     if (!s && !nc->h) { /* an input transform: mynn_fit applies it while it gathers */
         float shift[64], scale[64];
         for (int j = 0; j < d && j < 64; j++) {
@@ -91,6 +91,8 @@ static mynn_net *make_net(const net_case *nc)
     }
     return net;
 }
+
+static mynn_net *make_net(const net_case *nc) { return make_net_for(nc, BATCH); }
 
 static void set_opt(mynn_optim_config *c, const opt_case *oc)
 {
@@ -284,42 +286,49 @@ static void test_team_jobs(void)
 }
 
 /* mynn_predict as one parallel region (a large enough call) equals it
- * on one thread bit for bit, and a NaN there is found, named and leaves
- * the output untouched. */
-static void test_predict_team(void)
+ * on one thread bit for bit, both in chunks of the built batch and as one
+ * chunk (then each row is checked and transformed in one pass), and a NaN
+ * there is found, named and leaves the output untouched. */
+static void check_predict_team(int max_batch)
 {
     enum { N = 1000 }; /* 1000 x 20 inputs: over the team's threshold */
-    make_data(&g_nets[0]);
-    free(g_ds.x);
-    g_ds.x = malloc((size_t)N * 20 * sizeof(float));
-    mynn_rng rng;
-    mynn_rng_seed(&rng, 11);
-    for (size_t i = 0; i < (size_t)N * 20; i++) g_ds.x[i] = 2.0f * mynn_rng_uniform(&rng) - 1.0f;
-    mynn_net *net = make_net(&g_nets[0]);
+    mynn_net *net = make_net_for(&g_nets[0], max_batch);
+    float *x = malloc((size_t)N * 20 * sizeof(float));
     float *y1 = malloc(N * 3 * sizeof(float)), *y2 = malloc(N * 3 * sizeof(float));
-    CHECK(net && y1 && y2, "setup: %s", mynn_last_error());
-    if (net && y1 && y2) {
+    CHECK(net && x && y1 && y2, "setup: %s", mynn_last_error());
+    if (net && x && y1 && y2) {
+        mynn_rng rng;
+        mynn_rng_seed(&rng, 11);
+        for (size_t i = 0; i < (size_t)N * 20; i++) x[i] = 2.0f * mynn_rng_uniform(&rng) - 1.0f;
         mynn_set_threads(1);
-        CHECK_OK(mynn_predict(net, g_ds.x, N, y1));
+        CHECK_OK(mynn_predict(net, x, N, y1));
         mynn_set_threads(2);
-        CHECK_OK(mynn_predict(net, g_ds.x, N, y2));
-        CHECK(first_diff(y1, y2, N * 3) == N * 3, "2 threads differ from 1 at %zu",
-              first_diff(y1, y2, N * 3));
-        g_ds.x[(size_t)900 * 20 + 7] = NAN;
-        g_ds.x[(size_t)950 * 20 + 1] = INFINITY;
+        CHECK_OK(mynn_predict(net, x, N, y2));
+        CHECK(first_diff(y1, y2, N * 3) == N * 3, "batch %d: 2 threads differ from 1 at %zu",
+              max_batch, first_diff(y1, y2, N * 3));
+        x[(size_t)900 * 20 + 7] = NAN;
+        x[(size_t)950 * 20 + 1] = INFINITY;
         for (size_t i = 0; i < N * 3; i++) y2[i] = -7.0f;
-        mynn_status s = mynn_predict(net, g_ds.x, N, y2);
-        CHECK(s == MYNN_ERR_NUMERIC, "NaN input: status %d", (int)s);
+        mynn_status s = mynn_predict(net, x, N, y2);
+        CHECK(s == MYNN_ERR_NUMERIC, "batch %d, NaN input: status %d", max_batch, (int)s);
         CHECK(strstr(mynn_last_error(), "sample 900 feature 7 is NaN") != NULL, "message: %s",
               mynn_last_error());
         int touched = 0;
         for (size_t i = 0; i < N * 3; i++) touched += y2[i] != -7.0f;
-        CHECK(touched == 0, "%d outputs written before the NaN was reported", touched);
+        CHECK(touched == 0, "batch %d: %d outputs written before the NaN was reported", max_batch,
+              touched);
         mynn_set_threads(0);
     }
+    free(x);
     free(y1);
     free(y2);
     mynn_free(net);
+}
+
+static void test_predict_team(void)
+{
+    check_predict_team(BATCH); /* in chunks */
+    check_predict_team(1000);  /* one chunk */
 }
 
 /* The check of a whole data set, split between threads, reports the first

@@ -1,5 +1,5 @@
 /* The blocked GEMM driver shared by all kernel engines:
- *   - C is cut into rectangles ("parts": 1 to 4 per thread, aligned to the
+ *   - C is cut into rectangles ("parts": 1 or 2 per thread, aligned to the
  *     register tile, so each element is computed the same way whatever the
  *     thread count), handed to the threads dynamically (inside the step's
  *     team, team.c, as one of its jobs, with no region of its own);
@@ -502,6 +502,7 @@ void mn_gemm_blocked(const mn_gemm_engine_t *e, int transA, int transB, int M,
     int np = nt;
 #ifdef _OPENMP
     if (nt > 1) {
+        /* at most 2 per thread: each part packs its own panels */
         int P = (int)(fmas / (nt * 4e6));
         np = nt * (P < 1 ? 1 : P > 2 ? 2 : P);
     }

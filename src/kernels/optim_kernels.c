@@ -65,15 +65,13 @@ void mn_k_sgd(float *restrict p, const float *restrict g, float *restrict buf, s
 /* Adam and RMSprop are bound by a square root and a division per float,
  * which baseline x86-64 code does 4 at a time: the AVX2 copies of their
  * loops do 8.  IEEE arithmetic and no contraction (ISO C) make them
- * compute the same bits as the baseline loops. */
-typedef struct {
-    float cs, l2, shrink, b1, b2, step, sqrt_bc2, eps, lr, alpha;
-} elem_consts;
+ * compute the same bits as the baseline loops.  The loops read their
+ * constants from an mn_update (its state pointers unused here). */
 
 static inline void adam_range(float *restrict p, const float *restrict g, float *restrict m,
-                              float *restrict v, size_t lo, size_t hi, const elem_consts *k)
+                              float *restrict v, size_t lo, size_t hi, const mn_update *k)
 {
-    const float cs = k->cs, l2 = k->l2, shrink = k->shrink, b1 = k->b1, b2 = k->b2;
+    const float cs = k->cs, l2 = k->wd, shrink = k->shrink, b1 = k->b1, b2 = k->b2;
     const float step = k->step, sbc = k->sqrt_bc2, eps = k->eps;
     if (sbc != 1.0f) {
         for (size_t i = lo; i < hi; i++)
@@ -85,41 +83,41 @@ static inline void adam_range(float *restrict p, const float *restrict g, float 
 }
 
 static inline void rmsprop_range(float *restrict p, const float *restrict g, float *restrict v,
-                                 size_t lo, size_t hi, const elem_consts *k)
+                                 size_t lo, size_t hi, const mn_update *k)
 {
-    const float cs = k->cs, lr = k->lr, wd = k->l2, alpha = k->alpha, eps = k->eps;
+    const float cs = k->cs, lr = k->lr, wd = k->wd, alpha = k->alpha, eps = k->eps;
     for (size_t i = lo; i < hi; i++) p[i] = mn_elem_rmsprop(p[i], g[i], &v[i], cs, lr, wd, alpha, eps);
 }
 
 static void adam_base(float *p, const float *g, float *m, float *v, size_t lo, size_t hi,
-                      const elem_consts *k)
+                      const mn_update *k)
 {
     adam_range(p, g, m, v, lo, hi, k);
 }
 
 static void rmsprop_base(float *p, const float *g, float *v, size_t lo, size_t hi,
-                         const elem_consts *k)
+                         const mn_update *k)
 {
     rmsprop_range(p, g, v, lo, hi, k);
 }
 
 #if MN_X86
 __attribute__((target("avx2"))) static void adam_avx2(float *p, const float *g, float *m, float *v,
-                                                     size_t lo, size_t hi, const elem_consts *k)
+                                                     size_t lo, size_t hi, const mn_update *k)
 {
     adam_range(p, g, m, v, lo, hi, k);
 }
 
 __attribute__((target("avx2"))) static void rmsprop_avx2(float *p, const float *g, float *v,
-                                                        size_t lo, size_t hi, const elem_consts *k)
+                                                        size_t lo, size_t hi, const mn_update *k)
 {
     rmsprop_range(p, g, v, lo, hi, k);
 }
 #endif
 
 typedef void (*adam_fn)(float *, const float *, float *, float *, size_t, size_t,
-                        const elem_consts *);
-typedef void (*rmsprop_fn)(float *, const float *, float *, size_t, size_t, const elem_consts *);
+                        const mn_update *);
+typedef void (*rmsprop_fn)(float *, const float *, float *, size_t, size_t, const mn_update *);
 
 /* 1 while the baseline loops are forced (mn_k_optim_isa("generic")). */
 static _Atomic int g_optim_base;
@@ -156,7 +154,8 @@ void mn_k_adam(float *restrict p, const float *restrict g, float *restrict m, fl
                size_t n, float cs, float l2, float shrink, float b1, float b2, float step,
                float sqrt_bc2, float eps)
 {
-    const elem_consts k = {cs, l2, shrink, b1, b2, step, sqrt_bc2, eps, 0.0f, 0.0f};
+    const mn_update k = {.cs = cs, .wd = l2, .shrink = shrink, .b1 = b1, .b2 = b2, .step = step,
+                           .sqrt_bc2 = sqrt_bc2, .eps = eps};
     adam_fn f = adam_base;
 #if MN_X86
     if (use_avx2()) f = adam_avx2;
@@ -167,7 +166,7 @@ void mn_k_adam(float *restrict p, const float *restrict g, float *restrict m, fl
 void mn_k_rmsprop(float *restrict p, const float *restrict g, float *restrict v, size_t n,
                   float cs, float lr, float wd, float alpha, float eps)
 {
-    const elem_consts k = {cs, wd, 1.0f, 0.0f, 0.0f, 0.0f, 1.0f, eps, lr, alpha};
+    const mn_update k = {.cs = cs, .lr = lr, .wd = wd, .alpha = alpha, .eps = eps};
     rmsprop_fn f = rmsprop_base;
 #if MN_X86
     if (use_avx2()) f = rmsprop_avx2;

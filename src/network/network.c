@@ -291,6 +291,12 @@ static mynn_status check_batch(const mynn_net *net, const char *fn, const void *
     return MYNN_OK;
 }
 
+/* m rows of k outputs from a layer's buffer to the caller's (split in a team). */
+static void copy_outputs(float *dst, const float *src, int m, int k)
+{
+    MN_FOR_SHARE((size_t)m, 1, lo, hi, memcpy(dst + lo * k, src + lo * k, (hi - lo) * k * sizeof *dst));
+}
+
 /* The forward of x's n rows in chunks of max_batch, each chunk's outputs
  * copied to y. */
 static void predict_rows(mynn_net *net, const float *x, int n, float *y)
@@ -299,9 +305,7 @@ static void predict_rows(mynn_net *net, const float *x, int n, float *y)
     for (int done = 0; done < n;) {
         int m = n - done < net->max_batch ? n - done : net->max_batch;
         const float *out = mn_forward(net, x + (size_t)done * net->n_inputs, m, 0);
-        float *dst = y + (size_t)done * k;
-        MN_FOR_SHARE((size_t)m, 1, lo, hi,
-                     memcpy(dst + lo * k, out + lo * k, (hi - lo) * k * sizeof *y));
+        copy_outputs(y + (size_t)done * k, out, m, k);
         done += m;
     }
 }
@@ -338,14 +342,11 @@ static void predict_team(mynn_net *net, const float *x, int n, float *y, int nt,
             }
         });
         /* The job's completion orders every part's store before this. */
-        if (atomic_load_explicit(&found, memory_order_relaxed)) {
-        } else if (one) {
-            const int k = mynn_n_outputs(net);
-            const float *out = mn_forward_transformed(net, net->xin, n, 0);
-            MN_FOR_SHARE((size_t)n, 1, lo, hi,
-                         memcpy(y + lo * k, out + lo * k, (hi - lo) * k * sizeof *y));
-        } else {
-            predict_rows(net, x, n, y);
+        if (!atomic_load_explicit(&found, memory_order_relaxed)) {
+            if (one)
+                copy_outputs(y, mn_forward_transformed(net, net->xin, n, 0), n, mynn_n_outputs(net));
+            else
+                predict_rows(net, x, n, y);
         }
         mn_team_leave();
     }

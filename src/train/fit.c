@@ -186,10 +186,11 @@ static double batch_gradient(mynn_net *net, const mynn_dataset *train, mn_fit_wo
 {
     const int k = mynn_n_outputs(net);
     const mn_layer *last = &net->layers[net->n_layers - 1];
-    mn_gather_batch(train, w->order, first, m, w->xb, w->yb);
+    float *xb = mn_batch_inputs(net, w);
+    mn_gather_batch(train, w->order, first, m, net->shift, net->scale, xb, w->yb);
     /* The data was checked once up front, so the batch goes straight
      * through forward and backward. */
-    mn_forward(net, w->xb, m, 1);
+    mn_forward_transformed(net, xb, m, 1);
     double loss = mn_backward(net, w->yb, m);
     if (train->labels && isfinite(loss))
         for (int r = 0; r < m; r++)
@@ -277,18 +278,11 @@ static void step_body(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, 
     const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net);
     /* The data was checked once up front, so the batch goes straight
      * through forward and backward. */
-    if (net->shift) { /* gathered straight into the transformed input */
-        MN_FOR_SHARE((size_t)m, 1, lo, hi,
-                     mn_gather_batch_transformed(train, w->order, first + (int)lo, (int)(hi - lo),
-                                                 net->shift, net->scale, net->xin + lo * d,
-                                                 w->yb + lo * k));
-        mn_forward_transformed(net, net->xin, m, 1);
-    } else {
-        MN_FOR_SHARE((size_t)m, 1, lo, hi,
-                     mn_gather_batch(train, w->order, first + (int)lo, (int)(hi - lo),
-                                     w->xb + lo * d, w->yb + lo * k));
-        mn_forward(net, w->xb, m, 1);
-    }
+    float *xb = mn_batch_inputs(net, w);
+    MN_FOR_SHARE((size_t)m, 1, lo, hi,
+                 mn_gather_batch(train, w->order, first + (int)lo, (int)(hi - lo), net->shift,
+                                 net->scale, xb + lo * d, w->yb + lo * k));
+    mn_forward_transformed(net, xb, m, 1);
     mn_backward_update(net, w->yb, m, u, loss);
 }
 

@@ -4,6 +4,7 @@
 #define MN_FIT_INTERNAL_H
 
 #include "mynn.h"
+#include "network/network.h"
 
 /* Everything the loop needs, allocated once before the first epoch. */
 typedef struct mn_fit_work {
@@ -17,13 +18,18 @@ typedef struct mn_fit_work {
     int stop_pending;         /* data parallel: on_batch asked to stop */
 } mn_fit_work;
 
-/* The samples order[first .. first+m) of ds, gathered into xb and yb. */
-void mn_gather_batch(const mynn_dataset *ds, const int *order, int first, int m, float *xb,
-                     float *yb);
-/* The same with the input transform applied on the way: one pass over the
- * batch's inputs instead of a copy and then the transform. */
-void mn_gather_batch_transformed(const mynn_dataset *ds, const int *order, int first, int m,
-                                 const float *shift, const float *scale, float *xb, float *yb);
+/* The samples order[first .. first+m) of ds, gathered into xb and yb;
+ * with shift (not NULL) the inputs go through the input transform on the
+ * way, one pass instead of a copy and then the transform. */
+void mn_gather_batch(const mynn_dataset *ds, const int *order, int first, int m,
+                     const float *shift, const float *scale, float *xb, float *yb);
+/* Where a batch is gathered for net: straight into the network's input
+ * buffer through its transform, or into w->xb when it has none; then
+ * mn_forward_transformed on it. */
+static inline float *mn_batch_inputs(mynn_net *net, mn_fit_work *w)
+{
+    return net->shift ? net->xin : w->xb;
+}
 
 /* One data-parallel step on the batch order[first_row .. first_row + m):
  * forward and backward on this rank's share, the scaled gradients and the

@@ -12,24 +12,16 @@
 #include <string.h>
 
 /* The samples order[first .. first+m) of ds, gathered into xb and yb. */
-void mn_gather_batch(const mynn_dataset *ds, const int *order, int first, int m, float *xb,
-                     float *yb)
-{
-    const size_t d = (size_t)ds->n_inputs, k = (size_t)ds->n_outputs;
-    for (int r = 0; r < m; r++) {
-        size_t src = (size_t)order[first + r];
-        memcpy(xb + (size_t)r * d, ds->x + src * d, d * sizeof *xb);
-        memcpy(yb + (size_t)r * k, ds->y + src * k, k * sizeof *yb);
-    }
-}
-
-void mn_gather_batch_transformed(const mynn_dataset *ds, const int *order, int first, int m,
-                                 const float *shift, const float *scale, float *xb, float *yb)
+void mn_gather_batch(const mynn_dataset *ds, const int *order, int first, int m,
+                     const float *shift, const float *scale, float *xb, float *yb)
 {
     const size_t d = (size_t)ds->n_inputs, k = (size_t)ds->n_outputs;
     for (int r = 0; r < m; r++) {
         const size_t src = (size_t)order[first + r];
-        mn_shift_scale_block(xb + (size_t)r * d, ds->x + src * d, shift, scale, 1, (int)d);
+        if (shift)
+            mn_shift_scale_block(xb + (size_t)r * d, ds->x + src * d, shift, scale, 1, (int)d);
+        else
+            memcpy(xb + (size_t)r * d, ds->x + src * d, d * sizeof *xb);
         memcpy(yb + (size_t)r * k, ds->y + src * k, k * sizeof *yb);
     }
 }
@@ -66,8 +58,9 @@ mynn_status mn_shared_step(mynn_net *net, const mynn_dataset *train, const mynn_
     float local = 0.0f;
     mn_net_skip_rows(net, first);
     if (cnt > 0) {
-        mn_gather_batch(train, w->order, first_row + first, cnt, w->xb, w->yb);
-        mn_forward(net, w->xb, cnt, 1);
+        float *xb = mn_batch_inputs(net, w);
+        mn_gather_batch(train, w->order, first_row + first, cnt, net->shift, net->scale, xb, w->yb);
+        mn_forward_transformed(net, xb, cnt, 1);
         local = (float)mn_backward(net, w->yb, cnt);
         if (train->labels)
             for (int r = 0; r < cnt; r++)
