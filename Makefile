@@ -92,6 +92,11 @@ TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_UTIL := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# Each layer kind's kernels that the generated C copies (tools/ctext.awk):
+# src/layers/K.c includes K.ctext.h, made from its own ctext blocks.
+LAYER_SRC := $(sort $(wildcard src/layers/*.c))
+CTEXT     := $(LAYER_SRC:src/layers/%.c=$(BUILD)/gen/%.ctext.h)
+CPPFLAGS  += -I$(BUILD)/gen
 CLI_OBJ   := $(filter-out $(BUILD)/cli/dist.o,$(CLI_SRC:%.c=$(BUILD)/%.o)) $(DIST_OBJ)
 TEST_UOBJ := $(TEST_UTIL:%.c=$(BUILD)/%.o)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
@@ -109,6 +114,12 @@ lib: $(STATIC) $(SHARED)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/%.ctext.h: src/layers/%.c tools/ctext.awk
+	@mkdir -p $(dir $@)
+	awk -f tools/ctext.awk $< > $@.tmp && mv $@.tmp $@
+
+$(LAYER_SRC:src/layers/%.c=$(BUILD)/src/layers/%.o): $(BUILD)/src/layers/%.o: $(BUILD)/gen/%.ctext.h
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -1,5 +1,6 @@
 /* mynn info MODEL: a summary of a saved model, in the manner of Keras'
- * summary(): layers, output shapes, activations, parameter counts. */
+ * summary(): layers, output shapes, settings, parameter counts, and the
+ * "Connected to" column of a graph. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -8,56 +9,41 @@
 static const char help[] =
     "usage: mynn info MODEL\n"
     "\n"
-    "Print a saved model's layers (index, kind, output shape, activation,\n"
-    "parameters), the total parameter count, the loss, the input size, the\n"
-    "input normalisation and the file's metadata; for an int8 model (mynn\n"
+    "Print a saved model's layers (index, kind and name, output shape,\n"
+    "settings, parameters, and the layers it reads: \"input\" for the network\n"
+    "input), the total parameter count, the loss, the input size, the input\n"
+    "normalisation and the file's metadata; for an int8 model (mynn\n"
     "quantize) also how it was quantised and calibrated.\n"
     "Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
 
-/* A layer's output is flat after dense, flatten and global pooling, and
- * whenever the whole net's input is. */
+/* A node's output is shown flat when it is one value per channel (after
+ * dense, flatten, global pooling), and whenever the whole net's input is. */
 static int is_flat(const mynn_layer_info *li, int dims)
 {
-    return dims == 0 || (li->out_shape[1] == 1 && li->out_shape[2] == 1 &&
-                         (li->kind == MYNN_LAYER_DENSE || li->kind == MYNN_LAYER_FLATTEN ||
-                          li->kind == MYNN_LAYER_GLOBAL_AVGPOOL ||
-                          li->in_shape[1] * li->in_shape[2] == 1));
+    return dims == 0 || (li->out_shape[1] == 1 && li->out_shape[2] == 1);
 }
 
-/* The settings column: activation, rate, kernel/stride/padding. */
-static void layer_settings(const mynn_layer_info *li, char *buf, size_t n)
+/* "input", "3", "3, 0" or the names of node i's inputs. */
+static void connected_to(const mynn_net *net, int i, char *buf, size_t n)
 {
-    char num[32];
-    switch (li->kind) {
-    case MYNN_LAYER_DENSE:
-    case MYNN_LAYER_ACTIVATION:
-        snprintf(buf, n, "%s", mynn_activation_name(li->activation));
-        break;
-    case MYNN_LAYER_DROPOUT:
-        cli_format_float(num, sizeof num, li->rate);
-        snprintf(buf, n, "rate %s", num);
-        break;
-    case MYNN_LAYER_CONV:
-        if (li->dims == 1)
-            snprintf(buf, n, "k%d s%d p%d %s", li->kernel[1], li->stride[1], li->pad[1],
-                     mynn_activation_name(li->activation));
-        else
-            snprintf(buf, n, "%dx%d s%d p%d %s", li->kernel[0], li->kernel[1], li->stride[1],
-                     li->pad[1], mynn_activation_name(li->activation));
-        break;
-    case MYNN_LAYER_MAXPOOL:
-    case MYNN_LAYER_AVGPOOL:
-        if (li->dims == 1) snprintf(buf, n, "k%d s%d", li->kernel[1], li->stride[1]);
-        else snprintf(buf, n, "%dx%d s%d", li->kernel[0], li->kernel[1], li->stride[1]);
-        break;
-    default:
-        snprintf(buf, n, "-");
+    int ids[8], k = mynn_layer_inputs(net, i, ids, 8);
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int j = 0; j < k && j < 8 && at < n; j++) {
+        const char *name = "";
+        if (ids[j] != MYNN_INPUT) mynn_layer_describe(net, ids[j], NULL, 0, NULL, 0, &name);
+        int w;
+        if (ids[j] == MYNN_INPUT) w = snprintf(buf + at, n - at, "%sinput", j ? ", " : "");
+        else if (*name) w = snprintf(buf + at, n - at, "%s%s", j ? ", " : "", name);
+        else w = snprintf(buf + at, n - at, "%s%d", j ? ", " : "", ids[j]);
+        if (w < 0) break;
+        at += (size_t)w;
     }
 }
 
 static void rule(char c)
 {
-    for (int i = 0; i < 70; i++) putchar(c);
+    for (int i = 0; i < 86; i++) putchar(c);
     putchar('\n');
 }
 
@@ -108,17 +94,20 @@ int cmd_info(int argc, char **argv)
 
     printf("Model: %s\n", pos[0]);
     rule('_');
-    printf(" %-4s %-10s %-22s %-16s %10s\n", "#", "Layer", "Output shape", "Settings", "Params");
+    printf(" %-4s %-14s %-20s %-18s %8s  %s\n", "#", "Layer", "Output shape", "Settings", "Params",
+           "Connected to");
     rule('=');
     size_t total = 0;
     int in_shape[3], dims = mynn_input_shape(net, in_shape);
     for (int i = 0; i < mynn_n_layers(net); i++) {
         mynn_layer_info li;
-        if (mynn_layer_get_info(net, i, &li)) continue;
-        char shape[48], set[64];
-        layer_settings(&li, set, sizeof set);
+        const char *name = "";
+        char shape[48], set[64], kind[48], from[96];
+        if (mynn_layer_get_info(net, i, &li) || mynn_layer_describe(net, i, NULL, 0, set, sizeof set, &name)) continue;
+        snprintf(kind, sizeof kind, *name ? "%s %s" : "%s", li.kind_name, name);
         cli_shape_text(shape, sizeof shape, li.out_shape, is_flat(&li, dims), dims);
-        printf(" %-4d %-10s %-22s %-16s %10zu\n", i, li.kind_name, shape, set, li.n_params);
+        connected_to(net, i, from, sizeof from);
+        printf(" %-4d %-14s %-20s %-18s %8zu  %s\n", i, kind, shape, set, li.n_params, from);
         total += li.n_params;
     }
     rule('=');

@@ -35,9 +35,12 @@ static const char help[] =
     "  --layers SPEC        layers, e.g. 256:relu,dropout:0.2,10:softmax (the input\n"
     "                       size comes from the data); required unless --from.\n"
     "                       Kinds: UNITS[:ACT] (dense), conv:F:K[:ACT][:stride=S]\n"
-    "                       [:pad=P|same], conv1d:F:K[...], maxpool:K[:stride=S],\n"
-    "                       avgpool:K, maxpool1d:K, avgpool1d:K, gap, flatten,\n"
-    "                       batchnorm, dropout:R, or an activation name (relu)\n"
+    "                       [:pad=P|same], conv1d:F:K[...], maxpool:K[:stride=S]\n"
+    "                       [:pad=P], avgpool:K, maxpool1d:K, avgpool1d:K, gap,\n"
+    "                       flatten, batchnorm, dropout:R, an activation name (relu),\n"
+    "                       add[:ACT], concat; blocks res(A|B)[:ACT] (A + B, B\n"
+    "                       absent: the input), cat(A|B|...), (A)xN; as=NAME and\n"
+    "                       from=NAME+NAME on any item (docs/cli.md)\n"
     "  --loss NAME          mse, bce or ce (default: ce after softmax, bce after\n"
     "                       sigmoid, else mse)\n"
     "  --init NAME          auto, xavier, he or uniform (default auto)\n"
@@ -82,6 +85,11 @@ static const char help_rest[] =
     "%s"
     "Data:\n"
     "  --test DATA          test set, evaluated after each epoch\n"
+    "  --augment LIST       image data (C x H x W): crop=N moves each training image\n"
+    "                       by up to N pixels each way, zero-filling the border\n"
+    "                       (as random crops after padding by N); flip mirrors\n"
+    "                       half of them left-right; e.g. --augment crop=4,flip.\n"
+    "                       Drawn per sample from --seed, the same every run\n"
     "%s"
     "Output:\n"
     "  --save FILE          save the trained model (safetensors)\n"
@@ -426,6 +434,28 @@ static int resolve_auto(cli_opt *opts, train_args *a, const mynn_dataset *train)
 }
 
 /* Seed, threads, validation, early stopping, checkpoints, data options. */
+/* --augment crop=N,flip (either or both). */
+static int parse_augment(const char *v, mynn_augment *aug)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *item = strtok(buf, ","); item; item = strtok(NULL, ",")) {
+        if (strcmp(item, "flip") == 0) {
+            aug->flip = 1;
+        } else if (strncmp(item, "crop=", 5) == 0) {
+            if (cli_int("--augment crop", item + 5, 1, 4096, &aug->crop)) return CLI_USAGE;
+        } else {
+            cli_error("--augment: unknown \"%s\" (crop=N, flip, as --augment crop=4,flip)", item);
+            return CLI_USAGE;
+        }
+    }
+    if (!aug->crop && !aug->flip) {
+        cli_error("--augment: \"%s\" names nothing (crop=N, flip)", v);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int parse_run_options(cli_opt *opts, train_args *a)
 {
     mynn_fit_options *fo = &a->fo;
@@ -442,6 +472,7 @@ static int parse_run_options(cli_opt *opts, train_args *a)
     if ((v = cli_value(opts, "--mpi-timeout")) && cli_float("--mpi-timeout", v, 0, 1, &a->mpi_timeout))
         return CLI_USAGE;
     a->val_path = (v = cli_value(opts, "--val")) && !val_is_fraction(v) ? v : NULL;
+    if ((v = cli_value(opts, "--augment")) && parse_augment(v, &fo->augment)) return CLI_USAGE;
     if (fo->patience > 0 && a->val_frac <= 0 && !a->val_path) {
         cli_error("--patience: needs a validation set (--val FRACTION or --val DATA)");
         return CLI_USAGE;
@@ -775,6 +806,7 @@ int cmd_train(int argc, char **argv)
         {"--patience", 1, NULL}, {"--no-shuffle", 0, NULL}, {"--from", 1, NULL},
         {"--save", 1, NULL}, {"--log", 1, NULL}, {"--plot", 1, NULL}, {"--quiet", 0, NULL},
         {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, {"--mpi-timeout", 1, NULL},
+        {"--augment", 1, NULL},
         CLI_DATA_OPTS, CLI_FANN_OPTS, {NULL, 0, NULL}};
     const char *pos[1];
     /* Under mpirun every rank parses the same arguments: rank 0 reports. */

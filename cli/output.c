@@ -1,7 +1,7 @@
 /* Output to stdout or to a file written atomically (io/atomic_file.h):
  * a failed command never leaves a partial file behind. */
 #include "cli.h"
-#include "io/atomic_file.h"
+#include "emit/atomic_file.h"
 #include "io/numparse.h"
 
 #include <locale.h>

@@ -133,7 +133,9 @@ typedef enum mynn_layer_kind {
     MYNN_LAYER_GLOBAL_AVGPOOL,
     MYNN_LAYER_FLATTEN,
     MYNN_LAYER_BATCHNORM,
-    MYNN_LAYER_ACTIVATION
+    MYNN_LAYER_ACTIVATION,
+    MYNN_LAYER_ADD,             /* element-wise sum of 2 or more inputs (a residual's join) */
+    MYNN_LAYER_CONCAT           /* concatenation of 2 or more inputs along the channels */
 } mynn_layer_kind;
 
 /* A new, empty network taking n_inputs features per sample. */
@@ -152,9 +154,42 @@ MYNN_API mynn_status mynn_add_dropout(mynn_net *net, float rate);
  *   UNITS[:ACT]                               dense
  *   conv:F:K[xK2][:ACT][:stride=S][:pad=P|same]   2-D convolution (conv2d too)
  *   conv1d:F:K[:ACT][:stride=S][:pad=P|same]
- *   maxpool:K[:stride=S]  avgpool:K[:stride=S]  maxpool1d:K  avgpool1d:K
- *   gap  flatten  batchnorm  dropout:RATE  ACT (an activation layer) */
+ *   maxpool:K[:stride=S][:pad=P]  avgpool:K[:stride=S][:pad=P]  maxpool1d:K  avgpool1d:K
+ *   gap  flatten  batchnorm  dropout:RATE  ACT (an activation layer)
+ *   add[:ACT]  concat                         joins of two or more inputs
+ * A network is a graph: each item reads the one before unless it says
+ * otherwise, and blocks branch and join:
+ *   res(A | B)[:ACT]    the sum of A and B on the block's input (B absent:
+ *                       the input itself): an add node after the branches;
+ *                       res(conv:32:3:pad=same,batchnorm,relu,conv:32:3:pad=same,batchnorm):relu
+ *   cat(A | B | ...)    their concatenation along the channels: a concat node
+ *   (A)xN, res(...)xN   the block N times, each reading the one before
+ * and any item may name itself (as=NAME) and its inputs (from=REF+REF, a
+ * REF being a name, a node index 0.. (the model file's layers.<i>), a
+ * negative count back from the item (-1: the one before), or input):
+ *   conv:16:3:pad=same:as=a,relu,conv:16:3:pad=same,add:relu:from=a+-1
+ * docs/cli.md has the whole grammar. */
 MYNN_API mynn_status mynn_add_layers(mynn_net *net, const char *spec);
+
+/* The graph node by node: item is one description item ("conv:32:3:relu",
+ * "add:relu", "concat", ...: no commas, '|' or parentheses) reading the
+ * nodes inputs[0..n_inputs) (ids as *id returns them, MYNN_INPUT for the
+ * network input; all added before); n_inputs 0 reads the last node added.
+ * *id (may be NULL) receives the new node's id: 0 for the first, then 1,
+ * 2, ... (its layer index everywhere: mynn_layer_get_info, the model
+ * file's layers.<i>).  A residual block:
+ *     int x = MYNN_INPUT, a, b, c, d, y, both[2];
+ *     mynn_add_node(net, "conv:32:3:pad=same", &x, 1, &a);
+ *     mynn_add_node(net, "batchnorm", &a, 1, &b);
+ *     mynn_add_node(net, "relu", &b, 1, &c);
+ *     mynn_add_node(net, "conv:32:3:pad=same", &c, 1, &d);
+ *     both[0] = d, both[1] = x;            (the shortcut: the block's input)
+ *     mynn_add_node(net, "add:relu", both, 2, &y);
+ * The net's output is its last node, which must be dense by mynn_build
+ * (and every other node must be read by a later one). */
+#define MYNN_INPUT (-1)
+MYNN_API mynn_status mynn_add_node(mynn_net *net, const char *item, const int *inputs, int n_inputs,
+                                   int *id);
 
 /* Check a layer description's syntax and settings without any input shape:
  * *out is a net whose layers can be inspected (kinds, units, activations;
@@ -258,7 +293,8 @@ MYNN_API mynn_loss mynn_get_loss(const mynn_net *net);
 typedef struct mynn_layer_info {
     mynn_layer_kind kind;
     const char *kind_name;      /* "dense", "dropout", "conv", "maxpool", "avgpool",
-                                   "gap", "flatten", "batchnorm", "activation" */
+                                   "gap", "flatten", "batchnorm", "activation", "add",
+                                   "concat" */
     int n_inputs, n_outputs;    /* features per sample */
     mynn_activation activation; /* dense, conv, activation */
     float rate;                 /* dropout only */
@@ -269,6 +305,14 @@ typedef struct mynn_layer_info {
     float momentum, eps;        /* batch norm */
 } mynn_layer_info;
 MYNN_API mynn_status mynn_layer_get_info(const mynn_net *net, int i, mynn_layer_info *info);
+/* Node i's inputs: node ids, MYNN_INPUT for the network input; up to max
+ * into ids (may be NULL); returns how many it has (0 when i is out of range). */
+MYNN_API int mynn_layer_inputs(const mynn_net *net, int i, int *ids, int max);
+/* Node i's description item ("conv:32:3:relu:stride=1:pad=1", without
+ * its inputs), its settings as mynn info shows them ("3x3 s1 p1 relu"),
+ * and its name (as=NAME, "" if none); each output may be NULL. */
+MYNN_API mynn_status mynn_layer_describe(const mynn_net *net, int i, char *item, size_t item_size,
+                                         char *settings, size_t settings_size, const char **name);
 
 /* The flat parameter and gradient buffers (valid after build).  Layer i's
  * weight then bias are contiguous, layers in order.  *n receives the count. */
@@ -574,6 +618,20 @@ typedef struct mynn_reducer {
     void *ctx;
 } mynn_reducer;
 
+/* Data augmentation for images (a net whose input shape is C × H × W),
+ * applied as each batch is gathered (no second copy of the data set):
+ *  - crop > 0: the image moved by a random (dy, dx) in [-crop, crop]², the
+ *    uncovered border zero (before the input transform): torchvision's
+ *    RandomCrop(H, padding=crop);
+ *  - flip: mirrored left-right with probability 1/2 (RandomHorizontalFlip).
+ * A sample's draw depends only on the fit seed, the epoch and its place in
+ * the epoch's order, so training stays the same bits for a seed and
+ * thread count, on any number of ranks, and across a resume. */
+typedef struct mynn_augment {
+    int crop;
+    int flip;
+} mynn_augment;
+
 typedef struct mynn_fit_options {
     int epochs;                 /* 10 */
     int batch_size;             /* 32; <= the net's max_batch */
@@ -612,6 +670,8 @@ typedef struct mynn_fit_options {
      * another world size).  A stop requested by on_batch or on_epoch on any
      * rank stops every rank at the same step. */
     const mynn_reducer *reducer;
+    /* Augmentation of the training images (off by default; see above). */
+    mynn_augment augment;
 } mynn_fit_options;
 MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
 

@@ -92,7 +92,7 @@ static void layer_double(const mn_layer *l, const double *x, double *y)
     const int C = l->in_shape.c, H = l->in_shape.h, W = l->in_shape.w;
     const int F = l->out_shape.c, OH = l->out_shape.h, OW = l->out_shape.w;
     const float *p = l->param;
-    switch (l->ops->kind) {
+    switch (l->kind->id) {
     case MYNN_LAYER_DENSE:
         for (int o = 0; o < l->n_out; o++) {
             double z = p[(size_t)l->n_out * l->n_in + o];
@@ -127,7 +127,7 @@ static void layer_double(const mn_layer *l, const double *x, double *y)
                             m = v > m ? v : m;
                             sum += v;
                         }
-                    y[(c * OH + oy) * OW + ox] = l->ops->kind == MYNN_LAYER_MAXPOOL ? m : sum / (l->kh * l->kw);
+                    y[(c * OH + oy) * OW + ox] = l->kind->id == MYNN_LAYER_MAXPOOL ? m : sum / (l->kh * l->kw);
                 }
         break;
     case MYNN_LAYER_GLOBAL_AVGPOOL:
@@ -145,7 +145,7 @@ static void layer_double(const mn_layer *l, const double *x, double *y)
     default:   /* flatten, dropout, activation */
         for (int i = 0; i < l->n_out; i++) y[i] = x[i];
     }
-    mynn_layer_kind k = l->ops->kind;
+    mynn_layer_kind k = l->kind->id;
     if (k == MYNN_LAYER_DENSE || k == MYNN_LAYER_CONV || k == MYNN_LAYER_ACTIVATION) act_double(l->act, y, l->n_out);
 }
 
@@ -413,9 +413,9 @@ static void randomise(mynn_net *net, mynn_rng *r)
 {
     for (int i = 0; i < net->n_layers; i++) {
         mn_layer *l = &net->layers[i];
-        size_t np = l->ops->n_params(l);
+        size_t np = mn_layer_params(l);
         int C = l->out_shape.c;
-        if (l->ops->kind == MYNN_LAYER_BATCHNORM) {
+        if (l->kind->id == MYNN_LAYER_BATCHNORM) {
             for (int c = 0; c < C; c++) {
                 l->param[c] = 0.5f + mynn_rng_uniform(r);
                 l->param[C + c] = mynn_rng_uniform(r) - 0.5f;

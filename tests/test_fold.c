@@ -46,8 +46,8 @@ static void randomise(mynn_net *net)
 {
     for (int i = 0; i < net->n_layers; i++) {
         mn_layer *l = &net->layers[i];
-        size_t np = l->ops->n_params(l);
-        if (l->ops->kind == MYNN_LAYER_BATCHNORM) {
+        size_t np = mn_layer_params(l);
+        if (l->kind->id == MYNN_LAYER_BATCHNORM) {
             int C = l->in_shape.c;
             for (int c = 0; c < C; c++) {
                 l->param[c] = unif(0.5f, 1.5f);
@@ -78,12 +78,12 @@ static void check_fold(int c, int h, int w, const char *full, const char *bare, 
     for (int i = 0, j = 0; i < a->n_layers; i++, j++) {
         mn_layer *la = &a->layers[i], *lb = &b->layers[j];
         if (i == at) {
-            mn_fold_bn(la, &a->layers[i + 1], lb->param, lb->param + lb->ops->n_params(lb) - lb->out_shape.c);
+            mn_bn_fold(la, &a->layers[i + 1], lb->param, lb->param + mn_layer_params(lb) - lb->out_shape.c);
             i++;
             continue;
         }
-        size_t np = la->ops->n_params(la), nb = mn_layer_buffers(la);
-        CHECK(np == lb->ops->n_params(lb) && nb == mn_layer_buffers(lb), "layer %d: sizes differ", i);
+        size_t np = mn_layer_params(la), nb = mn_layer_buffers(la);
+        CHECK(np == mn_layer_params(lb) && nb == mn_layer_buffers(lb), "layer %d: sizes differ", i);
         if (np) memcpy(lb->param, la->param, np * sizeof(float));
         if (nb) memcpy(lb->buf, la->buf, nb * sizeof(float));
     }

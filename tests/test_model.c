@@ -2,7 +2,7 @@
  * independent Python reader, corrupt and hostile files, atomic replacement,
  * and the strict JSON reader underneath. */
 #include "check.h"
-#include "io/atomic_file.h"
+#include "emit/atomic_file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "mynn.h"

@@ -4,7 +4,7 @@
  * under node) against `mynn predict` on Fashion-MNIST test images
  * (synthetic data where the dataset is absent). */
 #include "check.h"
-#include "io/protobuf.h"
+#include "emit/protobuf.h"
 #include "network/network.h"
 #include "mynn.h"
 
@@ -136,14 +136,15 @@ static void test_errors(void)
     if (!net) return;
     FILE *f = fopen(path, "wb");
     CHECK(f && fputs("previous", f) >= 0 && fclose(f) == 0, "writing %s", path);
-    mn_layer_ops fake = *net->layers[1].ops;
-    fake.kind = (mynn_layer_kind)99;
+    mn_kind fake = *net->layers[1].kind;
+    fake.id = (mynn_layer_kind)99;
     fake.name = "warp";
-    const mn_layer_ops *saved = net->layers[1].ops;
-    net->layers[1].ops = &fake;
+    fake.onnx = NULL;
+    const mn_kind *saved = net->layers[1].kind;
+    net->layers[1].kind = &fake;
     CHECK(mynn_export_onnx(net, path) == MYNN_ERR_ARG && strstr(mynn_last_error(), "layer 1 (warp)"),
           "unknown kind: %s", mynn_last_error());
-    net->layers[1].ops = saved;
+    net->layers[1].kind = saved;
     size_t n = 0;
     char *text = slurp(path, &n);
     CHECK(text && n == 8 && !memcmp(text, "previous", 8), "previous file changed");
@@ -258,7 +259,7 @@ static int load_data(data *g, char *what, size_t what_n)
         g->rows = 6;
         g->cols = 8;
         g->d = g->rows * g->cols;
-        g->k = 4;
+        g->k = 10;   /* the cases' softmax outputs */
         div = 10.0f;
         snprintf(what, what_n, "synthetic data (%s absent)", dir);
     }

@@ -234,7 +234,7 @@ static mynn_net *case_net(const cnn_case *cc, int seed)
     mynn_rng_seed(&r, (uint64_t)seed + 100);
     for (int i = 0; i < net->n_layers; i++) {
         mn_layer *l = &net->layers[i];
-        if (l->ops->kind != MYNN_LAYER_BATCHNORM) continue;
+        if (l->kind->id != MYNN_LAYER_BATCHNORM) continue;
         int C = l->in_shape.c;
         for (int c = 0; c < C; c++) {
             l->param[c] = 0.5f + 1.5f * mynn_rng_uniform(&r);
@@ -284,7 +284,7 @@ static void test_layer_kinds(void)
         }
         const mynn_net *f = mynn_qnet_float(q);
         int bn_left = 0;
-        for (int i = 0; i < mynn_n_layers(f); i++) bn_left += f->layers[i].ops->kind == MYNN_LAYER_BATCHNORM;
+        for (int i = 0; i < mynn_n_layers(f); i++) bn_left += f->layers[i].kind->id == MYNN_LAYER_BATCHNORM;
         CHECK(mynn_n_layers(f) == mynn_n_layers(net) - cc->folds, "case %zu: %d layers after folding, want %d",
               t, mynn_n_layers(f), mynn_n_layers(net) - cc->folds);
         CHECK(bn_left == (cc->folds ? 0 : 1), "case %zu: %d batch norms left", t, bn_left);

@@ -119,10 +119,10 @@ static outcome run_layer(const rule *r, int cols, int rows, mynn_activation act,
             /* the twin holds the same weights: its backward is the reference dx */
             memcpy(twin->params, net->params, net->n_params * sizeof(float));
             mn_forward(twin, x, 1, 1);
-            lt->ops->backward(lt, x, dyt, dy_is_dz, dxr, 1);
+            lt->kind->backward(lt, (const float *const *)&x, lt->out, dyt, dy_is_dz, &dxr, 1);
             mn_update u;
             CHECK_OK(mn_optimizer_begin(opt, c.lr, 1.0f, &u));
-            l->ops->backward_update(l, x, dy, dy_is_dz, dx, 1, &u, 0);
+            l->kind->backward_update(l, x, l->out, dy, dy_is_dz, dx, 1, &u, 0);
             o.dx_exact += memcmp(dx, dxr, (size_t)cols * sizeof *dx) == 0;
             const float *w = twin->params, *dz = dy_is_dz ? dyt : lt->cache;
             for (int j = 0; j < cols; j++) {
@@ -133,7 +133,7 @@ static outcome run_layer(const rule *r, int cols, int rows, mynn_activation act,
                 if (e > o.dx_err) o.dx_err = e;
             }
         } else {
-            l->ops->backward(l, x, dy, dy_is_dz, dx, 1);
+            l->kind->backward(l, (const float *const *)&x, l->out, dy, dy_is_dz, &dx, 1);
             CHECK_OK(mynn_optimizer_step(opt, c.lr));
         }
     }
@@ -267,25 +267,29 @@ static double fused_step(mynn_net *net, mynn_optimizer *opt, const float *x, con
     mn_forward(net, x, 1, 1);
     mn_layer *last = &net->layers[net->n_layers - 1];
     double loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, 1, last->n_out);
-    int fused = mn_loss_fused(net->loss, last->act);
-    float *dy = net->back[0];
+    int fused = mn_loss_fused(net->loss, last->act), width = net->n_inputs;
+    for (int i = 0; i < net->n_layers; i++) width = net->layers[i].n_out > width ? net->layers[i].n_out : width;
+    float *back[2] = {calloc((size_t)width, sizeof(float)), calloc((size_t)width, sizeof(float))};
+    float *dy = back[0];
     mn_loss_grad(net->loss, last->act, last->out, y, 1, last->n_out, dy);
     mn_update u;
-    if (mn_optimizer_begin(opt, lr, 1.0f, &u)) return NAN;
-    for (int i = net->n_layers - 1; i >= 0; i--) {
+    if (mn_optimizer_begin(opt, lr, 1.0f, &u)) loss = NAN;
+    for (int i = net->n_layers - 1; i >= 0 && loss == loss; i--) {
         mn_layer *l = &net->layers[i];
         const float *xi = i > 0 ? net->layers[i - 1].out : net->last_x;
-        float *dx = i > 0 ? (dy == net->back[0] ? net->back[1] : net->back[0]) : NULL;
+        float *dx = i > 0 ? (dy == back[0] ? back[1] : back[0]) : NULL;
         size_t off = (size_t)(l->param - net->params);
         int dz = fused && i == net->n_layers - 1;
-        if (l->ops->backward_update) {
-            l->ops->backward_update(l, xi, dy, dz, dx, 1, &u, off);
+        if (l->kind->backward_update) {
+            l->kind->backward_update(l, xi, l->out, dy, dz, dx, 1, &u, off);
         } else {
-            l->ops->backward(l, xi, dy, dz, dx, 1);
-            mn_k_update(&u, l->param, l->grad, off, l->ops->n_params(l));
+            l->kind->backward(l, &xi, l->out, dy, dz, &dx, 1);
+            mn_k_update(&u, l->param, l->grad, off, mn_layer_params(l));
         }
         dy = dx;
     }
+    free(back[0]);
+    free(back[1]);
     return loss;
 }
 

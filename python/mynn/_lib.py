@@ -43,11 +43,16 @@ EPOCH_CALLBACK = ctypes.CFUNCTYPE(c_int, P(EpochStats), c_void_p)
 BATCH_CALLBACK = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int, c_float, c_void_p)
 
 
+class Augment(ctypes.Structure):
+    _fields_ = [("crop", c_int), ("flip", c_int)]
+
+
 class FitOptions(ctypes.Structure):
     _fields_ = [("epochs", c_int), ("batch_size", c_int), ("seed", c_uint64), ("shuffle", c_int),
                 ("optim", OptimConfig), ("schedule", Schedule), ("patience", c_int),
                 ("on_epoch", EPOCH_CALLBACK), ("on_batch", BATCH_CALLBACK), ("user", c_void_p),
-                ("checkpoint_path", c_char_p), ("resume", c_int), ("reducer", c_void_p)]
+                ("checkpoint_path", c_char_p), ("resume", c_int), ("reducer", c_void_p),
+                ("augment", Augment)]
 
 
 class Dataset(ctypes.Structure):
@@ -79,7 +84,7 @@ class LayerInfo(ctypes.Structure):
 
 
 # The structures a test compares with the C compiler's sizeof/offsetof.
-STRUCTS = {"mynn_optim_config": OptimConfig, "mynn_schedule": Schedule,
+STRUCTS = {"mynn_optim_config": OptimConfig, "mynn_schedule": Schedule, "mynn_augment": Augment,
            "mynn_epoch_stats": EpochStats, "mynn_fit_options": FitOptions,
            "mynn_dataset": Dataset, "mynn_load_options": LoadOptions, "mynn_metrics": Metrics,
            "mynn_layer_info": LayerInfo}
@@ -112,6 +117,9 @@ PROTOTYPES = {
     "mynn_max_batch": (c_int, [NetP]),
     "mynn_get_loss": (c_int, [NetP]),
     "mynn_layer_get_info": (STATUS, [NetP, c_int, P(LayerInfo)]),
+    "mynn_layer_inputs": (c_int, [NetP, c_int, c_int_p, c_int]),
+    "mynn_layer_describe": (STATUS, [NetP, c_int, c_char_p, c_size_t, c_char_p, c_size_t, P(c_char_p)]),
+    "mynn_add_node": (STATUS, [NetP, c_char_p, c_int_p, c_int, c_int_p]),
     "mynn_params": (c_float_p, [NetP, P(c_size_t)]),
     "mynn_layer_weight": (c_float_p, [NetP, c_int]),
     "mynn_layer_bias": (c_float_p, [NetP, c_int]),

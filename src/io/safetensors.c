@@ -15,7 +15,7 @@
  * overlap another, and hold finite values; together the tensors must cover
  * the data exactly. */
 #include "safetensors.h"
-#include "atomic_file.h"
+#include "emit/atomic_file.h"
 #include "core/core.h"
 #include "json.h"
 #include "network/network.h"
@@ -35,7 +35,7 @@
 
 #define ST_MAX_FILE (((uint64_t)1 << 30) + ((uint64_t)128 << 20)) /* 1 GiB of weights + header */
 #define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000)  /* 100 MB */
-#define ST_SPEC_MAX 4096                            /* mynn_add_layers' limit */
+#define ST_SPEC_MAX 65536                           /* mynn_add_layers' limit */
 #define ST_FORMAT_VERSION "1"
 
 /* ------------------------------------------------------------------------ */
@@ -62,7 +62,7 @@ static mynn_status plan(const mynn_net *net, int with_input, tensor **out, size_
     size_t cap = 4 * (size_t)net->n_layers + 2, k = 0, off = 0, boff = 0;
     tensor *t = calloc(cap, sizeof *t);
     if (!t) return mn_error(MYNN_ERR_NOMEM, "out of memory listing tensors");
-    for (int i = 0; i < net->n_layers; i++) boff += net->layers[i].ops->n_params(&net->layers[i]);
+    for (int i = 0; i < net->n_layers; i++) boff += mn_layer_params(&net->layers[i]);
     uint64_t pos = 0;
     for (int i = 0; i < net->n_layers; i++) {
         const mn_layer *l = &net->layers[i];
@@ -76,7 +76,7 @@ static mynn_status plan(const mynn_net *net, int with_input, tensor **out, size_
             w->count = d[j].count;
             w->param_off = (d[j].buffer ? boff : off) + d[j].offset;
         }
-        off += l->ops->n_params(l);
+        off += mn_layer_params(l);
         boff += mn_layer_buffers(l);
     }
     if (with_input) {
@@ -169,53 +169,6 @@ static int reserved(const char *key)
     return 0;
 }
 
-/* The mynn_add_layers item that rebuilds layer l exactly. */
-static void layer_item(const mn_layer *l, char *tmp, size_t n)
-{
-    char num[MN_NUM_BUFSZ], k[24], pad[16];
-    const char *d1 = l->dims == 1 ? "1d" : "";
-    switch (l->ops->kind) {
-    case MYNN_LAYER_DROPOUT:
-        mn_format_float(num, sizeof num, l->rate);
-        snprintf(tmp, n, "dropout:%s", num);
-        break;
-    case MYNN_LAYER_CONV:
-        if (l->dims == 1 || l->kh == l->kw) snprintf(k, sizeof k, "%d", l->kw);
-        else snprintf(k, sizeof k, "%dx%d", l->kh, l->kw);
-        /* unequal paddings only come from pad=same with a non-square kernel */
-        if (l->dims == 1 || l->ph == l->pw) snprintf(pad, sizeof pad, "%d", l->pw);
-        else snprintf(pad, sizeof pad, "same");
-        snprintf(tmp, n, "conv%s:%d:%s:%s:stride=%d:pad=%s", d1, l->out_shape.c, k,
-                 mynn_activation_name(l->act), l->sw, pad);
-        break;
-    case MYNN_LAYER_MAXPOOL:
-    case MYNN_LAYER_AVGPOOL:
-        snprintf(tmp, n, "%s%s:%d:stride=%d", l->ops->name, d1, l->kw, l->sw);
-        break;
-    case MYNN_LAYER_GLOBAL_AVGPOOL:
-    case MYNN_LAYER_FLATTEN:
-    case MYNN_LAYER_BATCHNORM:
-        snprintf(tmp, n, "%s", l->ops->name);
-        break;
-    case MYNN_LAYER_ACTIVATION:
-        snprintf(tmp, n, "%s", mynn_activation_name(l->act));
-        break;
-    default:
-        snprintf(tmp, n, "%d:%s", l->n_out, mynn_activation_name(l->act));
-    }
-}
-
-/* The mynn_add_layers description of net's layers. */
-static void layer_spec(const mynn_net *net, sbuf *b)
-{
-    for (int i = 0; i < net->n_layers; i++) {
-        char tmp[96];
-        if (i) sb_add(b, ",", 1);
-        layer_item(&net->layers[i], tmp, sizeof tmp);
-        sb_str(b, tmp);
-    }
-}
-
 static void sb_meta(sbuf *b, const char *key, const char *value)
 {
     sb_add(b, ",", 1);
@@ -259,10 +212,14 @@ mynn_status mynn_save(const mynn_net *net, const char *path)
     mynn_status s = plan(net, with_input, &t, &nt, &total);
     if (s) return s;
 
-    sbuf spec = {0}, h = {0};
-    layer_spec(net, &spec);
-    if (!spec.oom && spec.n >= ST_SPEC_MAX) {
-        free(spec.p);
+    sbuf h = {0};
+    char *spec = mn_net_spec(net);
+    if (!spec) {
+        free(t);
+        return mn_error(MYNN_ERR_NOMEM, "mynn_save: out of memory describing the layers");
+    }
+    if (strlen(spec) >= ST_SPEC_MAX) {
+        free(spec);
         free(t);
         return mn_error(MYNN_ERR_ARG, "mynn_save: the layer list is longer than %d characters",
                         ST_SPEC_MAX - 1);
@@ -278,7 +235,7 @@ mynn_status mynn_save(const mynn_net *net, const char *path)
         else snprintf(shape, sizeof shape, "%dx%dx%d", net->in_shape.c, net->in_shape.h, net->in_shape.w);
         sb_meta(&h, "input_shape", shape);
     }
-    sb_meta(&h, "layers", spec.p ? spec.p : "");
+    sb_meta(&h, "layers", spec);
     sb_meta(&h, "loss", mynn_loss_name(net->loss));
     sb_meta(&h, "normalize", with_input ? (net->transform_kind[0] ? net->transform_kind : "custom")
                                         : "none");
@@ -301,8 +258,8 @@ mynn_status mynn_save(const mynn_net *net, const char *path)
     }
     sb_add(&h, "}", 1);
     while (!h.oom && h.n % 8 != 0) sb_add(&h, " ", 1);   /* data starts 8-aligned */
-    free(spec.p);
-    if (h.oom || spec.oom) {
+    free(spec);
+    if (h.oom) {
         free(h.p);
         free(t);
         return mn_error(MYNN_ERR_NOMEM, "mynn_save: out of memory building the header");
@@ -721,7 +678,7 @@ static mynn_status read_metadata(const mn_st_file *f, mynn_net **net)
         return LFAIL("%s: metadata layers \"%.80s\": %s", path, layers, msg);
     }
     const mn_layer *last = &(*net)->layers[(*net)->n_layers - 1];
-    if (last->ops->kind != MYNN_LAYER_DENSE)
+    if (last->kind->id != MYNN_LAYER_DENSE)
         return LFAIL("%s: metadata layers \"%.80s\": the last layer must be dense", path, layers);
 
     const char *loss_name = mn_st_meta(f, "loss");
@@ -796,6 +753,12 @@ static mynn_status read_data(mn_st_file *f, mynn_net *net, const tensor *t, size
             return LFAIL("%s: tensor \"%s\": value %zu is %s", f->path, t[i].name, at,
                          isnan(dst[at]) ? "NaN" : "infinite");
     }
+    for (int i = 0; i < net->n_layers; i++) {
+        const mn_layer *l = &net->layers[i];
+        char why[160];
+        if (l->kind->check_values && l->kind->check_values(l, why, sizeof why))
+            return LFAIL("%s: layer %d (%s): %s", f->path, i, l->kind->name, why);
+    }
     return MYNN_OK;
 }
 
@@ -854,21 +817,6 @@ mynn_status mynn_load(mynn_net **out, const char *path, int max_batch)
 /* ------------------------------------------------------------------------ */
 /* Generic named tensors (checkpoints): see safetensors.h                    */
 /* ------------------------------------------------------------------------ */
-
-char *mn_st_layer_spec(const mynn_net *net)
-{
-    sbuf b = {0};
-    layer_spec(net, &b);
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    if (!b.p) {
-        b.p = malloc(1);
-        if (b.p) b.p[0] = '\0';
-    }
-    return b.p;
-}
 
 /* Store element i of a host-order array of dtype at o, little-endian. */
 static void put_le(unsigned char *o, const void *src, size_t i, unsigned size)

@@ -62,9 +62,5 @@ mynn_status mn_st_read(mn_st_file *f, const char *name, mn_st_dtype dtype, int r
 /* The name of a tensor not read yet, or NULL when all were read. */
 const char *mn_st_unread(const mn_st_file *f);
 
-/* net's layers as a mynn_add_layers description ("7:tanh,dropout:0.1,3:softmax",
- * numbers locale-independent), as mynn_save stores it.  malloc'ed; NULL when
- * out of memory. */
-char *mn_st_layer_spec(const mynn_net *net);
 
 #endif

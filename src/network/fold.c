@@ -1,50 +1,27 @@
-/* Folding batch norm into the layer before it (fold.h). */
+/* Which batch norms fold into the node before them (fold.h). */
 #include "fold.h"
 
-#include <math.h>
-
-int mn_bn_folds_into(const mn_layer *l, const mn_layer *bn)
+int mn_fold_source(const mynn_net *net, int bn)
 {
-    if (!l || !bn || bn->ops->kind != MYNN_LAYER_BATCHNORM) return 0;
-    mynn_layer_kind k = l->ops->kind;
-    if (k != MYNN_LAYER_CONV && k != MYNN_LAYER_DENSE) return 0;
-    return l->act == MYNN_ACT_IDENTITY && bn->in_shape.c == l->out_shape.c &&
-           bn->n_in == l->n_out;
+    if (!net || bn < 0 || bn >= net->n_layers) return -1;
+    const mn_layer *b = &net->layers[bn];
+    if (b->kind->id != MYNN_LAYER_BATCHNORM || b->n_src != 1 || b->src[0] < 0) return -1;
+    const mn_layer *l = &net->layers[b->src[0]];
+    if (!l->kind->folds_bn || l->act != MYNN_ACT_IDENTITY || b->in_shape.c != l->out_shape.c ||
+        b->n_in != l->n_out || mn_net_readers(net, l->id) != 1)
+        return -1;
+    return l->id;
+}
+
+int mn_fold_target(const mynn_net *net, int i)
+{
+    if (!net || i < 0 || i >= net->n_layers) return -1;
+    for (int k = i + 1; k < net->n_layers; k++)
+        if (mn_fold_source(net, k) == i) return k;
+    return -1;
 }
 
 int mn_fold_next(const mynn_net *net, int i)
 {
-    if (!net || i < 0 || i + 1 >= net->n_layers) return 0;
-    return mn_bn_folds_into(&net->layers[i], &net->layers[i + 1]);
-}
-
-/* s[c] = γ[c] / sqrt(var[c] + eps), in double. */
-static double bn_scale(const mn_layer *bn, int c)
-{
-    const int C = bn->in_shape.c;
-    return (double)bn->param[c] / sqrt((double)bn->buf[C + c] + (double)bn->eps);
-}
-
-void mn_fold_bn(const mn_layer *l, const mn_layer *bn, float *w, float *b)
-{
-    const int C = l->out_shape.c;
-    const size_t K = (l->ops->n_params(l) - (size_t)C) / (size_t)C;
-    const float *lw = l->param, *lb = l->param + (size_t)C * K;
-    const float *beta = bn->param + C, *mean = bn->buf;
-    for (int c = 0; c < C; c++) {
-        double s = bn_scale(bn, c);
-        for (size_t k = 0; k < K; k++) w[(size_t)c * K + k] = (float)((double)lw[(size_t)c * K + k] * s);
-        b[c] = (float)(((double)lb[c] - mean[c]) * s + beta[c]);
-    }
-}
-
-void mn_bn_affine(const mn_layer *bn, float *s, float *t)
-{
-    const int C = bn->in_shape.c;
-    const float *beta = bn->param + C, *mean = bn->buf;
-    for (int c = 0; c < C; c++) {
-        double sc = bn_scale(bn, c);
-        s[c] = (float)sc;
-        t[c] = (float)((double)beta[c] - (double)mean[c] * sc);
-    }
+    return net && i >= 0 && i + 1 < net->n_layers && mn_fold_source(net, i + 1) == i;
 }

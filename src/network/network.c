@@ -1,5 +1,6 @@
-/* Network construction, build (the one allocation point), forward and
- * backward over the layer list, prediction and plain gradient descent. */
+/* The network's public life: creation, the loss, build (the one
+ * allocation point), prediction, gradients and plain gradient descent.
+ * Running the graph is graph.c; adding nodes add_layers.c and spec.c. */
 #include "network.h"
 #include "activations/activation.h"
 #include "core/core.h"
@@ -11,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MN_MAX_UNITS (1 << 24)
 
 mynn_status mynn_create(mynn_net **out, int n_inputs)
 {
@@ -35,13 +34,15 @@ static void release_buffers(mynn_net *net)
     free(net->params);
     free(net->grads);
     free(net->acts);
-    free(net->back[0]);
-    free(net->back[1]);
+    free(net->gbuf);
+    free(net->gofs);
+    free(net->route);
     free(net->xin);
     free(net->work);
     free(net->aux);
-    net->params = net->grads = net->acts = net->xin = net->work = net->aux = NULL;
-    net->back[0] = net->back[1] = NULL;
+    net->params = net->grads = net->acts = net->gbuf = net->xin = net->work = net->aux = NULL;
+    net->gofs = NULL;
+    net->route = NULL;
     net->max_batch = 0;
 }
 
@@ -66,7 +67,7 @@ mynn_status mynn_set_loss(mynn_net *net, mynn_loss loss)
         return mn_error(MYNN_ERR_ARG, "unknown loss %d", (int)loss);
     if (net->n_layers) {
         const mn_layer *last = &net->layers[net->n_layers - 1];
-        if (last->ops->kind == MYNN_LAYER_DENSE && mn_loss_check(loss, last->act) != MYNN_OK)
+        if (last->kind->id == MYNN_LAYER_DENSE && mn_loss_check(loss, last->act) != MYNN_OK)
             return MYNN_ERR_ARG;
     }
     net->loss = loss;
@@ -85,27 +86,37 @@ mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t se
     if ((unsigned)init > MYNN_INIT_UNIFORM01)
         return mn_error(MYNN_ERR_ARG, "mynn_build: unknown initialisation %d", (int)init);
     const mn_layer *last = &net->layers[net->n_layers - 1];
-    if (last->ops->kind != MYNN_LAYER_DENSE)
-        return mn_error(MYNN_ERR_STATE, "mynn_build: the last layer must be dense, not %s",
-                        last->ops->name);
+    if (last->kind->id != MYNN_LAYER_DENSE)
+        return mn_error(MYNN_ERR_STATE, "mynn_build: the last layer must be dense, not %s", last->kind->name);
     mynn_status s = mn_loss_check(net->loss, last->act);
     if (s) return s;
+    /* One output: every other node must be read, or its gradient would be
+     * nothing at all. */
+    for (int i = 0; i < net->n_layers - 1; i++)
+        if (!mn_net_readers(net, i))
+            return mn_error(MYNN_ERR_STATE, "mynn_build: layer %d (%s) is not read by any later layer "
+                            "(a network has one output, its last layer)", i + 1, net->layers[i].kind->name);
 
     mn_build_sizes z;
     mynn_status s2 = mn_build_sizes_of(net, max_batch, &z);
     if (s2) return s2;
 
     release_buffers(net);
+    size_t n_grad = 0;
+    s2 = mn_plan_gradients(net, max_batch, &n_grad);
+    if (s2) {
+        release_buffers(net);
+        return s2;
+    }
     net->params = mn_calloc(z.n_params + z.n_buffers, sizeof(float), "parameters");
     net->grads = mn_calloc(z.n_params + MN_GRAD_SPARE, sizeof(float), "gradients");
     net->acts = mn_calloc(z.n_acts, sizeof(float), "activations");
-    net->back[0] = mn_calloc(z.width, sizeof(float), "backward scratch");
-    net->back[1] = mn_calloc(z.width, sizeof(float), "backward scratch");
+    net->gbuf = mn_calloc(n_grad ? n_grad : 1, sizeof(float), "backward gradients");
     net->xin = mn_calloc((size_t)max_batch * net->n_inputs, sizeof(float), "input buffer");
     net->work = z.n_work ? mn_calloc(z.n_work, sizeof(float), "convolution workspace") : NULL;
     net->aux = mn_calloc(z.n_aux ? z.n_aux : 1, sizeof(float), "layer scratch");  /* never NULL: views step through it */
-    if (!net->params || !net->grads || !net->acts || !net->back[0] || !net->back[1] || !net->xin ||
-        (z.n_work && !net->work) || !net->aux) {
+    if (!net->params || !net->grads || !net->acts || !net->gbuf || !net->xin || (z.n_work && !net->work) ||
+        !net->aux) {
         release_buffers(net);
         return MYNN_ERR_NOMEM;
     }
@@ -121,8 +132,8 @@ mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t se
         mn_layer *l = &net->layers[i];
         l->param = p;
         l->grad = g;
-        p += l->ops->n_params(l);
-        g += l->ops->n_params(l);
+        p += mn_layer_params(l);
+        g += mn_layer_params(l);
         l->buf = bf;
         bf += mn_layer_buffers(l);
         l->aux = aux;
@@ -131,8 +142,8 @@ mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t se
         l->out = a;
         a += (size_t)max_batch * l->n_out;
         l->cache = a;
-        a += (size_t)max_batch * l->ops->cache_per_sample(l);
-        l->ops->init(l, init, &rng);
+        a += (size_t)max_batch * mn_layer_cache(l);
+        if (l->kind->init) l->kind->init(l, init, &rng);
     }
     return MYNN_OK;
 }
@@ -161,78 +172,6 @@ mynn_status mynn_set_input_transform(mynn_net *net, const char *kind, const floa
     memcpy(net->scale, scale, (size_t)net->n_inputs * sizeof(float));
     snprintf(net->transform_kind, sizeof net->transform_kind, "%s", kind ? kind : "custom");
     return MYNN_OK;
-}
-
-const float *mn_forward(mynn_net *net, const float *x, int n, int training)
-{
-    if (net->shift) {
-        mn_shift_scale_rows(net->xin, x, net->shift, net->scale, n, net->n_inputs);
-        x = net->xin;
-    }
-    return mn_forward_transformed(net, x, n, training);
-}
-
-const float *mn_forward_transformed(mynn_net *net, const float *x, int n, int training)
-{
-    MN_TEAM_SOLO(net->last_x = x);
-    for (int i = 0; i < net->n_layers; i++) {
-        mn_layer *l = &net->layers[i];
-        l->ops->forward(l, x, n, training);
-        x = l->out;
-    }
-    return x;
-}
-
-void mn_net_skip_rows(mynn_net *net, int rows)
-{
-    for (int i = 0; i < net->n_layers && rows > 0; i++) {
-        mn_layer *l = &net->layers[i];
-        if (l->ops->skip_rows) l->ops->skip_rows(l, rows);
-    }
-}
-
-double mn_backward(mynn_net *net, const float *y, int n) { return mn_backward_dx(net, y, n, NULL); }
-
-/* The loop of mn_backward_dx and mn_backward_update. */
-static void backward_run(mynn_net *net, const float *y, int n, float *dx_in, const mn_update *u,
-                         double *loss)
-{
-    mn_layer *last = &net->layers[net->n_layers - 1];
-    float *dy = net->back[0];
-    const int fused = mn_loss_fused(net->loss, last->act);
-    MN_TEAM_SOLO({
-        *loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, n, last->n_out);
-        mn_loss_grad(net->loss, last->act, last->out, y, n, last->n_out, dy);
-    });
-    if (!isfinite(*loss)) u = NULL;   /* diverged: the caller restores the epoch's start */
-    for (int i = net->n_layers - 1; i >= 0; i--) {
-        mn_layer *l = &net->layers[i];
-        const float *x = i > 0 ? net->layers[i - 1].out : net->last_x;
-        float *dx = i > 0 ? (dy == net->back[0] ? net->back[1] : net->back[0]) : dx_in;
-        const int dz = fused && i == net->n_layers - 1;
-        const size_t off = (size_t)(l->param - net->params), np = l->ops->n_params(l);
-        /* A layer's own fused op runs outside a team; in one, backward
-         * and the team-split update, equal to it by the op's contract. */
-        if (u && l->ops->backward_update && mn_team_size() <= 1) {
-            l->ops->backward_update(l, x, dy, dz, dx, n, u, off);
-        } else {
-            l->ops->backward(l, x, dy, dz, dx, n);
-            if (u && np) mn_k_update(u, l->param, l->grad, off, np);
-        }
-        dy = dx;
-    }
-}
-
-double mn_backward_dx(mynn_net *net, const float *y, int n, float *dx_in)
-{
-    double loss = 0.0;
-    backward_run(net, y, n, dx_in, NULL, &loss);
-    return loss;
-}
-
-void mn_backward_update(mynn_net *net, const float *y, int n, const mn_update *u, double *loss)
-{
-    backward_run(net, y, n, NULL, u, loss);
 }
 
 /* Checked in blocks with a branch-free test of the exponent bits, so the

@@ -1,206 +1,74 @@
-/* The one-argument architecture description, as mynn_add_layers documents:
- * "conv:32:3:relu:pad=1,maxpool:2,flatten,128:relu,dropout:0.3,10:softmax".
- * Each comma-separated item is a kind followed by ':'-separated fields:
- * positional ones first, then key=value ones.  One table entry per kind. */
+/* The one-argument description of a network, as mynn_add_layers documents:
+ *
+ *   conv:32:3:relu:pad=1,maxpool:2,flatten,128:relu,dropout:0.3,10:softmax
+ *   res(conv:32:3:pad=same,batchnorm,relu,conv:32:3:pad=same,batchnorm):relu
+ *   cat(conv:16:1 | conv:16:3:pad=same | maxpool:3:stride=1:pad=1)
+ *
+ *   spec    := seq
+ *   seq     := elem (',' elem)*                  each elem reads the one before
+ *   elem    := item | block
+ *   block   := ('res' | 'cat' | '') '(' seq ('|' seq)* ')' ['x' N] (':' FIELD)*
+ *   item    := KIND (':' FIELD)*                 positional fields, then key=value
+ *
+ * res(A | B) is the sum of A and B applied to the block's input (B absent:
+ * the input itself, an identity shortcut), an add node; cat(A | B | ...)
+ * their concatenation, a concat node; a block's fields after ')' are its
+ * join node's (res(...):relu); (A)xN and res(...)xN repeat the block N
+ * times, each reading the one before.  Two keys work on any item: as=NAME
+ * names the node, from=REF[+REF...] sets its inputs (default: the node
+ * before), a REF being a name, a node index (0-based, as in the model
+ * file's tensor names; negative: counted back from this node, -1 the one
+ * before) or "input".  The kind of an item parses its own fields
+ * (src/layers/<kind>.c, through the registry).
+ *
+ * Printing (mn_net_spec) writes the flat form: one item per node in
+ * order, with from= where a node reads other than the node before, so the
+ * model file's architecture maps one item to one node, layers.<i>. */
 #include "core/core.h"
-#include "io/numparse.h"
 #include "network.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MN_SPEC_MAX 4096
-#define MAX_FIELDS 8
+#define MN_SPEC_MAX 65536
+#define MAX_DEPTH 32
+#define MAX_REPEAT 10000
+#define ITEM_MAX 512
+#define MAX_KEYS (MN_ITEM_FIELDS + 2)
 
-typedef struct item {
-    int index;                  /* 1-based position, for messages */
-    const char *kind;
-    char *pos[MAX_FIELDS];      /* positional fields after the kind */
-    int n_pos;
-    char *key[MAX_FIELDS], *val[MAX_FIELDS];
-    int n_keys;
-} item;
+typedef struct parser {
+    mynn_net *net;
+    const char *text;
+    size_t pos;
+    int depth;
+} parser;
 
-static mynn_status bad(const item *it, const char *what)
+/* ---- errors ------------------------------------------------------------------ */
+
+static mynn_status column_error(const parser *p, size_t at, const char *fmt, ...) MN_PRINTF(3, 4);
+static mynn_status column_error(const parser *p, size_t at, const char *fmt, ...)
 {
-    return mn_error(MYNN_ERR_ARG, "layer %d (%s): %s", it->index, it->kind, what);
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    (void)p;
+    return mn_error(MYNN_ERR_ARG, "layers: column %zu: %s", at + 1, what);
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
+static char peek(const parser *p) { return p->text[p->pos]; }
+
+static void skip_space(parser *p)
 {
-    char *e;
-    errno = 0;
-    long v = strtol(s, &e, 10);
-    if (e == s || *e || errno || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
+    while (isspace((unsigned char)peek(p))) p->pos++;
 }
 
-/* "3" or "3x5" */
-static int parse_pair(const char *s, int *a, int *b)
-{
-    const char *x = strchr(s, 'x');
-    if (!x) {
-        if (parse_int(s, 1, 4096, a)) return -1;
-        *b = *a;
-        return 0;
-    }
-    char first[16];
-    size_t n = (size_t)(x - s);
-    if (n == 0 || n >= sizeof first) return -1;
-    memcpy(first, s, n);
-    first[n] = '\0';
-    return parse_int(first, 1, 4096, a) || parse_int(x + 1, 1, 4096, b) ? -1 : 0;
-}
-
-static mynn_status activation_field(const item *it, const char *s, mynn_activation *act)
-{
-    if (mynn_activation_from_name(s, act) == MYNN_OK) return MYNN_OK;
-    char msg[160];
-    snprintf(msg, sizeof msg, "unknown activation \"%.40s\" (identity, sigmoid, tanh, relu, "
-             "leaky_relu, gelu, softmax)", s);
-    return bad(it, msg);
-}
-
-/* Only keys among allowed (a NULL-terminated list) may appear. */
-static mynn_status check_keys(const item *it, const char *const *allowed)
-{
-    for (int k = 0; k < it->n_keys; k++) {
-        int ok = 0;
-        for (int a = 0; allowed[a]; a++) ok |= strcmp(it->key[k], allowed[a]) == 0;
-        if (!ok) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "unknown key \"%.32s\"", it->key[k]);
-            return bad(it, msg);
-        }
-    }
-    return MYNN_OK;
-}
-
-static const char *key_value(const item *it, const char *key)
-{
-    for (int k = 0; k < it->n_keys; k++)
-        if (strcmp(it->key[k], key) == 0) return it->val[k];
-    return NULL;
-}
-
-/* conv:F:K[xK2][:ACT][:stride=S][:pad=P|same]  (conv1d: K only) */
-static mynn_status parse_conv(mynn_net *net, const item *it, int dims)
-{
-    static const char *const keys[] = {"stride", "pad", NULL};
-    mynn_status s = check_keys(it, keys);
-    if (s) return s;
-    int filters, kh, kw, stride = 1, pad = 0;
-    if (it->n_pos < 2 || it->n_pos > 3)
-        return bad(it, dims == 1 ? "expected conv1d:FILTERS:K[:ACT][:stride=S][:pad=P|same]"
-                                 : "expected conv:FILTERS:K[:ACT][:stride=S][:pad=P|same]");
-    if (parse_int(it->pos[0], 1, 1 << 24, &filters)) return bad(it, "FILTERS must be a count >= 1");
-    if (dims == 1 ? parse_int(it->pos[1], 1, 4096, &kw) : parse_pair(it->pos[1], &kh, &kw))
-        return bad(it, dims == 1 ? "K must be a kernel size >= 1" : "K must be a kernel size >= 1 (or KxK)");
-    mynn_activation act = MYNN_ACT_IDENTITY;
-    if (it->n_pos == 3 && (s = activation_field(it, it->pos[2], &act))) return s;
-    const char *v;
-    if ((v = key_value(it, "stride")) && parse_int(v, 1, 4096, &stride))
-        return bad(it, "stride must be an integer >= 1");
-    if ((v = key_value(it, "pad"))) {
-        if (strcmp(v, "same") == 0) pad = MYNN_PAD_SAME;
-        else if (parse_int(v, 0, 4096, &pad)) return bad(it, "pad must be an integer >= 0 or same");
-    }
-    return dims == 1 ? mynn_add_conv1d(net, filters, kw, stride, pad, act)
-                     : mynn_add_conv2d(net, filters, kh, kw, stride, pad, act);
-}
-
-static mynn_status parse_conv2d(mynn_net *net, const item *it) { return parse_conv(net, it, 2); }
-static mynn_status parse_conv1d(mynn_net *net, const item *it) { return parse_conv(net, it, 1); }
-
-/* maxpool:K[:stride=S] and the other pools */
-static mynn_status parse_pool(mynn_net *net, const item *it, int dims, mynn_layer_kind kind)
-{
-    static const char *const keys[] = {"stride", NULL};
-    mynn_status s = check_keys(it, keys);
-    if (s) return s;
-    int k, stride = 0;
-    if (it->n_pos != 1 || parse_int(it->pos[0], 1, 4096, &k))
-        return bad(it, "expected a window size K >= 1, as maxpool:2[:stride=S]");
-    const char *v = key_value(it, "stride");
-    if (v && parse_int(v, 1, 4096, &stride)) return bad(it, "stride must be an integer >= 1");
-    return dims == 1 ? mynn_add_pool1d(net, kind, k, stride) : mynn_add_pool2d(net, kind, k, stride);
-}
-
-static mynn_status parse_maxpool(mynn_net *net, const item *it) { return parse_pool(net, it, 2, MYNN_LAYER_MAXPOOL); }
-static mynn_status parse_avgpool(mynn_net *net, const item *it) { return parse_pool(net, it, 2, MYNN_LAYER_AVGPOOL); }
-static mynn_status parse_maxpool1d(mynn_net *net, const item *it) { return parse_pool(net, it, 1, MYNN_LAYER_MAXPOOL); }
-static mynn_status parse_avgpool1d(mynn_net *net, const item *it) { return parse_pool(net, it, 1, MYNN_LAYER_AVGPOOL); }
-
-/* Kinds without fields: gap, flatten, batchnorm. */
-static mynn_status no_fields(const item *it)
-{
-    if (it->n_pos || it->n_keys) return bad(it, "takes no settings");
-    return MYNN_OK;
-}
-
-static mynn_status parse_gap(mynn_net *net, const item *it)
-{
-    mynn_status s = no_fields(it);
-    return s ? s : mynn_add_global_avgpool(net);
-}
-
-static mynn_status parse_flatten(mynn_net *net, const item *it)
-{
-    mynn_status s = no_fields(it);
-    return s ? s : mynn_add_flatten(net);
-}
-
-static mynn_status parse_batchnorm(mynn_net *net, const item *it)
-{
-    mynn_status s = no_fields(it);
-    if (s) return s;
-    if (net->n_layers == 0) return bad(it, "batch norm cannot be the first layer (normalise the inputs instead)");
-    return mynn_add_batchnorm(net);
-}
-
-static mynn_status parse_dropout(mynn_net *net, const item *it)
-{
-    double rate = -1.0; /* parsed without the C locale: "0.2" everywhere */
-    if (it->n_pos != 1 || it->n_keys || mn_parse_double_str(it->pos[0], &rate) != 0 ||
-        !(rate >= 0.0 && rate < 1.0))
-        return bad(it, "needs a rate in [0, 1), as dropout:0.2");
-    return mynn_add_dropout(net, (float)rate);
-}
-
-/* UNITS[:ACT] */
-static mynn_status parse_dense(mynn_net *net, const item *it)
-{
-    int units;
-    if (parse_int(it->kind, 1, 1 << 24, &units))
-        return mn_error(MYNN_ERR_ARG, "layer %d: \"%s\" is not a unit count (as 128:relu) or a layer kind "
-                        "(conv, conv1d, maxpool, avgpool, maxpool1d, avgpool1d, gap, flatten, batchnorm, "
-                        "dropout, or an activation)", it->index, it->kind);
-    if (it->n_pos > 1 || it->n_keys)
-        return mn_error(MYNN_ERR_ARG, "layer %d: expected UNITS[:ACTIVATION], as 128:relu", it->index);
-    mynn_activation act = MYNN_ACT_IDENTITY;
-    if (it->n_pos == 1) {
-        if (mynn_activation_from_name(it->pos[0], &act) != MYNN_OK)
-            return mn_error(MYNN_ERR_ARG,
-                            "layer %d: unknown activation \"%s\" (identity, sigmoid, tanh, relu, "
-                            "leaky_relu, gelu, softmax)", it->index, it->pos[0]);
-    }
-    return mynn_add_dense(net, units, act);
-}
-
-static const struct {
-    const char *name;
-    mynn_status (*parse)(mynn_net *net, const item *it);
-} g_kinds[] = {
-    {"conv", parse_conv2d},       {"conv2d", parse_conv2d},   {"conv1d", parse_conv1d},
-    {"maxpool", parse_maxpool},   {"maxpool2d", parse_maxpool}, {"avgpool", parse_avgpool},
-    {"avgpool2d", parse_avgpool}, {"maxpool1d", parse_maxpool1d}, {"avgpool1d", parse_avgpool1d},
-    {"gap", parse_gap},           {"flatten", parse_flatten}, {"batchnorm", parse_batchnorm},
-    {"dropout", parse_dropout},
-};
+/* ---- one item ---------------------------------------------------------------- */
 
 static char *trim(char *s)
 {
@@ -210,14 +78,67 @@ static char *trim(char *s)
     return s;
 }
 
-/* Splits one item in place into its kind and fields. */
-static mynn_status split_item(char *text, int index, const char *spec, item *it)
+/* A name given with as=: a C-like identifier, not "input". */
+static int name_ok(const char *s)
+{
+    if (!*s || strlen(s) >= sizeof ((mn_layer *)0)->name || !(isalpha((unsigned char)*s) || *s == '_')) return 0;
+    for (const char *c = s; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_') return 0;
+    return strcmp(s, "input") != 0;
+}
+
+static int find_name(const mynn_net *net, const char *name)
+{
+    for (int i = 0; i < net->n_layers; i++)
+        if (strcmp(net->layers[i].name, name) == 0) return i;
+    return -2;
+}
+
+/* One REF of from=: a name, an index (negative: back from node id), or "input". */
+static mynn_status parse_ref(const mynn_net *net, const mn_item *it, const char *ref, int id, int *out)
+{
+    if (strcmp(ref, "input") == 0) {
+        *out = MN_NET_INPUT;
+        return MYNN_OK;
+    }
+    if (isdigit((unsigned char)*ref) || *ref == '-') {
+        int v;
+        if (mn_item_int(ref, -MN_MAX_NODES, MN_MAX_NODES, &v))
+            return mn_item_error(it, "from=%s: \"%s\" is not a layer index", ref, ref);
+        *out = v < 0 ? id + v : v;
+        if (*out < 0 || *out >= id)
+            return mn_item_error(it, "from=%s: %s is not an earlier layer (0..%d, or -1..-%d back, or input)", ref,
+                                 ref, id - 1, id);
+        return MYNN_OK;
+    }
+    *out = find_name(net, ref);
+    if (*out < 0) return mn_item_error(it, "from=%s: no earlier layer is named \"%s\"", ref, ref);
+    return MYNN_OK;
+}
+
+/* from=REF[+REF...] into src. */
+static mynn_status parse_from(const mynn_net *net, const mn_item *it, char *refs, int *src, int *n_src)
+{
+    *n_src = 0;
+    for (char *r = refs, *next; r; r = next) {
+        next = strchr(r, '+');
+        if (next) *next++ = '\0';
+        r = trim(r);
+        if (*n_src == MN_MAX_INPUTS) return mn_item_error(it, "from= names more than %d inputs", MN_MAX_INPUTS);
+        mynn_status s = parse_ref(net, it, r, net->n_layers, &src[(*n_src)++]);
+        if (s) return s;
+    }
+    return MYNN_OK;
+}
+
+/* Splits text in place into it (kind, positional fields, key=value
+ * fields), taking out the keys as= and from= that any item may carry. */
+static mynn_status split_item(char *text, int index, mn_item *it, char **as, char **from)
 {
     memset(it, 0, sizeof *it);
     it->index = index;
-    char *f = trim(text), *next;
-    if (*f == '\0') return mn_error(MYNN_ERR_ARG, "layer %d: empty item in \"%s\"", index, spec);
-    next = strchr(f, ':');
+    *as = *from = NULL;
+    char *f = text, *next = strchr(f, ':');
     if (next) *next++ = '\0';
     it->kind = trim(f);
     for (f = next; f; f = next) {
@@ -225,30 +146,223 @@ static mynn_status split_item(char *text, int index, const char *spec, item *it)
         if (next) *next++ = '\0';
         f = trim(f);
         char *eq = strchr(f, '=');
-        if (eq) {
-            if (it->n_keys == MAX_FIELDS) return bad(it, "too many settings");
-            *eq = '\0';
-            it->key[it->n_keys] = trim(f);
-            it->val[it->n_keys++] = trim(eq + 1);
-        } else {
-            if (it->n_keys) return bad(it, "positional settings must come before key=value ones");
-            if (it->n_pos == MAX_FIELDS) return bad(it, "too many settings");
+        if (!eq) {
+            if (it->n_keys || *as || *from) return mn_item_error(it, "positional settings must come before key=value ones");
+            if (it->n_pos == MN_ITEM_FIELDS) return mn_item_error(it, "too many settings");
             it->pos[it->n_pos++] = f;
+            continue;
+        }
+        *eq = '\0';
+        char *key = trim(f), *val = trim(eq + 1);
+        if (strcmp(key, "as") == 0) *as = val;
+        else if (strcmp(key, "from") == 0) *from = val;
+        else if (it->n_keys == MN_ITEM_FIELDS) return mn_item_error(it, "too many settings");
+        else {
+            it->key[it->n_keys] = key;
+            it->val[it->n_keys++] = val;
         }
     }
     return MYNN_OK;
 }
 
-static mynn_status add_item(mynn_net *net, const item *it)
+/* The node an item describes, reading src (or its from=), appended;
+ * n_src 0: from= must say. */
+static mynn_status add_item(mynn_net *net, const char *text, size_t len, const int *src, int n_src, int allow_from)
 {
-    for (size_t k = 0; k < sizeof g_kinds / sizeof *g_kinds; k++)
-        if (strcmp(it->kind, g_kinds[k].name) == 0) return g_kinds[k].parse(net, it);
-    mynn_activation act;
-    if (mynn_activation_from_name(it->kind, &act) == MYNN_OK) {
-        if (it->n_pos || it->n_keys) return bad(it, "an activation layer takes no settings");
-        return mynn_add_activation(net, act);
+    char buf[ITEM_MAX];
+    const int index = net->n_layers + 1;
+    if (len >= sizeof buf) return mn_error(MYNN_ERR_ARG, "layer %d: item longer than %d characters", index, ITEM_MAX - 1);
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    mn_item it;
+    char *as, *from;
+    mynn_status s = split_item(buf, index, &it, &as, &from);
+    if (s) return s;
+    if (!*it.kind) return mn_error(MYNN_ERR_ARG, "layer %d: empty item", index);
+    const mn_kind *kind = mn_kind_for_item(it.kind);
+    if (!kind)
+        return mn_error(MYNN_ERR_ARG, "layer %d: \"%s\" is not a unit count (as 128:relu) or a layer kind "
+                        "(conv, conv1d, maxpool, avgpool, maxpool1d, avgpool1d, gap, flatten, batchnorm, dropout, "
+                        "add, concat, or an activation)", index, it.kind);
+    mn_layer l = mn_new_layer(kind);
+    if ((s = kind->parse(&l, &it))) return s;
+    if (as) {
+        if (!name_ok(as))
+            return mn_item_error(&it, "as=%s: a name is a letter or _ then letters, digits or _ (at most %d), "
+                                 "not \"input\"", as, (int)sizeof l.name - 1);
+        if (find_name(net, as) >= 0) return mn_item_error(&it, "as=%s: layer %d has that name already", as,
+                                                          find_name(net, as) + 1);
+        snprintf(l.name, sizeof l.name, "%s", as);
     }
-    return parse_dense(net, it);
+    int from_src[MN_MAX_INPUTS];
+    if (from) {
+        if (!allow_from) return mn_item_error(&it, "from= is given by the inputs here");
+        if ((s = parse_from(net, &it, from, from_src, &n_src))) return s;
+        src = from_src;
+    }
+    return mn_net_append(net, &l, src, n_src);
+}
+
+/* ---- the grammar ---------------------------------------------------------- */
+
+static mynn_status parse_seq(parser *p, int in, int *out, const char *where);
+
+/* The end of the item at p->pos: the next ',', '|' or ')'; a '(' inside
+ * is an error (blocks are res(...), cat(...) and (...)). */
+static mynn_status item_end(parser *p, size_t *end)
+{
+    size_t e = p->pos;
+    while (p->text[e] && !strchr(",|)", p->text[e])) {
+        if (p->text[e] == '(')
+            return column_error(p, e, "'(' after \"%.*s\": a block is res(...), cat(...) or (...)",
+                                (int)(e - p->pos < 40 ? e - p->pos : 40), p->text + p->pos);
+        e++;
+    }
+    *end = e;
+    return MYNN_OK;
+}
+
+/* The ')' closing the '(' at open, or an error naming open's column. */
+static mynn_status matching(const parser *p, size_t open, size_t *close)
+{
+    int depth = 0;
+    for (size_t e = open; p->text[e]; e++) {
+        if (p->text[e] == '(') depth++;
+        else if (p->text[e] == ')' && --depth == 0) {
+            *close = e;
+            return MYNN_OK;
+        }
+    }
+    return column_error(p, open, "'(' is never closed");
+}
+
+enum { GROUP, RES, CAT };
+
+/* The branches of one block from just after its '(' to its ')', reading
+ * in; the join (add, concat) from fields; p->pos ends after the ')'. */
+static mynn_status block_once(parser *p, int kind, size_t open, const char *fields, int in, int *out)
+{
+    static const char *const names[] = {"(...)", "res(...)", "cat(...)"};
+    int outs[MN_MAX_INPUTS], nb = 0;
+    p->pos = open + 1;
+    for (;;) {
+        skip_space(p);
+        if (peek(p) == '|' || peek(p) == ')') return column_error(p, p->pos, "empty branch in %s", names[kind]);
+        if (nb == MN_MAX_INPUTS) return column_error(p, p->pos, "%s has more than %d branches", names[kind], MN_MAX_INPUTS);
+        mynn_status s = parse_seq(p, in, &outs[nb++], names[kind]);
+        if (s) return s;
+        skip_space(p);
+        if (peek(p) == ')') break;
+        if (peek(p) != '|') return column_error(p, p->pos, "expected ',', '|' or ')'");
+        p->pos++;
+    }
+    p->pos++;
+    if (kind == GROUP) {
+        if (nb != 1) return column_error(p, open, "a group (...) has one branch (res(...) and cat(...) have more)");
+        *out = outs[0];
+        return MYNN_OK;
+    }
+    if (kind == RES && nb > 2)
+        return column_error(p, open, "res(...) has a block and at most one shortcut, got %d branches", nb);
+    if (kind == CAT && nb < 2) return column_error(p, open, "cat(...) needs two or more branches");
+    if (kind == RES && nb == 1) outs[nb++] = in;   /* the identity shortcut */
+    char join[ITEM_MAX];
+    int n = snprintf(join, sizeof join, "%s%s", kind == RES ? "add" : "concat", fields);
+    mynn_status s = add_item(p->net, join, (size_t)n < sizeof join ? (size_t)n : sizeof join - 1, outs, nb, 0);
+    if (s) return s;
+    *out = p->net->n_layers - 1;
+    return MYNN_OK;
+}
+
+/* A block at p->pos (its name, if any, already read: kind), '(' at open. */
+static mynn_status parse_block(parser *p, int kind, size_t open, int in, int *out)
+{
+    if (++p->depth > MAX_DEPTH) return column_error(p, open, "blocks nested deeper than %d", MAX_DEPTH);
+    size_t close = 0;
+    mynn_status s = matching(p, open, &close);
+    if (s) return s;
+    /* after ')': xN, then the join's fields up to the next ',', '|' or ')' */
+    p->pos = close + 1;
+    long reps = 1;
+    if (peek(p) == 'x' && isdigit((unsigned char)p->text[p->pos + 1])) {
+        char *e;
+        errno = 0;
+        reps = strtol(p->text + p->pos + 1, &e, 10);
+        if (errno || reps < 1 || reps > MAX_REPEAT)
+            return column_error(p, p->pos, "a block repeats 1..%d times", MAX_REPEAT);
+        p->pos = (size_t)(e - p->text);
+    }
+    char fields[ITEM_MAX] = "";
+    skip_space(p);
+    size_t fstart = p->pos, fend = fstart;
+    if ((s = item_end(p, &fend))) return s;
+    while (fend > fstart && isspace((unsigned char)p->text[fend - 1])) fend--;
+    if (fend > fstart) {
+        if (p->text[fstart] != ':' || kind == GROUP)
+            return column_error(p, fstart, "unexpected \"%.*s\" after ')' (a block ends with xN, and res(...) "
+                                "and cat(...) with :FIELDS of their join)",
+                                (int)(fend - fstart < 40 ? fend - fstart : 40), p->text + fstart);
+        if (fend - fstart >= sizeof fields) return column_error(p, fstart, "fields too long");
+        memcpy(fields, p->text + fstart, fend - fstart);
+        fields[fend - fstart] = '\0';
+    }
+    for (long r = 0; r < reps; r++) {
+        if (p->net->n_layers >= MN_MAX_NODES)
+            return column_error(p, open, "the description makes more than %d layers", MN_MAX_NODES);
+        if ((s = block_once(p, kind, open, fields, in, out))) return s;
+        in = *out;
+    }
+    p->pos = fend;
+    p->depth--;
+    return MYNN_OK;
+}
+
+/* One element (an item or a block) reading in. */
+static mynn_status parse_elem(parser *p, int in, int *out)
+{
+    skip_space(p);
+    size_t start = p->pos, w = start;
+    while (isalpha((unsigned char)p->text[w])) w++;
+    size_t open = w;
+    while (isspace((unsigned char)p->text[open])) open++;
+    if (p->text[open] == '(') {
+        size_t n = w - start;
+        int kind = n == 0 ? GROUP : n == 3 && !strncmp(p->text + start, "res", 3) ? RES
+                 : n == 3 && !strncmp(p->text + start, "cat", 3) ? CAT : -1;
+        if (kind < 0)
+            return column_error(p, start, "unknown block \"%.*s(\" (res(...), cat(...) or (...))",
+                                (int)(n < 40 ? n : 40), p->text + start);
+        return parse_block(p, kind, open, in, out);
+    }
+    size_t end = p->pos;
+    mynn_status s = item_end(p, &end);
+    if (s) return s;
+    s = add_item(p->net, p->text + start, end - start, &in, 1, 1);
+    if (s) return s;
+    p->pos = end;
+    *out = p->net->n_layers - 1;
+    return MYNN_OK;
+}
+
+/* elem (',' elem)*, up to a '|', ')' or the end; where names the
+ * enclosing block for messages (NULL: the top level). */
+static mynn_status parse_seq(parser *p, int in, int *out, const char *where)
+{
+    for (;;) {
+        skip_space(p);
+        char c = peek(p);
+        if (c == '\0' || c == ',' || c == '|' || c == ')') {
+            if (where) return column_error(p, p->pos, "empty item in %s", where);
+            return mn_error(MYNN_ERR_ARG, "layer %d: empty item in \"%.200s\"", p->net->n_layers + 1, p->text);
+        }
+        mynn_status s = parse_elem(p, in, &in);
+        if (s) return s;
+        skip_space(p);
+        if (peek(p) != ',') break;
+        p->pos++;
+    }
+    *out = in;
+    return MYNN_OK;
 }
 
 mynn_status mynn_add_layers(mynn_net *net, const char *spec)
@@ -256,17 +370,84 @@ mynn_status mynn_add_layers(mynn_net *net, const char *spec)
     if (!net || !spec) return mn_error(MYNN_ERR_NULL, "mynn_add_layers: NULL argument");
     size_t len = strlen(spec);
     if (len == 0) return mn_error(MYNN_ERR_ARG, "layer list is empty");
-    if (len >= MN_SPEC_MAX) return mn_error(MYNN_ERR_ARG, "layer list longer than %d characters", MN_SPEC_MAX);
-    char buf[MN_SPEC_MAX];
-    memcpy(buf, spec, len + 1);
-    int index = net->n_layers + 1;
-    for (char *text = buf, *next; text; text = next, index++) {
-        next = strchr(text, ',');
-        if (next) *next++ = '\0';
-        item it;
-        mynn_status s = split_item(text, index, spec, &it);
-        if (!s) s = add_item(net, &it);
-        if (s) return s;
-    }
+    if (len >= MN_SPEC_MAX) return mn_error(MYNN_ERR_ARG, "layer list longer than %d characters", MN_SPEC_MAX - 1);
+    if (net->max_batch) return mn_error(MYNN_ERR_STATE, "cannot add a layer to a network already built");
+    parser p = {net, spec, 0, 0};
+    int out;
+    mynn_status s = parse_seq(&p, mn_net_tail(net), &out, NULL);
+    if (s) return s;
+    skip_space(&p);
+    if (peek(&p) == ')') return column_error(&p, p.pos, "')' without a matching '('");
+    if (peek(&p) == '|') return column_error(&p, p.pos, "'|' outside res(...) or cat(...)");
     return MYNN_OK;
+}
+
+mynn_status mynn_add_node(mynn_net *net, const char *item, const int *inputs, int n_inputs, int *id)
+{
+    if (id) *id = -1;
+    if (!net || !item || (n_inputs && !inputs)) return mn_error(MYNN_ERR_NULL, "mynn_add_node: NULL argument");
+    if (net->max_batch) return mn_error(MYNN_ERR_STATE, "cannot add a layer to a network already built");
+    if (strpbrk(item, ",|()"))
+        return mn_error(MYNN_ERR_ARG, "mynn_add_node: \"%.80s\" is not one item (no ',', '|' or parentheses)", item);
+    int tail = mn_net_tail(net);
+    mynn_status s = add_item(net, item, strlen(item), n_inputs ? inputs : &tail, n_inputs ? n_inputs : 1, 0);
+    if (!s && id) *id = net->n_layers - 1;
+    return s;
+}
+
+/* ---- printing ---------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void put(sbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 256;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q) {
+            b->oom = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n + 1);
+    b->n += n;
+}
+
+char *mn_net_spec(const mynn_net *net)
+{
+    sbuf b = {0};
+    put(&b, "");
+    for (int i = 0; i < net->n_layers; i++) {
+        const mn_layer *l = &net->layers[i];
+        char item[ITEM_MAX];
+        l->kind->print(l, item, sizeof item);
+        if (i) put(&b, ",");
+        put(&b, item);
+        if (l->name[0]) {
+            put(&b, ":as=");
+            put(&b, l->name);
+        }
+        if (l->n_src == 1 && l->src[0] == i - 1) continue;   /* the node before (node 0: the input) */
+        put(&b, ":from=");
+        for (int j = 0; j < l->n_src; j++) {
+            char ref[24];
+            if (l->src[j] == MN_NET_INPUT) snprintf(ref, sizeof ref, "%sinput", j ? "+" : "");
+            else snprintf(ref, sizeof ref, "%s%d", j ? "+" : "", l->src[j]);
+            put(&b, ref);
+        }
+    }
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
 }

@@ -11,7 +11,6 @@
 #include "qnet.h"
 #include "core/core.h"
 #include "kernels/qgemm.h"
-#include "io/safetensors.h"
 #include "network/fold.h"
 #include "network/network.h"
 
@@ -30,25 +29,19 @@ void mynn_quant_options_default(mynn_quant_options *o)
     o->max_batch = 256;
 }
 
-/* The float input of net's layer i after an mn_forward. */
-static const float *layer_input(const mynn_net *net, int i)
-{
-    return i == 0 ? net->last_x : net->layers[i - 1].out;
-}
-
 /* One pass over the calibration data: hist NULL fills amax (max |x| per
- * dense layer), else the histograms of |x| over [0, amax] per layer. */
-static void calib_pass(mynn_net *net, const mynn_qnet *q, const float *x, int n, float *amax,
-                       double *hist)
+ * quantised node, the value it quantises: its input), else the histograms
+ * of |x| over [0, amax] per node. */
+static void calib_pass(mynn_net *net, const mynn_qnet *q, const float *x, int n, float *amax, double *hist)
 {
     int d = net->n_inputs;
     for (int done = 0; done < n;) {
         int c = n - done < net->max_batch ? n - done : net->max_batch;
         mn_forward(net, x + (size_t)done * d, c, 0);
-        for (int j = 0; j < q->n_layers; j++) {
-            const mn_qlayer *l = &q->layers[j];
-            const float *v = layer_input(net, l->src);
-            size_t cnt = (size_t)c * net->layers[l->src].n_in;
+        for (int j = 0; j < net->n_layers; j++) {
+            if (!q->q[j]) continue;
+            const float *v = mn_node_output(net, net->layers[j].src[0]);
+            size_t cnt = (size_t)c * net->layers[j].n_in;
             if (!hist) {
                 for (size_t t = 0; t < cnt; t++) amax[j] = fabsf(v[t]) > amax[j] ? fabsf(v[t]) : amax[j];
                 continue;
@@ -78,86 +71,66 @@ static float hist_percentile(const double *h, float amax, float pct)
     return amax;
 }
 
-/* Symmetric per-output int8 weights of float layer l (dense [out × in],
- * conv [F × C·kh·kw], both followed by the bias) into ql. */
-static void quantize_weights(const mn_layer *l, mn_qlayer *ql)
+/* Symmetric per-output int8 weights of node l (its weight [n_out × n_in]
+ * in the kind's layout: dense [out × in], conv [F × C·kh·kw], followed by
+ * the bias) into w. */
+static void quantize_weights(const mn_layer *l, mn_qweights *w)
 {
-    const int rows = ql->n_out, cols = ql->n_in;
-    const float *w = l->param, *b = l->param + (size_t)rows * cols;
+    const int rows = w->n_out, cols = w->n_in;
+    const float *lw = l->param, *b = l->param + (size_t)rows * cols;
     for (int o = 0; o < rows; o++) {
-        const float *wr = w + (size_t)o * cols;
+        const float *wr = lw + (size_t)o * cols;
         float m = 0.0f;
         for (int k = 0; k < cols; k++) m = fabsf(wr[k]) > m ? fabsf(wr[k]) : m;
         float s = m > 0.0f ? m / 127.0f : 1.0f;
-        ql->w_scale[o] = s;
-        for (int k = 0; k < cols; k++) ql->w[(size_t)o * cols + k] = (int8_t)mn_q8(wr[k] / s);
-        ql->bias[o] = b[o];
+        w->w_scale[o] = s;
+        for (int k = 0; k < cols; k++) w->w[(size_t)o * cols + k] = (int8_t)mn_q8(wr[k] / s);
+        w->bias[o] = b[o];
     }
 }
 
-/* Layers of src kept in the int8 model: all but the batch norms that fold
- * into the layer before them (fold.h).  keep [src->n_layers]: 1 or 0. */
-static int kept_layers(const mynn_net *src, int *keep)
-{
-    int m = 0;
-    for (int i = 0; i < src->n_layers; i++) {
-        keep[i] = !(i > 0 && mn_fold_next(src, i - 1));
-        m += keep[i];
-    }
-    return m;
-}
-
-/* dst's layers (the kept ones of src, in order) get src's values, each
- * folding batch norm multiplied into the layer before it. */
-static void copy_values(const mynn_net *src, const int *keep, mynn_net *dst)
-{
-    for (int i = 0, j = 0; i < src->n_layers; i++) {
-        if (!keep[i]) continue;
-        const mn_layer *a = &src->layers[i];
-        mn_layer *b = &dst->layers[j++];
-        size_t np = a->ops->n_params(a);
-        if (mn_fold_next(src, i))
-            mn_fold_bn(a, &src->layers[i + 1], b->param, b->param + np - (size_t)a->out_shape.c);
-        else
-            memcpy(b->param, a->param, np * sizeof(float));
-        if (mn_layer_buffers(a)) memcpy(b->buf, a->buf, mn_layer_buffers(a) * sizeof(float));
-    }
-}
-
-/* The float net src with its foldable batch norms folded (fold.h), built
- * for max_batch samples: the same layers otherwise, loss, input shape,
- * transform, metadata and values.  The int8 model quantises this net and
- * keeps its architecture (built for one sample) as its float view. */
+/* The float net src with its foldable batch norms folded (network/fold.h)
+ * into the node before them, built for max_batch samples: every other node
+ * as it is (its inputs renumbered), and the loss, input shape, transform,
+ * metadata and values.  The int8 model quantises this net and keeps its
+ * architecture (built for one sample) as its float view. */
 static mynn_status fold_copy(const mynn_net *src, int max_batch, mynn_net **out)
 {
     *out = NULL;
-    int *keep = calloc((size_t)src->n_layers + 1, sizeof *keep);
-    mn_layer *kept = calloc((size_t)src->n_layers + 1, sizeof *kept);
-    mynn_status s = keep && kept ? MYNN_OK : mn_error(MYNN_ERR_NOMEM, "out of memory");
-    char *spec = NULL;
-    if (!s) {
-        mynn_net view = *src;   /* a shallow copy holding only the kept layers, to name them */
-        view.n_layers = kept_layers(src, keep);
-        for (int i = 0, j = 0; i < src->n_layers; i++)
-            if (keep[i]) kept[j++] = src->layers[i];
-        view.layers = kept;
-        spec = mn_st_layer_spec(&view);
-        if (!spec) s = mn_error(MYNN_ERR_NOMEM, "out of memory");
+    int *map = calloc((size_t)src->n_layers + 1, sizeof *map);   /* src id -> its id in *out */
+    mynn_status s = map ? mynn_create(out, src->n_inputs) : mn_error(MYNN_ERR_NOMEM, "out of memory");
+    if (!s && src->in_dims == 2) s = mynn_set_input_shape(*out, src->in_shape.c, src->in_shape.h, src->in_shape.w);
+    if (!s && src->in_dims == 1) s = mynn_set_input_shape_1d(*out, src->in_shape.c, src->in_shape.w);
+    for (int i = 0; i < src->n_layers && !s; i++) {
+        const int from = mn_fold_source(src, i);
+        if (from >= 0) {   /* folded: readers read its source */
+            map[i] = map[from];
+            continue;
+        }
+        mn_layer l = mn_new_layer(src->layers[i].kind), *o = &src->layers[i];
+        l = *o;
+        l.param = l.grad = l.buf = l.out = l.cache = l.aux = l.work = NULL;
+        int in[MN_MAX_INPUTS];
+        for (int j = 0; j < o->n_src; j++) in[j] = o->src[j] == MN_NET_INPUT ? MN_NET_INPUT : map[o->src[j]];
+        s = mn_net_append(*out, &l, in, o->n_src);
+        map[i] = (*out)->n_layers - 1;
     }
-    int shape[3] = {src->in_shape.c, src->in_shape.h, src->in_shape.w};
-    if (!s) s = mynn_create(out, src->n_inputs);
-    if (!s && src->in_dims == 2) s = mynn_set_input_shape(*out, shape[0], shape[1], shape[2]);
-    if (!s && src->in_dims == 1) s = mynn_set_input_shape_1d(*out, shape[0], shape[2]);
-    if (!s) s = mynn_add_layers(*out, spec);
     if (!s) s = mynn_set_loss(*out, src->loss);
     if (!s) s = mynn_build(*out, max_batch, MYNN_INIT_AUTO, 0);
     if (!s && src->shift && src->scale)
         s = mynn_set_input_transform(*out, src->transform_kind, src->shift, src->scale);
     for (int i = 0; i < src->n_meta && !s; i++) s = mn_net_set_meta(*out, src->meta_key[i], src->meta_val[i]);
-    if (!s) copy_values(src, keep, *out);
-    free(spec);
-    free(keep);
-    free(kept);
+    for (int i = 0; i < src->n_layers && !s; i++) {
+        if (mn_fold_source(src, i) >= 0) continue;
+        const mn_layer *a = &src->layers[i];
+        mn_layer *b = &(*out)->layers[map[i]];
+        size_t np = mn_layer_params(a);
+        int bn = mn_fold_target(src, i);
+        if (bn >= 0) mn_bn_fold(a, &src->layers[bn], b->param, b->param + np - (size_t)a->out_shape.c);
+        else memcpy(b->param, a->param, np * sizeof(float));
+        memcpy(b->buf, a->buf, mn_layer_buffers(a) * sizeof(float));
+    }
+    free(map);
     if (s) {
         mynn_free(*out);
         *out = NULL;
@@ -204,20 +177,22 @@ mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
         mynn_free(src);
         return s;
     }
-    float *amax = mn_calloc((size_t)q->n_layers, sizeof *amax, "calibration");
+    const int nl = net->n_layers;
+    float *amax = mn_calloc((size_t)nl, sizeof *amax, "calibration");
     double *hist = NULL;
     if (!amax) s = MYNN_ERR_NOMEM;
     if (!s) calib_pass(net, q, x, n, amax, NULL);
     if (!s && o->stat == MYNN_CALIB_PERCENTILE) {
-        hist = mn_calloc((size_t)q->n_layers * HIST_BINS, sizeof *hist, "calibration");
+        hist = mn_calloc((size_t)nl * HIST_BINS, sizeof *hist, "calibration");
         if (!hist) s = MYNN_ERR_NOMEM;
         else calib_pass(net, q, x, n, amax, hist);
     }
-    for (int j = 0; j < q->n_layers && !s; j++) {
-        mn_qlayer *l = &q->layers[j];
+    for (int j = 0; j < nl && !s; j++) {
+        mn_qweights *w = q->q[j];
+        if (!w) continue;
         float a = hist ? hist_percentile(hist + (size_t)j * HIST_BINS, amax[j], o->percentile) : amax[j];
-        l->in_scale = a > 0.0f ? a / 127.0f : 1.0f;
-        quantize_weights(&net->layers[l->src], l);
+        w->in_scale = a > 0.0f ? a / 127.0f : 1.0f;
+        quantize_weights(&net->layers[j], w);
     }
     if (!s) {
         char pct[32] = "";

@@ -13,22 +13,32 @@
 
 #define QFILE_VERSION "1"
 
-/* Batch-norm layers (run in float) with their four float tensors. */
-static int n_float_layers(const mynn_net *net)
+/* The float tensors of the nodes that run in float (a batch norm that
+ * did not fold): every tensor their kind has. */
+static size_t n_float_tensors(const mynn_qnet *q)
 {
-    int n = 0;
-    for (int i = 0; i < net->n_layers; i++) n += net->layers[i].ops->kind == MYNN_LAYER_BATCHNORM;
+    size_t n = 0;
+    mn_tensor_desc d[4];
+    for (int i = 0; i < q->net->n_layers; i++)
+        if (!q->q[i]) n += (size_t)mn_layer_tensors(&q->net->layers[i], d);
     return n;
 }
 
-/* A quantised layer's weight shape, PyTorch's (dense [out, in], conv
+/* A quantised node's weight shape, PyTorch's (dense [out, in], conv
  * [F, C, kh, kw] or conv1d [F, C, k]), as the float file stores it. */
-static int weight_dims(const mynn_net *net, const mn_qlayer *l, uint64_t dims[4])
+static int weight_dims(const mn_layer *l, uint64_t dims[4])
 {
     mn_tensor_desc d[4];
-    mn_layer_tensors(&net->layers[l->src], d);
+    mn_layer_tensors(l, d);
     for (int j = 0; j < d[0].rank; j++) dims[j] = (uint64_t)d[0].dims[j];
     return d[0].rank;
+}
+
+static int n_quantised(const mynn_qnet *q)
+{
+    int n = 0;
+    for (int i = 0; i < q->net->n_layers; i++) n += q->q[i] != NULL;
+    return n;
 }
 
 /* Keys this file writes itself; the net's own metadata may not override. */
@@ -59,11 +69,11 @@ mynn_status mynn_qnet_save(const mynn_qnet *q, const char *path)
     if (!q || !path) return mn_error(MYNN_ERR_NULL, "mynn_qnet_save: NULL argument");
     const mynn_net *net = q->net;
     int with_input = net->shift && net->scale;
-    size_t nt = 4 * (size_t)q->n_layers + 4 * (size_t)n_float_layers(net) + 2, nm = 0, k = 0;
+    size_t nt = 4 * (size_t)n_quantised(q) + n_float_tensors(q) + 2, nm = 0, k = 0;
     mn_st_tensor *t = calloc(nt, sizeof *t);
     const char **meta = calloc(2 * (9 + (size_t)net->n_meta), sizeof *meta);
     char (*names)[48] = calloc(nt, sizeof *names);
-    char *spec = mn_st_layer_spec(net), nin[16];
+    char *spec = mn_net_spec(net), nin[16];
     if (!t || !meta || !names || !spec) {
         free(t);
         free(meta);
@@ -89,23 +99,23 @@ mynn_status mynn_qnet_save(const mynn_qnet *q, const char *path)
             meta[nm++] = net->meta_key[i];
             meta[nm++] = net->meta_val[i];
         }
-    for (int i = 0; i < q->n_layers; i++) {
-        const mn_qlayer *l = &q->layers[i];
+    for (int i = 0; i < net->n_layers; i++) {
+        const mn_qweights *l = q->q[i];
         static const char *const what[] = {"weight", "weight_scale", "bias", "input_scale"};
-        for (int w = 0; w < 4; w++, k++) {
-            tensor_name(names[k], sizeof names[k], l->src, what[w]);
+        for (int w = 0; l && w < 4; w++, k++) {
+            tensor_name(names[k], sizeof names[k], i, what[w]);
             t[k].name = names[k];
             t[k].dtype = w == 0 ? MN_ST_I8 : MN_ST_F32;
-            t[k].rank = w == 0 ? weight_dims(net, l, t[k].dims) : 1;
+            t[k].rank = w == 0 ? weight_dims(&net->layers[i], t[k].dims) : 1;
             if (w) t[k].dims[0] = w == 3 ? 1 : (uint64_t)l->n_out;
             t[k].data = w == 0 ? (const void *)l->w : w == 1 ? (const void *)l->w_scale
                         : w == 2 ? (const void *)l->bias : (const void *)&l->in_scale;
         }
     }
-    for (int i = 0; i < net->n_layers; i++) {   /* batch norm: its float tensors */
+    for (int i = 0; i < net->n_layers; i++) {   /* a node in float: its float tensors */
         const mn_layer *l = &net->layers[i];
         mn_tensor_desc d[4];
-        if (l->ops->kind != MYNN_LAYER_BATCHNORM) continue;
+        if (q->q[i]) continue;
         for (int j = 0; j < mn_layer_tensors(l, d); j++, k++) {
             tensor_name(names[k], sizeof names[k], i, d[j].name);
             t[k] = (mn_st_tensor){names[k], MN_ST_F32, 1, {(uint64_t)d[j].count},
@@ -149,31 +159,32 @@ static mynn_status check_values(const char *path, const char *name, const float 
     return MYNN_OK;
 }
 
-static mynn_status read_layer(mn_st_file *f, const char *path, const mynn_net *net, mn_qlayer *l)
+static mynn_status read_layer(mn_st_file *f, const char *path, const mn_layer *fl, mn_qweights *l)
 {
     char name[48];
     uint64_t dw[4], d1 = (uint64_t)l->n_out, one = 1;
-    int rank = weight_dims(net, l, dw);
-    tensor_name(name, sizeof name, l->src, "weight");
+    int rank = weight_dims(fl, dw);
+    const int id = fl->id;
+    tensor_name(name, sizeof name, id, "weight");
     mynn_status s = mn_st_read(f, name, MN_ST_I8, rank, dw, l->w);
     for (size_t i = 0; !s && i < (size_t)l->n_out * l->n_in; i++)
         if (l->w[i] == -128)
             s = QFAIL("%s: tensor \"%s\": value %zu is -128, outside the symmetric range", path, name, i);
-    tensor_name(name, sizeof name, l->src, "weight_scale");
+    tensor_name(name, sizeof name, id, "weight_scale");
     if (!s) s = mn_st_read(f, name, MN_ST_F32, 1, &d1, l->w_scale);
     if (!s) s = check_values(path, name, l->w_scale, (size_t)l->n_out, 1);
-    tensor_name(name, sizeof name, l->src, "bias");
+    tensor_name(name, sizeof name, id, "bias");
     if (!s) s = mn_st_read(f, name, MN_ST_F32, 1, &d1, l->bias);
     if (!s) s = check_values(path, name, l->bias, (size_t)l->n_out, 0);
-    tensor_name(name, sizeof name, l->src, "input_scale");
+    tensor_name(name, sizeof name, id, "input_scale");
     if (!s) s = mn_st_read(f, name, MN_ST_F32, 1, &one, &l->in_scale);
     if (!s) s = check_values(path, name, &l->in_scale, 1, 1);
     return s;
 }
 
-/* Batch norm layer i's γ, β, running mean and variance (finite; the
- * variance >= 0, as training leaves it). */
-static mynn_status read_float_layer(mn_st_file *f, const char *path, mn_layer *l, int i)
+/* A float node's tensors (finite, and as its kind accepts them: a batch
+ * norm's variance >= 0, as training leaves it). */
+static mynn_status read_float_layer(mn_st_file *f, const char *path, mn_layer *l)
 {
     mn_tensor_desc d[4];
     mynn_status s = MYNN_OK;
@@ -181,11 +192,13 @@ static mynn_status read_float_layer(mn_st_file *f, const char *path, mn_layer *l
         char name[48];
         uint64_t n = (uint64_t)d[j].count;
         float *v = (d[j].buffer ? l->buf : l->param) + d[j].offset;
-        tensor_name(name, sizeof name, i, d[j].name);
+        tensor_name(name, sizeof name, l->id, d[j].name);
         s = mn_st_read(f, name, MN_ST_F32, 1, &n, v);
         if (!s) s = check_values(path, name, v, d[j].count, 0);
-        for (size_t e = 0; !s && j == 3 && e < d[j].count; e++)
-            if (v[e] < 0.0f) s = QFAIL("%s: tensor \"%s\": value %zu is a negative variance", path, name, e);
+    }
+    if (!s && l->kind->check_values) {
+        char why[160];
+        if (l->kind->check_values(l, why, sizeof why)) s = QFAIL("%s: layer %d (%s): %s", path, l->id, l->kind->name, why);
     }
     return s;
 }
@@ -223,7 +236,7 @@ static mynn_status read_shape(mn_st_file *f, const char *path, mynn_net **net)
                         path, spec, msg);
     }
     const mn_layer *last = &(*net)->layers[(*net)->n_layers - 1];
-    if (last->ops->kind != MYNN_LAYER_DENSE) s = QFAIL("%s: the last layer must be dense", path);
+    if (last->kind->id != MYNN_LAYER_DENSE) s = QFAIL("%s: the last layer must be dense", path);
     if (!s && mn_qnet_check_layers(*net, path)) s = MYNN_ERR_FORMAT;
     if (!s) return MYNN_OK;
     mynn_free(*net);
@@ -280,10 +293,8 @@ mynn_status mynn_qnet_load(mynn_qnet **out, const char *path, int max_batch)
     if (!s) s = mn_qnet_alloc(&q, net);
     if (s) mynn_free(net);   /* q owns it once allocated */
     net = NULL;
-    for (int i = 0; !s && i < q->n_layers; i++) s = read_layer(f, path, q->net, &q->layers[i]);
     for (int i = 0; !s && i < q->net->n_layers; i++)
-        if (q->net->layers[i].ops->kind == MYNN_LAYER_BATCHNORM)
-            s = read_float_layer(f, path, &q->net->layers[i], i);
+        s = q->q[i] ? read_layer(f, path, &q->net->layers[i], q->q[i]) : read_float_layer(f, path, &q->net->layers[i]);
     const char *extra = s ? NULL : mn_st_unread(f);
     if (extra) s = QFAIL("%s: unexpected tensor \"%.64s\"", path, extra);
     const char *cal = mn_st_meta(f, "calibration");

@@ -1,12 +1,12 @@
-/* The int8 model: its records and buffers, and the public entry points
- * (the forward pass itself is qforward.c).  All buffers are allocated by
- * mn_qnet_finish (more thread slots on demand, never during a pass). */
+/* The int8 model: its nodes' int8 forms and buffers, and the public entry
+ * points (the forward pass itself is qforward.c).  All buffers are
+ * allocated by mn_qnet_finish (more thread slots on demand, never during a
+ * pass). */
 #include "qnet.h"
 #include "activations/activation.h"
 #include "core/core.h"
 #include "kernels/kernels.h"
 #include "kernels/qgemm.h"
-#include "network/fold.h"
 #include "network/network.h"
 #include "train/metrics.h"
 
@@ -16,15 +16,11 @@
 
 mynn_status mn_qnet_check_layers(const mynn_net *net, const char *who)
 {
-    for (int i = 0; i < net->n_layers; i++) {
-        mynn_layer_kind k = net->layers[i].ops->kind;
-        if (k != MYNN_LAYER_DENSE && k != MYNN_LAYER_DROPOUT && k != MYNN_LAYER_FLATTEN &&
-            k != MYNN_LAYER_CONV && k != MYNN_LAYER_MAXPOOL && k != MYNN_LAYER_AVGPOOL &&
-            k != MYNN_LAYER_GLOBAL_AVGPOOL && k != MYNN_LAYER_BATCHNORM && k != MYNN_LAYER_ACTIVATION)
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind->q_role == MN_Q_REFUSE)
             return mn_error(MYNN_ERR_ARG, "%s: layer %d (%s) cannot be quantised", who, i,
-                            net->layers[i].ops->name);
-    }
-    if (!net->n_layers || net->layers[net->n_layers - 1].ops->kind != MYNN_LAYER_DENSE)
+                            net->layers[i].kind->name);
+    if (!net->n_layers || net->layers[net->n_layers - 1].kind->id != MYNN_LAYER_DENSE)
         return mn_error(MYNN_ERR_ARG, "%s: the last layer must be dense to be quantised", who);
     return MYNN_OK;
 }
@@ -46,100 +42,109 @@ mynn_status mn_qnet_shape(mynn_net **out, int n_inputs, int dims, const int shap
     return s;
 }
 
-static int is_quantised(const mn_layer *l)
+static void qweights_free(mn_qweights *w)
 {
-    return l->ops->kind == MYNN_LAYER_DENSE || l->ops->kind == MYNN_LAYER_CONV;
+    if (!w) return;
+    free(w->w);
+    free(w->w_scale);
+    free(w->bias);
+    free(w->mult);
+    free(w->wp);
+    free(w->corr);
+    free(w);
 }
 
-/* The record of float layer i (dense or conv) with its arrays. */
-static mynn_status qlayer_init(mn_qlayer *ql, const mn_layer *l, int i)
+/* The int8 form of node l (its kind quantises weights), with its arrays. */
+static mynn_status qweights_new(const mn_layer *l, mn_qweights **out)
 {
-    int conv = l->ops->kind == MYNN_LAYER_CONV;
-    ql->src = i;
-    ql->n_in = conv ? l->in_shape.c * l->kh * l->kw : l->n_in;
-    ql->n_out = conv ? l->out_shape.c : l->n_out;
-    ql->positions = conv ? l->out_shape.h * l->out_shape.w : 1;
-    ql->act = l->act;
-    if (ql->n_in > MN_QGEMM_MAX_K)
+    mn_qweights *w = calloc(1, sizeof *w);
+    if (!w) return mn_error(MYNN_ERR_NOMEM, "out of memory for the int8 model");
+    *out = w;
+    l->kind->q_shape(l, w);
+    if (w->n_in > MN_QGEMM_MAX_K)
         return mn_error(MYNN_ERR_ARG, "layer %d sums %d inputs, more than the %d an int8 layer "
-                        "sums exactly", i, ql->n_in, MN_QGEMM_MAX_K);
-    size_t no = (size_t)ql->n_out;
-    ql->w = mn_calloc(no * ql->n_in, 1, "int8 weights");
-    ql->w_scale = mn_calloc(no, sizeof(float), "weight scales");
-    ql->bias = mn_calloc(no, sizeof(float), "bias");
-    ql->mult = mn_calloc(no, sizeof(float), "weight scales");
-    ql->corr = mn_calloc(no, sizeof(int32_t), "weight sums");
-    ql->wp = mn_calloc(mn_qgemm_packed_bytes(ql->n_out, ql->n_in), 1, "packed weights");
-    return ql->w && ql->w_scale && ql->bias && ql->mult && ql->corr && ql->wp ? MYNN_OK : MYNN_ERR_NOMEM;
+                        "sums exactly", l->id, w->n_in, MN_QGEMM_MAX_K);
+    size_t no = (size_t)w->n_out;
+    w->w = mn_calloc(no * w->n_in, 1, "int8 weights");
+    w->w_scale = mn_calloc(no, sizeof(float), "weight scales");
+    w->bias = mn_calloc(no, sizeof(float), "bias");
+    w->mult = mn_calloc(no, sizeof(float), "weight scales");
+    w->corr = mn_calloc(no, sizeof(int32_t), "weight sums");
+    w->wp = mn_calloc(mn_qgemm_packed_bytes(w->n_out, w->n_in), 1, "packed weights");
+    return w->w && w->w_scale && w->bias && w->mult && w->corr && w->wp ? MYNN_OK : MYNN_ERR_NOMEM;
+}
+
+static void free_forms(mn_qweights **forms, int n)
+{
+    for (int i = 0; forms && i < n; i++) qweights_free(forms[i]);
+    free(forms);
 }
 
 mynn_status mn_qnet_alloc(mynn_qnet **out, mynn_net *net)
 {
     mynn_qnet *q = calloc(1, sizeof *q);
-    if (!q) return mn_error(MYNN_ERR_NOMEM, "out of memory for the int8 model");
-    q->net = net;
-    for (int i = 0; i < net->n_layers; i++) q->n_layers += is_quantised(&net->layers[i]);
-    q->layers = calloc((size_t)(q->n_layers ? q->n_layers : 1), sizeof *q->layers);
-    q->qidx = calloc((size_t)(net->n_layers ? net->n_layers : 1), sizeof *q->qidx);
-    q->affine = calloc((size_t)(net->n_layers ? net->n_layers : 1), sizeof *q->affine);
-    mynn_status s = q->layers && q->qidx && q->affine ? MYNN_OK : mn_error(MYNN_ERR_NOMEM, "out of memory for the int8 model");
-    for (int i = 0, k = 0; i < net->n_layers && !s; i++) {
-        q->qidx[i] = is_quantised(&net->layers[i]) ? k : -1;
-        if (q->qidx[i] >= 0) s = qlayer_init(&q->layers[k++], &net->layers[i], i);
-        if (net->layers[i].ops->kind == MYNN_LAYER_BATCHNORM &&
-            !(q->affine[i] = mn_calloc(2 * (size_t)net->layers[i].in_shape.c, sizeof(float), "batch norm")))
-            s = MYNN_ERR_NOMEM;
-    }
+    mn_qweights **forms = calloc((size_t)(net->n_layers ? net->n_layers : 1), sizeof *forms);
+    mynn_status s = q && forms ? MYNN_OK : mn_error(MYNN_ERR_NOMEM, "out of memory for the int8 model");
+    for (int i = 0; i < net->n_layers && !s; i++)
+        if (net->layers[i].kind->q_role == MN_Q_WEIGHTS) s = qweights_new(&net->layers[i], &forms[i]);
     if (s) {
-        for (int i = 0; q->affine && i < net->n_layers; i++) free(q->affine[i]);
-        free(q->affine);
-        q->affine = NULL;
-        q->net = NULL;   /* the caller still owns net on failure */
-        mynn_qnet_free(q);
+        free_forms(forms, net->n_layers);
+        free(q);   /* the caller still owns net on failure */
         return s;
     }
+    q->net = net;
+    q->q = forms;
     *out = q;
     return MYNN_OK;
 }
 
 /* Scratch a chunk aims to fit in: a core's share of cache, so a chunk runs
- * through all the layers without going back to memory. */
+ * through all the nodes without going back to memory. */
 #define CHUNK_BYTES ((size_t)768 << 10)
 #define CHUNK_MAX 128
 
-/* Per-sample scratch sizes and the chunk. */
-static void scratch_sizes(mynn_qnet *q)
+/* The buffer plan (identities are their input, activation-like nodes may
+ * work in place; the transformed input is in the arena when a float node
+ * reads it), the products' scratch sizes, and the chunk. */
+static mynn_status plan_buffers(mynn_qnet *q)
 {
     const mynn_net *net = q->net;
-    size_t fw = (size_t)net->n_inputs, qw = 4, rw = 4, aw = 1;
+    q->role = calloc((size_t)net->n_layers, sizeof *q->role);
+    q->ofs = calloc((size_t)net->n_layers, sizeof *q->ofs);
+    if (!q->role || !q->ofs) return mn_error(MYNN_ERR_NOMEM, "out of memory for int8 buffers");
+    int float_reads_input = 0;
+    size_t rows = 4, acc = 1, image = 4;
     for (int i = 0; i < net->n_layers; i++) {
         const mn_layer *l = &net->layers[i];
-        if ((size_t)l->n_out > fw) fw = (size_t)l->n_out;
-        if (q->qidx[i] < 0) continue;
-        const mn_qlayer *ql = &q->layers[q->qidx[i]];
-        size_t rows = (size_t)ql->positions * mn_qgemm_kpad(ql->n_in), sums = (size_t)ql->positions * ql->n_out;
-        size_t padded = (size_t)l->in_shape.c * (l->in_shape.h + 2 * l->ph) * (l->in_shape.w + 2 * l->pw);
-        if (l->ops->kind == MYNN_LAYER_CONV && padded > qw) qw = padded;
-        if (rows > rw) rw = rows;
-        if (sums > aw) aw = sums;
+        q->role[i] = l->kind->c_identity ? MN_PLAN_ALIAS : q->q[i] || !l->kind->c_in_place ? MN_PLAN_COMPUTE
+                                                                                          : MN_PLAN_IN_PLACE;
+        for (int j = 0; j < l->n_src; j++) float_reads_input |= l->src[j] == MN_NET_INPUT && !q->q[i];
+        const mn_qweights *w = q->q[i];
+        if (!w) continue;
+        size_t r = (size_t)w->positions * mn_qgemm_kpad(w->n_in), a = (size_t)w->positions * w->n_out;
+        if (r > rows) rows = r;
+        if (a > acc) acc = a;
+        if (w->image > image) image = w->image;
     }
-    q->fw = fw;
-    q->qw = (qw + 63) & ~(size_t)63;
-    q->rw = (rw + 63) & ~(size_t)63;
-    q->aw = aw;
-    size_t per = 8 * fw + q->rw + 4 * aw, c = CHUNK_BYTES / per;   /* qin: one image */
+    mynn_status s = mn_plan_outputs(net, q->role, float_reads_input && net->shift && net->scale, q->ofs,
+                                    &q->input_ofs, &q->arena);
+    if (s) return s;
+    q->rows = (rows + 63) & ~(size_t)63;
+    q->acc = acc;
+    q->image = (image + 63) & ~(size_t)63;
+    size_t per = 4 * q->arena + q->rows + 4 * q->acc, c = CHUNK_BYTES / per;
     q->chunk = c < 1 ? 1 : c > CHUNK_MAX ? CHUNK_MAX : (int)c;
     if (q->chunk > q->max_batch) q->chunk = q->max_batch;
+    return MYNN_OK;
 }
 
 static void free_slots(mynn_qnet *q)
 {
     for (int t = 0; t < q->n_slots; t++) {
-        free(q->slots[t].f[0]);
-        free(q->slots[t].f[1]);
-        free(q->slots[t].qin);
-        free(q->slots[t].qx);
-        free(q->slots[t].acc);
+        free(q->slots[t].arena);
+        free(q->slots[t].s.image);
+        free(q->slots[t].s.rows);
+        free(q->slots[t].s.acc);
     }
     free(q->slots);
     q->slots = NULL;
@@ -156,12 +161,11 @@ mynn_status mn_qnet_slots(mynn_qnet *q, int n)
     q->slots = sl;
     q->n_slots = n;
     for (int t = 0; t < n; t++) {
-        sl[t].f[0] = mn_calloc(c * q->fw, sizeof(float), "int8 buffers");
-        sl[t].f[1] = mn_calloc(c * q->fw, sizeof(float), "int8 buffers");
-        sl[t].qin = mn_calloc(q->qw, 1, "int8 buffers");
-        sl[t].qx = mn_calloc(c * q->rw, 1, "int8 buffers");
-        sl[t].acc = mn_calloc(c * q->aw, sizeof(int32_t), "int8 buffers");
-        if (!sl[t].f[0] || !sl[t].f[1] || !sl[t].qin || !sl[t].qx || !sl[t].acc) {
+        sl[t].arena = mn_calloc(c * q->arena, sizeof(float), "int8 buffers");
+        sl[t].s.image = mn_calloc(q->image, 1, "int8 buffers");
+        sl[t].s.rows = mn_calloc(c * q->rows, 1, "int8 buffers");
+        sl[t].s.acc = mn_calloc(c * q->acc, sizeof(int32_t), "int8 buffers");
+        if (!sl[t].arena || !sl[t].s.image || !sl[t].s.rows || !sl[t].s.acc) {
             free_slots(q);
             return MYNN_ERR_NOMEM;
         }
@@ -172,24 +176,24 @@ mynn_status mn_qnet_slots(mynn_qnet *q, int n)
 mynn_status mn_qnet_finish(mynn_qnet *q, int max_batch)
 {
     mynn_net *net = q->net;
-    for (int i = 0; i < q->n_layers; i++) {
-        mn_qlayer *l = &q->layers[i];
-        l->in_inv = 1.0f / l->in_scale;
-        for (int o = 0; o < l->n_out; o++) l->mult[o] = l->in_scale * l->w_scale[o];
-        mn_qgemm_pack(l->w, l->n_out, l->n_in, l->wp, l->corr);
+    for (int i = 0; i < net->n_layers; i++) {
+        mn_qweights *w = q->q[i];
+        if (!w) continue;
+        w->in_inv = 1.0f / w->in_scale;
+        for (int o = 0; o < w->n_out; o++) w->mult[o] = w->in_scale * w->w_scale[o];
+        mn_qgemm_pack(w->w, w->n_out, w->n_in, w->wp, w->corr);
         /* the float view: dequantised weights, the same bias */
-        mn_layer *fl = &net->layers[l->src];
-        for (int o = 0; o < l->n_out; o++) {
-            for (int k = 0; k < l->n_in; k++)
-                fl->param[(size_t)o * l->n_in + k] = l->w_scale[o] * l->w[(size_t)o * l->n_in + k];
-            fl->param[(size_t)l->n_out * l->n_in + o] = l->bias[o];
+        mn_layer *fl = &net->layers[i];
+        for (int o = 0; o < w->n_out; o++) {
+            for (int k = 0; k < w->n_in; k++)
+                fl->param[(size_t)o * w->n_in + k] = w->w_scale[o] * w->w[(size_t)o * w->n_in + k];
+            fl->param[(size_t)w->n_out * w->n_in + o] = w->bias[o];
         }
     }
-    for (int i = 0; i < net->n_layers; i++)
-        if (q->affine[i]) mn_bn_affine(&net->layers[i], q->affine[i], q->affine[i] + net->layers[i].in_shape.c);
     size_t b = (size_t)max_batch, k = (size_t)mynn_n_outputs(net);
     q->max_batch = max_batch;
-    scratch_sizes(q);
+    mynn_status s = plan_buffers(q);
+    if (s) return s;
     q->out = mn_calloc(b * k, sizeof(float), "int8 buffers");
     q->z = mn_calloc(b * k, sizeof(float), "int8 buffers");
     if (!q->out || !q->z) return MYNN_ERR_NOMEM;
@@ -199,19 +203,9 @@ mynn_status mn_qnet_finish(mynn_qnet *q, int max_batch)
 void mynn_qnet_free(mynn_qnet *q)
 {
     if (!q) return;
-    for (int i = 0; i < q->n_layers; i++) {
-        mn_qlayer *l = &q->layers[i];
-        free(l->w);
-        free(l->w_scale);
-        free(l->bias);
-        free(l->mult);
-        free(l->wp);
-        free(l->corr);
-    }
-    free(q->layers);
-    for (int i = 0; q->affine && q->net && i < q->net->n_layers; i++) free(q->affine[i]);
-    free(q->affine);
-    free(q->qidx);
+    free_forms(q->q, q->net ? q->net->n_layers : 0);
+    free(q->role);
+    free(q->ofs);
     free_slots(q);
     free(q->out);
     free(q->z);
@@ -246,7 +240,7 @@ mynn_status mynn_qnet_evaluate(mynn_qnet *q, const mynn_dataset *ds, mynn_metric
     int d = q->net->n_inputs, k = mynn_n_outputs(q->net);
     mynn_status s = mn_metrics_check(ds, d, k, "mynn_qnet_evaluate");
     if (s) return s;
-    const mn_qlayer *last = &q->layers[q->n_layers - 1];
+    const mn_layer *last = &q->net->layers[q->net->n_layers - 1];
     mn_metrics_acc acc;
     mn_metrics_begin(&acc, ds, k, confusion);
     for (int done = 0; done < ds->n;) {
@@ -271,11 +265,10 @@ mynn_status mynn_qnet_layer_scales(const mynn_qnet *q, int layer, float *in_scal
                                    const float **w_scale)
 {
     if (!q) return mn_error(MYNN_ERR_NULL, "mynn_qnet_layer_scales: NULL model");
-    for (int i = 0; i < q->n_layers; i++)
-        if (q->layers[i].src == layer) {
-            if (in_scale) *in_scale = q->layers[i].in_scale;
-            if (w_scale) *w_scale = q->layers[i].w_scale;
-            return MYNN_OK;
-        }
+    if (layer >= 0 && layer < q->net->n_layers && q->q[layer]) {
+        if (in_scale) *in_scale = q->q[layer]->in_scale;
+        if (w_scale) *w_scale = q->q[layer]->w_scale;
+        return MYNN_OK;
+    }
     return mn_error(MYNN_ERR_ARG, "layer %d is not a dense or conv layer of the int8 model", layer);
 }

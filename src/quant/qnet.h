@@ -1,48 +1,34 @@
-/* The int8 model (mynn_qnet): one record per dense layer of the float
- * architecture it keeps beside (q->net: layers, transform, loss, metadata,
- * dequantised weights).  Built by mynn_quantize (calibrate.c) or
- * mynn_qnet_load (qfile.c), run by qnet.c, written as C by qexport_c.c.
- * Not part of the public API. */
+/* The int8 model (mynn_qnet): a float architecture it keeps beside (q->net:
+ * the nodes, transform, loss, metadata, dequantised weights) and, for each
+ * node whose kind quantises its weights (dense, conv), that node's int8
+ * form (layers/layer.h: mn_qweights); every other node runs in float
+ * (its kind's infer, or qinfer).  Built by mynn_quantize (calibrate.c) or
+ * mynn_qnet_load (qfile.c), run by qforward.c, written as C by
+ * qexport_c.c.  Not part of the public API. */
 #ifndef MN_QNET_H
 #define MN_QNET_H
 
 #include "mynn.h"
+#include "network/network.h"
 
 #include <stdint.h>
 
-typedef struct mn_qlayer {
-    int src;                  /* index of the dense or conv layer in q->net */
-    int n_in, n_out;          /* dense: inputs, outputs; conv: K = C·kh·kw, F */
-    int positions;            /* conv: output positions P = OH·OW per sample; dense: 1 */
-    mynn_activation act;
-    float in_scale, in_inv;   /* input x ≈ in_scale · q; in_inv = 1 / in_scale */
-    int8_t *w;                /* [n_out × n_in] (conv: [F × C × kh × kw]) */
-    float *w_scale, *bias;    /* [n_out] each */
-    float *mult;              /* [n_out]: in_scale · w_scale, the sum's factor */
-    int8_t *wp;               /* w packed for mn_qgemm */
-    int32_t *corr;            /* [n_out] */
-} mn_qlayer;
-
-/* One thread's scratch for a chunk of q->chunk samples (per-sample sizes
- * q->fw floats, q->rw bytes, q->aw int32s; q->qw bytes for qin). */
+/* One thread's scratch for a chunk of q->chunk samples. */
 typedef struct mn_qslot {
-    float *f[2];              /* float layer outputs */
-    uint8_t *qin;             /* a conv layer's quantised input image (one, padded) */
-    uint8_t *qx;              /* rows for mn_qgemm (dense input, conv patches) */
-    int32_t *acc;             /* the sums */
+    float *arena;             /* the chunk's node outputs (q->arena floats per sample) */
+    mn_qscratch s;            /* the int8 products' scratch */
 } mn_qslot;
 
 struct mynn_qnet {
     mynn_net *net;
-    int n_layers;             /* quantised (dense and conv) layers */
-    mn_qlayer *layers;
-    int *qidx;                /* [net->n_layers]: the layer's index in layers, or -1 */
-    float **affine;           /* [net->n_layers]: a batch norm's y = x·s[c] + t[c] as
-                               * s then t [2C] (mn_bn_affine), else NULL */
+    mn_qweights **q;          /* [net->n_layers]: node i's int8 form, or NULL (float) */
     char calibration[96];     /* how the input scales were chosen (metadata) */
     int max_batch;
-    int chunk;                /* samples a thread takes through every layer at once */
-    size_t fw, qw, rw, aw;    /* per-sample scratch sizes */
+    int chunk;                /* samples a thread takes through every node at once */
+    int *role;                /* [net->n_layers]: MN_PLAN_* */
+    long *ofs, input_ofs;     /* the outputs' offsets per sample (network/plan.c) */
+    size_t arena;             /* floats per sample */
+    size_t rows, acc, image;  /* the products' scratch: bytes and int32s per sample, one image */
     int n_slots;
     mn_qslot *slots;          /* [n_slots], one per thread */
     float *out, *z;           /* [max_batch × n_outputs]: outputs, last pre-activation */
@@ -56,22 +42,21 @@ struct mynn_qnet {
  * (the int8 model's float view). */
 mynn_status mn_qnet_shape(mynn_net **out, int n_inputs, int dims, const int shape[3],
                           const char *spec, mynn_loss loss);
-/* MYNN_ERR_ARG naming the first layer the int8 forward pass cannot run,
- * or when the last layer is not dense.  Dense and conv layers run in int8;
- * pooling, batch norm (a float affine per channel) and activation layers
- * in float; dropout and flatten are the identity. */
+/* MYNN_ERR_ARG naming the first node the int8 forward pass cannot run,
+ * or when the last node is not dense. */
 mynn_status mn_qnet_check_layers(const mynn_net *net, const char *who);
 /* A new q around the built float architecture net (taken over) with room
- * for its dense and conv layers; the caller fills w, w_scale, bias, in_scale of
+ * for its quantised nodes; the caller fills w, w_scale, bias, in_scale of
  * each, then calls mn_qnet_finish. */
 mynn_status mn_qnet_alloc(mynn_qnet **out, mynn_net *net);
 /* Derive mult, in_inv, the packed weights, the dequantised float weights,
- * and allocate the buffers for max_batch samples and mn_threads() threads. */
+ * the buffer plan, and allocate the buffers for max_batch samples and
+ * mn_threads() threads. */
 mynn_status mn_qnet_finish(mynn_qnet *q, int max_batch);
 
 /* At least n thread slots of scratch. */
 mynn_status mn_qnet_slots(mynn_qnet *q, int n);
-/* n <= max_batch samples x [n × n_inputs] through every layer: q->out and
+/* n <= max_batch samples x [n × n_inputs] through every node: q->out and
  * q->z [n × n_outputs].  MYNN_ERR_NUMERIC (no message) with *bad_at the
  * index in x of the first NaN or infinity, if there is one. */
 mynn_status mn_qforward(mynn_qnet *q, const float *x, int n, size_t *bad_at);

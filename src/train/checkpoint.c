@@ -63,14 +63,16 @@ uint64_t mn_fit_data_hash(const mynn_dataset *train, const mynn_dataset *val)
 
 /* The values a checkpoint must share with the run resuming from it. */
 enum { C_LAYERS, C_INPUTS, C_LOSS, C_PARAMS, C_OPT, C_OPT_STATE, C_BATCH, C_SEED, C_SHUFFLE,
-       C_PATIENCE, C_TRAIN, C_HASH, N_CHECKS };
+       C_PATIENCE, C_TRAIN, C_HASH, C_AUGMENT, N_CHECKS };
 static const char *const check_keys[N_CHECKS] = {
     "layers", "n_inputs", "loss", "n_params", "optimizer", "optimizer_state", "batch_size",
-    "seed", "shuffle", "patience", "n_train", "data_hash"};
+    "seed", "shuffle", "patience", "n_train", "data_hash", "augment"};
 static const char *const check_words[N_CHECKS] = {
     "layers", "inputs", "loss", "parameter count", "optimizer", "optimizer state size",
     "batch size", "seed", "shuffle setting", "patience (early stopping)",
-    "training-set size", "data fingerprint (the training or validation data differ)"};
+    "training-set size", "data fingerprint (the training or validation data differ)", "augmentation"};
+/* Checkpoints written before a key existed hold its value then. */
+static const char *const check_missing[N_CHECKS] = {[C_AUGMENT] = "crop=0,flip=0"};
 
 typedef struct checks {
     char *layers;                    /* malloc'ed */
@@ -81,7 +83,7 @@ static mynn_status make_checks(checks *c, const mynn_net *net, mynn_optimizer *o
                                const mynn_fit_options *o, uint64_t data_hash, int n, int early)
 {
     memset(c, 0, sizeof *c);
-    c->layers = mn_st_layer_spec(net);
+    c->layers = mn_net_spec(net);
     if (!c->layers) return mn_error(MYNN_ERR_NOMEM, "out of memory describing the network");
     size_t n_state = 0;
     mynn_optimizer_state(opt, &n_state);
@@ -96,6 +98,7 @@ static mynn_status make_checks(checks *c, const mynn_net *net, mynn_optimizer *o
     snprintf(c->num[C_PATIENCE], 32, "%d", early ? o->patience : 0);
     snprintf(c->num[C_TRAIN], 32, "%d", n);
     snprintf(c->num[C_HASH], 32, "%016" PRIx64, data_hash);
+    snprintf(c->num[C_AUGMENT], 32, "crop=%d,flip=%d", o->augment.crop, o->augment.flip);
     return MYNN_OK;
 }
 
@@ -139,7 +142,7 @@ mynn_status mn_checkpoint_save(const char *path, const mynn_net *net, mynn_optim
     size_t n_state = 0;
     const float *ostate = mynn_optimizer_state(opt, &n_state);
     int n_drop = 0;
-    for (int i = 0; i < net->n_layers; i++) n_drop += net->layers[i].ops->kind == MYNN_LAYER_DROPOUT;
+    for (int i = 0; i < net->n_layers; i++) n_drop += net->layers[i].kind->skip_rows != NULL;   /* its own random stream */
     mn_st_tensor *t = calloc((size_t)n_drop + 5, sizeof *t);
     char (*names)[32] = calloc((size_t)n_drop + 1, sizeof *names);
     if (!t || !names) {
@@ -153,7 +156,7 @@ mynn_status mn_checkpoint_save(const char *path, const mynn_net *net, mynn_optim
     if (n_state) t[nt++] = (mn_st_tensor){"optimizer.state", MN_ST_F32, 1, {n_state}, ostate};
     t[nt++] = (mn_st_tensor){"rng.shuffle", MN_ST_U64, 1, {4}, st->shuffle.s};
     for (int i = 0, k = 0; i < net->n_layers; i++)
-        if (net->layers[i].ops->kind == MYNN_LAYER_DROPOUT) {
+        if (net->layers[i].kind->skip_rows) {
             snprintf(names[k], sizeof names[k], "rng.layers.%d", i);
             t[nt++] = (mn_st_tensor){names[k], MN_ST_U64, 1, {4}, net->layers[i].rng.s};
             k++;
@@ -220,6 +223,7 @@ static mynn_status restore(mn_st_file *f, const char *path, mynn_net *net, mynn_
     if (s) return s;
     for (int i = 0; i < N_CHECKS && !s; i++) {
         const char *v = mn_st_meta(f, check_keys[i]);
+        if (!v) v = check_missing[i];
         if (!v)
             s = CFAIL("checkpoint '%s': metadata has no %s", path, check_keys[i]);
         else if (strcmp(v, check_value(&c, i)) != 0)
@@ -261,7 +265,7 @@ static mynn_status restore(mn_st_file *f, const char *path, mynn_net *net, mynn_
     uint64_t shuffle[4];
     if ((s = mn_st_read(f, "rng.shuffle", MN_ST_U64, 1, d4, shuffle))) return s;
     for (int i = 0; i < net->n_layers; i++)
-        if (net->layers[i].ops->kind == MYNN_LAYER_DROPOUT) {
+        if (net->layers[i].kind->skip_rows) {
             char name[32];
             snprintf(name, sizeof name, "rng.layers.%d", i);
             if ((s = mn_st_read(f, name, MN_ST_U64, 1, d4, rngs + 4 * (size_t)i))) return s;
@@ -290,7 +294,7 @@ static mynn_status restore(mn_st_file *f, const char *path, mynn_net *net, mynn_
     memcpy(net->params, params, mn_net_values(net) * sizeof *params);
     mynn_optimizer_set_steps(opt, (long)steps);
     for (int i = 0; i < net->n_layers; i++)
-        if (net->layers[i].ops->kind == MYNN_LAYER_DROPOUT)
+        if (net->layers[i].kind->skip_rows)
             memcpy(net->layers[i].rng.s, rngs + 4 * (size_t)i, sizeof net->layers[i].rng.s);
     memcpy(st->shuffle.s, shuffle, sizeof shuffle);
     st->epochs_done = (int)done;

@@ -129,6 +129,7 @@ static mynn_status check_fit_args(const mynn_net *net, const mynn_dataset *train
     mynn_status s = check_dataset(net, train, "training");
     if (!s && val) s = check_dataset(net, val, "validation");
     if (!s) s = check_schedule(&o->schedule);
+    if (!s) s = mn_check_augment(net, &o->augment);
     return s;
 }
 
@@ -165,6 +166,9 @@ static mynn_status fit_work_alloc(mn_fit_work *w, mynn_net *net, const mynn_fit_
     w->best = early ? mn_calloc(w->n_values, sizeof(float), "best parameters") : NULL;
     if (!w->order || !w->xb || !w->yb || !w->epoch_start || (early && !w->best)) return MYNN_ERR_NOMEM;
     for (int i = 0; i < n; i++) w->order[i] = i;
+    w->aug = o->augment;
+    w->shape = net->in_shape;
+    w->aug_seed = o->seed;
     return MYNN_OK;
 }
 
@@ -187,7 +191,7 @@ static double batch_gradient(mynn_net *net, const mynn_dataset *train, mn_fit_wo
     const int k = mynn_n_outputs(net);
     const mn_layer *last = &net->layers[net->n_layers - 1];
     float *xb = mn_batch_inputs(net, w);
-    mn_gather_batch(train, w->order, first, m, net->shift, net->scale, xb, w->yb);
+    mn_gather_batch(train, w, first, m, net->shift, net->scale, xb, w->yb);
     /* The data was checked once up front, so the batch goes straight
      * through forward and backward. */
     mn_forward_transformed(net, xb, m, 1);
@@ -280,7 +284,7 @@ static void step_body(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, 
      * through forward and backward. */
     float *xb = mn_batch_inputs(net, w);
     MN_FOR_SHARE((size_t)m, 1, lo, hi,
-                 mn_gather_batch(train, w->order, first + (int)lo, (int)(hi - lo), net->shift,
+                 mn_gather_batch(train, w, first + (int)lo, (int)(hi - lo), net->shift,
                                  net->scale, xb + lo * d, w->yb + lo * k));
     mn_forward_transformed(net, xb, m, 1);
     mn_backward_update(net, w->yb, m, u, loss);
@@ -507,6 +511,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
         st.lr = mynn_schedule_lr(&sched, o->optim.lr, epoch);
         memcpy(w.epoch_start, net->params, w.n_values * sizeof(float));
         if (o->shuffle) shuffle_order(w.order, train->n, &rng);
+        w.epoch = epoch;
         s = train_epoch(net, train, o, &w, epoch, st.lr, &st);
         if (!s) s = mn_average_buffers(net, red, epoch);
         if (s) goto done;

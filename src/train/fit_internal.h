@@ -16,13 +16,21 @@ typedef struct mn_fit_work {
     float *gsum;              /* L-BFGS over several batches: the gradient sum, or NULL */
     size_t n_values;          /* floats of a model copy: parameters and buffers */
     int stop_pending;         /* data parallel: on_batch asked to stop */
+    /* augmentation (mynn_augment): off unless crop or flip */
+    mynn_augment aug;
+    mn_shape shape;           /* the images' C × H × W */
+    uint64_t aug_seed;        /* the fit's seed */
+    int epoch;                /* the epoch being gathered */
 } mn_fit_work;
 
-/* The samples order[first .. first+m) of ds, gathered into xb and yb;
- * with shift (not NULL) the inputs go through the input transform on the
- * way, one pass instead of a copy and then the transform. */
-void mn_gather_batch(const mynn_dataset *ds, const int *order, int first, int m,
+/* The samples order[first .. first+m) of ds (w->order), gathered into xb
+ * and yb: augmented as w->aug says, and with shift (not NULL) through the
+ * input transform on the way, one pass instead of a copy and then the
+ * transform. */
+void mn_gather_batch(const mynn_dataset *ds, const mn_fit_work *w, int first, int m,
                      const float *shift, const float *scale, float *xb, float *yb);
+/* MYNN_ERR_ARG when o->augment does not suit net (its input is no image). */
+mynn_status mn_check_augment(const mynn_net *net, const mynn_augment *a);
 /* Where a batch is gathered for net: straight into the network's input
  * buffer through its transform, or into w->xb when it has none; then
  * mn_forward_transformed on it. */

@@ -11,17 +11,69 @@
 
 #include <string.h>
 
-/* The samples order[first .. first+m) of ds, gathered into xb and yb. */
-void mn_gather_batch(const mynn_dataset *ds, const int *order, int first, int m,
+mynn_status mn_check_augment(const mynn_net *net, const mynn_augment *a)
+{
+    if (a->crop < 0 || a->flip < 0 || a->flip > 1)
+        return mn_error(MYNN_ERR_ARG, "augment: crop must be >= 0 and flip 0 or 1, got %d and %d", a->crop, a->flip);
+    if (!a->crop && !a->flip) return MYNN_OK;
+    if (net->in_dims != 2)
+        return mn_error(MYNN_ERR_ARG, "augment: crop and flip need images (an input shape C×H×W, as --shape 1x28x28)");
+    if (a->crop >= net->in_shape.h || a->crop >= net->in_shape.w)
+        return mn_error(MYNN_ERR_ARG, "augment: crop=%d is not smaller than the %d×%d image", a->crop,
+                        net->in_shape.h, net->in_shape.w);
+    return MYNN_OK;
+}
+
+/* The draw of the sample at place pos of epoch's order: its own stream,
+ * seeded from (seed, epoch, pos) alone. */
+static void draw(const mn_fit_work *w, int pos, int *dy, int *dx, int *flip)
+{
+    mynn_rng r;
+    mynn_rng_seed(&r, w->aug_seed ^ 0x5eed0a0900000000ull ^ ((uint64_t)(unsigned)w->epoch << 32) ^ (uint64_t)(unsigned)pos);
+    const uint64_t span = 2 * (uint64_t)w->aug.crop + 1;
+    *dy = (int)mynn_rng_below(&r, span) - w->aug.crop;
+    *dx = (int)mynn_rng_below(&r, span) - w->aug.crop;
+    *flip = w->aug.flip ? (int)(mynn_rng_next(&r) >> 63) : 0;
+}
+
+/* One image moved by (dy, dx), mirrored when flip, the rest zero: out[c][y][x]
+ * = in[c][y + dy][x' + dx] with x' = W-1-x when flipped. */
+static void augment_image(const float *in, float *out, mn_shape s, int dy, int dx, int flip)
+{
+    for (int c = 0; c < s.c; c++)
+        for (int y = 0; y < s.h; y++) {
+            const int sy = y + dy;
+            float *o = out + ((size_t)c * s.h + y) * s.w;
+            if (sy < 0 || sy >= s.h) {
+                memset(o, 0, (size_t)s.w * sizeof *o);
+                continue;
+            }
+            const float *row = in + ((size_t)c * s.h + sy) * s.w;
+            for (int x = 0; x < s.w; x++) {
+                const int sx = (flip ? s.w - 1 - x : x) + dx;
+                o[x] = sx >= 0 && sx < s.w ? row[sx] : 0.0f;
+            }
+        }
+}
+
+void mn_gather_batch(const mynn_dataset *ds, const mn_fit_work *w, int first, int m,
                      const float *shift, const float *scale, float *xb, float *yb)
 {
     const size_t d = (size_t)ds->n_inputs, k = (size_t)ds->n_outputs;
+    const int aug = w->aug.crop || w->aug.flip;
     for (int r = 0; r < m; r++) {
-        const size_t src = (size_t)order[first + r];
-        if (shift)
-            mn_shift_scale_block(xb + (size_t)r * d, ds->x + src * d, shift, scale, 1, (int)d);
-        else
-            memcpy(xb + (size_t)r * d, ds->x + src * d, d * sizeof *xb);
+        const size_t src = (size_t)w->order[first + r];
+        float *row = xb + (size_t)r * d;
+        if (aug) {
+            int dy, dx, flip;
+            draw(w, first + r, &dy, &dx, &flip);
+            augment_image(ds->x + src * d, row, w->shape, dy, dx, flip);
+            if (shift) mn_shift_scale_block(row, row, shift, scale, 1, (int)d);
+        } else if (shift) {
+            mn_shift_scale_block(row, ds->x + src * d, shift, scale, 1, (int)d);
+        } else {
+            memcpy(row, ds->x + src * d, d * sizeof *xb);
+        }
         memcpy(yb + (size_t)r * k, ds->y + src * k, k * sizeof *yb);
     }
 }
@@ -59,7 +111,7 @@ mynn_status mn_shared_step(mynn_net *net, const mynn_dataset *train, const mynn_
     mn_net_skip_rows(net, first);
     if (cnt > 0) {
         float *xb = mn_batch_inputs(net, w);
-        mn_gather_batch(train, w->order, first_row + first, cnt, net->shift, net->scale, xb, w->yb);
+        mn_gather_batch(train, w, first_row + first, cnt, net->shift, net->scale, xb, w->yb);
         mn_forward_transformed(net, xb, cnt, 1);
         local = (float)mn_backward(net, w->yb, cnt);
         if (train->labels)
