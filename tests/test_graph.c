@@ -9,6 +9,7 @@
 #include "check.h"
 #include "mynn.h"
 #include "network/network.h"
+#include "train/fit_internal.h"
 
 #include <stdint.h>
 #include <unistd.h>
@@ -588,6 +589,137 @@ static void test_gradient_plan(void)
     mynn_free(net);
 }
 
+/* ---- augmentation ---------------------------------------------------------- */
+
+/* Every augmented image is the original moved by some (dy, dx) in
+ * [-crop, crop]² and mirrored or not, the border zero; every such move
+ * occurs, flips about half the time; the draw depends on the place only. */
+static void test_augment_gather(void)
+{
+    enum { C = 2, H = 5, W = 6, D = C * H * W, N = 400, CROP = 2 };
+    static float x[N * D], y[N], out[N * D], again[D], yb[N];
+    int order[N], seen[2 * CROP + 1][2 * CROP + 1][2] = {{{0}}};
+    for (int s = 0; s < N; s++) {
+        order[s] = (s * 7) % N;
+        for (int i = 0; i < D; i++) x[s * D + i] = (float)(1 + i + s % 3);
+    }
+    mynn_dataset ds = {.n = N, .n_inputs = D, .n_outputs = 1, .x = x, .y = y};
+    mn_fit_work w;
+    memset(&w, 0, sizeof w);
+    w.order = order;
+    w.aug = (mynn_augment){CROP, 1};
+    w.shape = (mn_shape){C, H, W};
+    w.aug_seed = 42;
+    w.epoch = 3;
+    mn_gather_batch(&ds, &w, 0, N, NULL, NULL, out, yb);
+    int unmatched = 0;
+    for (int s = 0; s < N; s++) {
+        const float *src = x + (size_t)order[s] * D, *o = out + (size_t)s * D;
+        int found = 0;
+        for (int dy = -CROP; dy <= CROP && !found; dy++)
+            for (int dx = -CROP; dx <= CROP && !found; dx++)
+                for (int f = 0; f < 2 && !found; f++) {
+                    int same = 1;
+                    for (int c = 0; c < C && same; c++)
+                        for (int r = 0; r < H && same; r++)
+                            for (int q = 0; q < W && same; q++) {
+                                int sy = r + dy, sx = (f ? W - 1 - q : q) + dx;
+                                float want = sy >= 0 && sy < H && sx >= 0 && sx < W ? src[(c * H + sy) * W + sx] : 0.0f;
+                                same = o[(c * H + r) * W + q] == want;
+                            }
+                    if (same) {
+                        found = 1;
+                        seen[dy + CROP][dx + CROP][f]++;
+                    }
+                }
+        unmatched += !found;
+    }
+    CHECK(unmatched == 0, "%d augmented images are no move of their original", unmatched);
+    int flips = 0, missing = 0;
+    for (int a = 0; a <= 2 * CROP; a++)
+        for (int b = 0; b <= 2 * CROP; b++) {
+            flips += seen[a][b][1];
+            missing += !(seen[a][b][0] + seen[a][b][1]);
+        }
+    CHECK(missing == 0, "%d of the 25 moves never drawn", missing);
+    CHECK(flips > N / 2 - 60 && flips < N / 2 + 60, "%d of %d flipped", flips, N);
+    /* one sample gathered alone, at its place: the same draw */
+    mn_gather_batch(&ds, &w, 137, 1, NULL, NULL, again, yb);
+    CHECK(memcmp(again, out + 137 * D, sizeof again) == 0, "a sample's draw depends on its batch");
+    /* off: a plain copy */
+    w.aug = (mynn_augment){0, 0};
+    mn_gather_batch(&ds, &w, 5, 1, NULL, NULL, again, yb);
+    CHECK(memcmp(again, x + (size_t)order[5] * D, sizeof again) == 0, "no augmentation changed the image");
+}
+
+/* Checkpoint and resume of a residual net trained with augmentation and
+ * dropout: the same bits as an uninterrupted run; augmentation asks for
+ * images, and a resume with other augmentation is refused. */
+static mynn_status aug_fit(const mynn_dataset *ds, int epochs, const char *ck, int resume, mynn_augment aug,
+                           float **params, size_t *np)
+{
+    mynn_net *net = make("conv:4:3:pad=same,batchnorm,relu,res(conv:4:3:pad=same,batchnorm,relu,"
+                         "conv:4:3:pad=same,batchnorm):relu,dropout:0.2,cat(conv:3:1|avgpool:3:stride=1:pad=1),"
+                         "gap,3:softmax", 1, 6, 6, 16, 9);
+    if (!net) return MYNN_ERR_STATE;
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    o.epochs = epochs;
+    o.batch_size = 16;
+    o.seed = 11;
+    o.checkpoint_path = ck;
+    o.resume = resume;
+    o.augment = aug;
+    mynn_status s = mynn_fit(net, ds, NULL, &o);
+    if (params) {
+        const float *p = mynn_params(net, np);
+        *params = malloc(*np * sizeof **params);
+        memcpy(*params, p, *np * sizeof **params);
+    }
+    mynn_free(net);
+    return s;
+}
+
+static void test_augment_resume(void)
+{
+    enum { N = 48, D = 36 };
+    static float x[N * D], y[N * 3];
+    for (int s = 0; s < N; s++) {
+        for (int i = 0; i < D; i++) x[s * D + i] = (float)((i * (s % 3 + 1)) % 7) / 7.0f;
+        y[s * 3 + s % 3] = 1.0f;
+    }
+    mynn_dataset ds = {.n = N, .n_inputs = D, .n_outputs = 3, .n_classes = 3, .x = x, .y = y};
+    char ck[64];
+    snprintf(ck, sizeof ck, "/tmp/mynn_graph_ck_%d.safetensors", (int)getpid());
+    const mynn_augment aug = {1, 1};
+    float *straight = NULL, *resumed = NULL, *plain = NULL;
+    size_t n1 = 0, n2 = 0, n3 = 0;
+    unlink(ck);
+    CHECK_OK(aug_fit(&ds, 4, NULL, 0, aug, &straight, &n1));
+    CHECK_OK(aug_fit(&ds, 2, ck, 0, aug, NULL, NULL));
+    CHECK_OK(aug_fit(&ds, 4, ck, 1, aug, &resumed, &n2));
+    CHECK(straight && resumed && n1 == n2 && memcmp(straight, resumed, n1 * sizeof(float)) == 0,
+          "resumed != uninterrupted");
+    CHECK_OK(aug_fit(&ds, 4, NULL, 0, (mynn_augment){0, 0}, &plain, &n3));
+    CHECK(plain && n3 == n1 && memcmp(straight, plain, n1 * sizeof(float)) != 0, "augmentation changed nothing");
+    mynn_status s = aug_fit(&ds, 4, ck, 1, (mynn_augment){2, 1}, NULL, NULL);
+    CHECK(s == MYNN_ERR_ARG && strstr(mynn_last_error(), "augmentation \"crop=1,flip=1\" there"), "%s: %s",
+          mynn_status_name(s), mynn_last_error());
+    unlink(ck);
+    /* a flat input cannot be augmented */
+    mynn_net *flat = make("4:tanh,3:softmax", 0, 0, D, 16, 1);
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    o.augment.flip = 1;
+    o.batch_size = 16;
+    s = flat ? mynn_fit(flat, &ds, NULL, &o) : MYNN_ERR_STATE;
+    CHECK(s == MYNN_ERR_ARG && strstr(mynn_last_error(), "need images"), "%s: %s", mynn_status_name(s), mynn_last_error());
+    mynn_free(flat);
+    free(straight);
+    free(resumed);
+    free(plain);
+}
+
 int main(void)
 {
     CK_BEGIN("test_graph");
@@ -601,5 +733,7 @@ int main(void)
     RUN(test_save_load);
     RUN(test_threads);
     RUN(test_gradient_plan);
+    RUN(test_augment_gather);
+    RUN(test_augment_resume);
     return CK_END();
 }

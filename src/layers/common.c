@@ -181,9 +181,9 @@ mynn_status mn_c_weights(mn_atomic *a, int id, const mn_layer *l, const mn_layer
         for (size_t i = 0; i < np; i++)
             if (!isfinite(fw[i])) {
                 free(fw);
-                return mn_error(MYNN_ERR_NUMERIC, "mynn_export_c: layer %d (batchnorm) folded into layer "
+                return mn_error(MYNN_ERR_NUMERIC, "mynn_export_c: layer %d (%s) folded into layer "
                                 "%d (%s) gives a weight or bias that is not a finite float", bn->id,
-                                id, l->kind->name);
+                                bn->kind->name, id, l->kind->name);
             }
     }
     char name[48];

@@ -191,9 +191,9 @@ mynn_status mynn_add_batchnorm(mynn_net *net)
 {
     if (!net) return mn_error(MYNN_ERR_NULL, "mynn_add_batchnorm: net is NULL");
     mn_layer l = layer_of(MYNN_LAYER_BATCHNORM);
-    l.momentum = 0.1f;
-    l.eps = 1e-5f;
-    return append_tail(net, &l);
+    const mn_item defaults = {.index = net->n_layers + 1, .kind = l.kind->name};   /* its settings */
+    mynn_status s = l.kind->parse(&l, &defaults);
+    return s ? s : append_tail(net, &l);
 }
 
 mynn_status mynn_add_activation(mynn_net *net, mynn_activation act)

@@ -165,6 +165,23 @@ static mynn_status split_item(char *text, int index, mn_item *it, char **as, cha
     return MYNN_OK;
 }
 
+/* "conv, conv2d, conv1d, maxpool, ..., or an activation": every kind's
+ * spec names, from the registry (an activation's names as one). */
+static void kind_names(char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < mn_kind_count(); k++) {
+        const mn_kind *kind = mn_kind_at(k);
+        if (kind->id == MYNN_LAYER_ACTIVATION) continue;
+        for (const char *const *name = kind->spec_names; name && *name && at < n; name++) {
+            int w = snprintf(buf + at, n - at, "%s, ", *name);
+            if (w > 0) at += (size_t)w;
+        }
+    }
+    if (at < n) snprintf(buf + at, n - at, "or an activation");
+}
+
 /* The node an item describes, reading src (or its from=), appended;
  * n_src 0: from= must say. */
 static mynn_status add_item(mynn_net *net, const char *text, size_t len, const int *src, int n_src, int allow_from)
@@ -180,10 +197,12 @@ static mynn_status add_item(mynn_net *net, const char *text, size_t len, const i
     if (s) return s;
     if (!*it.kind) return mn_error(MYNN_ERR_ARG, "layer %d: empty item", index);
     const mn_kind *kind = mn_kind_for_item(it.kind);
-    if (!kind)
-        return mn_error(MYNN_ERR_ARG, "layer %d: \"%s\" is not a unit count (as 128:relu) or a layer kind "
-                        "(conv, conv1d, maxpool, avgpool, maxpool1d, avgpool1d, gap, flatten, batchnorm, dropout, "
-                        "add, concat, or an activation)", index, it.kind);
+    if (!kind) {
+        char names[400];
+        kind_names(names, sizeof names);
+        return mn_error(MYNN_ERR_ARG, "layer %d: \"%s\" is not a unit count (as 128:relu) or a layer kind (%s)",
+                        index, it.kind, names);
+    }
     mn_layer l = mn_new_layer(kind);
     if ((s = kind->parse(&l, &it))) return s;
     if (as) {

@@ -6,7 +6,8 @@
 #   equivalence   N = 1, 2, 3 ranks, SGD and Adam, a batch (25) that no N > 1
 #                 divides and a last batch of 1 sample (1001 = 40 x 25 + 1: ranks with nothing):
 #                 every weight within 1e-5 relative of one process, the same
-#                 test accuracy; 1 rank bit for bit; dropout and a CNN too
+#                 test accuracy; 1 rank bit for bit; dropout, a CNN and a residual
+#                 network with augmentation too
 #   resume        checkpoint under 2 ranks, kill, --resume: the same final
 #                 model, bit for bit, as an uninterrupted 2-rank run
 #   killed rank   rank 1 dies: every rank ends, a message, no model file
@@ -92,6 +93,17 @@ if "$TOOL" train train.csv --test test.csv $C --save cref.st >cref.out 2>&1 &&
     ok "equivalence of a CNN (conv, max pooling, dense), Adam, 3 ranks ($(sed 's/,.*difference/: largest difference/; s/ (param[^)]*)//; s/, tolerance [^;]*;/,/' cmp.out))"
 else
     bad "equivalence of a CNN" "$(cat cmp.out 2>/dev/null) $(tail -2 c3.out)"
+fi
+
+# A residual network (a graph: fan-out and an add) with image augmentation:
+# the draws follow the global batch order, so N ranks equal one process.
+G="--shape 1x2x4 --layers conv:4:3:relu:pad=same,res(conv:4:3:pad=same,relu,conv:4:3:pad=same):relu,cat(conv:2:1|maxpool:3:stride=1:pad=1),gap,3:softmax --augment crop=1,flip --batch 25 --threads 1 --seed 3 --optimizer adam --lr 0.01 --epochs 2"
+if "$TOOL" train train.csv --test test.csv $G --save gref.st >gref.out 2>&1 &&
+   $MPIRUN -np 3 "$TOOL" train train.csv --test test.csv $G --save g3.st >g3.out 2>&1 &&
+   "$CMP" same g3.st gref.st 1e-5 >cmp.out && close "$(acc g3.out)" "$(acc gref.out)"; then
+    ok "equivalence of a residual network with augmentation, Adam, 3 ranks ($(sed 's/,.*difference/: largest difference/; s/ (param[^)]*)//; s/, tolerance [^;]*;/,/' cmp.out))"
+else
+    bad "equivalence of a residual network" "$(cat cmp.out 2>/dev/null) $(tail -2 g3.out)"
 fi
 
 # ---- checkpoint, kill, resume ----------------------------------------------
