@@ -34,6 +34,16 @@ put("dataset", "fann-xor", fann)
 
 for spec in ["256:relu,128:relu,10:softmax", "dropout:0.5,3:tanh,1:sigmoid", "4", "8:gelu,dropout:0.1,2:leaky_relu"]:
     put("layers", spec.replace(":", "_").replace(",", "-"), spec)
+graphs = {
+    "res": "conv:3:3:pad=same,res(conv:3:3:pad=same,batchnorm,relu,conv:3:3:pad=same,batchnorm):relu,gap,2:softmax",
+    "res-projection": "res(conv:4:3:stride=2:pad=1,batchnorm,relu,conv:4:3:pad=same | conv:4:1:stride=2,batchnorm),flatten,2",
+    "cat": "cat(conv:2:1 | conv:2:3:pad=same | maxpool:3:stride=1:pad=1),gap,3:softmax",
+    "names": "conv:3:3:pad=same:as=a,relu,conv:3:3:pad=same,add:relu:from=a+-1,concat:from=input+0,4",
+    "repeat": "(res(conv:3:1,relu))x3,flatten,dropout:0.1,2",
+    "nested": "flatten,8:tanh,res(res(8:tanh,8) | cat(4|4)),add:from=-1+1+1,2:sigmoid",
+}
+for name, spec in graphs.items():
+    put("layers", "graph-" + name, spec)
 
 
 def idx_pair(n, rows, cols, classes=10):
@@ -89,6 +99,18 @@ if tool:
             subprocess.run([tool, "train", data, "--layers", layers, "--epochs", "1", "--quiet",
                             "--save", model] + extra, check=True, stdout=subprocess.DEVNULL)
             put("safetensors", name, open(model, "rb").read())
+        # a graph: names, a residual block, a cat block, a concat by reference
+        grid = os.path.join(tmp, "grid.csv")
+        with open(grid, "w") as f:
+            f.write("a,b,c,d,e,f,g,h,label\n")
+            for i in range(1, 41):
+                f.write("%d,%d,%d,1,%d,0,%d,2,%d\n" % (i % 3, i % 5, i % 7, i % 2, i % 4, i % 2))
+        model = os.path.join(tmp, "graph.safetensors")
+        subprocess.run([tool, "train", grid, "--shape", "1x2x4", "--layers",
+                        "conv:3:3:pad=same:as=stem,res(conv:3:3:pad=same,batchnorm,relu,conv:3:3:pad=same,batchnorm):relu,"
+                        "cat(conv:2:1|maxpool:3:stride=1:pad=1),concat:from=stem+-1,flatten,2:softmax",
+                        "--epochs", "1", "--quiet", "--save", model], check=True, stdout=subprocess.DEVNULL)
+        put("safetensors", "graph", open(model, "rb").read())
 
     gen = os.path.join(tempfile.mkdtemp(), "seed_checkpoint")
     here = os.path.dirname(os.path.abspath(__file__))

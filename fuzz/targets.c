@@ -8,6 +8,7 @@
  * whatever the bytes. */
 #include "io/io.h"
 #include "mynn.h"
+#include "network/network.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -113,6 +114,10 @@ int fuzz_fann(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* The description's parser (blocks, names, references) and the graph it
+ * builds: the canonical form must parse back to itself, and a small net is
+ * built, run forward and backward (fan-out, the gradient plan), and saved
+ * and loaded through the model file's architecture. */
 int fuzz_layers(const uint8_t *data, size_t size)
 {
     char *s = text_copy(data, size);
@@ -120,7 +125,16 @@ int fuzz_layers(const uint8_t *data, size_t size)
     if (s && mynn_parse_layers(&syntax, s) == MYNN_OK) mynn_free(syntax);
     /* a 3×4×4 input, so convolution and pooling items meet real shapes */
     if (s && mynn_create(&net, 48) == MYNN_OK && mynn_set_input_shape(net, 3, 4, 4) == MYNN_OK) {
-        if (mynn_add_layers(net, s) == MYNN_OK && mynn_n_layers(net) <= 8) {
+        if (mynn_add_layers(net, s) == MYNN_OK && mynn_n_layers(net) <= 24) {
+            char *spec = mn_net_spec(net);
+            mynn_net *again = NULL;
+            if (spec && mynn_create(&again, 48) == MYNN_OK && mynn_set_input_shape(again, 3, 4, 4) == MYNN_OK) {
+                char *spec2 = mynn_add_layers(again, spec) == MYNN_OK ? mn_net_spec(again) : NULL;
+                if (!spec2 || strcmp(spec, spec2) != 0) __builtin_trap();   /* print and parse disagree */
+                free(spec2);
+            }
+            mynn_free(again);
+            free(spec);
             /* keep builds small: a spec may ask for millions of units */
             size_t total = 0;
             for (int i = 0; i < mynn_n_layers(net); i++) {
@@ -129,9 +143,18 @@ int fuzz_layers(const uint8_t *data, size_t size)
                 total += li.n_params + (size_t)li.n_outputs;
             }
             if (total < 100000 && mynn_build(net, 2, MYNN_INIT_AUTO, 1) == MYNN_OK) {
-                static float x[96], y[2 * 100000];
-                if ((size_t)mynn_n_outputs(net) * 2 <= sizeof y / sizeof *y)
-                    (void)mynn_predict(net, x, 2, y);
+                static float x[96], y[2 * 100000], t[2 * 100000];
+                const int k = mynn_n_outputs(net);
+                for (int i = 0; i < 96; i++) x[i] = (float)(i % 7) - 3.0f;
+                if ((size_t)k * 2 <= sizeof y / sizeof *y && mynn_predict(net, x, 2, y) == MYNN_OK) {
+                    for (int i = 0; i < 2 * k; i++) t[i] = y[i] > 0.5f ? 1.0f : 0.0f;
+                    (void)mynn_compute_gradients(net, x, t, 2, NULL);
+                    char path[64];
+                    snprintf(path, sizeof path, "/tmp/fuzz_layers_%d.safetensors", (int)getpid());
+                    mynn_net *back = NULL;
+                    if (mynn_save(net, path) == MYNN_OK && mynn_load(&back, path, 2) == MYNN_OK) mynn_free(back);
+                    unlink(path);
+                }
             }
         }
         mynn_free(net);

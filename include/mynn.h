@@ -218,7 +218,8 @@ MYNN_API mynn_status mynn_add_conv2d(mynn_net *net, int filters, int kh, int kw,
 MYNN_API mynn_status mynn_add_conv1d(mynn_net *net, int filters, int k, int stride, int pad,
                                      mynn_activation act);
 /* Max or average pooling (kind MYNN_LAYER_MAXPOOL or MYNN_LAYER_AVGPOOL),
- * a k × k window (1-D: k), stride 0 meaning k; no padding, floor rounding. */
+ * a k × k window (1-D: k), stride 0 meaning k; no padding (the description's
+ * pad=P, through mynn_add_layers or mynn_add_node, pads), floor rounding. */
 MYNN_API mynn_status mynn_add_pool2d(mynn_net *net, mynn_layer_kind kind, int k, int stride);
 MYNN_API mynn_status mynn_add_pool1d(mynn_net *net, mynn_layer_kind kind, int k, int stride);
 /* Mean over each channel's plane: C × H × W -> C. */
@@ -295,7 +296,7 @@ typedef struct mynn_layer_info {
     const char *kind_name;      /* "dense", "dropout", "conv", "maxpool", "avgpool",
                                    "gap", "flatten", "batchnorm", "activation", "add",
                                    "concat" */
-    int n_inputs, n_outputs;    /* features per sample */
+    int n_inputs, n_outputs;    /* features per sample (n_inputs: of its first input) */
     mynn_activation activation; /* dense, conv, activation */
     float rate;                 /* dropout only */
     size_t n_params;

@@ -6,6 +6,10 @@
     history = net.fit(x, y, epochs=5, batch_size=64, lr=0.001)
     net.save("fm.safetensors")
 
+Graphs (residual blocks, concatenations) come from a description string
+(Net(layers="conv:16:3:pad=same,res(conv:16:3:pad=same,batchnorm):relu,gap,10:softmax"))
+or Keras-style from mynn.Input, mynn.layers, mynn.add/concat and mynn.Model.
+
 See docs/python.md.  mynn.sklearn holds scikit-learn estimators;
 mynn.from_torch / Net.to_torch bridge to PyTorch (imported when called).
 """
@@ -14,6 +18,8 @@ from .data import load_dataset
 from .errors import (ArgumentError, Error, FileError, FormatError, NullError, NumericError,
                      OutOfMemoryError, ShapeError, StateError, StoppedError)
 from .net import History, Net, load
+from . import layers
+from .layers import Input, Model, add, concat
 
 __version__ = "0.1.0"
 library_path = _clib.path
@@ -30,18 +36,29 @@ def get_threads():
 
 def from_torch(model, loss=None, input_shape=None):
     """A mynn.Net with the layers and weights (and batch-norm statistics) of
-    a torch.nn.Sequential of Linear, Conv1d/Conv2d (one stride and padding
-    for every direction), BatchNorm1d/2d (eps 1e-5, momentum 0.1),
-    MaxPool/AvgPool 1d/2d (no padding), AdaptiveAvgPool(1), Flatten,
-    Dropout and activations (Identity, Sigmoid, Tanh, ReLU, LeakyReLU(0.01),
-    GELU exact, Softmax(dim=1)); an activation right after a Linear or Conv
-    is fused into it.  input_shape: (C, H, W) or (C, L), needed when the
-    first layer is a convolution.  Anything else is a mynn.ArgumentError
-    naming the module."""
+    a PyTorch model:
+     - a torch.nn.Sequential of Linear, Conv1d/Conv2d (one stride and
+       padding for every direction; padding "same"), BatchNorm1d/2d (eps
+       1e-5, momentum 0.1), MaxPool/AvgPool 1d/2d (padding at most half the
+       window, floor rounding, count_include_pad), AdaptiveAvgPool(1),
+       Flatten, Dropout and activations (Identity, Sigmoid, Tanh, ReLU,
+       LeakyReLU(0.01), GELU exact, Softmax(dim=1)); an activation right
+       after a Linear or Conv is fused into it;
+     - the module Net.to_torch returns for a graph (its structure and names);
+     - any other nn.Module that torch.fx.symbolic_trace can trace into those
+       modules and the functions add (+, +=, torch.add), torch.cat(dim=1),
+       relu/sigmoid/tanh/gelu/leaky_relu/softmax, flatten (torch.flatten(x, 1),
+       x.view(x.size(0), -1)), adaptive/max/avg pooling and mean over the
+       plane: residual networks (torchvision's BasicBlock), branches joined
+       by torch.cat.  A module with weights may be called once.
+    input_shape: (C, H, W) or (C, L), needed when the first layer is a
+    convolution.  Anything else is a mynn.ArgumentError naming the module
+    or graph node."""
     from .torch_bridge import from_torch as _from_torch
     return _from_torch(model, loss, input_shape)
 
 
 __all__ = ["Net", "load", "load_dataset", "History", "from_torch", "set_threads", "get_threads",
+           "Input", "Model", "add", "concat", "layers",
            "Error", "NullError", "ArgumentError", "ShapeError", "StateError", "OutOfMemoryError",
            "NumericError", "FileError", "FormatError", "StoppedError", "library_path"]

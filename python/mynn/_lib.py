@@ -121,6 +121,8 @@ PROTOTYPES = {
     "mynn_layer_describe": (STATUS, [NetP, c_int, c_char_p, c_size_t, c_char_p, c_size_t, P(c_char_p)]),
     "mynn_add_node": (STATUS, [NetP, c_char_p, c_int_p, c_int, c_int_p]),
     "mynn_params": (c_float_p, [NetP, P(c_size_t)]),
+    "mynn_grads": (c_float_p, [NetP, P(c_size_t)]),
+    "mynn_compute_gradients": (STATUS, [NetP, c_float_p, c_float_p, c_int, c_float_p]),
     "mynn_layer_weight": (c_float_p, [NetP, c_int]),
     "mynn_layer_bias": (c_float_p, [NetP, c_int]),
     "mynn_layer_tensor": (c_float_p, [NetP, c_int, c_char_p, c_int_p, P(c_size_t)]),

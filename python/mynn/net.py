@@ -61,15 +61,18 @@ def _record(s):
 
 
 class Net:
-    """A feed-forward network.
+    """A feed-forward network: a sequence of layers, or a graph of them.
 
     Net(inputs=784, layers="256:relu,dropout:0.2,10:softmax", loss="ce")
 
     inputs: features per sample, or a sample's shape: (C, H, W) for
     images, (C, L) for 1-D signals (samples are stored channel-major, as
     PyTorch's NCHW).  layers: a mynn layer description (as `mynn train
-    --layers`: "conv:32:3:relu:pad=1,maxpool:2,flatten,128:relu,10:softmax"),
-    or a list of its comma-separated parts.  loss:
+    --layers`: "conv:32:3:relu:pad=1,maxpool:2,flatten,128:relu,10:softmax";
+    graphs with res(A | B)[:ACT], cat(A | B), (A)xN, as=NAME and
+    from=REF+REF: "conv:16:3:pad=same,res(conv:16:3:pad=same,batchnorm):relu,gap,10:softmax"),
+    or a list of its comma-separated parts (mynn.Model builds one from
+    mynn.Input and mynn.layers instead).  loss:
     "mse", "bce" or "ce"; default as the tool: ce after softmax, bce after
     sigmoid, else mse.  init: "auto", "xavier", "he" or "uniform".  seed:
     initialisation (and, by default, fit's shuffling: `mynn train --seed`).
@@ -215,10 +218,13 @@ class Net:
 
     @property
     def layers(self):
-        """One dict per layer: kind, inputs, outputs (features per sample),
-        output_shape (C, H, W), params, and activation (dense, conv,
-        activation), rate (dropout), kernel/stride/pad (conv, pooling;
-        [height, width]) or eps/momentum (batchnorm)."""
+        """One dict per layer (graph node, in the order of the model file's
+        layers.<i>): kind, inputs, outputs (features per sample),
+        output_shape (C, H, W), params, name (its as= name, or None),
+        inputs_from (the node ids it reads, -1 for the network input), and
+        activation (dense, conv, activation, add), rate (dropout),
+        kernel/stride/pad (conv, pooling; [height, width]) or eps/momentum
+        (batchnorm)."""
         out = []
         for i in range(lib.mynn_n_layers(self._handle)):
             li = _lib.LayerInfo()
@@ -226,7 +232,7 @@ class Net:
             d = {"kind": li.kind_name.decode(), "inputs": li.n_inputs, "outputs": li.n_outputs,
                  "output_shape": tuple(li.out_shape), "params": li.n_params}
             kind = d["kind"]
-            if kind in ("dense", "conv", "activation"):
+            if kind in ("dense", "conv", "activation", "add"):
                 d["activation"] = lib.mynn_activation_name(li.activation).decode()
             if kind == "dropout":
                 d["rate"] = float(np.float32(li.rate))
@@ -234,8 +240,29 @@ class Net:
                 d.update(dims=li.dims, kernel=tuple(li.kernel), stride=tuple(li.stride), pad=tuple(li.pad))
             if kind == "batchnorm":
                 d.update(eps=float(np.float32(li.eps)), momentum=float(np.float32(li.momentum)))
+            d["name"] = self._node_name(i)
+            d["inputs_from"] = self._node_inputs(i)
             out.append(d)
         return out
+
+    def _node_inputs(self, i):
+        """Node i's inputs: node ids, -1 for the network input."""
+        n = lib.mynn_layer_inputs(self._handle, i, None, 0)
+        ids = (ctypes.c_int * max(n, 1))()
+        lib.mynn_layer_inputs(self._handle, i, ids, n)
+        return [ids[k] for k in range(n)]
+
+    def _node_name(self, i):
+        name = ctypes.c_char_p()
+        call(lib.mynn_layer_describe, self._handle, i, None, 0, None, 0, ctypes.byref(name))
+        return name.value.decode() if name.value else None
+
+    @property
+    def is_graph(self):
+        """True when some node reads other than the node before it (a
+        residual join, a concatenation, a branch)."""
+        return any(ins != [i - 1] for i, ins in
+                   enumerate(self._node_inputs(i) for i in range(lib.mynn_n_layers(self._handle))))
 
     @property
     def spec(self):
@@ -261,20 +288,28 @@ class Net:
         return "mynn.Net(inputs=%d, layers=%r, loss=%r)" % (self.inputs, self.spec, self.loss)
 
     def summary(self, print_fn=print):
-        """A table of the layers (as `mynn info`); printed with print_fn
-        (None: not printed) and returned."""
-        rule = "_" * 70
-        lines = [rule, " %-4s %-10s %-20s %-12s %12s" % ("#", "Layer", "Output shape", "Activation",
-                                                           "Params"), "=" * 70]
+        """A table of the layers (as `mynn info`), with the layers each
+        reads ("Connected to": names where given, else node indices;
+        "input" for the network input); printed with print_fn (None: not
+        printed) and returned."""
+        layers = self.layers
+        names = [d["kind"] + (" " + d["name"] if d["name"] else "") for d in layers]
+        kw = max([10] + [len(n) for n in names])
+        width = 70 + kw - 10 + 14
+        rule = "_" * width
+        head = " %-4s %-*s %-20s %-12s %12s  %s" % ("#", kw, "Layer", "Output shape", "Activation", "Params",
+                                                    "Connected to")
+        lines = [rule, head, "=" * width]
         total = 0
-        for i, d in enumerate(self.layers):
+        for i, d in enumerate(layers):
             what = d.get("activation") or ("rate %s" % d["rate"] if "rate" in d else "")
             c, h, w = d["output_shape"]
             shape = (c, h, w) if h > 1 else (c, w) if w > 1 else (c,)
-            lines.append(" %-4d %-10s %-20s %-12s %12d" % (i, d["kind"], "(None, %s)" % ", ".join(map(str, shape)),
-                                                          what, d["params"]))
+            src = ", ".join("input" if j < 0 else layers[j]["name"] or str(j) for j in d["inputs_from"])
+            out_shape = "(None, %s)" % ", ".join(map(str, shape))
+            lines.append(" %-4d %-*s %-20s %-12s %12d  %s" % (i, kw, names[i], out_shape, what, d["params"], src))
             total += d["params"]
-        lines += ["=" * 70, "Total params: %d (%.1f KiB as float32)" % (total, total * 4 / 1024),
+        lines += ["=" * width, "Total params: %d (%.1f KiB as float32)" % (total, total * 4 / 1024),
                   "Inputs: %d" % self.inputs, "Outputs: %d" % self.outputs, "Loss: %s" % self.loss,
                   "Normalisation: %s" % (self.normalize or "none")]
         text = "\n".join(lines)
@@ -359,6 +394,33 @@ class Net:
         return out
 
     # ---- training -------------------------------------------------------------
+    def compute_gradients(self, x, y):
+        """The mean loss on one batch (x, y as fit takes them) and its
+        gradient, as mynn_compute_gradients computes them: (loss, grads)
+        with grads a dict {"layers.<i>.weight": ..., "layers.<i>.bias": ...}
+        of copies named and shaped as state_dict's trainable tensors.  The
+        forward pass is a training one (as fit's): batch norm uses the
+        batch's statistics and updates its running ones, dropout draws its
+        masks.  The weights are not changed."""
+        x = as_inputs(x, self.inputs)
+        yf, labels, k = targets_for(y, x.shape[0], self.outputs, self._output_activation())
+        n = x.shape[0]
+        if n > self.max_batch:
+            self._rebuild(n)
+        loss = ctypes.c_float()
+        call(lib.mynn_compute_gradients, self._handle, x.ctypes.data_as(_lib.c_float_p),
+             yf.ctypes.data_as(_lib.c_float_p), n, ctypes.byref(loss))
+        count = ctypes.c_size_t()
+        base = ctypes.cast(lib.mynn_params(self._handle, ctypes.byref(count)), ctypes.c_void_p).value
+        gp = lib.mynn_grads(self._handle, None)
+        grads = np.ctypeslib.as_array(gp, (count.value,)) if count.value else np.zeros(0, np.float32)
+        out = {}
+        for name, v in self._views(names=True):
+            at = (v.ctypes.data - base) // 4 if base else -1
+            if 0 <= at and at + v.size <= count.value:
+                out[name] = grads[at:at + v.size].reshape(v.shape).copy()
+        return float(loss.value), out
+
     def _rebuild(self, max_batch):
         """Buffers for max_batch samples, keeping the weights."""
         if max_batch == self.max_batch:
@@ -370,7 +432,8 @@ class Net:
     def fit(self, x, y, epochs=10, batch_size=None, optimizer="adam", lr=None, momentum=0.0,
             nesterov=False, weight_decay=0.0, clip_norm=0.0, schedule="constant", step_size=10,
             gamma=0.1, min_lr=0.0, warmup=0, validation_data=None, validation_split=0.0, patience=0,
-            seed=None, shuffle=True, threads=None, callback=None, checkpoint=None, resume=False):
+            seed=None, shuffle=True, threads=None, callback=None, checkpoint=None, resume=False,
+            augment=None):
         """Train on x [n, inputs] and y: class indices [n] (a softmax or
         multi-output classifier), or targets [n, outputs] / [n] (one output).
 
@@ -382,7 +445,12 @@ class Net:
         the best weights.  threads sets the library's thread count (for
         the whole process).  callback(record) is called after every epoch
         with the record the history gets; returning False stops training.
-        checkpoint=PATH, resume=True: mynn_fit's checkpoints.
+        checkpoint=PATH, resume=True: mynn_fit's checkpoints.  augment:
+        data augmentation of training images (a net with an input shape
+        (C, H, W)), as `mynn train --augment`: "crop=4,flip" or a dict
+        {"crop": 4, "flip": True}; crop=N moves each image by a random
+        offset in [-N, N]² with zero fill (RandomCrop with padding N),
+        flip mirrors half of them left-right; the draws follow the seed.
 
         Returns the History (a list of per-epoch dicts; also in
         self.history).  The library runs without the GIL, so other Python
@@ -417,6 +485,7 @@ class Net:
             raise TypeError("callback must be callable, got %r" % (callback,))
         if threads is not None:
             _positive_int("threads", threads)
+        o.augment.crop, o.augment.flip = _augment(augment)
 
         train = (x, yf, labels)
         val = None
@@ -504,9 +573,52 @@ class Net:
         call(lib.mynn_export_onnx, self._handle, _path(path))
 
     def to_torch(self):
-        """An equivalent torch.nn.Sequential (see mynn.from_torch)."""
+        """An equivalent PyTorch module (see mynn.from_torch): an
+        nn.Sequential for a plain sequence of layers, a GraphNet
+        (mynn.torch_modules: a module per node and the inputs of each)
+        for a graph."""
         from .torch_bridge import to_torch
         return to_torch(self)
+
+
+def _augment(augment):
+    """(crop, flip) from fit's augment: None, "crop=4,flip" or {"crop": 4, "flip": True}."""
+    if augment is None or augment is False or augment == "":
+        return 0, 0
+    if isinstance(augment, str):
+        spec = {}
+        for part in augment.split(","):
+            part = part.strip()
+            key, eq, val = part.partition("=")
+            key = key.strip()
+            if key == "flip" and not eq:
+                spec["flip"] = True
+            elif key in ("crop", "flip") and eq:
+                spec[key] = val.strip()
+            else:
+                raise ValueError("augment: unknown %r (crop=N, flip, as augment=\"crop=4,flip\")" % part)
+        augment = spec
+    if not isinstance(augment, dict):
+        raise TypeError("augment must be a string such as \"crop=4,flip\" or a dict {\"crop\": 4, \"flip\": True}, "
+                        "got %r" % (augment,))
+    unknown = set(augment) - {"crop", "flip"}
+    if unknown:
+        raise ValueError("augment: unknown key(s) %s (crop, flip)" % ", ".join(sorted(map(str, unknown))))
+    crop = augment.get("crop", 0) or 0
+    if isinstance(crop, str):
+        try:
+            crop = int(crop)
+        except ValueError:
+            raise ValueError("augment: crop must be an integer, got %r" % augment["crop"]) from None
+    crop = _positive_int("augment crop", crop, 0)
+    flip = augment.get("flip", False)
+    if isinstance(flip, str):
+        if flip.lower() not in ("0", "1", "true", "false"):
+            raise ValueError("augment: flip must be true or false, got %r" % flip)
+        flip = flip.lower() in ("1", "true")
+    if flip not in (True, False, 0, 1):
+        raise ValueError("augment: flip must be True or False, got %r" % (flip,))
+    return crop, 1 if flip else 0
 
 
 def _split(x, yf, labels, k, frac, seed):

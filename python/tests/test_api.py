@@ -24,10 +24,12 @@ def test_construct_and_introspect():
     assert (net.inputs, net.outputs, net.loss) == (5, 3, "ce")
     assert net.spec == "7:tanh,dropout:0.25,3:softmax"
     assert net.layers == [
-        {"kind": "dense", "inputs": 5, "outputs": 7, "output_shape": (7, 1, 1), "params": 42, "activation": "tanh"},
-        {"kind": "dropout", "inputs": 7, "outputs": 7, "output_shape": (7, 1, 1), "params": 0, "rate": 0.25},
+        {"kind": "dense", "inputs": 5, "outputs": 7, "output_shape": (7, 1, 1), "params": 42, "activation": "tanh",
+         "name": None, "inputs_from": [-1]},
+        {"kind": "dropout", "inputs": 7, "outputs": 7, "output_shape": (7, 1, 1), "params": 0, "rate": 0.25,
+         "name": None, "inputs_from": [0]},
         {"kind": "dense", "inputs": 7, "outputs": 3, "output_shape": (3, 1, 1), "params": 24,
-         "activation": "softmax"}]
+         "activation": "softmax", "name": None, "inputs_from": [1]}]
     assert net.n_params == 66 and net.normalize is None and net.input_transform is None
     assert net.input_shape is None
     assert "mynn.Net(inputs=5" in repr(net)

@@ -63,8 +63,10 @@ def test_save_from_torch_then_load(tmp_path):
     (nn.Sequential(nn.Conv2d(1, 2, 3, dilation=2), nn.Flatten(), nn.Linear(8, 2)), "dilation", (1, 6, 6)),
     (nn.Sequential(nn.Conv2d(1, 2, 3, padding=(1, 0)), nn.Flatten(), nn.Linear(48, 2)), r"padding \(1, 0\)",
      (1, 6, 6)),
-    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, padding=1), nn.Flatten(), nn.Linear(18, 2)),
-     "without padding", (1, 6, 6)),
+    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, ceil_mode=True), nn.Flatten(), nn.Linear(8, 2)),
+     "ceil_mode=True: mynn's pooling rounds down", (1, 6, 6)),
+    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.AvgPool2d(3, padding=1, count_include_pad=False), nn.Flatten(),
+                   nn.Linear(8, 2)), "count_include_pad=False", (1, 6, 6)),
     (nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2, eps=1e-3), nn.Flatten(), nn.Linear(32, 2)),
      "eps=0.001", (1, 6, 6)),
     (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Softmax(dim=1), nn.Flatten(), nn.Linear(32, 2)),
@@ -145,6 +147,8 @@ def test_cnn_to_torch_after_training(normalize):
 def test_from_torch_needs_sequential():
     with pytest.raises(TypeError, match="nn.Sequential is needed, got Linear"):
         mynn.from_torch(nn.Linear(3, 2))
+    with pytest.raises(TypeError, match="torch.nn.Module is needed"):
+        mynn.from_torch("model")
 
 
 @pytest.mark.parametrize("normalize", [None, "scale", "standard"])

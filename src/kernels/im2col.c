@@ -18,6 +18,19 @@ typedef struct conv_geom {
     int n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
 } conv_geom;
 
+/* d[k] = r[k·sw] for k < n: d (col) and r (x) never overlap.  Kept a
+ * loop (GCC would call memcpy for a row of a few dozen floats). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static void copy_strided(float *restrict d, const float *restrict r, int n, int sw)
+{
+    if (sw == 1)
+        for (int k = 0; k < n; k++) d[k] = r[k];
+    else
+        for (int k = 0; k < n; k++) d[k] = r[(ptrdiff_t)k * sw];
+}
+
 /* One row (ci, i, j) of col: every image's shifted plane ci. */
 static void im2col_row(const conv_geom *g, const float *x, int ci, int i, int j, float *dst)
 {
@@ -32,16 +45,13 @@ static void im2col_row(const conv_geom *g, const float *x, int ci, int i, int j,
         for (int oy = 0; oy < g->oh; oy++, d += g->ow) {
             int iy = oy * g->sh - g->ph + i;
             if (iy < 0 || iy >= g->h) {
-                memset(d, 0, (size_t)g->ow * sizeof *d);
+                for (int ox = 0; ox < g->ow; ox++) d[ox] = 0.0f;
                 continue;
             }
-            const float *r = src + (size_t)iy * g->w - g->pw + j;
             for (int ox = 0; ox < ox_lo; ox++) d[ox] = 0.0f;
-            if (g->sw == 1) {
-                if (ox_hi > ox_lo) memcpy(d + ox_lo, r + ox_lo, (size_t)(ox_hi - ox_lo) * sizeof *d);
-            } else {
-                for (int ox = ox_lo; ox < ox_hi; ox++) d[ox] = r[(ptrdiff_t)ox * g->sw];
-            }
+            if (ox_hi > ox_lo)   /* rows are short (a plane's width): a loop, not a call */
+                copy_strided(d + ox_lo, src + (size_t)iy * g->w + ((ptrdiff_t)ox_lo * g->sw - g->pw + j),
+                             ox_hi - ox_lo, g->sw);
             for (int ox = ox_hi; ox < g->ow; ox++) d[ox] = 0.0f;
         }
     }
@@ -59,6 +69,15 @@ void mn_im2col(const float *x, int n, int c, int h, int w, int kh, int kw, int s
         im2col_row(&g, x, r / (kh * kw), r / kw % kh, r % kw, col + (size_t)r * cols));
 }
 
+/* dst[k·sw] += src[k] for k < n: dst and src never overlap (dx and col). */
+static void add_strided(float *restrict dst, const float *restrict src, int n, int sw)
+{
+    if (sw == 1)
+        for (int k = 0; k < n; k++) dst[k] += src[k];
+    else
+        for (int k = 0; k < n; k++) dst[(ptrdiff_t)k * sw] += src[k];
+}
+
 /* Adds row (ci, i, j) of col back onto the planes ci of dx. */
 static void col2im_row(const conv_geom *g, const float *src, int ci, int i, int j, float *dx)
 {
@@ -72,8 +91,9 @@ static void col2im_row(const conv_geom *g, const float *src, int ci, int i, int 
         for (int oy = 0; oy < g->oh; oy++, c += g->ow) {
             int iy = oy * g->sh - g->ph + i;
             if (iy < 0 || iy >= g->h) continue;
-            float *r = dst + (size_t)iy * g->w - g->pw + j;
-            for (int ox = ox_lo; ox < ox_hi; ox++) r[(ptrdiff_t)ox * g->sw] += c[ox];
+            if (ox_hi > ox_lo)
+                add_strided(dst + (size_t)iy * g->w + ((ptrdiff_t)ox_lo * g->sw - g->pw + j), c + ox_lo,
+                            ox_hi - ox_lo, g->sw);
         }
     }
 }

@@ -1,9 +1,12 @@
-/* Pooling over each plane of C × H × W samples (no padding, PyTorch's
- * floor rounding): OH = (H - kh)/sh + 1, OW = (W - kw)/sw + 1.  Three kinds:
- *   maxpool:K[:stride=S]   Y[c][oy][ox] = max over the window; backward
+/* Pooling over each plane of C × H × W samples (padding P at most half
+ * the window, PyTorch's floor rounding): OH = (H + 2P - kh)/sh + 1, OW
+ * likewise.  Three kinds:
+ *   maxpool:K[:stride=S][:pad=P]   Y[c][oy][ox] = max over the window's part
+ *                          inside the plane (the padding as -inf); backward
  *                          routes dY to the first maximum's position
  *                          (cached as its index in the plane); nn.MaxPool2d
- *   avgpool:K[:stride=S]   Y = mean over the window; backward spreads
+ *   avgpool:K[:stride=S][:pad=P]   Y = the window's sum / (kh·kw), the
+ *                          padding counted as zeros; backward spreads
  *                          dY/(kh·kw); nn.AvgPool2d
  *   gap                    Y[c] = mean over the whole plane (C × 1 × 1);
  *                          nn.AdaptiveAvgPool2d(1)
@@ -352,14 +355,16 @@ static void gap_backward(mn_layer *l, const float *const *xs, const float *y, fl
 
 /* ---- ONNX ------------------------------------------------------------------ */
 
-/* MaxPool / AveragePool: no padding, floor rounding (ceil_mode 0). */
+/* MaxPool / AveragePool: pads when padded (AveragePool counting them,
+ * count_include_pad 1), floor rounding (ceil_mode 0). */
 static mynn_status pool_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in,
                              int n_in, mn_ovalue *out)
 {
     (void)n_in;
     if (in[0].rank != l->dims + 2)
         return mn_error(MYNN_ERR_ARG, "%s (%s) cannot be expressed in ONNX: its input is not %d-D here "
-                        "(it follows a softmax over a spatial tensor)", prefix, l->kind->name, l->dims);
+                        "(it follows a softmax over a spatial tensor, or an add or concat that flattened inputs "
+                        "of different ranks)", prefix, l->kind->name, l->dims);
     *out = in[0];
     const char *ins[1] = {in[0].name};
     mn_onode *node = mn_onnx_node(g, is_max(l) ? "MaxPool" : "AveragePool", prefix, "out", ins, 1, out);
@@ -381,8 +386,9 @@ static mynn_status gap_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, c
 {
     (void)n_in;
     if (in[0].rank < 3)
-        return mn_error(MYNN_ERR_ARG, "%s (%s) cannot be expressed in ONNX: its input is not spatial here",
-                        prefix, l->kind->name);
+        return mn_error(MYNN_ERR_ARG, "%s (%s) cannot be expressed in ONNX: its input is not spatial here "
+                        "(flattened: after a flatten or dense layer, or an add or concat of inputs of "
+                        "different ranks)", prefix, l->kind->name);
     *out = in[0];
     const char *ins[1] = {in[0].name};
     return mn_onnx_node(g, "GlobalAveragePool", prefix, "out", ins, 1, out) ? MYNN_OK : MYNN_ERR_NOMEM;

@@ -16,9 +16,14 @@ int mn_fold_source(const mynn_net *net, int bn)
 int mn_fold_target(const mynn_net *net, int i)
 {
     if (!net || i < 0 || i >= net->n_layers) return -1;
+    int reader = -1;   /* a batch norm folding into i is i's only reader */
     for (int k = i + 1; k < net->n_layers; k++)
-        if (mn_fold_source(net, k) == i) return k;
-    return -1;
+        for (int j = 0; j < net->layers[k].n_src; j++)
+            if (net->layers[k].src[j] == i) {
+                if (reader >= 0) return -1;
+                reader = k;
+            }
+    return reader >= 0 && mn_fold_source(net, reader) == i ? reader : -1;
 }
 
 int mn_fold_next(const mynn_net *net, int i)

@@ -147,16 +147,6 @@ mynn_status mn_build_sizes_of(const mynn_net *net, int max_batch, mn_build_sizes
             return mn_error(MYNN_ERR_NOMEM, "mynn_build: the network exceeds %zu floats in one buffer",
                             (size_t)MN_MAX_ELEMS);
     }
-    /* the gradient arena holds at most every gradient and scratch at once */
-    size_t bound = 0;
-    for (int i = 0; i < net->n_layers; i++) {
-        const mn_layer *l = &net->layers[i];
-        bound += (size_t)l->n_out + ALIGN_FLOATS;
-        for (int j = 0; j < l->n_src; j++)
-            bound += (size_t)(l->src[j] >= 0 ? net->layers[l->src[j]].n_out : net->n_inputs) + ALIGN_FLOATS;
-    }
-    if (mn_mul_size(bound, (size_t)max_batch, &t) || t > MN_MAX_ELEMS)
-        return mn_error(MYNN_ERR_NOMEM, "mynn_build: the gradient buffers exceed %zu floats", (size_t)MN_MAX_ELEMS);
     return MYNN_OK;
 }
 
@@ -167,6 +157,8 @@ mynn_status mn_plan_gradients(mynn_net *net, int max_batch, size_t *total)
     if (!net->gofs || !net->route) return mn_error(MYNN_ERR_NOMEM, "out of memory planning the gradients");
     *total = plan_backward(net, max_batch, net->gofs, net->route);
     if (*total == (size_t)-1) return mn_error(MYNN_ERR_NOMEM, "out of memory planning the gradients");
+    if (*total > MN_MAX_ELEMS)
+        return mn_error(MYNN_ERR_NOMEM, "mynn_build: the gradient buffers exceed %zu floats", (size_t)MN_MAX_ELEMS);
     return MYNN_OK;
 }
 

@@ -92,10 +92,18 @@ mynn_status mynn_build(mynn_net *net, int max_batch, mynn_init init, uint64_t se
     if (s) return s;
     /* One output: every other node must be read, or its gradient would be
      * nothing at all. */
+    char *read = calloc((size_t)net->n_layers, 1);
+    if (!read) return mn_error(MYNN_ERR_NOMEM, "mynn_build: out of memory");
+    for (int k = 0; k < net->n_layers; k++)
+        for (int j = 0; j < net->layers[k].n_src; j++)
+            if (net->layers[k].src[j] >= 0) read[net->layers[k].src[j]] = 1;
     for (int i = 0; i < net->n_layers - 1; i++)
-        if (!mn_net_readers(net, i))
+        if (!read[i]) {
+            free(read);
             return mn_error(MYNN_ERR_STATE, "mynn_build: layer %d (%s) is not read by any later layer "
                             "(a network has one output, its last layer)", i + 1, net->layers[i].kind->name);
+        }
+    free(read);
 
     mn_build_sizes z;
     mynn_status s2 = mn_build_sizes_of(net, max_batch, &z);

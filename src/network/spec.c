@@ -106,9 +106,11 @@ static mynn_status parse_ref(const mynn_net *net, const mn_item *it, const char 
         if (mn_item_int(ref, -MN_MAX_NODES, MN_MAX_NODES, &v))
             return mn_item_error(it, "from=%s: \"%s\" is not a layer index", ref, ref);
         *out = v < 0 ? id + v : v;
-        if (*out < 0 || *out >= id)
-            return mn_item_error(it, "from=%s: %s is not an earlier layer (0..%d, or -1..-%d back, or input)", ref,
-                                 ref, id - 1, id);
+        if (*out < 0 || *out >= id) {
+            if (id == 0) return mn_item_error(it, "from=%s: no layer comes before this one (only input)", ref);
+            return mn_item_error(it, "from=%s: no layer %s comes before this one (from= numbers layers from 0, "
+                                 "as mynn info's #: 0..%d, or -1..-%d back, or input)", ref, ref, id - 1, id);
+        }
         return MYNN_OK;
     }
     *out = find_name(net, ref);
@@ -303,6 +305,7 @@ static mynn_status parse_block(parser *p, int kind, size_t open, int in, int *ou
     /* after ')': xN, then the join's fields up to the next ',', '|' or ')' */
     p->pos = close + 1;
     long reps = 1;
+    skip_space(p);
     if (peek(p) == 'x' && isdigit((unsigned char)p->text[p->pos + 1])) {
         char *e;
         errno = 0;
