@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CONV_WORK_FLOATS ((size_t)64 << 10)
+#define CONV_WORK_FLOATS ((size_t)256 << 10)   /* 1 MiB: the columns stay in L2 for the product */
 
 /* ---- description ---------------------------------------------------------- */
 
