@@ -1,9 +1,10 @@
-/* mynn side of the CNN benchmark (bench/run.py; the PyTorch side is
- * bench/torch_cnn.py, same model and figures):
+/* mynn side of the CNN benchmarks (bench/run.py; the PyTorch side is
+ * bench/torch_cnn.py, same models and figures), by default
  *   Conv(1->32, 3, pad 1)-ReLU-MaxPool2-Conv(32->64, 3, pad 1)-ReLU-MaxPool2
  *   -Flatten-Dense(3136->128)-ReLU-Dense(128->10), softmax + cross-entropy,
- *   Adam (lr 1e-3), Fashion-MNIST scaled to [0, 1].
- * Usage: bench_cnn DATA_DIR BATCH THREADS SAMPLES INFER_BATCH
+ *   Adam (lr 1e-3), Fashion-MNIST scaled to [0, 1];
+ * with a sixth argument, that layer description instead (the ResNet).
+ * Usage: bench_cnn DATA_DIR BATCH THREADS SAMPLES INFER_BATCH [LAYERS]
  * Prints: epoch_s=... infer_ips=... acc=... (epoch time scaled to 60,000). */
 #include "mynn.h"
 
@@ -26,13 +27,15 @@ static int die(const char *what)
     return 1;
 }
 
+static const char *g_layers = LAYERS;
+
 static mynn_status make_net(mynn_net **net, int max_batch)
 {
     static float shift[784], scale[784];
     for (int j = 0; j < 784; j++) scale[j] = 1.0f / 255.0f;
     mynn_status s = mynn_create(net, 784);
     if (!s) s = mynn_set_input_shape(*net, 1, 28, 28);
-    if (!s) s = mynn_add_layers(*net, LAYERS);
+    if (!s) s = mynn_add_layers(*net, g_layers);
     if (!s) s = mynn_set_loss(*net, MYNN_LOSS_CE);
     if (!s) s = mynn_build(*net, max_batch, MYNN_INIT_AUTO, 1);
     if (!s) s = mynn_set_input_transform(*net, "scale", shift, scale);
@@ -41,10 +44,11 @@ static mynn_status make_net(mynn_net **net, int max_batch)
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: bench_cnn DATA_DIR BATCH THREADS SAMPLES INFER_BATCH\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: bench_cnn DATA_DIR BATCH THREADS SAMPLES INFER_BATCH [LAYERS]\n");
         return 2;
     }
+    if (argc == 7) g_layers = argv[6];
     const char *dir = argv[1];
     int batch = atoi(argv[2]), threads = atoi(argv[3]), samples = atoi(argv[4]), ib = atoi(argv[5]);
     mynn_set_threads(threads);

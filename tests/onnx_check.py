@@ -3,9 +3,10 @@
     /usr/bin/python3 tests/onnx_check.py ORT_DIR IN.f32 N DIMS MODEL.onnx PRED.csv [MODEL PRED ...]
 
 For each model:
-1. onnx.checker.check_model (full check), IR version 7 and opset 13, and
-   strict shape inference, which must give "output" the shape [N, K] with
-   the batch dimension symbolic ("N");
+1. onnx.checker.check_model (full check: one writer per value, nodes in
+   topological order), IR version 7 and opset 13, every node named once,
+   every initializer read, and strict shape inference, which must give
+   "output" the shape [N, K] with the batch dimension symbolic ("N");
 2. ONNX Runtime (tests/onnx_run.js under node, onnxruntime-node from
    ORT_DIR) on the N float32 samples of shape DIMS ("784", "28x28",
    "1x28x28": the model's input after N) in IN.f32;
@@ -42,6 +43,13 @@ def check_onnx(onnx, model, dims, k):
     want_in = ["N"] + [int(v) for v in dims.split("x")]
     if in_dims != want_in:
         return "input shape %s, want %s" % (in_dims, want_in)
+    names = [nd.name for nd in m.graph.node]
+    if "" in names or len(set(names)) != len(names):
+        return "node names missing or repeated"
+    read = {i for nd in m.graph.node for i in nd.input}
+    unread = [t.name for t in m.graph.initializer if t.name not in read]
+    if unread:
+        return "initializers read by no node: %s" % unread[:5]
     inferred = onnx.shape_inference.infer_shapes(m, check_type=True, strict_mode=True)
     out = [o for o in inferred.graph.output if o.name == "output"]
     dims = [(x.dim_param or x.dim_value) for x in out[0].type.tensor_type.shape.dim] if out else []

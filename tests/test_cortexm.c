@@ -10,7 +10,9 @@
  * -icount: instructions, not a device's cycles).  Skips when the Arm
  * tools or Fashion-MNIST are absent.  MYNN_M4_MODEL=file.safetensors runs
  * that float model instead of a small one trained here.  The same for a
- * small CNN's float export (MYNN_M4_CNN_MODEL for another). */
+ * small CNN's float export (MYNN_M4_CNN_MODEL for another), and a
+ * residual CNN's (a graph: identity and projection shortcuts, a concat)
+ * float and int8 exports (MYNN_M4_RES_MODEL for another). */
 #include "check.h"
 #include "mynn.h"
 #include "kernels/gemm_internal.h"
@@ -134,6 +136,43 @@ static mynn_net *get_cnn(const mynn_dataset *train)
     return net;
 }
 
+/* A residual CNN (MYNN_M4_RES_MODEL: that one instead): a stem, a block
+ * with an identity shortcut, a strided block with a 1x1 projection
+ * shortcut (batch norms folding inside both branches), an inception-style
+ * concat of a 1x1 conv and a padded max pool; 1 epoch on 10000 images. */
+static mynn_net *get_res_cnn(const mynn_dataset *train)
+{
+    mynn_net *net = NULL;
+    const char *path = getenv("MYNN_M4_RES_MODEL");
+    if (path && *path) {
+        CHECK_OK(mynn_load(&net, path, 256));
+        printf("  model: %s\n", path);
+        return net;
+    }
+    CHECK_OK(mynn_create(&net, 784));
+    CHECK_OK(mynn_set_input_shape(net, 1, 28, 28));
+    CHECK_OK(mynn_add_layers(net, "conv:4:3:pad=1,batchnorm,relu,maxpool:2,"
+                                  "res(conv:4:3:pad=same,batchnorm,relu,conv:4:3:pad=same,batchnorm):relu,"
+                                  "res(conv:8:3:stride=2:pad=1,batchnorm,relu,conv:8:3:pad=same,batchnorm | "
+                                  "conv:8:1:stride=2,batchnorm):relu,"
+                                  "cat(conv:4:1:relu | maxpool:3:stride=1:pad=1),flatten,10:softmax"));
+    CHECK_OK(mynn_set_loss(net, MYNN_LOSS_CE));
+    CHECK_OK(mynn_build(net, 64, MYNN_INIT_AUTO, 1));
+    float shift[784] = {0}, scale[784];
+    for (int j = 0; j < 784; j++) scale[j] = 1.0f / 255.0f;
+    CHECK_OK(mynn_set_input_transform(net, "scale", shift, scale));
+    mynn_dataset tr = *train;
+    tr.n = 10000;
+    tr.owned = 0;
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    o.epochs = 1;
+    CHECK_OK(mynn_fit(net, &tr, NULL, &o));
+    printf("  model: residual CNN (stem, identity block, strided projection block, 1x1 conv | padded max pool "
+           "concatenated), 10; 1 epoch on 10000 images\n");
+    return net;
+}
+
 /* Skips (0) unless the tools, the data and the board files are there. */
 static int can_run(void)
 {
@@ -208,6 +247,7 @@ static void board_round(mynn_net *net, mynn_qnet *q, const mynn_dataset *test, c
         printf("  arm-none-eabi-size: float model %ld bytes flash, %ld RAM;\n"
                "  whole firmware (300 images, newlib) %ld flash, %ld RAM (+ stack)\n", ff, rf, fe, re);
     struct timespec t0, t1;
+    fflush(stdout);   /* the board's lines (printed by the shell) after ours */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = sh("cd '%s' && timeout 300 qemu-system-arm -M mps2-an386 -nographic -monitor none "
             "-serial none -icount shift=0 -semihosting-config enable=on,target=native "
@@ -275,6 +315,24 @@ static void test_cortex_m4_cnn(void)
     mynn_dataset_free(test);
 }
 
+/* A graph: the float and the int8 export of a residual CNN. */
+static void test_cortex_m4_residual(void)
+{
+    if (!can_run()) SKIP("see above");
+    mynn_dataset *train = NULL, *test = NULL;
+    CHECK_OK(mynn_dataset_load(&train, FM_DIR, NULL, 0));
+    CHECK_OK(mynn_dataset_load(&test, FM_DIR, NULL, 1));
+    if (!train || !test) return;
+    mynn_net *net = get_res_cnn(train);
+    mynn_qnet *q = NULL;
+    if (net) CHECK_OK(mynn_quantize(&q, net, train->x, 2000, NULL));
+    if (net && q) board_round(net, q, test, "rescnn");
+    mynn_qnet_free(q);
+    mynn_free(net);
+    mynn_dataset_free(train);
+    mynn_dataset_free(test);
+}
+
 int main(void)
 {
     CK_BEGIN("test_cortexm");
@@ -287,6 +345,7 @@ int main(void)
     mynn_set_threads(1);
     RUN(test_cortex_m4);
     RUN(test_cortex_m4_cnn);
+    RUN(test_cortex_m4_residual);
     if (!ck_failed) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -9,7 +9,11 @@
  *    summation-order rounding (see tol_fast below),
  * for every activation, a sigmoid output, a regression and a normalised
  * model, random CNNs with every layer kind (2-D and 1-D) and random batch
- * norm statistics, and a CNN trained on Fashion-MNIST (the same classes).
+ * norm statistics, graphs (residual blocks, inception blocks with padded
+ * pooling, add and concat of vectors; their int8 export bit for bit
+ * mynn_qnet_predict), a deep residual net whose arena is a fraction of its
+ * outputs, and a CNN trained on Fashion-MNIST (the same classes).  The
+ * reference in double walks the graph from the layers' definitions.
  * A compiler that is absent is skipped with a message. */
 #include "check.h"
 #include "gen_c.h"
@@ -85,10 +89,13 @@ static void act_double(mynn_activation a, double *v, int n)
     }
 }
 
-/* One layer on one sample, x [n_in] -> y [n_out], written from the layers'
- * definitions (direct convolution, batch norm unfolded). */
-static void layer_double(const mn_layer *l, const double *x, double *y)
+/* One node on one sample, its inputs x[j] [j's size] -> y [n_out], written
+ * from the kinds' definitions (direct convolution, pooling over the
+ * window's part inside the plane: max ignores the padding, average counts
+ * it as zeros; batch norm unfolded; add and concat of the inputs). */
+static void layer_double(const mn_layer *l, const double *const *xs, double *y)
 {
+    const double *x = xs[0];
     const int C = l->in_shape.c, H = l->in_shape.h, W = l->in_shape.w;
     const int F = l->out_shape.c, OH = l->out_shape.h, OW = l->out_shape.w;
     const float *p = l->param;
@@ -123,7 +130,9 @@ static void layer_double(const mn_layer *l, const double *x, double *y)
                     double m = -INFINITY, sum = 0;
                     for (int i = 0; i < l->kh; i++)
                         for (int j = 0; j < l->kw; j++) {
-                            double v = x[(c * H + oy * l->sh + i) * W + ox * l->sw + j];
+                            int iy = oy * l->sh - l->ph + i, ix = ox * l->sw - l->pw + j;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                            double v = x[(c * H + iy) * W + ix];
                             m = v > m ? v : m;
                             sum += v;
                         }
@@ -142,35 +151,52 @@ static void layer_double(const mn_layer *l, const double *x, double *y)
             for (int i = 0; i < H * W; i++)
                 y[c * H * W + i] = p[c] * (x[c * H * W + i] - l->buf[c]) / sqrt((double)l->buf[C + c] + l->eps) + p[C + c];
         break;
+    case MYNN_LAYER_ADD:
+        for (int i = 0; i < l->n_out; i++) {
+            double z = 0;
+            for (int j = 0; j < l->n_src; j++) z += xs[j][i];
+            y[i] = z;
+        }
+        break;
+    case MYNN_LAYER_CONCAT: {
+        double *o = y;
+        for (int j = 0; j < l->n_src; j++) {
+            const mn_shape sj = l->src_shape[j];
+            for (int i = 0; i < sj.c * sj.h * sj.w; i++) *o++ = xs[j][i];
+        }
+        break;
+    }
     default:   /* flatten, dropout, activation */
         for (int i = 0; i < l->n_out; i++) y[i] = x[i];
     }
     mynn_layer_kind k = l->kind->id;
-    if (k == MYNN_LAYER_DENSE || k == MYNN_LAYER_CONV || k == MYNN_LAYER_ACTIVATION) act_double(l->act, y, l->n_out);
+    if (k == MYNN_LAYER_DENSE || k == MYNN_LAYER_CONV || k == MYNN_LAYER_ACTIVATION || k == MYNN_LAYER_ADD)
+        act_double(l->act, y, l->n_out);
 }
 
-/* The n rows of x through the input transform and every layer, in double. */
+/* The n rows of x through the input transform and every node of the
+ * graph (each reading its inputs: mynn_layer_inputs), in double. */
 static void forward_double(const mynn_net *net, const float *x, int n, double *y)
 {
-    int width = net->n_inputs;
-    for (int i = 0; i < net->n_layers; i++) width = net->layers[i].n_out > width ? net->layers[i].n_out : width;
-    double *a = malloc(sizeof(double) * width), *b = malloc(sizeof(double) * width);
-    int k = mynn_n_outputs(net);
+    const int N = net->n_layers, k = mynn_n_outputs(net);
+    double *in = malloc(sizeof(double) * net->n_inputs), **val = malloc(sizeof(double *) * N);
+    for (int i = 0; i < N; i++) val[i] = malloc(sizeof(double) * net->layers[i].n_out);
     for (int r = 0; r < n; r++) {
         for (int j = 0; j < net->n_inputs; j++) {
             double v = x[(size_t)r * net->n_inputs + j];
-            a[j] = net->shift ? (v - net->shift[j]) * net->scale[j] : v;
+            in[j] = net->shift ? (v - net->shift[j]) * net->scale[j] : v;
         }
-        for (int i = 0; i < net->n_layers; i++) {
-            layer_double(&net->layers[i], a, b);
-            double *t = a;
-            a = b;
-            b = t;
+        for (int i = 0; i < N; i++) {
+            int ids[MN_MAX_INPUTS], m = mynn_layer_inputs(net, i, ids, MN_MAX_INPUTS);
+            const double *xs[MN_MAX_INPUTS];
+            for (int j = 0; j < m; j++) xs[j] = ids[j] == MYNN_INPUT ? in : val[ids[j]];
+            layer_double(&net->layers[i], xs, val[i]);
         }
-        for (int j = 0; j < k; j++) y[(size_t)r * k + j] = a[j];
+        for (int j = 0; j < k; j++) y[(size_t)r * k + j] = val[N - 1][j];
     }
-    free(a);
-    free(b);
+    for (int i = 0; i < N; i++) free(val[i]);
+    free(val);
+    free(in);
 }
 
 /* Largest |a - t| over each row, relative to the row's largest |t|. */
@@ -428,9 +454,64 @@ static void randomise(mynn_net *net, mynn_rng *r)
     }
 }
 
+/* M_SCRATCH_FLOATS of the header dir/m.h, or -1. */
+static long header_scratch(const char *dir)
+{
+    char path[500], line[256];
+    snprintf(path, sizeof path, "%s/m.h", dir);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "#define M_SCRATCH_FLOATS %ld", &v) == 1) break;
+    if (f) fclose(f);
+    return v;
+}
+
+/* The int8 model of net (calibrated on x) exported as C (tmpdir/label):
+ * compiled by each compiler, it gives mynn_qnet_predict's outputs bit for
+ * bit, and mynn_qnet_predict those of one thread at two. */
+static void check_int8_on(mynn_net *net, const char *label, const float *x, int n)
+{
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/%s", tmpdir, label);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    mynn_qnet *q = NULL;
+    CHECK_OK(mynn_quantize(&q, net, x, n, NULL));
+    if (!q) return;
+    CHECK_OK(mynn_qexport_c(q, dir, "m"));
+    int d = mynn_n_inputs(net), k = mynn_n_outputs(net);
+    float *y = malloc(sizeof(float) * (size_t)n * k), *y2 = malloc(sizeof(float) * (size_t)n * k);
+    float *gen = malloc(sizeof(float) * (size_t)n * k);
+    CHECK_OK(mynn_qnet_predict(q, x, n, y));
+    mynn_set_threads(2);
+    CHECK_OK(mynn_qnet_predict(q, x, n, y2));
+    mynn_set_threads(1);
+    CHECK(!memcmp(y, y2, sizeof(float) * (size_t)n * k), "%s: int8 at 2 threads differs from 1", label);
+    for (int c = 0; c < 2; c++) {
+        if (!g_have_cc[c]) continue;
+        int rc = gen_c_compile_run(dir, gen_c_cc[c], x, n, d, k, gen);
+        CHECK(rc == 0, "%s: %s: compile or run failed (%d)", label, gen_c_cc[c], rc);
+        if (rc) continue;
+        g_compiled++;
+        size_t differ = 0;
+        for (size_t i = 0; i < (size_t)n * k; i++) differ += memcmp(&gen[i], &y[i], 4) != 0;
+        CHECK(differ == 0, "%s: %s: %zu of %zu outputs differ from mynn_qnet_predict", label, gen_c_cc[c], differ,
+              (size_t)n * k);
+        if (c == 0 && !differ)
+            printf("  %-12s identical to mynn_qnet_predict (scratch %ld floats)\n", label, header_scratch(dir));
+    }
+    mynn_qnet_free(q);
+    free(y);
+    free(y2);
+    free(gen);
+}
+
 /* A CNN on c × h × w inputs (h == 1: 1-D, c × w) with its initial weights
- * and random batch norm statistics, checked on n random inputs in [-1, 1). */
-static void check_random_cnn(int c, int h, int w, const char *spec, const char *label, int exact)
+ * and random batch norm statistics, checked on n random inputs in [-1, 1);
+ * transform: with an input transform; int8: its int8 export too (label
+ * with "_q8"). */
+static void check_random_graph(int c, int h, int w, const char *spec, const char *label, int exact, int transform,
+                               int int8)
 {
     mynn_net *net = NULL;
     mynn_rng r;
@@ -442,16 +523,36 @@ static void check_random_cnn(int c, int h, int w, const char *spec, const char *
     CHECK_OK(mynn_add_layers(net, spec));
     CHECK_OK(mynn_set_loss(net, MYNN_LOSS_MSE));
     CHECK_OK(mynn_build(net, 64, MYNN_INIT_AUTO, 9));
-    if (ck_failed || !mynn_n_outputs(net)) {
+    if (ck_cur_failed || !mynn_n_outputs(net)) {
         mynn_free(net);
         return;
     }
     randomise(net, &r);
+    if (transform) {
+        float *shift = malloc(sizeof(float) * d), *scale = malloc(sizeof(float) * d);
+        for (int j = 0; j < d; j++) {
+            shift[j] = 0.2f * mynn_rng_uniform(&r) - 0.1f;
+            scale[j] = 0.5f + mynn_rng_uniform(&r);
+        }
+        CHECK_OK(mynn_set_input_transform(net, "custom", shift, scale));
+        free(shift);
+        free(scale);
+    }
     float *x = malloc(sizeof(float) * (size_t)n * d);
     for (size_t i = 0; i < (size_t)n * d; i++) x[i] = 2.0f * mynn_rng_uniform(&r) - 1.0f;
     check_net_on(net, label, x, n, exact, 0);
+    if (int8) {
+        char q8[64];
+        snprintf(q8, sizeof q8, "%s_q8", label);
+        check_int8_on(net, q8, x, n);
+    }
     free(x);
     mynn_free(net);
+}
+
+static void check_random_cnn(int c, int h, int w, const char *spec, const char *label, int exact)
+{
+    check_random_graph(c, h, w, spec, label, exact, 0, 0);
 }
 
 /* Every layer kind: conv with padding 1 and stride 2, "same" padding, a
@@ -471,6 +572,79 @@ static void test_cnn_every_kind(void)
     check_random_cnn(3, 12, 12, "conv:4:3:relu:pad=1,batchnorm,maxpool:3:stride=2,conv:5:2x3:stride=2,"
                      "avgpool:2,flatten,tanh,6:softmax", "cnn_nofold", 1);
     check_random_cnn(2, 1, 30, "sigmoid,conv1d:3:4:gelu:stride=3,batchnorm,gap,softmax,3", "cnn1d_nofold", 1);
+}
+
+/* Graphs: residual blocks (identity shortcuts, a strided 1x1 projection
+ * with its batch norm, batch norms folding inside the branches, one that
+ * cannot fold because its conv's output has a second reader, a shortcut
+ * straight from the transformed input), inception blocks (1x1, 3x3, padded
+ * max and average pooling concatenated), add and concat of vectors (a
+ * dense output beside a global average pool), 1-D: the float C against
+ * mynn_predict and the double reference, the int8 C against
+ * mynn_qnet_predict. */
+static void test_cnn_graph(void)
+{
+    if (ck_emulated()) SKIP("under emulation: the generated code is built by the host's compilers, with the host's libm");
+    check_random_graph(3, 12, 12, "conv:4:3:pad=1,batchnorm,relu,"
+                       "res(conv:4:3:pad=same,batchnorm,relu,conv:4:3:pad=same,batchnorm):relu,"
+                       "res(conv:6:3:stride=2:pad=1,batchnorm,relu,conv:6:3:pad=same,batchnorm | "
+                       "conv:6:1:stride=2,batchnorm):relu,gap,5:softmax", "resnet", 0, 0, 1);
+    /* nothing folds (the first conv is read by its batch norm and the add;
+     * the others have activations): bit for bit */
+    check_random_graph(3, 10, 10, "conv:4:3:pad=1:as=c,batchnorm,add:tanh:from=c+-1,"
+                       "res(conv:4:3:relu:pad=same,batchnorm | conv:4:1:sigmoid):relu,gap,5:softmax",
+                       "res_nofold", 1, 1, 1);
+    check_random_graph(3, 10, 10, "res(conv:3:3:tanh:pad=same,batchnorm | avgpool:3:stride=1:pad=1):relu,"
+                       "res(conv:3:3:pad=same,batchnorm,relu),conv:4:3:stride=2,batchnorm,relu,flatten,5:softmax",
+                       "res_input", 0, 1, 1);
+    check_random_graph(3, 12, 12, "cat(conv:3:1:relu | conv:3:3:tanh:pad=same | maxpool:3:stride=1:pad=1 | "
+                       "avgpool:3:stride=1:pad=1),maxpool:3:stride=2:pad=1,conv:4:3:relu,flatten,5:softmax",
+                       "inception", 1, 1, 1);
+    check_random_graph(3, 9, 9, "conv:4:3:relu:stride=2:as=c,gap:as=g,4:tanh:from=c,add:relu:from=g+-1,"
+                       "concat:from=g+-1+-2,dropout:0.1,6:gelu:from=input,concat:from=-2+-1,5:softmax",
+                       "add_vectors", 1, 1, 1);
+    check_random_graph(2, 1, 30, "conv1d:4:3:pad=1,batchnorm,relu,"
+                       "res(conv1d:4:3:pad=same,batchnorm,relu,conv1d:4:3:pad=same,batchnorm):relu,"
+                       "cat(conv1d:3:1:tanh | maxpool1d:3:stride=1:pad=1 | avgpool1d:3:stride=1:pad=1),gap,"
+                       "4:softmax", "graph1d", 0, 0, 1);
+}
+
+/* A deep residual net: the generated arena holds what is alive at once,
+ * far less than every node's output together. */
+static void test_arena(void)
+{
+    if (ck_emulated()) SKIP("under emulation: the generated code is built by the host's compilers, with the host's libm");
+    const char *spec = "conv:8:3:pad=1,batchnorm,relu,"
+                       "(res(conv:8:3:pad=same,batchnorm,relu,conv:8:3:pad=same,batchnorm):relu)x6,gap,5:softmax";
+    check_random_graph(3, 12, 12, spec, "deep_res", 0, 1, 1);
+    mynn_net *net = NULL;
+    CHECK_OK(mynn_create(&net, 3 * 12 * 12));
+    CHECK_OK(mynn_set_input_shape(net, 3, 12, 12));
+    CHECK_OK(mynn_add_layers(net, spec));
+    CHECK_OK(mynn_build(net, 1, MYNN_INIT_AUTO, 9));
+    if (ck_cur_failed) {
+        mynn_free(net);
+        return;
+    }
+    long sum = 0, widest = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        sum += net->layers[i].n_out;
+        widest = net->layers[i].n_out > widest ? net->layers[i].n_out : widest;
+    }
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/deep_res", tmpdir);
+    long fl = header_scratch(dir);
+    snprintf(dir, sizeof dir, "%s/deep_res_q8", tmpdir);
+    long q8 = header_scratch(dir);
+    printf("  %d nodes, outputs %ld floats together (widest %ld): scratch %ld floats (float C), %ld (int8 C)\n",
+           net->n_layers, sum, widest, fl, q8);
+    /* at most the block's input, its branch's two outputs and the sum are
+     * alive at once (and the transformed input, before the first block);
+     * the int8 code also holds one quantised layer input (bytes) */
+    CHECK(fl > 0 && fl <= 4 * widest && fl < sum / 8, "float C: scratch %ld floats, outputs %ld", fl, sum);
+    CHECK(q8 > 0 && q8 <= 4 * widest + widest / 4 + 4 && q8 < sum / 8, "int8 C: scratch %ld floats, outputs %ld",
+          q8, sum);
+    mynn_free(net);
 }
 
 /* A small CNN trained briefly on Fashion-MNIST: the generated code
@@ -600,6 +774,8 @@ int main(void)
     RUN(test_normalised_and_cli);
     RUN(test_flatten_activation);
     RUN(test_cnn_every_kind);
+    RUN(test_cnn_graph);
+    RUN(test_arena);
     RUN(test_cnn_fashion);
     RUN(test_cnn_bad_statistics);
     if (!g_compiled) printf("  no C compiler ran the generated code\n");

@@ -2,7 +2,10 @@
  * errors and atomicity, and the exported models checked by independent
  * tools (tests/onnx_check.py: onnx.checker, shape inference, ONNX Runtime
  * under node) against `mynn predict` on Fashion-MNIST test images
- * (synthetic data where the dataset is absent). */
+ * (synthetic data where the dataset is absent): sequences and graphs
+ * (residual blocks with identity and projection shortcuts, an inception
+ * block with padded pooling, add of a dense output and pooled planes,
+ * concat of vectors, 1-D). */
 #include "check.h"
 #include "emit/protobuf.h"
 #include "network/network.h"
@@ -164,18 +167,32 @@ static void test_errors(void)
           "softmax then conv: %s", mynn_last_error());
     CHECK(only_files(names), "a temporary file was left behind");
     mynn_free(net);
+
+    /* A join of inputs of different ranks (a dense output, [N, F], and a
+     * global average pool, [N, C, 1, 1]) flattens them, so a spatial layer
+     * after it has no ONNX form here either. */
+    net = NULL;
+    CHECK_OK(mynn_create(&net, 36));
+    CHECK_OK(mynn_set_input_shape(net, 1, 6, 6));
+    CHECK_OK(mynn_add_layers(net, "conv:2:3,gap:as=g,2:from=0,add:from=g+-1,maxpool:1,flatten,3:softmax"));
+    CHECK_OK(mynn_build(net, 2, MYNN_INIT_AUTO, 1));
+    CHECK(mynn_export_onnx(net, path) == MYNN_ERR_ARG && strstr(mynn_last_error(), "layers.4 (maxpool)") &&
+              strstr(mynn_last_error(), "different ranks"), "join then maxpool: %s", mynn_last_error());
+    CHECK(only_files(names), "a temporary file was left behind");
+    mynn_free(net);
     remove(path);
 }
 
-/* The same net gives the same bytes, also after a save/load round trip;
- * the file starts with ir_version 7 and names the producer. */
-static void test_deterministic(void)
+/* The same net gives the same bytes, also after a save/load round trip
+ * (a graph's inputs included); the file starts with ir_version 7 and
+ * names the producer. */
+static void check_deterministic(const char *spec)
 {
     char a[128], b[128], st[128];
     tpath(a, sizeof a, "a.onnx");
     tpath(b, sizeof b, "b.onnx");
     tpath(st, sizeof st, "d.safetensors");
-    mynn_net *net = small_net("6:gelu,dropout:0.1,4:tanh,3:softmax", 3);
+    mynn_net *net = small_net(spec, 3);
     if (!net) return;
     float shift[5] = {1, 2, 3, 4, 5}, scale[5] = {0.5f, 0.25f, 2, 1, 4};
     CHECK_OK(mynn_set_input_transform(net, "standard", shift, scale));
@@ -186,7 +203,7 @@ static void test_deterministic(void)
     if (back) CHECK_OK(mynn_export_onnx(back, b));
     size_t na = 0, nb = 0;
     char *da = slurp(a, &na), *db = slurp(b, &nb);
-    CHECK(da && db && na == nb && !memcmp(da, db, na), "exports differ: %zu vs %zu bytes", na, nb);
+    CHECK(da && db && na == nb && !memcmp(da, db, na), "%s: exports differ: %zu vs %zu bytes", spec, na, nb);
     CHECK(da && na > 2 && da[0] == 0x08 && da[1] == 7, "ir_version field");
     CHECK(da && na > 8 && !memcmp(da + 2, "\x12\x04mynn", 6), "producer_name field");
     free(da);
@@ -196,6 +213,12 @@ static void test_deterministic(void)
     remove(a);
     remove(b);
     remove(st);
+}
+
+static void test_deterministic(void)
+{
+    check_deterministic("6:gelu,dropout:0.1,4:tanh,3:softmax");
+    check_deterministic("6:tanh:as=h,res(6:relu,6 | 6:sigmoid):relu,4:from=h,concat:from=-2+-1+h,3:softmax");
 }
 
 /* ---- the exported models against ONNX Runtime -------------------------- */
@@ -223,6 +246,31 @@ static const model_case cases[] = {
      "flatten,batchnorm,24:gelu,10:softmax", MYNN_LOSS_CE, 0, 0, 2},
     {"cnn_gap", "conv:8:5x3:pad=same,batchnorm,leaky_relu,conv:8:3:sigmoid,gap,10:softmax", MYNN_LOSS_CE, 0, 1, 2},
     {"cnn_1d", "conv1d:8:3:relu:pad=1,maxpool1d:2,conv1d:6:3,avgpool1d:2,32:relu,10:softmax", MYNN_LOSS_CE, 0, 0, 1},
+    /* graphs: residual blocks with an identity shortcut and with a strided
+     * 1x1 projection shortcut carrying its own batch norm */
+    {"res_blocks", "conv:4:3:stride=2:pad=1,batchnorm,relu,"
+     "res(conv:4:3:pad=same,batchnorm,relu,conv:4:3:pad=same,batchnorm):relu,"
+     "res(conv:8:3:stride=2:pad=1,batchnorm,relu,conv:8:3:pad=same,batchnorm | conv:8:1:stride=2,batchnorm):relu,"
+     "gap,10:softmax", MYNN_LOSS_CE, 0, 0, 2},
+    /* an identity shortcut straight from the (normalised) network input,
+     * joined with GELU; a max pool whose padding is half its window */
+    {"res_input", "res(conv:1:3:tanh:pad=same,batchnorm):gelu,conv:6:3:relu:stride=2,maxpool:2:pad=1,flatten,10:softmax",
+     MYNN_LOSS_CE, 0, 1, 2},
+    /* an inception block: 1x1, 3x3, a padded max pool and a padded average
+     * pool side by side, concatenated along the channels */
+    {"inception", "conv:4:3:relu:stride=2:pad=1,"
+     "cat(conv:4:1:relu | conv:4:3:relu:pad=same | maxpool:3:stride=1:pad=1 | avgpool:3:stride=1:pad=1),"
+     "batchnorm,maxpool:2,flatten,10:softmax", MYNN_LOSS_CE, 0, 0, 2},
+    /* add of a dense output ([N, F]) and global average pools ([N, C, 1, 1]) */
+    {"add_ranks", "conv:8:3:relu:stride=2:as=c,gap:as=g,8:tanh:from=c,conv:8:3:pad=1:from=c,gap,"
+     "add:relu:from=g+-3+-1,10:softmax", MYNN_LOSS_CE, 0, 0, 2},
+    /* concatenated vectors: two dense branches, the shared layer again and
+     * the (normalised) network input */
+    {"concat_vec", "32:relu:as=h,16:tanh,16:sigmoid:from=h,concat:from=-2+-1+h+input,dropout:0.1,10:softmax",
+     MYNN_LOSS_CE, 0, 1, 0},
+    /* 1-D: a residual block, padded max and average pools beside a 1x1 conv */
+    {"graph_1d", "conv1d:6:3:pad=1,res(conv1d:6:3:pad=same,batchnorm,relu,conv1d:6:3:pad=same,batchnorm):leaky_relu,"
+     "cat(conv1d:4:1:tanh | maxpool1d:3:stride=1:pad=1 | avgpool1d:3:stride=1:pad=1),gap,10:softmax", MYNN_LOSS_CE, 0, 0, 1},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 

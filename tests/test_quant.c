@@ -1,13 +1,16 @@
 /* int8 models: the int8 GEMM engines against an exact integer reference,
  * the rounding, mynn_quantize's scales against their definitions, the
  * int8 forward pass against an independent implementation of the same
- * arithmetic, files (round trip, damaged files), the exported int8 C code
+ * arithmetic (a sequence and a dense graph: residual block, concat, batch
+ * norms that fold and that do not), files (round trip, damaged files),
+ * the exported int8 C code
  * (bit for bit, gcc and clang -std=c99 -Werror), the tool, and accuracy on
  * Fashion-MNIST (int8 within 0.5 points of float, file >= 3.5x smaller). */
 #include "check.h"
 #include "gen_c.h"
 #include "mynn.h"
 #include "kernels/qgemm.h"
+#include "network/network.h"
 
 #include <stdint.h>
 #include <sys/stat.h>
@@ -270,6 +273,215 @@ static void test_quantize_small(void)
     free(yf);
 }
 
+/* ---- a graph ---------------------------------------------------------------- */
+
+static void act_ref(mynn_activation a, float *v, int n)
+{
+    for (int o = 0; o < n; o++) {
+        float z = v[o];
+        switch (a) {
+        case MYNN_ACT_RELU: v[o] = z > 0 ? z : 0; break;
+        case MYNN_ACT_TANH: v[o] = tanhf(z); break;
+        case MYNN_ACT_SIGMOID: v[o] = z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z)); break;
+        case MYNN_ACT_LEAKY_RELU: v[o] = z > 0 ? z : 0.01f * z; break;
+        case MYNN_ACT_GELU: v[o] = 0.5f * z * (1.0f + erff(z * 0.70710678118654752f)); break;
+        default: break;
+        }
+    }
+    if (a == MYNN_ACT_SOFTMAX) {
+        float m = v[0], sum = 0;
+        for (int o = 1; o < n; o++) m = v[o] > m ? v[o] : m;
+        for (int o = 0; o < n; o++) sum += (v[o] = expf(v[o] - m));
+        for (int o = 0; o < n; o++) v[o] *= 1.0f / sum;
+    }
+}
+
+/* The int8 arithmetic of a graph of dense, add, concat, batch norm (that
+ * did not fold: x·s + t, s and t from the float view's statistics in
+ * double), activation and dropout nodes, node by node, each reading its
+ * inputs (mynn_layer_inputs): y for one sample of small_net's inputs. */
+static void graph_reference(const mynn_qnet *q, const float *x, float *y)
+{
+    static const float shift[6] = {0.5f, 0, 0, 1, 0, -2}, scale[6] = {2, 1, 0.5f, 1, 3, 1};
+    mynn_net *f = (mynn_net *)mynn_qnet_float(q);
+    const int N = mynn_n_layers(f);
+    float in[6], val[32][64];
+    for (int j = 0; j < 6; j++) in[j] = (x[j] - shift[j]) * scale[j];
+    CHECK(N <= 32, "%d nodes", N);
+    for (int i = 0; i < N && i < 32; i++) {
+        mynn_layer_info li;
+        mynn_layer_get_info(f, i, &li);
+        int ids[8], m = mynn_layer_inputs(f, i, ids, 8), size[8];
+        const float *xs[8];
+        for (int j = 0; j < m; j++) {
+            xs[j] = ids[j] == MYNN_INPUT ? in : val[ids[j]];
+            mynn_layer_info lj;
+            mynn_layer_get_info(f, ids[j] == MYNN_INPUT ? 0 : ids[j], &lj);
+            size[j] = ids[j] == MYNN_INPUT ? 6 : lj.n_outputs;
+        }
+        float *b = val[i];
+        CHECK(li.n_outputs <= 64, "node %d: %d outputs", i, li.n_outputs);
+        switch (li.kind) {
+        case MYNN_LAYER_DENSE: {
+            float s;
+            const float *ws;
+            CHECK_OK(mynn_qnet_layer_scales(q, i, &s, &ws));
+            const float *w = mynn_layer_weight(f, i), *bias = mynn_layer_bias(f, i);
+            for (int o = 0; o < li.n_outputs; o++) {
+                long acc = 0;
+                for (int k = 0; k < li.n_inputs; k++)
+                    acc += mn_q8(xs[0][k] * (1.0f / s)) * lroundf(w[o * li.n_inputs + k] / ws[o]);
+                b[o] = (float)acc * (s * ws[o]) + bias[o];
+            }
+            act_ref(li.activation, b, li.n_outputs);
+            break;
+        }
+        case MYNN_LAYER_ADD:
+            for (int k = 0; k < li.n_outputs; k++) {
+                float v = xs[0][k];
+                for (int j = 1; j < m; j++) v += xs[j][k];
+                b[k] = v;
+            }
+            act_ref(li.activation, b, li.n_outputs);
+            break;
+        case MYNN_LAYER_CONCAT:
+            for (int j = 0, o = 0; j < m; o += size[j++]) memcpy(b + o, xs[j], sizeof(float) * size[j]);
+            break;
+        case MYNN_LAYER_BATCHNORM: {
+            const mn_layer *l = &f->layers[i];   /* γ, β; running mean, variance */
+            for (int c = 0; c < li.n_outputs; c++) {
+                double sc = (double)l->param[c] / sqrt((double)l->buf[li.n_outputs + c] + (double)li.eps);
+                float sf = (float)sc, t = (float)((double)l->param[li.n_outputs + c] - (double)l->buf[c] * sc);
+                b[c] = xs[0][c] * sf + t;
+            }
+            break;
+        }
+        case MYNN_LAYER_ACTIVATION:
+            memcpy(b, xs[0], sizeof(float) * li.n_outputs);
+            act_ref(li.activation, b, li.n_outputs);
+            break;
+        default:   /* dropout */
+            memcpy(b, xs[0], sizeof(float) * li.n_outputs);
+        }
+    }
+    mynn_layer_info last;
+    mynn_layer_get_info(f, N - 1, &last);
+    memcpy(y, val[N - 1], sizeof(float) * last.n_outputs);
+}
+
+/* A dense graph: a residual block whose batch norm folds into the dense
+ * layer before it, a dense output read twice (by its batch norm, which
+ * therefore does not fold, and by an add), a concat of vectors, a batch
+ * norm after an activation: int8 against its arithmetic written out (bit
+ * for bit) and the float net, 1 and 2 threads, chunks of 7, the file round
+ * trip (the graph's inputs kept) and the exported C (bit for bit). */
+static void test_quantize_graph(void)
+{
+    mynn_net *net = small_net("12:tanh:as=h,res(12:relu,12,batchnorm):relu,8:sigmoid:from=h,concat:from=-2+-1,"
+                              "10:as=v,batchnorm,add:gelu:from=v+-1,batchnorm,dropout:0.2,tanh,4:softmax",
+                              MYNN_LOSS_CE);
+    if (ck_cur_failed) {
+        mynn_free(net);
+        return;
+    }
+    /* batch norm statistics far from the identity */
+    mynn_rng r;
+    mynn_rng_seed(&r, 77);
+    for (int i = 0; i < mynn_n_layers(net); i++) {
+        mynn_layer_info li;
+        mynn_layer_get_info(net, i, &li);
+        if (li.kind != MYNN_LAYER_BATCHNORM) continue;
+        mn_layer *l = &net->layers[i];
+        for (int c = 0; c < li.n_outputs; c++) {
+            l->param[c] = 0.5f + mynn_rng_uniform(&r);
+            l->param[li.n_outputs + c] = mynn_rng_uniform(&r) - 0.5f;
+            l->buf[c] = 0.4f * mynn_rng_uniform(&r) - 0.2f;
+            l->buf[li.n_outputs + c] = 0.3f + mynn_rng_uniform(&r);
+        }
+    }
+    const int n = 300, k = 4;
+    float *x = random_x(n, 6, 8);
+    mynn_qnet *q = NULL;
+    CHECK_OK(mynn_quantize(&q, net, x, n, NULL));
+    if (!q) {
+        mynn_free(net);
+        free(x);
+        return;
+    }
+    const mynn_net *f = mynn_qnet_float(q);
+    int bns = 0;
+    for (int i = 0; i < mynn_n_layers(f); i++) {
+        mynn_layer_info li;
+        mynn_layer_get_info(f, i, &li);
+        bns += li.kind == MYNN_LAYER_BATCHNORM;
+    }
+    CHECK(mynn_n_layers(f) == mynn_n_layers(net) - 1 && bns == 2, "float view: %d nodes (of %d), %d batch norms",
+          mynn_n_layers(f), mynn_n_layers(net), bns);
+    float *y = malloc(sizeof(float) * k * n), *yf = malloc(sizeof(float) * k * n), *y2 = malloc(sizeof(float) * k * n);
+    CHECK_OK(mynn_qnet_predict(q, x, n, y));
+    CHECK_OK(mynn_predict(net, x, n, yf));
+    long differ = 0;
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        float ref[4];
+        graph_reference(q, x + 6 * i, ref);
+        for (int j = 0; j < k; j++) {
+            differ += memcmp(&ref[j], &y[k * i + j], 4) != 0;
+            worst = fmax(worst, fabs(y[k * i + j] - yf[k * i + j]));
+        }
+    }
+    CHECK(differ == 0, "%ld outputs differ from the reference int8 arithmetic", differ);
+    CHECK(worst < 0.05, "int8 vs float: max |diff| %g", worst);
+    printf("  graph: int8 vs float max |diff| %.3g\n", worst);
+    mynn_set_threads(1);
+    CHECK_OK(mynn_qnet_predict(q, x, n, y2));
+    CHECK(!memcmp(y, y2, sizeof(float) * k * n), "1 thread differs");
+    mynn_set_threads(2);
+    CHECK_OK(mynn_qnet_predict(q, x, n, y2));
+    CHECK(!memcmp(y, y2, sizeof(float) * k * n), "2 threads differ");
+    mynn_set_threads(0);
+    mynn_qnet *q7 = NULL;
+    mynn_quant_options o;
+    mynn_quant_options_default(&o);
+    o.max_batch = 7;
+    CHECK_OK(mynn_quantize(&q7, net, x, n, &o));
+    if (q7) CHECK_OK(mynn_qnet_predict(q7, x, n, y2));
+    CHECK(q7 && !memcmp(y, y2, sizeof(float) * k * n), "max_batch 7 differs");
+    mynn_qnet_free(q7);
+    /* the file round trip: the same graph, the same bits */
+    const char *p = tmp_path("graph8.safetensors");
+    mynn_qnet *l = NULL;
+    CHECK_OK(mynn_qnet_save(q, p));
+    CHECK_OK(mynn_qnet_load(&l, p, 16));
+    if (l) {
+        const mynn_net *lf = mynn_qnet_float(l);
+        CHECK(mynn_n_layers(lf) == mynn_n_layers(f), "loaded: %d nodes, want %d", mynn_n_layers(lf), mynn_n_layers(f));
+        for (int i = 0; i < mynn_n_layers(f) && i < mynn_n_layers(lf); i++) {
+            int a[8], b[8], na = mynn_layer_inputs(f, i, a, 8), nb = mynn_layer_inputs(lf, i, b, 8);
+            CHECK(na == nb && !memcmp(a, b, sizeof(int) * (na < 8 ? na : 8)), "loaded: node %d's inputs differ", i);
+        }
+        CHECK_OK(mynn_qnet_predict(l, x, n, y2));
+        CHECK(!memcmp(y, y2, sizeof(float) * k * n), "the loaded model differs");
+    }
+    mynn_qnet_free(l);
+    /* the exported C */
+    const char *dir = tmp_path("g8");
+    CHECK(mkdir(dir, 0755) == 0, "mkdir");
+    CHECK_OK(mynn_qexport_c(q, dir, "m"));
+    for (int c = 0; c < 2; c++) {
+        if (!gen_c_have(gen_c_cc[c])) continue;
+        int rc = gen_c_compile_run(dir, gen_c_cc[c], x, n, 6, k, y2);
+        CHECK(rc == 0, "%s: %d", gen_c_cc[c], rc);
+        if (!rc) CHECK(!memcmp(y, y2, sizeof(float) * k * n), "%s: the exported int8 C differs", gen_c_cc[c]);
+    }
+    mynn_qnet_free(q);
+    mynn_free(net);
+    free(x);
+    free(y);
+    free(yf);
+    free(y2);
+}
+
 static void test_percentile(void)
 {
     /* inputs: 999 values of 1 and one of 1000: the 99th percentile of |x|
@@ -512,6 +724,7 @@ int main(void)
     RUN(test_quantize_vector);
     RUN(test_qgemm_engines);
     RUN(test_quantize_small);
+    RUN(test_quantize_graph);
     RUN(test_percentile);
     RUN(test_files);
     RUN(test_export_int8);

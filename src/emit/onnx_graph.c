@@ -93,6 +93,15 @@ static int name_taken(const mn_onnx *g, const char *name)
     return 0;
 }
 
+/* A value name some node already writes (the graph must stay in SSA form:
+ * a join flattening two of its inputs asks for "<prefix>.flat" twice). */
+static int output_taken(const mn_onnx *g, const char *name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].out, name) == 0) return 1;
+    return 0;
+}
+
 mn_onode *mn_onnx_node(mn_onnx *g, const char *op, const char *prefix, const char *suffix,
                        const char *const *in, int n_in, mn_ovalue *out)
 {
@@ -109,6 +118,7 @@ mn_onode *mn_onnx_node(mn_onnx *g, const char *op, const char *prefix, const cha
     for (int k = 2; name_taken(g, n->name); k++) snprintf(n->name, MN_ONNX_NAME, "%s.%s_%d", prefix, op, k);
     for (int k = 0; k < n_in && k < MAX_IN; k++) copy_name(n->in[n->n_in++], in[k]);
     snprintf(n->out, MN_ONNX_NAME, "%s.%s", prefix, suffix);
+    for (int k = 2; output_taken(g, n->out); k++) snprintf(n->out, MN_ONNX_NAME, "%s.%s_%d", prefix, suffix, k);
     if (out) copy_name(out->name, n->out);
     g->n_nodes++;
     return n;

@@ -27,8 +27,9 @@ mn_onnx *mn_onnx_new(void);
 void mn_onnx_free(mn_onnx *g);
 
 /* A node op reading in[0..n_in) and writing "<prefix>.<suffix>" (copied
- * into out when out is not NULL); named "<prefix>.<op>", with a number
- * added when that name is taken.  NULL when out of memory (message set). */
+ * into out when out is not NULL); named "<prefix>.<op>".  A number is
+ * added to either name when it is taken (a value is written once, as ONNX
+ * requires).  NULL when out of memory (message set). */
 mn_onode *mn_onnx_node(mn_onnx *g, const char *op, const char *prefix, const char *suffix,
                        const char *const *in, int n_in, mn_ovalue *out);
 /* One more input of n. */

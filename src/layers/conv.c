@@ -494,8 +494,7 @@ static mynn_status conv_qc_data(mn_atomic *a, const mn_cnode *x, size_t *bytes)
     return mn_c_qweights(a, x->id, q);
 }
 
-/* The activation per plane of P values for a softmax (as the library
- * applies it), else on all the values at once. */
+/* qconv, then the element-wise activation (conv refuses softmax). */
 static mynn_status conv_qc_code(mn_atomic *a, const mn_cnode *x, const char *const *src, int n_src,
                                 const char *dst, const char *shift, const char *scale)
 {

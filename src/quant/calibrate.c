@@ -92,9 +92,13 @@ static void quantize_weights(const mn_layer *l, mn_qweights *w)
 /* The float net src with its foldable batch norms folded (network/fold.h)
  * into the node before them, built for max_batch samples: every other node
  * as it is (its inputs renumbered), and the loss, input shape, transform,
- * metadata and values.  The int8 model quantises this net and keeps its
- * architecture (built for one sample) as its float view. */
-static mynn_status fold_copy(const mynn_net *src, int max_batch, mynn_net **out)
+ * metadata and values; fold 0: a plain copy.  The int8 model quantises
+ * the folded net and keeps a plain copy of it (built for one sample) as
+ * its float view, node for node: folding the folded net again would fold
+ * a batch norm that read a folded one (conv, batchnorm, batchnorm: the
+ * second reads the conv once the first is gone) and number the nodes
+ * differently from the net that was calibrated. */
+static mynn_status fold_copy(const mynn_net *src, int max_batch, int fold, mynn_net **out)
 {
     *out = NULL;
     int *map = calloc((size_t)src->n_layers + 1, sizeof *map);   /* src id -> its id in *out */
@@ -102,7 +106,7 @@ static mynn_status fold_copy(const mynn_net *src, int max_batch, mynn_net **out)
     if (!s && src->in_dims == 2) s = mynn_set_input_shape(*out, src->in_shape.c, src->in_shape.h, src->in_shape.w);
     if (!s && src->in_dims == 1) s = mynn_set_input_shape_1d(*out, src->in_shape.c, src->in_shape.w);
     for (int i = 0; i < src->n_layers && !s; i++) {
-        const int from = mn_fold_source(src, i);
+        const int from = fold ? mn_fold_source(src, i) : -1;
         if (from >= 0) {   /* folded: readers read its source */
             map[i] = map[from];
             continue;
@@ -121,11 +125,11 @@ static mynn_status fold_copy(const mynn_net *src, int max_batch, mynn_net **out)
         s = mynn_set_input_transform(*out, src->transform_kind, src->shift, src->scale);
     for (int i = 0; i < src->n_meta && !s; i++) s = mn_net_set_meta(*out, src->meta_key[i], src->meta_val[i]);
     for (int i = 0; i < src->n_layers && !s; i++) {
-        if (mn_fold_source(src, i) >= 0) continue;
+        if (fold && mn_fold_source(src, i) >= 0) continue;
         const mn_layer *a = &src->layers[i];
         mn_layer *b = &(*out)->layers[map[i]];
         size_t np = mn_layer_params(a);
-        int bn = mn_fold_target(src, i);
+        int bn = fold ? mn_fold_target(src, i) : -1;
         if (bn >= 0) mn_bn_fold(a, &src->layers[bn], b->param, b->param + np - (size_t)a->out_shape.c);
         else memcpy(b->param, a->param, np * sizeof(float));
         memcpy(b->buf, a->buf, mn_layer_buffers(a) * sizeof(float));
@@ -163,8 +167,8 @@ mynn_status mynn_quantize(mynn_qnet **out, mynn_net *net, const float *x, int n,
                         "not finite", at / net->n_inputs, at % net->n_inputs);
     mynn_status s = mn_qnet_check_layers(net, "mynn_quantize");
     mynn_net *shape = NULL, *src = NULL;
-    if (!s) s = fold_copy(net, net->max_batch, &src);
-    if (!s) s = fold_copy(src, 1, &shape);
+    if (!s) s = fold_copy(net, net->max_batch, 1, &src);
+    if (!s) s = fold_copy(src, 1, 0, &shape);
     if (s) {
         mynn_free(src);
         return s;
