@@ -4,6 +4,7 @@
 #   make valgrind        memcheck over the fast tests and the tool (build-vg/, no OpenMP)
 #   make demo            the main job (see README)
 #   make demo-cnn        a CNN with batch norm on Fashion-MNIST
+#   make demo-resnet     a small ResNet with augmentation on Fashion-MNIST (about 20 minutes)
 #   make bench           benchmarks (bench/RESULTS.md; BENCH_QUICK=1: a quick check, docs/bench.md)
 #   make test-mpi        data-parallel tests over Open MPI (build-mpi/, MPI=1)
 #   make bench-mpi       1 rank x 2 threads against 2 ranks x 1 thread (bench/RESULTS.md)
@@ -106,7 +107,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run test-arm valgrind demo demo-cnn bench install clean \
+.PHONY: all lib test test-run test-arm valgrind demo demo-cnn demo-resnet bench install clean \
         fuzz fuzz-build test-mpi bench-mpi FORCE onnxruntime test-python install-python
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
@@ -231,6 +232,9 @@ demo: all
 
 demo-cnn: all
 	@sh examples/demo_cnn.sh $(TOOL)
+
+demo-resnet: all
+	@sh examples/demo_resnet.sh $(TOOL)
 
 bench: all
 	@sh bench/run.sh

@@ -6,7 +6,8 @@ Every figure is the median of RUNS runs, ours and the baseline interleaved
 
 bench/RESULTS.md holds one "## CPU: <model>" section per CPU measured; a run
 replaces the section of its own CPU only, and inside it only the "###" parts
-it measures (CNN_ONLY=1: the CNN's); every other section, the MPI one of
+it measures (CNN_ONLY=1: the CNN's; RESNET_ONLY=1: the ResNet's, with
+PREV_BENCH_CNN=path the graph's cost against an older bench_cnn); every other section, the MPI one of
 `make bench-mpi` last, stays as it is. BENCH_QUICK=1 runs everything once at
 small sample counts and writes build/bench/RESULTS_quick.md instead (a check
 of this script in a few minutes, not figures to keep); CNN=0 leaves the CNN
@@ -34,6 +35,7 @@ STREAM_SECONDS = "0.05" if QUICK else "0.3"
 
 T_GEMM = "GEMM: GFLOP/s, ours vs OpenBLAS"
 T_CNN = "CNN on Fashion-MNIST (issue 8)"
+T_RES = "ResNet on Fashion-MNIST (issue 17)"
 T_MLP = "MLP 784-256-128-10 on Fashion-MNIST (ReLU, softmax + CE, Adam)"
 T_INF = "Inference"
 T_RATE = "Achieved rate"
@@ -765,6 +767,117 @@ def cnn_part(h, torch_ok, best_ours, dated=False):
     h[T_CNN] = "\n".join(w)
 
 
+# ---------------------------------------------------------------- ResNet
+
+# The network of `make demo-resnet` (examples/demo_resnet.sh), and
+# bench/torch_cnn.py's resnet(): a stem conv, max pooling, one BasicBlock
+# per width (the first at stride 1, the others at stride 2 with a 1x1
+# projection shortcut), global average pooling, a dense layer.
+RES_WIDTHS = (32, 64, 128)
+
+
+def resnet_spec(widths=RES_WIDTHS):
+    w0 = widths[0]
+    s = [f"conv:{w0}:3:pad=same,batchnorm,relu,maxpool:2"]
+    cin = w0
+    for i, w in enumerate(widths):
+        if i == 0 and cin == w:
+            s.append(f"res(conv:{w}:3:pad=same,batchnorm,relu,conv:{w}:3:pad=same,batchnorm):relu")
+        else:
+            s.append(f"res(conv:{w}:3:stride=2:pad=1,batchnorm,relu,conv:{w}:3:pad=same,batchnorm"
+                     f" | conv:{w}:1:stride=2,batchnorm):relu")
+        cin = w
+    return ",".join(s + ["gap", "10:softmax"])
+
+
+def resnet_macs(widths=RES_WIDTHS):
+    """Forward multiply-adds per sample (convolutions and the dense layer)."""
+    side, macs, cin = 28, 784 * widths[0] * 9, widths[0]
+    side //= 2                                    # the max pooling
+    for i, w in enumerate(widths):
+        if i:
+            side = (side + 2 - 3) // 2 + 1
+            macs += side * side * w * (cin * 9 + w * 9 + cin)   # conv s2, conv, 1x1 projection
+        else:
+            macs += side * side * w * (cin * 9 + w * 9)
+        cin = w
+    return macs + cin * 10
+
+
+# Training: forward, dW and dX of every product (the stem's dX is never
+# needed, a small share), 2 FLOPs per multiply-add.
+def resnet_flops_epoch():
+    return 3 * 2 * EPOCH * resnet_macs()
+
+
+def resnet_row(torch_ok):
+    spec = resnet_spec()
+    ours = ["build/bench/bench_cnn", DATA, "64", str(THREADS), str(CNN_SAMPLES), "1024", spec]
+    tcmd = [TORCH, "bench/torch_cnn.py", "--model", "resnet", "--batch", "64", "--threads", str(THREADS),
+            "--samples", str(CNN_SAMPLES), "--infer-batch", "1024"]
+    prev = os.environ.get("PREV_BENCH_CNN")       # the straight-line release's bench_cnn, for the graph's cost
+    plain = ["build/bench/bench_cnn", DATA, "64", str(THREADS), str(CNN_SAMPLES), "1024"]
+    o, t, pl, pv = ([], [], []), ([], [], []), [], []
+    for _ in range(RUNS):
+        f, mem = run(ours, {"OMP_NUM_THREADS": str(THREADS)})
+        o[0].append(float(f["epoch_s"])); o[1].append(float(f["infer_ips"])); o[2].append(mem)
+        if torch_ok:
+            f, mem = run(tcmd, {})
+            t[0].append(float(f["epoch_s"])); t[1].append(float(f["infer_ips"])); t[2].append(mem)
+        if prev:
+            pl.append(float(run(plain, {"OMP_NUM_THREADS": str(THREADS)})[0]["epoch_s"]))
+            pv.append(float(run([prev] + plain[1:], {"OMP_NUM_THREADS": str(THREADS)})[0]["epoch_s"]))
+    row = {"spec": spec, "ours_epoch": med(o[0]), "ours_ips": med(o[1]), "ours_mem": med(o[2])}
+    if torch_ok:
+        row.update(torch_epoch=med(t[0]), torch_ips=med(t[1]), torch_mem=med(t[2]))
+    if prev:
+        row.update(plain_epoch=med(pl), prev_epoch=med(pv), prev=prev)
+    print(row, flush=True)
+    return row
+
+
+def resnet_part(h, torch_ok, best_ours, dated=False):
+    r = resnet_row(torch_ok)
+    w = []
+    if dated:
+        w.append(f"Measured on {time.strftime('%Y-%m-%d')} by `RESNET_ONLY=1 make bench`.\n")
+    w.append(f"The ResNet of `make demo-resnet` (`{r['spec']}`; in PyTorch `bench/torch_cnn.py --model resnet`: "
+             "the same torchvision-style BasicBlocks), Adam, batch 64, "
+             f"{THREADS} threads. Commands: `build/bench/bench_cnn {DATA} 64 {THREADS} {CNN_SAMPLES} 1024 SPEC` vs "
+             f"`/usr/bin/python3 bench/torch_cnn.py --model resnet --batch 64 --threads {THREADS} --samples {CNN_SAMPLES}`; "
+             f"{CNN_SAMPLES} samples timed, scaled to 60,000; median of {RUNS}, interleaved.\n")
+    rate = resnet_flops_epoch() / r["ours_epoch"] / 1e9
+    w.append("| figure | ours | PyTorch | ratio |")
+    w.append("|---|---:|---:|---:|")
+    if torch_ok:
+        w.append(f"| training s/epoch | {r['ours_epoch']:.2f} | {r['torch_epoch']:.2f} | {r['torch_epoch'] / r['ours_epoch']:.2f}x |")
+        w.append(f"| inference images/s, batch 1024 | {r['ours_ips']:,.0f} | {r['torch_ips']:,.0f} | "
+                 f"{r['ours_ips'] / r['torch_ips']:.2f}x |")
+        w.append(f"| peak memory MiB | {r['ours_mem']:.0f} | {r['torch_mem']:.0f} | {r['ours_mem'] / r['torch_mem']:.2f}x |")
+    else:
+        w.append(f"| training s/epoch | {r['ours_epoch']:.2f} | - | - |")
+        w.append(f"| inference images/s, batch 1024 | {r['ours_ips']:,.0f} | - | - |")
+        w.append(f"| peak memory MiB | {r['ours_mem']:.0f} | - | - |")
+    w.append(f"\nOne training epoch is about {resnet_flops_epoch() / 1e12:.2f} TFLOP (forward, dW and dX of every "
+             f"product): ours runs at {rate:.0f} GFLOP/s"
+             + (f", {100 * rate / best_ours:.0f}% of our GEMM's best measured {best_ours:.0f} GFLOP/s." if best_ours else ".")
+             + "\n")
+    if "prev_epoch" in r:
+        cost = r["plain_epoch"] / r["prev_epoch"] - 1
+        w.append(f"The graph's cost on a net without branches: the CNN above trained by this build against the "
+                 f"last straight-line release (`{r['prev']}`, the same bench_cnn.c), interleaved: "
+                 f"{r['plain_epoch']:.2f} s against {r['prev_epoch']:.2f} s per epoch, {100 * cost:+.1f}%.\n")
+    w.append("| target (issue 17) | measured | met |")
+    w.append("|---|---|:-:|")
+    if torch_ok:
+        sp, ip = r["torch_epoch"] / r["ours_epoch"], r["ours_ips"] / r["torch_ips"]
+        w.append(f"| training >= 1.5x PyTorch | {sp:.2f}x | {yes(sp >= 1.5)} |")
+        w.append(f"| inference >= 1.5x PyTorch | {ip:.2f}x | {yes(ip >= 1.5)} |")
+    if "prev_epoch" in r:
+        w.append(f"| the graph costs <= 3% on a plain net | {100 * cost:+.1f}% | {yes(cost <= 0.03)} |")
+    h[T_RES] = "\n".join(w)
+
+
 # ---------------------------------------------------------------- the file
 
 def split(text, level):
@@ -865,6 +978,7 @@ def main():
         print("PyTorch (python3-torch) is not installed: only our figures are shown", flush=True)
     if os.environ.get("CNN", "1") != "0" and os.path.exists(os.path.join(ROOT, "build/bench/bench_cnn")):
         cnn_part(h, torch_ok, best_ours)   # CNN=0: left out, its part of the file kept
+        resnet_part(h, torch_ok, best_ours)
     rows = mlp_rows(torch_ok)
     mlp_part(h, rows, torch_ok)
     inf = infer_part(h, rows, torch_ok)
@@ -885,17 +999,17 @@ def main():
     return 0
 
 
-def cnn_only():
-    """CNN_ONLY=1: just the CNN part of this CPU's section (our GEMM's best
-    rate read from that section's GEMM table)."""
+def cnn_only(resnet=False):
+    """CNN_ONLY=1 (RESNET_ONLY=1): just the CNN (ResNet) part of this CPU's
+    section (our GEMM's best rate read from that section's GEMM table)."""
     src = OUT if os.path.exists(OUT) else BASE
     old = open(src).read() if os.path.exists(src) else ""
     mine = [b for t, b in split(old, 2)[1] if t == f"CPU: {cpu_model()}"]
     best = gemm_best(mine[0])[0] if mine else 0.0
     h = {}
-    cnn_part(h, have_torch(), best, dated=True)
+    (resnet_part if resnet else cnn_part)(h, have_torch(), best, dated=True)
     write_results(None, h)
-    print(h[T_CNN])
+    print(h[T_RES if resnet else T_CNN])
     return 0
 
 
@@ -931,4 +1045,6 @@ def selftest():
 if __name__ == "__main__":
     if sys.argv[1:] == ["--selftest"]:
         sys.exit(selftest())
+    if os.environ.get("RESNET_ONLY") == "1":
+        sys.exit(cnn_only(resnet=True))
     sys.exit(cnn_only() if os.environ.get("CNN_ONLY") == "1" else main())

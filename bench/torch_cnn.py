@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""PyTorch baseline for bench/run.py: the same CNN as bench_cnn.c.
+"""PyTorch baseline for bench/run.py: the same networks as bench_cnn.c.
 
-Conv(1->32, 3, pad 1)-ReLU-MaxPool2-Conv(32->64, 3, pad 1)-ReLU-MaxPool2-Flatten
--Linear(3136->128)-ReLU-Linear(128->10), cross-entropy, Adam (lr 1e-3), on
-Fashion-MNIST scaled to [0, 1]. Prints one line of key=value figures:
+--model cnn (default): Conv(1->32, 3, pad 1)-ReLU-MaxPool2-Conv(32->64, 3, pad 1)
+-ReLU-MaxPool2-Flatten-Linear(3136->128)-ReLU-Linear(128->10);
+--model resnet: the ResNet of `make demo-resnet` (torchvision-style BasicBlocks,
+see resnet() below; bench/run.py gives mynn the same network as a description);
+cross-entropy, Adam (lr 1e-3), on Fashion-MNIST scaled to [0, 1].
+Prints one line of key=value figures:
   epoch_s     seconds per training epoch over --samples samples, scaled to 60,000
   infer_ips   inference images per second at batch --infer-batch
   acc         test accuracy after the timed epochs (--epochs, cosine with --cosine)
@@ -25,6 +28,37 @@ def idx(path):
     return np.frombuffer(data, np.uint8, offset=8)
 
 
+class Block(nn.Module):
+    """torchvision's BasicBlock with biased convolutions (as mynn's):
+    relu(bn(conv(relu(bn(conv(x))))) + shortcut(x)), the shortcut a strided
+    1x1 conv and batch norm when the shape changes."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(cin, cout, 3, stride, 1), nn.BatchNorm2d(cout)
+        self.c2, self.b2 = nn.Conv2d(cout, cout, 3, 1, 1), nn.BatchNorm2d(cout)
+        self.short = None
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.b2(self.c2(torch.relu(self.b1(self.c1(x)))))
+        return torch.relu(y + (x if self.short is None else self.short(x)))
+
+
+def resnet(widths=(32, 64, 128)):
+    """conv(1->w0, 3, pad 1)-BN-ReLU-MaxPool2, then one block per width
+    (the first at stride 1, the others at stride 2), global average pool,
+    Linear(w_last->10)."""
+    layers = [nn.Conv2d(1, widths[0], 3, padding=1), nn.BatchNorm2d(widths[0]), nn.ReLU(), nn.MaxPool2d(2)]
+    cin = widths[0]
+    for i, w in enumerate(widths):
+        layers.append(Block(cin, w, 1 if i == 0 else 2))
+        cin = w
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 10)]
+    return nn.Sequential(*layers)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
@@ -35,6 +69,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--cosine", action="store_true")
+    ap.add_argument("--model", choices=("cnn", "resnet"), default="cnn")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -42,9 +77,12 @@ def main():
     y = torch.from_numpy(idx(os.path.join(a.data, "train-labels-idx1-ubyte.gz")).astype(np.int64))
     xt = torch.from_numpy(idx(os.path.join(a.data, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255.0)
     yt = torch.from_numpy(idx(os.path.join(a.data, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
-    model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+    if a.model == "resnet":
+        model = resnet()
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.epochs) if a.cosine else None
     lossf = nn.CrossEntropyLoss()
