@@ -172,6 +172,9 @@ typedef struct cli_fann {
 /* --recipe fann and its switches (CLI_OK or CLI_USAGE, message printed);
  * refuses the options of mynn's own training loop alongside it. */
 int cli_fann_parse(cli_opt *opts, cli_fann *f);
+/* What trains under --recipe fann, for the run's first line:
+ * "FANN iRprop- (tanh error function, steepness 0.5 hidden, 0.5 output; stops at MSE <= 0)". */
+void cli_fann_describe(const cli_fann *f, char *buf, size_t n);
 /* FANN's initial weights for a new network. */
 int cli_fann_init(const cli_fann *f, mynn_net *net, const mynn_dataset *train, uint64_t seed);
 /* A FANN user's class targets: -1/1 instead of 0/1 before a tanh output

@@ -119,6 +119,7 @@ typedef struct train_ctx {
     int stall;              /* MYNN_TEST_FAULT=stall: hang there instead of dying */
     int last_epoch;         /* 1-based number of the last epoch reported */
     int converged;          /* lbfgs stopped on a tolerance */
+    float last_loss;        /* the last epoch's training loss */
     mynn_net *net;
     const mynn_dataset *test;
     int epochs, quiet, classify;
@@ -175,6 +176,7 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
     }
     c->last_epoch = s->epoch + 1;
     c->converged = s->converged;
+    c->last_loss = s->train_loss;
     float test_loss = -1.0f, test_acc = -1.0f;
     if (c->test) {   /* collective under MPI: every rank runs on_epoch */
         mynn_metrics m;
@@ -689,10 +691,16 @@ static void report_start(const train_args *a, const train_sets *d, mynn_net *net
     else printf("%d targets)", d->train->n_outputs);
     if (d->val) printf(", validating on %d", d->val->n);
     if (d->test) printf(", testing on %d", d->test->n);
-    printf("; %zu parameters, %s%s", np, mynn_optimizer_name(a->opt_kind), a->opt_auto ? " (auto" : "");
-    if (a->opt_auto && a->opt_kind == MYNN_OPT_LBFGS)
-        printf(", weight decay %g", (double)a->fo.optim.weight_decay);
-    printf("%s, %s loss", a->opt_auto ? ")" : "", mynn_loss_name(mynn_get_loss(net)));
+    if (a->fann.on) {   /* FANN's trainer, not mynn's optimizers and losses */
+        char what[160];
+        cli_fann_describe(&a->fann, what, sizeof what);
+        printf("; %zu parameters, %s, FANN's MSE", np, what);
+    } else {
+        printf("; %zu parameters, %s%s", np, mynn_optimizer_name(a->opt_kind), a->opt_auto ? " (auto" : "");
+        if (a->opt_auto && a->opt_kind == MYNN_OPT_LBFGS)
+            printf(", weight decay %g", (double)a->fo.optim.weight_decay);
+        printf("%s, %s loss", a->opt_auto ? ")" : "", mynn_loss_name(mynn_get_loss(net)));
+    }
     if (cli_dist_world() > 1)
         printf("; %d ranks x %d thread%s, %d samples per rank and step", cli_dist_world(), a->threads,
                a->threads == 1 ? "" : "s", local_batch(a));
@@ -740,7 +748,10 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
         cli_error("out of memory");
         return CLI_FAIL;
     }
-    if (!a->quiet && ctx->converged)
+    if (!a->quiet && a->fann.on && st == MYNN_OK && ctx->last_epoch < a->fo.epochs)
+        printf("stopped after epoch %d (FANN's desired error: MSE %g <= %g)\n", ctx->last_epoch,
+               (double)ctx->last_loss, (double)a->fann.o.desired_error);
+    else if (!a->quiet && ctx->converged)
         printf("converged after epoch %d (lbfgs: tolerance or evaluation budget reached)\n",
                ctx->last_epoch);
     else if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < a->fo.epochs)

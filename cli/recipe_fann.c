@@ -13,7 +13,8 @@ const char cli_fann_help[] =
     "                       FANN_SIGMOID_SYMMETRIC); --normalize defaults to none\n"
     "  --steepness S[,SO]   hidden (and output) steepness (default 0.5)\n"
     "  --error-function tanh|linear  FANN's train error function (default tanh)\n"
-    "  --desired-error X    stop after an epoch whose MSE is <= X (default 0: off)\n"
+    "  --desired-error X|off  stop after an epoch whose MSE is <= X, as FANN does\n"
+    "                       (default 0: FANN's, an epoch of MSE 0); off: never\n"
     "  --init fann|nguyen-widrow  FANN's U(-0.1, 0.1) (default) or its\n"
     "                       fann_init_weights\n";
 
@@ -69,9 +70,10 @@ int cli_fann_parse(cli_opt *opts, cli_fann *f)
             return CLI_USAGE;
         }
     }
-    if ((v = cli_value(opts, "--desired-error")) &&
-        cli_float("--desired-error", v, 0, 0, &f->o.desired_error))
-        return CLI_USAGE;
+    if ((v = cli_value(opts, "--desired-error"))) {
+        if (!strcmp(v, "off")) f->o.desired_error = -1.0f;   /* an MSE is never below 0 */
+        else if (cli_float("--desired-error", v, 0, 0, &f->o.desired_error)) return CLI_USAGE;
+    }
     if ((v = cli_value(opts, "--init"))) {
         if (!strcmp(v, "nguyen-widrow")) f->nguyen_widrow = 1;
         else if (strcmp(v, "fann") != 0) {
@@ -80,6 +82,17 @@ int cli_fann_parse(cli_opt *opts, cli_fann *f)
         }
     }
     return CLI_OK;
+}
+
+void cli_fann_describe(const cli_fann *f, char *buf, size_t n)
+{
+    const mynn_fann_options *o = &f->o;
+    int len = snprintf(buf, n, "FANN iRprop- (%s error function, steepness %g hidden, %g output; ",
+                       o->error_function == MYNN_FANN_ERRORFUNC_TANH ? "tanh" : "linear",
+                       (double)o->steepness_hidden, (double)o->steepness_output);
+    if (len < 0 || (size_t)len >= n) return;
+    if (o->desired_error < 0) snprintf(buf + len, n - (size_t)len, "no desired error)");
+    else snprintf(buf + len, n - (size_t)len, "stops at MSE <= %g)", (double)o->desired_error);
 }
 
 int cli_fann_init(const cli_fann *f, mynn_net *net, const mynn_dataset *train, uint64_t seed)

@@ -752,7 +752,10 @@ typedef enum mynn_fann_errorfunc {
 
 typedef struct mynn_fann_options {
     int epochs;                 /* most epochs (100) */
-    float desired_error;        /* stop after an epoch whose MSE is <= this (0: never) */
+    /* Stop after an epoch whose MSE (measured before its update) is <= this,
+     * as fann_train_on_data does: 0 (FANN's) stops at an epoch of MSE 0;
+     * a negative value never stops. */
+    float desired_error;
     float steepness_hidden, steepness_output;   /* 0.5, 0.5 */
     mynn_fann_errorfunc error_function;          /* TANH */
     float increase_factor, decrease_factor;      /* 1.2, 0.5 */
@@ -784,7 +787,9 @@ MYNN_API mynn_status mynn_fann_epoch(mynn_fann_trainer *t, const mynn_dataset *d
  * range. */
 MYNN_API const float *mynn_fann_layer_weights(const mynn_fann_trainer *t, int i);
 MYNN_API void mynn_fann_trainer_free(mynn_fann_trainer *t);
-/* Up to o->epochs epochs (stopping at desired_error or when on_epoch asks). */
+/* Up to o->epochs epochs, stopping where fann_train_on_data stops (an
+ * epoch's MSE <= desired_error; on_epoch has seen that epoch) or when
+ * on_epoch asks (MYNN_ERR_STOPPED). */
 MYNN_API mynn_status mynn_fann_train(mynn_net *net, const mynn_dataset *ds,
                                      const mynn_fann_options *o);
 

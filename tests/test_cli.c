@@ -625,6 +625,27 @@ static void test_recipe_fann(void)
     }
     CHECK(ok, "xor predictions: %.120s %s", r.out, r.err);
     result_free(&r);
+    /* One-hot classes that FANN fits to MSE 0: it stops there (desired
+     * error 0, as fann_train_on_data), and the first line names FANN's
+     * trainer, not mynn's optimizer. */
+    write_blobs("fblobs.csv", 90, 1);
+    r = run("train", "fblobs.csv", "--recipe", "fann", "--layers", "16:tanh,3:sigmoid", "--epochs", "300",
+            "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "FANN iRprop- (tanh error function, steepness 0.5 hidden, 0.5 output; "
+                                     "stops at MSE <= 0), FANN's MSE\n") &&
+              !strstr(r.out, "lbfgs") && !strstr(r.out, "auto") &&
+              strstr(r.out, "stopped after epoch ") && strstr(r.out, "(FANN's desired error: MSE 0 <= 0)") &&
+              !strstr(r.out, "epoch 300/300"),
+          "recipe stop: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    r = run("train", "fblobs.csv", "--recipe", "fann", "--layers", "16:tanh,3:sigmoid", "--epochs", "300",
+            "--desired-error", "off", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "no desired error)") && strstr(r.out, "epoch 300/300") &&
+              !strstr(r.out, "stopped after"),
+          "desired error off: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    expect_fail(2, "--desired-error: \"never\" must be a number >= 0", NULL, "train", "fblobs.csv", "--recipe",
+                "fann", "--layers", "16:tanh,3:sigmoid", "--desired-error", "never", NULL);
     expect_fail(2, "--lr: not part of --recipe fann", NULL, "train", "xor.data", "--recipe", "fann",
                 "--layers", "4:tanh,1:tanh", "--lr", "0.1", NULL);
     expect_fail(1, "activation relu is not one of FANN's", "o.st", "train", "xor.data", "--recipe", "fann",

@@ -254,6 +254,166 @@ static void test_against_fann(void)
 #endif
 }
 
+/* ---- where training stops ------------------------------------------------ */
+
+/* Two well separated classes, one-hot 0/1 targets for sigmoid outputs: a
+ * table whose training MSE reaches exactly 0 within a few epochs. */
+static mynn_dataset *separable_data(int n)
+{
+    mynn_dataset *ds = calloc(1, sizeof *ds);
+    ds->n = n;
+    ds->n_inputs = 4;
+    ds->n_outputs = 2;
+    ds->x = calloc((size_t)n * 4, sizeof(float));
+    ds->y = calloc((size_t)n * 2, sizeof(float));
+    mynn_rng r;
+    mynn_rng_seed(&r, 99);
+    for (int i = 0; i < n; i++) {
+        int cls = i % 2;
+        for (int j = 0; j < 4; j++)
+            ds->x[i * 4 + j] = 0.6f * (2.0f * mynn_rng_uniform(&r) - 1.0f) + (j < 2 ? (cls ? 1.5f : -1.5f) : 0.0f);
+        ds->y[i * 2 + cls] = 1.0f;
+    }
+    return ds;
+}
+
+static const config g_separable = {"separable 4-16-2 tanh/sigmoid", {4, 16, 2, 0}, 3, "16:tanh,2:sigmoid",
+                                   5, 3, 0.5f, 0.5f, MYNN_FANN_ERRORFUNC_TANH, 1};
+
+typedef struct stop_log {
+    int epochs;
+    float last_mse;
+} stop_log;
+
+static int log_epoch(const mynn_epoch_stats *s, void *user)
+{
+    stop_log *l = user;
+    l->epochs = s->epoch + 1;
+    l->last_mse = s->train_loss;
+    return 0;
+}
+
+/* mynn_fann_train from w0 with desired error de, up to max_epochs. */
+static mynn_net *train_to_stop(const mynn_dataset *ds, const float *w0, float de, int max_epochs,
+                               stop_log *log)
+{
+    mynn_net *net = make_net(&g_separable, w0, ds->n);
+    mynn_fann_options o = options_of(&g_separable);
+    CHECK(o.desired_error == 0.0f, "FANN's default desired error is 0, got %g", (double)o.desired_error);
+    o.desired_error = de;
+    o.epochs = max_epochs;
+    o.on_epoch = log_epoch;
+    o.user = log;
+    log->epochs = 0;
+    if (net) CHECK_OK(mynn_fann_train(net, ds, &o));
+    return net;
+}
+
+#ifdef MYNN_HAVE_FANN
+static int g_fann_epochs;
+static float g_fann_mse;
+
+static int FANN_API count_epochs(struct fann *ann, struct fann_train_data *td, unsigned max_epochs,
+                                 unsigned between, float desired, unsigned epochs)
+{
+    (void)td, (void)max_epochs, (void)between, (void)desired;
+    g_fann_epochs = (int)epochs;
+    g_fann_mse = fann_get_MSE(ann);
+    return 0;
+}
+
+/* fann_train_on_data with desired error 0 from w0: its stop epoch and
+ * final weights (into w, FANN's layout). */
+static void fann_to_stop(const mynn_dataset *ds, const float *w0, size_t nw, int max_epochs, float *w)
+{
+    const config *c = &g_separable;
+    struct fann *ann = fann_create_standard(3, c->layers[0], c->layers[1], c->layers[2]);
+    fann_set_activation_function_hidden(ann, FANN_SIGMOID_SYMMETRIC);
+    fann_set_activation_function_output(ann, FANN_SIGMOID);
+    fann_set_training_algorithm(ann, FANN_TRAIN_RPROP);
+    struct fann_connection *con = calloc(nw, sizeof *con);
+    fann_get_connection_array(ann, con);
+    for (size_t i = 0; i < nw; i++) con[i].weight = w0[i];   /* layout checked by test_against_fann */
+    fann_set_weight_array(ann, con, (unsigned)nw);
+    struct fann_train_data *td = fann_create_train((unsigned)ds->n, 4, 2);
+    for (int i = 0; i < ds->n; i++) {
+        memcpy(td->input[i], ds->x + (size_t)i * 4, 4 * sizeof(float));
+        memcpy(td->output[i], ds->y + (size_t)i * 2, 2 * sizeof(float));
+    }
+    fann_set_callback(ann, count_epochs);
+    g_fann_epochs = 0;
+    fann_train_on_data(ann, td, (unsigned)max_epochs, 1, 0.0f);
+    fann_get_connection_array(ann, con);
+    for (size_t i = 0; i < nw; i++) w[i] = con[i].weight;
+    fann_destroy_train(td);
+    fann_destroy(ann);
+    free(con);
+}
+#endif
+
+/* FANN's weights of a net trained by the recipe: the parameters / c. */
+static void unfold(mynn_net *net, float *w)
+{
+    size_t at = 0;
+    for (int l = 0; l < 2; l++) {
+        mynn_layer_info li;
+        mynn_layer_get_info(net, l, &li);
+        float c = li.activation == MYNN_ACT_SIGMOID ? 1.0f : 0.5f;   /* 2s or s, s = 0.5 */
+        const float *W = mynn_layer_weight(net, l), *B = mynn_layer_bias(net, l);
+        for (int j = 0; j < li.n_outputs; j++) {
+            for (int i = 0; i < li.n_inputs; i++) w[at++] = W[j * li.n_inputs + i] / c;
+            w[at++] = B[j] / c;
+        }
+    }
+}
+
+/* fann_train_on_data stops after the first epoch whose MSE is <= the
+ * desired error, 0 by default: an epoch of MSE exactly 0.  The recipe
+ * stops there too, with FANN's weights; with the desired error off it
+ * trains on, and iRprop- then moves every weight of zero slope by its
+ * step each epoch, so the weights leave FANN's. */
+static void test_stops_where_fann_stops(void)
+{
+    const int n = 40, max_epochs = 300;
+    mynn_dataset *ds = separable_data(n);
+    size_t nw;
+    float *w0 = initial_weights(&g_separable, &nw);
+    float *wm = calloc(nw, sizeof *wm), *wf = calloc(nw, sizeof *wf);
+    stop_log at_zero, off;
+    mynn_net *net = train_to_stop(ds, w0, 0.0f, max_epochs, &at_zero);
+    CHECK(at_zero.epochs > 1 && at_zero.epochs < 60 && at_zero.last_mse == 0.0f,
+          "the recipe stops after the first epoch of MSE 0: stopped after %d epochs at MSE %g",
+          at_zero.epochs, (double)at_zero.last_mse);
+    if (net) unfold(net, wm);
+    mynn_net *on = train_to_stop(ds, w0, -1.0f, max_epochs, &off);
+    CHECK(off.epochs == max_epochs, "desired error off: trains all %d epochs, stopped at %d", max_epochs,
+          off.epochs);
+    printf("  mynn: stopped after epoch %d (MSE %g); with the desired error off it trains %d epochs\n",
+           at_zero.epochs, (double)at_zero.last_mse, off.epochs);
+#ifdef MYNN_HAVE_FANN
+    fann_to_stop(ds, w0, nw, max_epochs, wf);
+    CHECK(g_fann_epochs == at_zero.epochs, "FANN stopped after epoch %d (MSE %g), mynn after %d",
+          g_fann_epochs, (double)g_fann_mse, at_zero.epochs);
+    double worst = 0;
+    for (size_t i = 0; i < nw; i++) {
+        double u = ulps(wf[i], wm[i]);
+        if (u > worst && fabs((double)wf[i] - wm[i]) > 1e-9) worst = u;
+    }
+    CHECK(worst <= 4, "final weights differ from FANN's by %.1f ulps", worst);
+    printf("  FANN: stopped after epoch %d (MSE %g); final weights within %.0f ulps\n", g_fann_epochs,
+           (double)g_fann_mse, worst);
+#else
+    (void)wf;
+    printf("  libfann-dev absent: FANN's own stop not compared\n");
+#endif
+    mynn_free(net);
+    mynn_free(on);
+    free(wm);
+    free(wf);
+    free(w0);
+    free_data(ds);
+}
+
 /* The recipe's own contract, with or without libfann. */
 static void test_recipe_contract(void)
 {
@@ -324,5 +484,6 @@ int main(void)
     CK_BEGIN("test_fann");
     RUN(test_against_fann);
     RUN(test_recipe_contract);
+    RUN(test_stops_where_fann_stops);
     return CK_END();
 }

@@ -214,10 +214,11 @@ static mynn_status check_options(const mynn_fann_options *o)
         !isfinite(o->steepness_hidden) || !isfinite(o->steepness_output) ||
         !(o->increase_factor > 1) || !(o->decrease_factor > 0 && o->decrease_factor < 1) ||
         !(o->delta_min >= 0) || !(o->delta_max >= o->delta_min) || !(o->delta_zero > 0) ||
-        !(o->desired_error >= 0) ||
+        isnan(o->desired_error) ||
         (o->error_function != MYNN_FANN_ERRORFUNC_LINEAR && o->error_function != MYNN_FANN_ERRORFUNC_TANH))
         return mn_error(MYNN_ERR_ARG, "FANN recipe: options out of range (epochs >= 0, steepness > 0, "
-                        "increase > 1, 0 < decrease < 1, 0 <= delta_min <= delta_max, delta_zero > 0)");
+                        "increase > 1, 0 < decrease < 1, 0 <= delta_min <= delta_max, delta_zero > 0, "
+                        "desired error a number)");
     return MYNN_OK;
 }
 
@@ -359,7 +360,12 @@ mynn_status mynn_fann_train(mynn_net *net, const mynn_dataset *ds, const mynn_fa
                                .val_loss = -1.0f, .val_acc = -1.0f,
                                .seconds = (double)(clock() - c0) / CLOCKS_PER_SEC};
         if (o->on_epoch && o->on_epoch(&st, o->user)) s = MYNN_ERR_STOPPED;
-        else if (o->desired_error > 0 && mse <= o->desired_error) break;
+        /* fann_train_on_data's stop (fann_desired_error_reached): the
+         * epoch's MSE, measured before its update, at or below the
+         * desired error; with FANN's 0 that is an epoch of MSE exactly 0.
+         * Training on from there would be no fixed point: iRprop- steps
+         * every weight whose slope is 0 up by its step, every epoch. */
+        else if (mse <= o->desired_error) break;
     }
     mynn_fann_trainer_free(t);
     return s;
