@@ -12,7 +12,8 @@ static const char help[] =
     "Print a saved model's layers (index, kind and name, output shape,\n"
     "settings, parameters, and the layers it reads: \"input\" for the network\n"
     "input), the total parameter count, the loss, the input size, the input\n"
-    "normalisation and the file's metadata; for an int8 model (mynn\n"
+    "normalisation, how --optimizer auto chose its training (the candidates and\n"
+    "their held-out losses) and the file's metadata; for an int8 model (mynn\n"
     "quantize) also how it was quantised and calibrated.\n"
     "Exit status: 0 success, 1 runtime failure, 2 usage error.\n";
 
@@ -71,6 +72,20 @@ static void print_encoding(const mynn_encoding *enc)
             cli_format_float(num, sizeof num, fill);
             printf("  column %d: numeric, missing values filled with %s\n", j, num);
         }
+    }
+}
+
+/* How --optimizer auto chose (metadata "auto" and "auto_search"), if it did. */
+static void print_auto(const mynn_net *net)
+{
+    const char *a = mynn_metadata(net, "auto"), *t = mynn_metadata(net, "auto_search");
+    if (!a || !*a) return;
+    printf("Trained by auto: %s\n", a);
+    while (t && *t) {
+        const char *end = strchr(t, '\n');
+        int len = end ? (int)(end - t) : (int)strlen(t);
+        printf("  %.*s\n", len, t);
+        t = end ? end + 1 : NULL;
     }
 }
 
@@ -133,6 +148,7 @@ int cmd_info(int argc, char **argv)
     }
     print_encoding(enc);
     mynn_encoding_free(enc);
+    print_auto(net);
     static const char *const keys[] = {"format", "format_version", "layers", "description",
                                        "created_by", "dataset", NULL};
     int any = 0;

@@ -12,8 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* --optimizer auto: the size threshold and the full-batch defaults, from
- * the experiments of docs/small-data.md. */
+/* --optimizer auto with one of an optimizer's own settings (--lr, ...):
+ * no search, issue 14's rule (docs/small-data.md): L-BFGS with these
+ * defaults up to AUTO_ROWS rows, else Adam. */
 #define AUTO_ROWS 5000
 #define AUTO_ROWS_S "5000"
 #define AUTO_WD 3e-4f          /* ... and 1e-3 with over 10 parameters per row */
@@ -55,22 +56,24 @@ static const char help[] =
 static const char help_rest[] =
     "Optimisation:\n"
     "  --optimizer NAME     auto (default), sgd, adam, adamw, rmsprop, irprop or\n"
-    "                       lbfgs; auto: up to " AUTO_ROWS_S " training rows lbfgs on\n"
-    "                       the whole set with --epochs " AUTO_EPOCHS_S " and --weight-decay\n"
-    "                       " AUTO_WD_S " (" AUTO_WD_OVER_S " with over 10 parameters per row)\n"
-    "                       unless given; above " AUTO_ROWS_S " rows adam\n"
+    "                       lbfgs; auto chooses on held-out rows (5-fold cross-\n"
+    "                       validation up to 2000 rows): lbfgs's weight decay and\n"
+    "                       iterations, above " AUTO_ROWS_S " rows also adam with a cosine\n"
+    "                       schedule; then trains on all rows.  --weight-decay or\n"
+    "                       --epochs fix theirs; --lr, --momentum, --schedule, ...\n"
+    "                       turn the search off (lbfgs up to " AUTO_ROWS_S " rows, else adam)\n"
     "  --lr X               learning rate (default 0.001; sgd 0.01; lbfgs 1, the\n"
     "                       first trial step of each line search)\n"
     "  --momentum X         sgd momentum (default 0)\n"
     "  --nesterov           sgd: Nesterov momentum\n"
-    "  --weight-decay X     L2 penalty (adamw: decoupled) (default 0; auto: above)\n"
+    "  --weight-decay X     L2 penalty (adamw: decoupled) (default 0; auto: chosen)\n"
     "  --clip-norm X        clip the gradient's global L2 norm to X (default off)\n"
     "  --schedule KIND      constant (default), step or cosine\n"
     "  --step-size N        step: epochs between decays (default 10)\n"
     "  --gamma X            step: decay factor (default 0.1)\n"
     "  --min-lr X           cosine: final learning rate (default 0)\n"
     "  --warmup N           epochs of linear warm-up (default 0)\n"
-    "  --epochs N           epochs (default 10; lbfgs " AUTO_EPOCHS_S "); lbfgs: one iteration\n"
+    "  --epochs N           epochs (default 10; lbfgs " AUTO_EPOCHS_S "; auto: chosen); lbfgs: one iteration\n"
     "                       each, stopping early once converged (gradient or step\n"
     "                       tolerance, or 1.25 x epochs loss evaluations)\n"
     "  --batch N            batch size (default 32; irprop, lbfgs: the whole\n"
@@ -123,6 +126,7 @@ typedef struct train_ctx {
     mynn_net *net;
     const mynn_dataset *test;
     int epochs, quiet, classify;
+    int batch, n_train;     /* the progress bar's, set again by on_chosen */
     cli_progress prog;
     cli_history hist;
     char *log;              /* the metrics CSV body */
@@ -211,6 +215,26 @@ static int on_epoch(const mynn_epoch_stats *s, void *user)
         cli_printf("  %.2fs\n", s->seconds);
         fflush(stdout);
     }
+    return 0;
+}
+
+/* --optimizer auto: the search has chosen; say what, before the refit's
+ * epochs are reported. */
+static int on_chosen(const mynn_auto_report *r, void *user)
+{
+    train_ctx *c = user;
+    c->epochs = r->epochs;
+    cli_progress_init(&c->prog, c->prog.enabled, r->epochs, r->kind == MYNN_OPT_LBFGS ? c->n_train : c->batch,
+                      c->n_train);
+    if (c->quiet) return 0;
+    printf("auto: chose %s", mynn_metadata(c->net, "auto"));
+    if (r->n_candidates > 0) {
+        printf("; %d candidate%s on %d held-out rows", r->n_candidates, r->n_candidates == 1 ? "" : "s", r->n_val);
+        if (r->folds > 1) printf(", the best 3 by %d-fold cross-validation", r->folds);
+        printf(", %.1f s", r->seconds);
+    }
+    printf("\n");
+    fflush(stdout);
     return 0;
 }
 
@@ -307,6 +331,7 @@ typedef struct train_args {
     const char *data_path, *spec, *from, *save, *log_path, *plot_path, *test_path;
     const char *val_path, *norm, *ckpt_dir;
     int resume, quiet, threads, threads_given, batch_given, have_loss, opt_auto;
+    const char *auto_pinned;  /* auto with this optimizer setting given: no search */
     int rank;                 /* MPI rank (0 when alone): only rank 0 writes */
     float mpi_timeout;
     mynn_loss loss;
@@ -415,8 +440,12 @@ static int parse_optim_values(cli_opt *opts, train_args *a)
 static int parse_optim_options(cli_opt *opts, train_args *a)
 {
     const char *v = cli_value(opts, "--optimizer");
+    static const char *const pinning[] = {"--lr", "--momentum", "--nesterov", "--clip-norm", "--schedule",
+                                          "--step-size", "--gamma", "--min-lr", "--warmup", NULL};
     a->opt_kind = MYNN_OPT_ADAM;
     a->opt_auto = !v || !strcmp(v, "auto");
+    for (int i = 0; a->opt_auto && pinning[i] && !a->auto_pinned; i++)
+        if (cli_value(opts, pinning[i])) a->auto_pinned = pinning[i];
     if (!a->opt_auto && mynn_optimizer_from_name(v, &a->opt_kind)) {
         cli_error("--optimizer: unknown optimizer \"%s\" (auto, sgd, adam, adamw, rmsprop, irprop, "
                   "lbfgs)", v);
@@ -425,14 +454,23 @@ static int parse_optim_options(cli_opt *opts, train_args *a)
     return parse_optim_values(opts, a);
 }
 
-/* --optimizer auto: full-batch L-BFGS up to AUTO_ROWS training rows, else
- * Adam, with the settings given on the command line on top. */
+/* --optimizer auto: the library's search (MYNN_OPT_AUTO), --weight-decay
+ * and --epochs fixing theirs.  Under mpirun (L-BFGS's line search needs
+ * the whole set in one process) or with an optimizer's own setting given,
+ * no search: full-batch L-BFGS up to AUTO_ROWS training rows, else Adam,
+ * with the settings given on top. */
 static int resolve_auto(cli_opt *opts, train_args *a, const mynn_dataset *train)
 {
     if (!a->opt_auto) return CLI_OK;
-    /* L-BFGS's line search needs the whole set in one process */
-    a->opt_kind = train->n <= AUTO_ROWS && cli_dist_world() <= 1 ? MYNN_OPT_LBFGS : MYNN_OPT_ADAM;
-    return parse_optim_values(opts, a);
+    if (cli_dist_world() > 1 || a->auto_pinned) {
+        a->opt_kind = train->n <= AUTO_ROWS && cli_dist_world() <= 1 ? MYNN_OPT_LBFGS : MYNN_OPT_ADAM;
+        return parse_optim_values(opts, a);
+    }
+    a->opt_kind = MYNN_OPT_AUTO;
+    int rc = parse_optim_values(opts, a);
+    a->fo.search.fix_weight_decay = cli_value(opts, "--weight-decay") != NULL;
+    a->fo.search.fix_epochs = cli_value(opts, "--epochs") != NULL;
+    return rc;
 }
 
 /* Seed, threads, validation, early stopping, checkpoints, data options. */
@@ -540,6 +578,14 @@ static int local_batch(const train_args *a)
     return (a->fo.batch_size + world - 1) / world;
 }
 
+/* The batch the network is built for: auto's L-BFGS (up to its search's
+ * size) trains on the whole set in one batch. */
+static int build_batch(const train_args *a, int n)
+{
+    int b = local_batch(a);
+    return a->opt_kind == MYNN_OPT_AUTO && n <= MYNN_AUTO_SEARCH_ROWS && n > b ? n : b;
+}
+
 /* --from MODEL: the starting network, checked against --layers and --loss. */
 static int load_start_model(train_args *a, mynn_net **net)
 {
@@ -636,9 +682,9 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
                       a->from, mynn_n_inputs(*net));
             return CLI_FAIL;
         }
-        if (local_batch(a) > mynn_max_batch(*net)) {   /* irprop's, lbfgs's full batch */
+        if (build_batch(a, train->n) > mynn_max_batch(*net)) {   /* irprop's, lbfgs's full batch */
             mynn_free(*net);
-            if (cli_load_model(net, a->from, local_batch(a))) return CLI_FAIL;
+            if (cli_load_model(net, a->from, build_batch(a, train->n))) return CLI_FAIL;
             if (a->have_loss) mynn_set_loss(*net, a->loss);
         }
         if (a->norm && set_normalisation(*net, train, a->norm)) return CLI_FAIL;
@@ -649,7 +695,7 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
             cli_lib_error("--layers");
             return CLI_USAGE;
         }
-        if (s || mynn_set_loss(*net, a->loss) || mynn_build(*net, local_batch(a), a->init, a->fo.seed)) {
+        if (s || mynn_set_loss(*net, a->loss) || mynn_build(*net, build_batch(a, train->n), a->init, a->fo.seed)) {
             cli_lib_error("cannot build the network");
             return CLI_FAIL;
         }
@@ -696,10 +742,17 @@ static void report_start(const train_args *a, const train_sets *d, mynn_net *net
         cli_fann_describe(&a->fann, what, sizeof what);
         printf("; %zu parameters, %s, FANN's MSE", np, what);
     } else {
-        printf("; %zu parameters, %s%s", np, mynn_optimizer_name(a->opt_kind), a->opt_auto ? " (auto" : "");
-        if (a->opt_auto && a->opt_kind == MYNN_OPT_LBFGS)
-            printf(", weight decay %g", (double)a->fo.optim.weight_decay);
-        printf("%s, %s loss", a->opt_auto ? ")" : "", mynn_loss_name(mynn_get_loss(net)));
+        printf("; %zu parameters, ", np);
+        if (a->opt_kind == MYNN_OPT_AUTO) {
+            printf("auto (choosing on held-out rows)");
+        } else {
+            printf("%s%s", mynn_optimizer_name(a->opt_kind), a->opt_auto ? " (auto" : "");
+            if (a->opt_auto && a->opt_kind == MYNN_OPT_LBFGS)
+                printf(", weight decay %g", (double)a->fo.optim.weight_decay);
+            if (a->auto_pinned) printf("; no search: %s given", a->auto_pinned);
+            printf("%s", a->opt_auto ? ")" : "");
+        }
+        printf(", %s loss", mynn_loss_name(mynn_get_loss(net)));
     }
     if (cli_dist_world() > 1)
         printf("; %d ranks x %d thread%s, %d samples per rank and step", cli_dist_world(), a->threads,
@@ -723,6 +776,9 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
     ctx->epochs = a->fo.epochs;
     ctx->quiet = a->quiet;
     ctx->classify = d->train->n_classes > 0;
+    ctx->batch = a->fo.batch_size;
+    ctx->n_train = d->train->n;
+    a->fo.search.on_chosen = on_chosen;
     cli_progress_init(&ctx->prog, !a->quiet && isatty(2), a->fo.epochs, a->fo.batch_size, d->train->n);
     log_append(ctx, "epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,seconds\n");
     a->fo.on_epoch = on_epoch;
@@ -748,13 +804,13 @@ static int run_fit(train_args *a, const train_sets *d, mynn_net *net, train_ctx 
         cli_error("out of memory");
         return CLI_FAIL;
     }
-    if (!a->quiet && a->fann.on && st == MYNN_OK && ctx->last_epoch < a->fo.epochs)
+    if (!a->quiet && a->fann.on && st == MYNN_OK && ctx->last_epoch < ctx->epochs)
         printf("stopped after epoch %d (FANN's desired error: MSE %g <= %g)\n", ctx->last_epoch,
                (double)ctx->last_loss, (double)a->fann.o.desired_error);
-    else if (!a->quiet && ctx->converged)
+    else if (!a->quiet && ctx->converged && ctx->last_epoch < ctx->epochs)
         printf("converged after epoch %d (lbfgs: tolerance or evaluation budget reached)\n",
                ctx->last_epoch);
-    else if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < a->fo.epochs)
+    else if (!a->quiet && a->fo.patience > 0 && ctx->last_epoch > 0 && ctx->last_epoch < ctx->epochs)
         printf("stopped early after epoch %d (no better validation loss for %d epochs)\n",
                ctx->last_epoch, a->fo.patience);
     return CLI_OK;

@@ -474,8 +474,10 @@ typedef enum mynn_optimizer_kind {
     MYNN_OPT_ADAMW,     /* decoupled weight decay */
     MYNN_OPT_RMSPROP,
     MYNN_OPT_IRPROP,    /* iRprop-: sign-based, per-weight steps, full batch */
-    MYNN_OPT_LBFGS      /* L-BFGS with a strong-Wolfe line search, full batch
+    MYNN_OPT_LBFGS,     /* L-BFGS with a strong-Wolfe line search, full batch
                            (needs mynn_optimizer_step_closure) */
+    MYNN_OPT_AUTO       /* mynn_fit only, not an optimizer: chooses L-BFGS or
+                           Adam settings on held-out rows (mynn_auto_options) */
 } mynn_optimizer_kind;
 MYNN_API mynn_status mynn_optimizer_from_name(const char *name, mynn_optimizer_kind *out);
 MYNN_API const char *mynn_optimizer_name(mynn_optimizer_kind k);
@@ -509,7 +511,7 @@ typedef struct mynn_optim_config {
     long max_evals;
 } mynn_optim_config;
 /* PyTorch's defaults for kind (lr 0.01 for SGD and RMSprop, 0.001 for
- * Adam/AdamW, 1 for L-BFGS). */
+ * Adam/AdamW, 1 for L-BFGS; MYNN_OPT_AUTO: lr 0, each candidate's own). */
 MYNN_API void mynn_optim_config_default(mynn_optim_config *c, mynn_optimizer_kind kind);
 
 typedef struct mynn_optimizer mynn_optimizer;
@@ -633,6 +635,84 @@ typedef struct mynn_augment {
     int flip;
 } mynn_augment;
 
+/* optim.kind = MYNN_OPT_AUTO: mynn_fit chooses how to train on rows held
+ * out of the training set, then trains so (docs/small-data.md has the
+ * experiments behind every number here).
+ *  1. The rows to judge on, drawn from the fit's seed and stratified by
+ *     class: up to 2000 training rows, 5-fold cross-validation (each
+ *     candidate trains 5 times, on 4/5 of the rows, and is judged by its
+ *     mean held-out loss over the 5 left-out fifths: on small tables one
+ *     held-out part is too noisy to choose by); above, one held-out part of
+ *     val_fraction.  Fewer than 20 rows: no search, L-BFGS with decay 1e-3
+ *     for 1000 iterations; above 20000 rows: no search, Adam for 10 epochs
+ *     (as mynn_fit_options' defaults); fixed settings still apply.
+ *  2. Candidates: full-batch L-BFGS with each weight decay of the grid 0,
+ *     1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1 (at most 500 iterations per
+ *     fold in cross-validation, else 1000); above lbfgs_rows rows Adam (lr
+ *     1e-3, batch_size, a cosine schedule to 0 over 60 epochs) with decays
+ *     0, 1e-4 and 1e-3 against L-BFGS with 1e-4 and 1e-3 whose iterations
+ *     are cut to the work of one candidate at lbfgs_rows rows.  Each starts
+ *     from the net's current weights; its held-out loss is measured after
+ *     every epoch (L-BFGS: iteration) and it stops once that has not
+ *     improved for 100 iterations (Adam: 10 epochs); its best epoch is
+ *     where the (mean) held-out loss is lowest.  The candidates run in
+ *     parallel, one per thread (mynn_set_threads), each on one thread: a
+ *     result depends only on the data, the net and the seed, never on the
+ *     threads or their timing.
+ *  3. The choice: the lowest held-out loss (ties: the first in the order
+ *     above).  With refit (default) the net then trains with the chosen
+ *     kind and decay for the chosen number of epochs on every training row,
+ *     through mynn_fit with this call's other options (val, patience,
+ *     callbacks, checkpoint: a resumed run searches again, to the same
+ *     choice, and continues the refit); refit 0 keeps the weights of the
+ *     chosen candidate's fold with the lowest held-out loss (trained on
+ *     fewer rows).
+ * fix_weight_decay: the decay is optim.weight_decay, not searched (one
+ * candidate per kind).  fix_epochs: every candidate and the refit train
+ * exactly o->epochs epochs, no early stopping; else o->epochs is unused.
+ * optim's other fields are unused: each kind has its defaults.
+ * The choice, the candidates' held-out losses and epochs go to report
+ * (when not NULL), to on_chosen (when not NULL; called after the search,
+ * before the refit, with the fit's user pointer; non-zero stops with
+ * MYNN_ERR_STOPPED) and to the net's metadata, which mynn_save keeps:
+ * "auto", one line ("lbfgs, weight decay 1e-3, 140 iterations (val loss
+ * 0.412 vs 0.455 at 1e-4)"), and "auto_search", a line on the split and
+ * one per candidate.  A candidate that diverges loses; all diverging is
+ * MYNN_ERR_NUMERIC. */
+typedef struct mynn_auto_candidate {
+    mynn_optimizer_kind kind;   /* MYNN_OPT_LBFGS or MYNN_OPT_ADAM (cosine schedule) */
+    float weight_decay;
+    int epochs;                 /* its best epoch (counted from 1): the refit's epochs */
+    int trained;                /* epochs it ran (the most over its folds) */
+    int folds;                  /* folds it was judged on: 1, or 5 (cross-validated) */
+    int budget;                 /* the most it could run (Adam: its cosine's length) */
+    float val_loss;             /* held-out loss at epochs; INFINITY if it diverged */
+} mynn_auto_candidate;
+
+#define MYNN_AUTO_MAX_CANDIDATES 16
+#define MYNN_AUTO_SEARCH_ROWS 20000   /* above: no search (Adam) */
+typedef struct mynn_auto_report {
+    int n_candidates;           /* 0: no search (too few or too many rows) */
+    mynn_auto_candidate candidates[MYNN_AUTO_MAX_CANDIDATES];
+    int chosen;                 /* index in candidates, -1 without a search */
+    mynn_optimizer_kind kind;   /* what trained the net: kind, decay, epochs */
+    float weight_decay;
+    int epochs;
+    int folds;                  /* 5: cross-validation; 1: one held-out part; 0: no search */
+    int n_fit, n_val;           /* rows a candidate trained on and was judged on (per fold) */
+    int refit;                  /* 1: the net was trained on every training row */
+    double seconds;             /* the search, not the refit */
+} mynn_auto_report;
+
+typedef struct mynn_auto_options {
+    int fix_weight_decay;       /* 0 */
+    int fix_epochs;             /* 0 */
+    int refit;                  /* 1 */
+    int lbfgs_rows;             /* 5000, in 1..20000 */
+    mynn_auto_report *report;   /* NULL, or filled by mynn_fit */
+    int (*on_chosen)(const mynn_auto_report *r, void *user);   /* NULL */
+} mynn_auto_options;
+
 typedef struct mynn_fit_options {
     int epochs;                 /* 10 */
     int batch_size;             /* 32; <= the net's max_batch */
@@ -673,6 +753,9 @@ typedef struct mynn_fit_options {
     const mynn_reducer *reducer;
     /* Augmentation of the training images (off by default; see above). */
     mynn_augment augment;
+    /* optim.kind = MYNN_OPT_AUTO: the search (see mynn_auto_options).
+     * Appended last, so the fields above keep their offsets. */
+    mynn_auto_options search;
 } mynn_fit_options;
 MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
 

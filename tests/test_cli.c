@@ -656,42 +656,90 @@ static void test_recipe_fann(void)
                 "--layers", "4:tanh,1:tanh", "--init", "he", NULL);
 }
 
-/* --optimizer auto (the default): lbfgs on the whole set with weight
- * decay up to 5000 rows, adam above; explicit lbfgs converges and says so. */
+/* The number before " iterations" in the "auto: chose" line, or -1. */
+static int chosen_iterations(const char *out)
+{
+    const char *p = strstr(out, "auto: chose "), *it = p ? strstr(p, " iterations") : NULL;
+    if (!it) return -1;
+    while (it > p && it[-1] != ' ') it--;
+    return atoi(it);
+}
+
+/* --optimizer auto (the default): the library's search on held-out rows
+ * (L-BFGS's decays, above 5000 rows Adam's too), its choice printed
+ * before the refit's epochs and kept in the model (mynn info), the same
+ * for any thread count; --weight-decay and --epochs fix theirs; an
+ * optimizer's own setting (--lr) turns the search off (issue 14's rule). */
 static void test_auto_optimizer(void)
 {
-    write_blobs("tiny.csv", 5, 1);   /* 51 parameters, 5 rows: the stronger decay */
+    write_blobs("tiny.csv", 5, 1);   /* nothing to hold out */
     result r = run("train", "tiny.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", "--epochs", "5", NULL);
-    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, weight decay 0.001)"), "tiny: %s %s", r.out, r.err);
-    result_free(&r);
-    r = run("train", "tiny.csv", "--layers", "8:tanh,3:softmax", "--epochs", "5", "--weight-decay", "0", NULL);
-    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, weight decay 0)"), "tiny, decay given: %s %s", r.out, r.err);
+    CHECK(r.rc == 0 && strstr(r.out, "51 parameters, auto (choosing on held-out rows), ce loss\n") &&
+              strstr(r.out, "auto: chose lbfgs, weight decay 1e-3, 5 iterations (too few rows to hold any out: 5 rows)\n"),
+          "tiny: %s %s", r.out, r.err);
     result_free(&r);
     r = run("train", "--help", NULL);
-    CHECK(r.rc == 0 && strstr(r.out, "auto (default)") && strstr(r.out, "lbfgs"), "help: %s", r.out);
+    CHECK(r.rc == 0 && strstr(r.out, "auto (default)") && strstr(r.out, "held-out rows"), "help: %s", r.out);
     result_free(&r);
     write_blobs("small.csv", 300, 1);
-    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", NULL);
-    CHECK(r.rc == 0 && strstr(r.out, "51 parameters, lbfgs (auto, weight decay 0.0003), ce loss") &&
-              strstr(r.out, "epoch 1/1000  loss"),
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--threads", "2", "--save", "auto2.st", NULL);
+    int iters = chosen_iterations(r.out);
+    char epoch1[64];
+    snprintf(epoch1, sizeof epoch1, "\nepoch 1/%d  loss", iters);
+    CHECK(r.rc == 0 && strstr(r.out, "auto: chose lbfgs, weight decay ") && iters >= 1 && strstr(r.out, epoch1) &&
+              strstr(r.out, "; 8 candidates on 60 held-out rows, the best 3 by 5-fold cross-validation, ") &&
+              strstr(r.out, "auto: chose") < strstr(r.out, epoch1),
           "small: rc %d %s %s", r.rc, r.out, r.err);
-    CHECK(number_after(r.out, "acc ") >= 0, "no accuracy: %s", r.out);
+    result_free(&r);
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--threads", "1", "--save", "auto1.st", NULL);
+    CHECK(r.rc == 0 && same_file("auto1.st", "auto2.st"), "the model depends on the threads: %s", r.err);
+    result_free(&r);
+    r = run("info", "auto2.st", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "Trained by auto: lbfgs, weight decay ") &&
+              strstr(r.out, "  60 of 300 training rows held out (stratified, seed 1), the best 3 then by 5-fold "
+                            "cross-validation; refit on all 300 rows\n") &&
+              strstr(r.out, "  * lbfgs, weight decay ") && strstr(r.out, "    lbfgs, weight decay 0.1: val loss "),
+          "info: %s %s", r.out, r.err);
+    result_free(&r);
+    /* Fixed settings: the decay (one candidate), the epochs. */
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--weight-decay", "0", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "auto: chose lbfgs, weight decay 0, ") && strstr(r.out, "; 1 candidate on 60 held-out rows"),
+          "decay given: %s %s", r.out, r.err);
+    result_free(&r);
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--epochs", "7", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && chosen_iterations(r.out) == 7 && strstr(r.out, "epoch 1/7  loss"), "epochs given: %s %s",
+          r.out, r.err);
+    result_free(&r);
+    /* An optimizer's own setting: no search, issue 14's rule. */
+    r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--lr", "0.5", "--epochs", "3", "--threads", "1", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "51 parameters, lbfgs (auto, weight decay 0.0003; no search: --lr given), ce loss") &&
+              !strstr(r.out, "auto: chose"),
+          "--lr: %s %s", r.out, r.err);
     result_free(&r);
     r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--optimizer", "lbfgs", "--epochs", "300",
             "--threads", "1", "--save", "lb.st", NULL);
     CHECK(r.rc == 0 && strstr(r.out, "lbfgs, ce loss") && strstr(r.out, "converged after epoch ") &&
-              !strstr(r.out, "epoch 300/300"),
+              !strstr(r.out, "epoch 300/300") && !strstr(r.out, "auto"),
           "lbfgs: rc %d %s %s", r.rc, r.out, r.err);
     result_free(&r);
-    write_blobs("big.csv", 5001, 1);
-    r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "1", "--threads", "1", NULL);
-    CHECK(r.rc == 0 && strstr(r.out, "parameters, adam (auto), ce loss") && strstr(r.out, "epoch 1/1  loss"),
-          "big: rc %d %s %s", r.rc, r.out, r.err);
+    r = run("info", "lb.st", NULL);
+    CHECK(r.rc == 0 && !strstr(r.out, "Trained by auto"), "explicit lbfgs: %s", r.out);
     result_free(&r);
-    /* The split happens first: 5001 rows less 10% are lbfgs's. */
+    /* Above 5000 rows Adam's candidates too (2 epochs each to be quick);
+     * the split comes first: 5001 rows less 10% are L-BFGS's alone. */
+    write_blobs("big.csv", 5001, 1);
+    r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "2", "--threads", "2", "--save", "big.st",
+            NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "; 5 candidates on 1001 held-out rows, "), "big: rc %d %s %s", r.rc, r.out, r.err);
+    result_free(&r);
+    r = run("info", "big.st", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "adam, weight decay 1e-3: val loss ") && strstr(r.out, "lbfgs, weight decay 1e-4: "),
+          "big info: %s", r.out);
+    result_free(&r);
     r = run("train", "big.csv", "--layers", "8:tanh,3:softmax", "--epochs", "2", "--val", "0.1", "--threads",
-            "1", NULL);
-    CHECK(r.rc == 0 && strstr(r.out, "lbfgs (auto, "), "big with --val: rc %d %s %s", r.rc, r.out, r.err);
+            "2", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "; 8 candidates on 901 held-out rows, ") && !strstr(r.out, "cross-validation"),
+          "big with --val: rc %d %s %s", r.rc, r.out, r.err);
     result_free(&r);
 }
 

@@ -47,12 +47,35 @@ class Augment(ctypes.Structure):
     _fields_ = [("crop", c_int), ("flip", c_int)]
 
 
+class AutoCandidate(ctypes.Structure):
+    _fields_ = [("kind", c_int), ("weight_decay", c_float), ("epochs", c_int), ("trained", c_int),
+                ("folds", c_int), ("budget", c_int), ("val_loss", c_float)]
+
+
+AUTO_MAX_CANDIDATES = 16
+
+
+class AutoReport(ctypes.Structure):
+    _fields_ = [("n_candidates", c_int), ("candidates", AutoCandidate * AUTO_MAX_CANDIDATES),
+                ("chosen", c_int), ("kind", c_int), ("weight_decay", c_float), ("epochs", c_int),
+                ("folds", c_int), ("n_fit", c_int), ("n_val", c_int), ("refit", c_int),
+                ("seconds", c_double)]
+
+
+AUTO_CHOSEN_CALLBACK = ctypes.CFUNCTYPE(c_int, P(AutoReport), c_void_p)
+
+
+class AutoOptions(ctypes.Structure):
+    _fields_ = [("fix_weight_decay", c_int), ("fix_epochs", c_int), ("refit", c_int), ("lbfgs_rows", c_int),
+                ("report", P(AutoReport)), ("on_chosen", AUTO_CHOSEN_CALLBACK)]
+
+
 class FitOptions(ctypes.Structure):
     _fields_ = [("epochs", c_int), ("batch_size", c_int), ("seed", c_uint64), ("shuffle", c_int),
                 ("optim", OptimConfig), ("schedule", Schedule), ("patience", c_int),
                 ("on_epoch", EPOCH_CALLBACK), ("on_batch", BATCH_CALLBACK), ("user", c_void_p),
                 ("checkpoint_path", c_char_p), ("resume", c_int), ("reducer", c_void_p),
-                ("augment", Augment)]
+                ("augment", Augment), ("search", AutoOptions)]
 
 
 class Dataset(ctypes.Structure):
@@ -86,6 +109,8 @@ class LayerInfo(ctypes.Structure):
 # The structures a test compares with the C compiler's sizeof/offsetof.
 STRUCTS = {"mynn_optim_config": OptimConfig, "mynn_schedule": Schedule, "mynn_augment": Augment,
            "mynn_epoch_stats": EpochStats, "mynn_fit_options": FitOptions,
+           "mynn_auto_candidate": AutoCandidate, "mynn_auto_report": AutoReport,
+           "mynn_auto_options": AutoOptions,
            "mynn_dataset": Dataset, "mynn_load_options": LoadOptions, "mynn_metrics": Metrics,
            "mynn_layer_info": LayerInfo}
 

@@ -44,7 +44,10 @@ class History(list):
     """The per-epoch records fit returns: a list of dicts with the keys
     epoch (1-based), lr, loss, accuracy, val_loss, val_accuracy, seconds
     (accuracy None for regression, val_* None without validation data).
-    .history gives the same as a dict of lists, as Keras' History."""
+    .history gives the same as a dict of lists, as Keras' History.
+    .auto: optimizer="auto"'s choice (see Net.fit), else None."""
+
+    auto = None
 
     @property
     def history(self):
@@ -429,17 +432,30 @@ class Net:
         call(lib.mynn_build, self._handle, max_batch, self._init, self._seed)
         self.set_weights(saved)
 
-    def fit(self, x, y, epochs=10, batch_size=None, optimizer="adam", lr=None, momentum=0.0,
-            nesterov=False, weight_decay=0.0, clip_norm=0.0, schedule="constant", step_size=10,
+    def fit(self, x, y, epochs=None, batch_size=None, optimizer="adam", lr=None, momentum=0.0,
+            nesterov=False, weight_decay=None, clip_norm=0.0, schedule="constant", step_size=10,
             gamma=0.1, min_lr=0.0, warmup=0, validation_data=None, validation_split=0.0, patience=0,
             seed=None, shuffle=True, threads=None, callback=None, checkpoint=None, resume=False,
             augment=None):
         """Train on x [n, inputs] and y: class indices [n] (a softmax or
         multi-output classifier), or targets [n, outputs] / [n] (one output).
 
-        The options are `mynn train`'s, with the same defaults: batch_size
-        32 (irprop: the whole set), lr the optimizer's default, seed the
-        net's seed.  validation_data=(xv, yv), or validation_split=f to
+        The options are `mynn train`'s, with the same defaults: epochs 10,
+        batch_size 32 (irprop: the whole set), lr the optimizer's default,
+        weight_decay 0, seed the net's seed.
+
+        optimizer="auto" (`mynn train`'s default; mynn_fit's MYNN_OPT_AUTO)
+        chooses on held-out rows of (x, y) among L-BFGS weight decays (and
+        above 5000 rows Adam with a cosine schedule), early-stopped on
+        the held-out loss, then trains the choice on all of (x, y):
+        weight_decay and epochs, when given, fix theirs; batch_size is
+        Adam's; lr, momentum, nesterov, clip_norm, a schedule or warmup
+        are refused (auto picks each optimizer's own).  The choice is
+        history.auto (a dict: optimizer, weight_decay, epochs, val_loss,
+        folds, candidates, ...) and the model's metadata ("auto",
+        "auto_search"; see docs/small-data.md).
+
+        validation_data=(xv, yv), or validation_split=f to
         hold out a seeded fraction f of (x, y) as --val f does; patience=N
         stops after N epochs without a better validation loss and keeps
         the best weights.  threads sets the library's thread count (for
@@ -462,7 +478,12 @@ class Net:
         o = _lib.FitOptions()
         lib.mynn_fit_options_default(ctypes.byref(o))
         lib.mynn_optim_config_default(ctypes.byref(o.optim), opt_kind)
-        o.epochs = _positive_int("epochs", epochs)
+        auto = opt_kind == _AUTO
+        if auto:
+            _check_auto(lr, momentum, nesterov, clip_norm, schedule, warmup)
+            o.search.fix_epochs = 0 if epochs is None else 1
+            o.search.fix_weight_decay = 0 if weight_decay is None else 1
+        o.epochs = _positive_int("epochs", 10 if epochs is None else epochs)
         o.seed = self._seed if seed is None else _positive_int("seed", seed, 0)
         o.shuffle = 1 if shuffle else 0
         if lr is not None:
@@ -471,7 +492,7 @@ class Net:
         o.optim.nesterov = 1 if nesterov else 0
         if nesterov and (opt_kind != 0 or not o.optim.momentum > 0):
             raise ValueError("nesterov: only for optimizer 'sgd' with momentum > 0")
-        o.optim.weight_decay = _number("weight_decay", weight_decay)
+        o.optim.weight_decay = _number("weight_decay", 0.0 if weight_decay is None else weight_decay)
         o.optim.clip_norm = _number("clip_norm", clip_norm)
         if schedule not in _SCHEDULES:
             raise ValueError("schedule: unknown schedule %r (%s)" % (schedule, ", ".join(_SCHEDULES)))
@@ -508,6 +529,11 @@ class Net:
         n = train[0].shape[0]
         o.batch_size = n if batch_size is None and opt_kind == 4 else \
             _positive_int("batch_size", 32 if batch_size is None else batch_size)
+        # auto's L-BFGS trains on the whole set in one batch (up to its search's size)
+        build = max(n, o.batch_size) if auto and n <= _AUTO_SEARCH_ROWS else o.batch_size
+        report = _lib.AutoReport()
+        if auto:
+            o.search.report = ctypes.pointer(report)
         if checkpoint is not None:
             o.checkpoint_path = _path(checkpoint)
             o.resume = 1 if resume else 0
@@ -515,7 +541,7 @@ class Net:
         if self._normalize and self.normalize is None:
             call(lib.mynn_fit_input_transform, self._handle, self._normalize.encode(),
                  train[0].ctypes.data_as(_lib.c_float_p), n)
-        self._rebuild(o.batch_size)
+        self._rebuild(build)
         if threads is not None:
             lib.mynn_set_threads(int(threads))
 
@@ -559,6 +585,8 @@ class Net:
             raise state["error"]
         if status not in (0, 9):   # MYNN_ERR_STOPPED: a callback asked to stop
             raise _lib.errors.from_status(status, _lib.last_error())
+        if auto:
+            history.auto = _auto_record(report)
         return history
 
     # ---- files --------------------------------------------------------------
@@ -579,6 +607,35 @@ class Net:
         for a graph."""
         from .torch_bridge import to_torch
         return to_torch(self)
+
+
+_AUTO = 6                    # MYNN_OPT_AUTO
+_AUTO_SEARCH_ROWS = 20000    # MYNN_AUTO_SEARCH_ROWS
+
+
+def _check_auto(lr, momentum, nesterov, clip_norm, schedule, warmup):
+    """optimizer="auto" picks each optimizer's own settings: refuse others."""
+    given = [name for name, v, default in (("lr", lr, None), ("momentum", momentum, 0.0),
+                                             ("nesterov", nesterov, False), ("clip_norm", clip_norm, 0.0),
+                                             ("schedule", schedule, "constant"), ("warmup", warmup, 0))
+             if v != default]
+    if given:
+        raise ValueError("%s: optimizer 'auto' chooses its optimizers' own settings; name an optimizer "
+                         "('lbfgs', 'adam', ...) to set %s" % (given[0], given[0]))
+
+
+def _auto_record(r):
+    """mynn_auto_report as a dict."""
+    def name(kind):
+        return lib.mynn_optimizer_name(kind).decode()
+
+    cands = [{"optimizer": name(c.kind), "weight_decay": float(c.weight_decay), "epochs": c.epochs,
+              "val_loss": float(c.val_loss), "folds": c.folds, "trained": c.trained, "budget": c.budget}
+             for c in r.candidates[:r.n_candidates]]
+    return {"optimizer": name(r.kind), "weight_decay": float(r.weight_decay), "epochs": r.epochs,
+            "val_loss": cands[r.chosen]["val_loss"] if r.chosen >= 0 else None, "chosen": r.chosen,
+            "candidates": cands, "folds": r.folds, "n_fit": r.n_fit, "n_val": r.n_val,
+            "refit": bool(r.refit), "seconds": float(r.seconds)}
 
 
 def _augment(augment):

@@ -2,7 +2,16 @@
 
 They follow scikit-learn's conventions (parameters stored unchanged by
 __init__, fitted attributes ending in "_"), so they work in Pipeline,
-cross_val_score, GridSearchCV and clone.  Requires scikit-learn."""
+cross_val_score, GridSearchCV and clone.  Requires scikit-learn.
+
+The default optimizer="auto" needs no tuning: it chooses on held-out rows
+of the training data (cross-validated up to 2000 rows) among L-BFGS weight
+decays, and above 5000 rows Adam with a cosine schedule, stops each
+candidate early on its held-out loss, then trains the choice on every row
+(`mynn train`'s default; docs/small-data.md).  weight_decay or epochs,
+when given, fix theirs; lr names a rate, so with it auto means Adam (the
+estimators' optimizer before auto, with epochs 20 unless given).  The
+choice is in auto_ after fit."""
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
@@ -10,15 +19,16 @@ from .net import Net
 
 
 class _MLP(BaseEstimator):
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", dropout=0.0, optimizer="adam",
-                 lr=None, epochs=20, batch_size=32, normalize="standard", patience=0,
-                 validation_fraction=0.1, seed=1, threads=None):
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", dropout=0.0, optimizer="auto",
+                 lr=None, epochs=None, batch_size=32, normalize="standard", patience=0,
+                 validation_fraction=0.1, seed=1, threads=None, weight_decay=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
         self.optimizer = optimizer
         self.lr = lr
         self.epochs = epochs
+        self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.normalize = normalize
         self.patience = patience
@@ -43,11 +53,17 @@ class _MLP(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         norm = None if self.normalize in (None, "none") else self.normalize
         self.net_ = Net(inputs=X.shape[1], layers=self._spec(out), seed=self.seed, normalize=norm)
-        kw = dict(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr,
-                  seed=self.seed, threads=self.threads)
+        opt, epochs = self.optimizer, self.epochs
+        if opt == "auto" and self.lr is not None:
+            opt = "adam"   # a rate names Adam: the estimators' optimizer before auto
+        if opt != "auto" and epochs is None:
+            epochs = 20
+        kw = dict(epochs=epochs, batch_size=self.batch_size, optimizer=opt, lr=self.lr,
+                  weight_decay=self.weight_decay, seed=self.seed, threads=self.threads)
         if self.patience:
             kw.update(patience=self.patience, validation_split=self.validation_fraction)
         self.history_ = self.net_.fit(X, y, **kw)
+        self.auto_ = self.history_.auto
         return self
 
     def _check(self, X):

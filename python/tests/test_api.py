@@ -429,3 +429,18 @@ def test_ctrl_c_from_outside_during_training(blobs):
         timer.cancel()
     assert time.perf_counter() - t0 < 5 and 0 < len(net.history) < 100000
     assert np.all(np.isfinite(net.predict(x)))                     # the net is intact and usable
+
+
+def test_fit_auto():
+    """optimizer="auto": history.auto and the metadata; refuses an optimizer's own settings."""
+    x, y = make_blobs(90, seed=2)
+    net = mynn.Net(inputs=2, layers="8:tanh,3:softmax", seed=3, normalize="scale")
+    h = net.fit(x, y, optimizer="auto", threads=1)
+    a = h.auto
+    assert a["optimizer"] == "lbfgs" and a["folds"] == 5 and a["n_val"] == 18 and a["n_fit"] == 72
+    assert len(h) == a["epochs"] or len(h) < a["epochs"]
+    assert net.metadata("auto").startswith("lbfgs, weight decay ") and "18 of 90 training rows" in net.metadata("auto_search")
+    assert mynn.Net(inputs=2, layers="8:tanh,3:softmax").fit(x, y, epochs=2).auto is None
+    for bad in (dict(lr=0.1), dict(momentum=0.9), dict(schedule="cosine"), dict(warmup=1)):
+        with pytest.raises(ValueError, match="optimizer 'auto' chooses"):
+            net.fit(x, y, optimizer="auto", **bad)

@@ -27,6 +27,11 @@ CASES = [
           clip_norm=1, warmup=2)),
     (["--layers", "6:sigmoid,3:softmax", "--epochs", "3", "--optimizer", "irprop", "--seed", "4"],
      dict(layers="6:sigmoid,3:softmax", seed=4, normalize="scale"), dict(epochs=3, optimizer="irprop")),
+    # The tool's default, auto: the same search, choice, refit and metadata.
+    (["--layers", "8:tanh,3:softmax", "--seed", "5"],
+     dict(layers="8:tanh,3:softmax", seed=5, normalize="scale"), dict(optimizer="auto")),
+    (["--layers", "8:tanh,3:softmax", "--seed", "6", "--weight-decay", "0.001", "--epochs", "20"],
+     dict(layers="8:tanh,3:softmax", seed=6, normalize="scale"), dict(optimizer="auto", weight_decay=0.001, epochs=20)),
 ]
 
 

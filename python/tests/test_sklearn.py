@@ -79,3 +79,30 @@ def test_early_stopping(iris):
     clf = MLPClassifier(hidden_layer_sizes=(16,), epochs=500, lr=0.01, patience=3, validation_fraction=0.2)
     clf.fit(x, y)
     assert len(clf.history_) < 500 and clf.history_[0]["val_loss"] is not None
+
+
+def test_default_is_auto(iris):
+    """No optimizer, rate or epochs: auto's search on held-out rows."""
+    x, y = iris
+    clf = MLPClassifier(hidden_layer_sizes=(16,), threads=1).fit(x, y)
+    a = clf.auto_
+    assert a["optimizer"] == "lbfgs" and a["folds"] == 5 and a["refit"] and len(a["candidates"]) == 8
+    assert a["candidates"][a["chosen"]]["weight_decay"] == a["weight_decay"] and len(clf.history_) <= a["epochs"]
+    assert clf.score(x, y) >= 0.95
+    assert clf.net_.metadata("auto").startswith("lbfgs, weight decay ")
+    again = MLPClassifier(hidden_layer_sizes=(16,), threads=2).fit(x, y)
+    assert again.auto_["candidates"] == a["candidates"]
+    assert np.array_equal(again.predict_proba(x), clf.predict_proba(x))
+    x2, y2 = make_regression(n_samples=200, n_features=4, noise=5.0, random_state=1)
+    reg = MLPRegressor(hidden_layer_sizes=(16,), weight_decay=0.01).fit(x2, y2 / y2.std())
+    assert len(reg.auto_["candidates"]) == 1 and abs(reg.auto_["weight_decay"] - 0.01) < 1e-9
+    assert reg.score(x2, y2 / y2.std()) >= 0.9
+    fixed = MLPRegressor(hidden_layer_sizes=(8,), epochs=6).fit(x2, y2)
+    assert fixed.auto_["epochs"] == 6 and all(c["epochs"] == 6 for c in fixed.auto_["candidates"])
+
+
+def test_rate_means_adam(iris):
+    """lr with the default optimizer: Adam, as the estimators trained before auto (20 epochs)."""
+    x, y = iris
+    clf = MLPClassifier(hidden_layer_sizes=(8,), lr=0.01).fit(x, y)
+    assert clf.auto_ is None and len(clf.history_) == 20

@@ -400,6 +400,35 @@ float *mynn_grads(mynn_net *net, size_t *n)
     return net ? net->grads : NULL;
 }
 
+mynn_status mn_net_copy(const mynn_net *src, int max_batch, mynn_net **out)
+{
+    *out = NULL;
+    if (!src->max_batch) return mn_error(MYNN_ERR_STATE, "copying a network: it is not built");
+    mynn_status s = mynn_create(out, src->n_inputs);
+    if (!s && src->in_dims == 2) s = mynn_set_input_shape(*out, src->in_shape.c, src->in_shape.h, src->in_shape.w);
+    if (!s && src->in_dims == 1) s = mynn_set_input_shape_1d(*out, src->in_shape.c, src->in_shape.w);
+    for (int i = 0; i < src->n_layers && !s; i++) {
+        mn_layer l = src->layers[i];   /* kind, settings, name and inputs */
+        int in[MN_MAX_INPUTS];
+        memcpy(in, l.src, sizeof in);
+        l.param = l.grad = l.buf = l.out = l.cache = l.aux = l.work = NULL;
+        s = mn_net_append(*out, &l, in, l.n_src);
+    }
+    if (!s) s = mynn_set_loss(*out, src->loss);
+    if (!s) s = mynn_build(*out, max_batch, MYNN_INIT_AUTO, 0);
+    if (!s && src->shift && src->scale)
+        s = mynn_set_input_transform(*out, src->transform_kind, src->shift, src->scale);
+    if (s) {
+        mynn_free(*out);
+        *out = NULL;
+        return s;
+    }
+    /* Built on the same nodes in the same order: the same offsets. */
+    memcpy((*out)->params, src->params, mn_net_values(src) * sizeof(float));
+    for (int i = 0; i < src->n_layers; i++) (*out)->layers[i].rng = src->layers[i].rng;
+    return MYNN_OK;
+}
+
 mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value)
 {
     int i = 0;

@@ -112,6 +112,10 @@ void mn_backward_update(mynn_net *net, const float *y, int n, const mn_update *u
 void mn_net_skip_rows(mynn_net *net, int rows);
 /* Floats of a full copy of the model: parameters, then buffers. */
 size_t mn_net_values(const mynn_net *net);
+/* A second, independent network with src's nodes, loss, input shape and
+ * transform, values (parameters and buffers) and random streams, built for
+ * max_batch; no metadata.  Trains exactly as src would (auto's candidates). */
+mynn_status mn_net_copy(const mynn_net *src, int max_batch, mynn_net **out);
 /* Store a metadata pair (copied); replaces an existing key. */
 mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value);
 /* Non-zero if any of the n floats is NaN or infinite; *at receives the index. */

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[] = { "sgd", "adam", "adamw", "rmsprop", "irprop", "lbfgs" };
+static const char *const kind_names[] = { "sgd", "adam", "adamw", "rmsprop", "irprop", "lbfgs", "auto" };
 
 static int name_is(const char *a, const char *b)
 {
@@ -40,7 +40,7 @@ static int name_is(const char *a, const char *b)
 mynn_status mynn_optimizer_from_name(const char *name, mynn_optimizer_kind *out)
 {
     if (!name || !out) return mn_error(MYNN_ERR_NULL, "mynn_optimizer_from_name: NULL argument");
-    for (int k = 0; k <= MYNN_OPT_LBFGS; k++)
+    for (int k = 0; k <= MYNN_OPT_AUTO; k++)
         if (name_is(name, kind_names[k])) {
             *out = (mynn_optimizer_kind)k;
             return MYNN_OK;
@@ -54,13 +54,13 @@ mynn_status mynn_optimizer_from_name(const char *name, mynn_optimizer_kind *out)
         return MYNN_OK;
     }
     return mn_error(MYNN_ERR_ARG,
-                    "unknown optimizer \"%s\" (expected sgd, adam, adamw, rmsprop, irprop or lbfgs)",
+                    "unknown optimizer \"%s\" (expected sgd, adam, adamw, rmsprop, irprop, lbfgs or auto)",
                     name);
 }
 
 const char *mynn_optimizer_name(mynn_optimizer_kind k)
 {
-    return (unsigned)k <= MYNN_OPT_LBFGS ? kind_names[k] : "unknown";
+    return (unsigned)k <= MYNN_OPT_AUTO ? kind_names[k] : "unknown";
 }
 
 void mynn_optim_config_default(mynn_optim_config *c, mynn_optimizer_kind kind)
@@ -90,6 +90,7 @@ void mynn_optim_config_default(mynn_optim_config *c, mynn_optimizer_kind kind)
     switch (kind) {
     case MYNN_OPT_ADAM: c->lr = 1e-3f; break;
     case MYNN_OPT_LBFGS: c->lr = 1.0f; break;
+    case MYNN_OPT_AUTO: c->lr = 0.0f; break;   /* each candidate's own */
     case MYNN_OPT_ADAMW: c->lr = 1e-3f; c->weight_decay = 0.01f; break;
     default: break; /* SGD, RMSprop: 0.01; iRprop-: lr unused */
     }
@@ -99,6 +100,8 @@ static int finite_in(float v, float lo, float hi) { return isfinite(v) && v >= l
 
 static mynn_status check_config(const mynn_optim_config *c)
 {
+    if (c->kind == MYNN_OPT_AUTO)
+        return mn_error(MYNN_ERR_ARG, "auto is no optimizer: mynn_fit chooses one (MYNN_OPT_AUTO)");
     if ((unsigned)c->kind > MYNN_OPT_LBFGS)
         return mn_error(MYNN_ERR_ARG, "unknown optimizer kind %d", (int)c->kind);
     if (c->kind != MYNN_OPT_IRPROP && !finite_in(c->lr, 0.0f, INFINITY))
@@ -162,6 +165,7 @@ static mynn_status check_config(const mynn_optim_config *c)
             return mn_error(MYNN_ERR_ARG, "L-BFGS does not clip the gradient (its line search needs "
                             "the true gradient): clip norm must be 0, got %g", (double)c->clip_norm);
         break;
+    case MYNN_OPT_AUTO: break;   /* refused above */
     }
     return MYNN_OK;
 }

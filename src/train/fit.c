@@ -56,6 +56,8 @@ void mynn_fit_options_default(mynn_fit_options *o)
     o->schedule.total_epochs = 0; /* cosine: 0 = the run's epochs */
     o->schedule.warmup_epochs = 0;
     o->patience = 0;
+    o->search.refit = 1;
+    o->search.lbfgs_rows = 5000;
 }
 
 static double now_seconds(void)
@@ -116,7 +118,8 @@ static mynn_status check_fit_args(const mynn_net *net, const mynn_dataset *train
         return mn_error(MYNN_ERR_ARG, "mynn_fit: L-BFGS does not run data-parallel (its line search "
                         "evaluates the full set; train it in one process)");
     int share = red ? (o->batch_size + red->world - 1) / red->world : o->batch_size;
-    if (o->batch_size < 1 || share > net->max_batch)
+    /* auto: batch_size is Adam's; its candidates build their own copies */
+    if (o->batch_size < 1 || (share > net->max_batch && o->optim.kind != MYNN_OPT_AUTO))
         return mn_error(MYNN_ERR_ARG, "mynn_fit: batch size must be in 1..%d (the built maximum%s), got %d",
                         red ? net->max_batch * red->world : net->max_batch,
                         red && red->world > 1 ? " times the ranks" : "", o->batch_size);
@@ -464,6 +467,7 @@ mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_datase
 {
     mynn_status s = check_fit_args(net, train, val, o);
     if (s) return s;
+    if (o->optim.kind == MYNN_OPT_AUTO) return mn_fit_auto(net, train, val, o);   /* auto.c */
     const mynn_reducer *red = o->reducer;
     const int rank0 = !red || red->rank == 0;
     mynn_schedule sched = o->schedule;

@@ -51,4 +51,9 @@ mynn_status mn_average_buffers(mynn_net *net, const mynn_reducer *red, int epoch
 /* *any = whether flag is set on any rank. */
 mynn_status mn_agree(const mynn_reducer *red, int flag, int *any, const char *what);
 
+/* mynn_fit with optim.kind MYNN_OPT_AUTO (auto.c): the search on held-out
+ * rows, then the chosen setting trained through mynn_fit. */
+mynn_status mn_fit_auto(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
+                        const mynn_fit_options *o);
+
 #endif
