@@ -6,6 +6,9 @@
 #   make demo-cnn        a CNN with batch norm on Fashion-MNIST
 #   make demo-resnet     a small ResNet with augmentation on Fashion-MNIST (about 20 minutes)
 #   make bench           benchmarks (bench/RESULTS.md; BENCH_QUICK=1: a quick check, docs/bench.md)
+#   make bench-small     mynn's defaults against FANN and scikit-learn on 21 public tables
+#                        (docs/small-data.md; needs libfann-dev, python3-sklearn,
+#                        python3-statsmodels, r-base-core; about an hour on 2 busy cores)
 #   make test-mpi        data-parallel tests over Open MPI (build-mpi/, MPI=1)
 #   make bench-mpi       1 rank x 2 threads against 2 ranks x 1 thread (bench/RESULTS.md)
 #   make install PREFIX=/usr/local
@@ -107,7 +110,7 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run test-arm valgrind demo demo-cnn demo-resnet bench install clean \
+.PHONY: all lib test test-run test-arm valgrind demo demo-cnn demo-resnet bench bench-small install clean \
         fuzz fuzz-build test-mpi bench-mpi FORCE onnxruntime test-python install-python
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
@@ -238,6 +241,13 @@ demo-resnet: all
 
 bench: all
 	@sh bench/run.sh
+
+# Every method measured in the same run: the cache of earlier runs is dropped.
+bench-small: all
+	@mkdir -p build/bench
+	$(CC) -O2 bench/fann_rprop.c -o build/bench/fann_rprop -lfann -lm
+	rm -f build/small_data/results.json
+	$(PYTHON) bench/small_data.py
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

@@ -57,7 +57,7 @@ static const char help_rest[] =
     "Optimisation:\n"
     "  --optimizer NAME     auto (default), sgd, adam, adamw, rmsprop, irprop or\n"
     "                       lbfgs; auto chooses on held-out rows (5-fold cross-\n"
-    "                       validation up to 2000 rows): lbfgs's weight decay and\n"
+    "                       validation up to 1000 rows): lbfgs's weight decay and\n"
     "                       iterations, above " AUTO_ROWS_S " rows also adam with a cosine\n"
     "                       schedule; then trains on all rows.  --weight-decay or\n"
     "                       --epochs fix theirs; --lr, --momentum, --schedule, ...\n"

@@ -637,40 +637,43 @@ typedef struct mynn_augment {
 
 /* optim.kind = MYNN_OPT_AUTO: mynn_fit chooses how to train on rows held
  * out of the training set, then trains so (docs/small-data.md has the
- * experiments behind every number here).
- *  1. The rows to judge on, drawn from the fit's seed and stratified by
- *     class: up to 2000 training rows, 5-fold cross-validation (each
- *     candidate trains 5 times, on 4/5 of the rows, and is judged by its
- *     mean held-out loss over the 5 left-out fifths: on small tables one
- *     held-out part is too noisy to choose by); above, one held-out part of
- *     val_fraction.  Fewer than 20 rows: no search, L-BFGS with decay 1e-3
- *     for 1000 iterations; above 20000 rows: no search, Adam for 10 epochs
- *     (as mynn_fit_options' defaults); fixed settings still apply.
+ * experiments behind the numbers here).
+ *  1. The training rows are dealt to 5 folds, stratified by class, drawn
+ *     from the fit's seed.  Stage 1 trains every candidate on folds 1-4
+ *     and judges it by its loss on fold 0, a fifth held out.  Up to 1000
+ *     rows, where a fifth is too few rows to choose by, stage 2 trains the
+ *     3 best of stage 1 on the other four splits too, and judges them by
+ *     their mean held-out loss over the 5 folds (cross-validation).
  *  2. Candidates: full-batch L-BFGS with each weight decay of the grid 0,
- *     1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1 (at most 500 iterations per
- *     fold in cross-validation, else 1000); above lbfgs_rows rows Adam (lr
- *     1e-3, batch_size, a cosine schedule to 0 over 60 epochs) with decays
- *     0, 1e-4 and 1e-3 against L-BFGS with 1e-4 and 1e-3 whose iterations
- *     are cut to the work of one candidate at lbfgs_rows rows.  Each starts
- *     from the net's current weights; its held-out loss is measured after
- *     every epoch (L-BFGS: iteration) and it stops once that has not
- *     improved for 100 iterations (Adam: 10 epochs); its best epoch is
- *     where the (mean) held-out loss is lowest.  The candidates run in
- *     parallel, one per thread (mynn_set_threads), each on one thread: a
- *     result depends only on the data, the net and the seed, never on the
- *     threads or their timing.
- *  3. The choice: the lowest held-out loss (ties: the first in the order
- *     above).  With refit (default) the net then trains with the chosen
- *     kind and decay for the chosen number of epochs on every training row,
- *     through mynn_fit with this call's other options (val, patience,
- *     callbacks, checkpoint: a resumed run searches again, to the same
- *     choice, and continues the refit); refit 0 keeps the weights of the
- *     chosen candidate's fold with the lowest held-out loss (trained on
- *     fewer rows).
+ *     1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, at most 1000 iterations;
+ *     above lbfgs_rows rows Adam (lr 1e-3, batch_size, a cosine schedule
+ *     to 0 over 60 epochs) with decays 0, 1e-4 and 1e-3 against L-BFGS with
+ *     1e-4 and 1e-3 whose iterations are cut to the work of one candidate
+ *     at lbfgs_rows rows.  Fewer than 20 rows: no search, L-BFGS with
+ *     decay 1e-3 for 1000 iterations; above MYNN_AUTO_SEARCH_ROWS: no
+ *     search, Adam for 10 epochs.  Each candidate starts from the net's
+ *     current weights; its held-out loss is measured after every epoch
+ *     (L-BFGS: iteration) and it stops once that has not improved for 100
+ *     iterations (Adam: 10 epochs); its epochs are where the (mean)
+ *     held-out loss is lowest.  The candidates run in parallel, one per
+ *     thread (mynn_set_threads), each on one thread: a result depends only
+ *     on the data, the net and the seed, never on the threads or their
+ *     timing.
+ *  3. The choice: the lowest held-out loss among the candidates judged on
+ *     the most folds (ties: the first in the order above).  With refit
+ *     (default) the net then trains with the chosen kind and decay for the
+ *     chosen epochs on every training row, through mynn_fit with this
+ *     call's other options (val, patience, callbacks, checkpoint: a resumed
+ *     run searches again, to the same choice, and continues the refit);
+ *     refit 0 keeps the weights of the chosen candidate's fold with the
+ *     lowest held-out loss (trained on 4/5 of the rows).
  * fix_weight_decay: the decay is optim.weight_decay, not searched (one
  * candidate per kind).  fix_epochs: every candidate and the refit train
- * exactly o->epochs epochs, no early stopping; else o->epochs is unused.
- * optim's other fields are unused: each kind has its defaults.
+ * exactly o->epochs epochs (L-BFGS: unless it converges), no early
+ * stopping; else o->epochs is unused.  optim's other fields are unused:
+ * each kind has its defaults; batch_size is Adam's (the net must be built
+ * for it only when Adam trains it; L-BFGS trains in batches of the net's
+ * max_batch, one batch when it holds every row).
  * The choice, the candidates' held-out losses and epochs go to report
  * (when not NULL), to on_chosen (when not NULL; called after the search,
  * before the refit, with the fit's user pointer; non-zero stops with
@@ -678,7 +681,7 @@ typedef struct mynn_augment {
  * "auto", one line ("lbfgs, weight decay 1e-3, 140 iterations (val loss
  * 0.412 vs 0.455 at 1e-4)"), and "auto_search", a line on the split and
  * one per candidate.  A candidate that diverges loses; all diverging is
- * MYNN_ERR_NUMERIC. */
+ * MYNN_ERR_NUMERIC.  With a reducer of more than one rank: MYNN_ERR_ARG. */
 typedef struct mynn_auto_candidate {
     mynn_optimizer_kind kind;   /* MYNN_OPT_LBFGS or MYNN_OPT_ADAM (cosine schedule) */
     float weight_decay;

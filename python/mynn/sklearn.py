@@ -5,7 +5,7 @@ __init__, fitted attributes ending in "_"), so they work in Pipeline,
 cross_val_score, GridSearchCV and clone.  Requires scikit-learn.
 
 The default optimizer="auto" needs no tuning: it chooses on held-out rows
-of the training data (cross-validated up to 2000 rows) among L-BFGS weight
+of the training data (cross-validated up to 1000 rows) among L-BFGS weight
 decays, and above 5000 rows Adam with a cosine schedule, stops each
 candidate early on its held-out loss, then trains the choice on every row
 (`mynn train`'s default; docs/small-data.md).  weight_decay or epochs,

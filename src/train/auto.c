@@ -17,7 +17,8 @@
  *  - n <= lbfgs_rows: L-BFGS with every decay of the grid, AUTO_ITERS
  *    iterations at most: stage 1 is 8 jobs, stage 2 12, each on 4/5 of
  *    the rows, so the worst case (every job to its budget) is 16 fits of
- *    AUTO_ITERS iterations, 8 on two threads.
+ *    AUTO_ITERS iterations, 8 on two threads, and 6.4 above AUTO_CV_ROWS
+ *    (no stage 2), where the rows make each fit dearer.
  *  - n <= AUTO_SEARCH_ROWS: Adam with a cosine schedule (three decays)
  *    against L-BFGS (two) whose iterations are cut to the work of one
  *    candidate at lbfgs_rows rows.
@@ -45,7 +46,7 @@
 #include <time.h>
 
 #define AUTO_MIN_ROWS 20
-#define AUTO_CV_ROWS 2000
+#define AUTO_CV_ROWS 1000
 #define AUTO_FOLDS 5
 #define AUTO_CV_TOP 3
 #define AUTO_ITERS 1000          /* L-BFGS iterations at most: issue 14's fit */
