@@ -5,6 +5,7 @@
  * too many rows; Adam candidates above lbfgs_rows; the callbacks; errors. */
 #include "mynn.h"
 #include "check.h"
+#include "train/fit_internal.h"
 
 #include <stdint.h>
 #include <unistd.h>
@@ -140,6 +141,31 @@ static void test_determinism(void)
     free(w1), free(w2);
     ds_free(ds);
     ds_free(cl);
+}
+
+/* The folds: stratified (each holds a fifth of every class, to a row,
+ * however the classes are ordered), sizes within one, drawn from the seed. */
+static void test_folds(void)
+{
+    mynn_dataset *ds = ds_new(103, 1, 3, 3);
+    for (int i = 0; i < ds->n; i++) ds->labels[i] = i < 70 ? 0 : i < 97 ? 1 : 2;   /* 70, 27, 6: sorted */
+    int part[103], again[103], other[103], order[103], count[MN_AUTO_FOLDS][3] = {{0}}, size[MN_AUTO_FOLDS] = {0};
+    mn_auto_folds(ds, 7, part, order);
+    mn_auto_folds(ds, 7, again, order);
+    mn_auto_folds(ds, 8, other, order);
+    for (int i = 0; i < ds->n; i++) {
+        count[part[i]][ds->labels[i]]++;
+        size[part[i]]++;
+    }
+    int ok = 1;
+    for (int f = 0; f < MN_AUTO_FOLDS; f++) {
+        ok &= size[f] == 20 || size[f] == 21;
+        ok &= count[f][0] == 14 && (count[f][1] == 5 || count[f][1] == 6) && (count[f][2] == 1 || count[f][2] == 2);
+    }
+    CHECK(ok, "folds: sizes %d %d %d %d %d, class 2 per fold %d %d %d %d %d", size[0], size[1], size[2], size[3],
+          size[4], count[0][2], count[1][2], count[2][2], count[3][2], count[4][2]);
+    CHECK(!memcmp(part, again, sizeof part) && memcmp(part, other, sizeof part), "the folds follow the seed");
+    ds_free(ds);
 }
 
 /* The report's own consistency: the chosen has the lowest held-out loss
@@ -393,6 +419,7 @@ int main(void)
 {
     CK_BEGIN("test_auto");
     RUN(test_determinism);
+    RUN(test_folds);
     RUN(test_choice);
     RUN(test_refit);
     RUN(test_metadata);

@@ -47,7 +47,7 @@
 
 #define AUTO_MIN_ROWS 20
 #define AUTO_CV_ROWS 1000
-#define AUTO_FOLDS 5
+#define AUTO_FOLDS MN_AUTO_FOLDS
 #define AUTO_CV_TOP 3
 #define AUTO_ITERS 1000          /* L-BFGS iterations at most: issue 14's fit */
 #define AUTO_SEARCH_ROWS MYNN_AUTO_SEARCH_ROWS
@@ -135,11 +135,7 @@ static void shuffle_ints(int *v, int n, mynn_rng *r)
     }
 }
 
-/* part[i], the fold of every row: each class's rows (regression: all
- * rows) in a seeded order, dealt to the folds in turn, the deal going on
- * from one class to the next so that the folds' sizes differ by one at
- * most and each holds its share of every class.  order: [n] scratch. */
-static void assign_folds(const mynn_dataset *ds, uint64_t seed, int *part, int *order)
+void mn_auto_folds(const mynn_dataset *ds, uint64_t seed, int *part, int *order)
 {
     mynn_rng r;
     mynn_rng_seed(&r, seed ^ AUTO_SPLIT_SALT);
@@ -150,7 +146,7 @@ static void assign_folds(const mynn_dataset *ds, uint64_t seed, int *part, int *
         for (int i = 0; i < ds->n; i++)
             if (classes == 1 || ds->labels[i] == c) order[m++] = i;
         shuffle_ints(order, m, &r);
-        for (int j = 0; j < m; j++) part[order[j]] = (dealt + j) % AUTO_FOLDS;
+        for (int j = 0; j < m; j++) part[order[j]] = (dealt + j) % MN_AUTO_FOLDS;
         dealt += m;
     }
 }
@@ -568,7 +564,7 @@ static mynn_status run_search(search *s, mynn_auto_report *r)
         free(order);
         return MYNN_ERR_NOMEM;
     }
-    assign_folds(s->train, s->o->seed, s->part, order);
+    mn_auto_folds(s->train, s->o->seed, s->part, order);
     free(order);
     mynn_status st = make_jobs(s, keep);
     int list[MYNN_AUTO_MAX_CANDIDATES * AUTO_FOLDS], nl = 0;

@@ -51,6 +51,13 @@ mynn_status mn_average_buffers(mynn_net *net, const mynn_reducer *red, int epoch
 /* *any = whether flag is set on any rank. */
 mynn_status mn_agree(const mynn_reducer *red, int flag, int *any, const char *what);
 
+/* part[i], the fold (0..MN_AUTO_FOLDS-1) auto gives row i of ds: each
+ * class's rows (regression: all rows) in an order drawn from seed, dealt
+ * to the folds in turn, the deal going on from one class to the next, so
+ * that the folds' sizes differ by one at most and each holds its share of
+ * every class (to one row).  order: [n] scratch. */
+#define MN_AUTO_FOLDS 5
+void mn_auto_folds(const mynn_dataset *ds, uint64_t seed, int *part, int *order);
 /* mynn_fit with optim.kind MYNN_OPT_AUTO (auto.c): the search on held-out
  * rows, then the chosen setting trained through mynn_fit. */
 mynn_status mn_fit_auto(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
