@@ -777,7 +777,10 @@ MYNN_API void mynn_fit_options_default(mynn_fit_options *o);
  * loss names the epoch and the line-search evaluation and restores the
  * weights of the epoch's start.  Dropout makes the loss random, which the
  * line search does not expect (a failed search ends training as
- * converged). */
+ * converged).
+ *
+ * optim.kind MYNN_OPT_AUTO: the search on held-out rows of train, then
+ * the chosen setting trained on all of them (mynn_auto_options above). */
 MYNN_API mynn_status mynn_fit(mynn_net *net, const mynn_dataset *train, const mynn_dataset *val,
                               const mynn_fit_options *o);
 

@@ -847,6 +847,22 @@ static void test_resume_after_kill(void)
     free(part);
     free(a);
     free(b);
+    /* auto: a resumed run searches again, to the same choice, and goes on
+     * with its final training from the checkpoint. */
+    r = run("train", "rk.csv", "--layers", "8:tanh,3:softmax", "--seed", "5", "--threads", "2", "--save",
+            "ra_full.st", NULL);
+    CHECK(r.rc == 0, "auto uninterrupted: rc %d %s", r.rc, r.err);
+    result_free(&r);
+    r = run_with("MYNN_TEST_KILL_AFTER_EPOCH=3", "train", "rk.csv", "--layers", "8:tanh,3:softmax", "--seed", "5",
+                 "--threads", "2", "--save", "ra.st", "--checkpoint", "ra_ck", NULL);
+    CHECK(r.rc == 128 + 9 && strstr(r.out, "auto: chose "), "auto not killed after epoch 3: rc %d %s", r.rc, r.out);
+    result_free(&r);
+    r = run("train", "rk.csv", "--layers", "8:tanh,3:softmax", "--seed", "5", "--threads", "2", "--save", "ra.st",
+            "--checkpoint", "ra_ck", "--resume", NULL);
+    CHECK(r.rc == 0 && !strstr(r.out, "\nepoch 3/") && strstr(r.out, "\nepoch 4/"), "auto resumed: rc %d %s %s",
+          r.rc, r.out, r.err);
+    CHECK(exists("ra.st") && same_file("ra.st", "ra_full.st"), "auto: the resumed model differs");
+    result_free(&r);
     /* Resuming a finished run only saves. */
     r = run(RK_ARGS, "--save", "rk2.st", "--checkpoint", "rk_ck", "--resume", "--quiet", NULL);
     CHECK(r.rc == 0 && same_file("rk2.st", "rk_full.st"), "resume of a finished run: rc %d %s", r.rc, r.err);

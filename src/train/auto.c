@@ -284,8 +284,10 @@ static mynn_status run_job(search *s, job *j)
  * region, each on one thread; the first failure (in list order). */
 static mynn_status run_stage(search *s, const int *list, int n)
 {
+#ifdef _OPENMP
     const int nt = mn_threads();
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1 && n > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1 && n > 1)
+#endif
     for (int i = 0; i < n; i++) {
         job *j = &s->jobs[list[i]];
         int saved = mn_team_suspend();
