@@ -229,8 +229,11 @@ static int on_chosen(const mynn_auto_report *r, void *user)
     if (c->quiet) return 0;
     printf("auto: chose %s", mynn_metadata(c->net, "auto"));
     if (r->n_candidates > 0) {
+        int cv = 0;
+        for (int i = 0; i < r->n_candidates; i++) cv += r->candidates[i].folds > 1;
         printf("; %d candidate%s on %d held-out rows", r->n_candidates, r->n_candidates == 1 ? "" : "s", r->n_val);
-        if (r->folds > 1) printf(", the best 3 by %d-fold cross-validation", r->folds);
+        if (cv > 0 && cv < r->n_candidates) printf(", the best %d by %d-fold cross-validation", cv, r->folds);
+        else if (cv > 0) printf(", by %d-fold cross-validation", r->folds);
         printf(", %.1f s", r->seconds);
     }
     printf("\n");

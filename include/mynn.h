@@ -668,9 +668,10 @@ typedef struct mynn_augment {
  *     refit 0 keeps the weights of the chosen candidate's fold with the
  *     lowest held-out loss (trained on 4/5 of the rows).
  * fix_weight_decay: the decay is optim.weight_decay, not searched (one
- * candidate per kind).  fix_epochs: every candidate and the refit train
- * exactly o->epochs epochs (L-BFGS: unless it converges), no early
- * stopping; else o->epochs is unused.  optim's other fields are unused:
+ * candidate per kind, its epochs still chosen).  fix_epochs: every
+ * candidate and the refit train exactly o->epochs epochs (L-BFGS: unless
+ * it converges), no early stopping; else o->epochs is unused.  Both, with
+ * one kind: nothing to choose, no search.  optim's other fields are unused:
  * each kind has its defaults; batch_size is Adam's (the net must be built
  * for it only when Adam trains it; L-BFGS trains in batches of the net's
  * max_batch, one batch when it holds every row).

@@ -288,8 +288,11 @@ static void test_fixed(void)
     o.search.fix_weight_decay = 1;
     o.optim.weight_decay = 0.02f;
     CHECK_OK(mynn_fit(net, ds, NULL, &o));
-    CHECK(r.n_candidates == 1 && r.candidates[0].weight_decay == 0.02f && r.weight_decay == 0.02f && r.folds == 1,
-          "fixed decay: %d candidates, decay %g", r.n_candidates, (double)r.weight_decay);
+    CHECK(r.n_candidates == 1 && r.candidates[0].weight_decay == 0.02f && r.weight_decay == 0.02f && r.folds == 5 &&
+              r.candidates[0].folds == 5,
+          "fixed decay: %d candidates, decay %g, %d folds", r.n_candidates, (double)r.weight_decay, r.folds);
+    CHECK(strstr(mynn_metadata(net, "auto_search"), "(stratified, seed 5), then by 5-fold cross-validation;"),
+          "%s", mynn_metadata(net, "auto_search"));
     o = auto_options(&r);
     o.search.fix_epochs = 1;
     o.epochs = 7;
@@ -301,6 +304,16 @@ static void test_fixed(void)
         all &= r.candidates[c].epochs == 7 && r.candidates[c].budget == 7 && r.candidates[c].trained <= 7;
     CHECK(all && r.epochs == 7 && (g_epochs_seen == 7 || (g_epochs_seen < 7 && g_converged)),
           "fixed epochs: %d candidates, refit %d epochs, %d seen", r.n_candidates, r.epochs, g_epochs_seen);
+    /* Both given: nothing to choose, no search. */
+    o = auto_options(&r);
+    o.search.fix_epochs = o.search.fix_weight_decay = 1;
+    o.epochs = 4;
+    o.optim.weight_decay = 0.01f;
+    CHECK_OK(mynn_fit(net, ds, NULL, &o));
+    CHECK(r.n_candidates == 0 && r.kind == MYNN_OPT_LBFGS && r.weight_decay == 0.01f && r.epochs == 4 &&
+              !strcmp(mynn_metadata(net, "auto"), "lbfgs, weight decay 0.01, 4 iterations (the decay and epochs "
+                                                  "given: nothing to choose)"),
+          "both fixed: %d candidates: %s", r.n_candidates, mynn_metadata(net, "auto"));
     mynn_free(net);
     ds_free(ds);
 }

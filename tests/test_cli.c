@@ -703,7 +703,8 @@ static void test_auto_optimizer(void)
     result_free(&r);
     /* Fixed settings: the decay (one candidate), the epochs. */
     r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--weight-decay", "0", "--threads", "1", NULL);
-    CHECK(r.rc == 0 && strstr(r.out, "auto: chose lbfgs, weight decay 0, ") && strstr(r.out, "; 1 candidate on 60 held-out rows"),
+    CHECK(r.rc == 0 && strstr(r.out, "auto: chose lbfgs, weight decay 0, ") &&
+              strstr(r.out, "; 1 candidate on 60 held-out rows, by 5-fold cross-validation, "),
           "decay given: %s %s", r.out, r.err);
     result_free(&r);
     r = run("train", "small.csv", "--layers", "8:tanh,3:softmax", "--epochs", "7", "--threads", "1", NULL);

@@ -76,7 +76,7 @@ typedef struct search_plan {
     int n_cands;     /* 0: no search, train fallback */
     cand_spec c[MYNN_AUTO_MAX_CANDIDATES];
     cand_spec fallback;
-    const char *why; /* no search: the reason, for the report */
+    char why[96];    /* no search: the reason, for the report */
 } search_plan;
 
 static void add_cands(search_plan *p, mynn_optimizer_kind kind, const float *wds, int n, int budget,
@@ -103,24 +103,29 @@ static void plan_search(int n, const mynn_fit_options *o, search_plan *p)
     p->fallback.wd = a->fix_weight_decay ? o->optim.weight_decay : AUTO_FALLBACK_DECAY;
     p->fallback.budget = a->fix_epochs ? o->epochs : AUTO_ITERS;
     if (n < AUTO_MIN_ROWS) {
-        p->why = "too few rows to hold any out";
+        snprintf(p->why, sizeof p->why, "too few rows to hold any out: %d rows", n);
         return;
     }
     if (n > AUTO_SEARCH_ROWS) {
         p->fallback.kind = MYNN_OPT_ADAM;
         p->fallback.wd = a->fix_weight_decay ? o->optim.weight_decay : 0.0f;
         p->fallback.budget = a->fix_epochs ? o->epochs : AUTO_PLAIN_EPOCHS;
-        p->why = "no search above 20000 rows";
+        snprintf(p->why, sizeof p->why, "no search above %d rows: %d rows", AUTO_SEARCH_ROWS, n);
         return;
     }
     if (n <= a->lbfgs_rows) {
         add_cands(p, MYNN_OPT_LBFGS, g_lbfgs_decays, nl, AUTO_ITERS, AUTO_LBFGS_PATIENCE, o);
-        p->cv = n <= AUTO_CV_ROWS && p->n_cands > 1;
+        p->cv = n <= AUTO_CV_ROWS;
     } else {
         /* L-BFGS's iterations cut to the work of a candidate at lbfgs_rows rows */
         int iters = (int)((double)AUTO_ITERS * a->lbfgs_rows / n);
         add_cands(p, MYNN_OPT_LBFGS, g_big_lbfgs_decays, 2, iters > 1 ? iters : 1, AUTO_LBFGS_PATIENCE, o);
         add_cands(p, MYNN_OPT_ADAM, g_adam_decays, 3, AUTO_ADAM_EPOCHS, AUTO_ADAM_PATIENCE, o);
+    }
+    if (p->n_cands == 1 && a->fix_epochs) {   /* the decay and epochs given: nothing to choose */
+        p->fallback = p->c[0];
+        p->n_cands = 0;
+        snprintf(p->why, sizeof p->why, "the decay and epochs given: nothing to choose");
     }
 }
 
@@ -455,6 +460,16 @@ static void summary_line(const mynn_auto_report *r, char *buf, size_t n)
              nx->kind != ch->kind ? " " : "", wd);
 }
 
+/* How many candidates were cross-validated, in words: ", the best 3 then"
+ * or "" (all of them). */
+static void cv_words(const mynn_auto_report *r, char *buf, size_t n)
+{
+    int k = 0;
+    for (int c = 0; c < r->n_candidates; c++) k += r->candidates[c].folds > 1;
+    if (k < r->n_candidates) snprintf(buf, n, ", the best %d then", k);
+    else snprintf(buf, n, ", then");
+}
+
 /* The "auto_search" metadata: how the rows were held out, then each
  * candidate ("*" the chosen). */
 static mynn_status search_text(const mynn_auto_report *r, int n, uint64_t seed, char **out)
@@ -465,9 +480,11 @@ static mynn_status search_text(const mynn_auto_report *r, int n, uint64_t seed, 
     size_t at = 0;
     at += (size_t)snprintf(t + at, cap - at, "%d of %d training rows held out (stratified, seed %llu)", r->n_val, n,
                            (unsigned long long)seed);
-    if (r->folds > 1)
-        at += (size_t)snprintf(t + at, cap - at, ", the best %d then by %d-fold cross-validation", AUTO_CV_TOP,
-                               r->folds);
+    if (r->folds > 1) {
+        char words[32];
+        cv_words(r, words, sizeof words);
+        at += (size_t)snprintf(t + at, cap - at, "%s by %d-fold cross-validation", words, r->folds);
+    }
     at += (size_t)snprintf(t + at, cap - at, r->refit ? "; refit on all %d rows\n" : "; kept the best fold's weights\n", n);
     for (int c = 0; c < r->n_candidates && at < cap; c++) {
         const mynn_auto_candidate *k = &r->candidates[c];
@@ -490,7 +507,7 @@ static mynn_status store_report(mynn_net *net, const mynn_auto_report *r, const 
     summary_line(r, line, sizeof line);
     if (r->n_candidates == 0) {
         size_t len = strlen(line);
-        snprintf(line + len, sizeof line - len, " (%s: %d rows)", p->why, n);
+        snprintf(line + len, sizeof line - len, " (%s)", p->why);
     }
     mynn_status s = mn_net_set_meta(net, "auto", line);
     if (s || r->n_candidates == 0) return s ? s : mn_net_set_meta(net, "auto_search", "");
