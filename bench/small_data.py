@@ -531,7 +531,8 @@ def table(rows, methods, seeds, cache, cache_path):
 
 def timing(rows, seeds):
     """Wall seconds of auto's whole search and refit against one fit of
-    issue 14's fixed default (same data, 2 threads, no test set)."""
+    issue 14's fixed default (same data, 2 threads, no test set): the
+    fastest of the runs with each seed."""
     print("| data (train rows) | auto (s) | one fit (s) | ratio | auto's choice (seed %d) |" % seeds[0])
     print("|---|---|---|---|---|")
     for row in rows:
