@@ -1,169 +1,19 @@
 /* Convolutional layers: gradient checks of conv (2-D and 1-D), pooling,
  * global pooling, flatten, batch norm (training mode) and activation
  * layers against central differences of an independent double-precision
- * forward pass written here with direct (not im2col) loops; values worked
+ * forward pass with direct (not im2col) loops (tests/ref_net.c); values worked
  * out by hand; batch norm's evaluation mode and running statistics against
  * PyTorch's formulas; thread-count determinism. */
 #include "check.h"
 #include "mynn.h"
 #include "network/network.h"
+#include "ref_net.h"
 
 #include <stdint.h>
 #include <unistd.h>
 
-/* ---- the independent reference, in double ---------------------------- */
-
-static double ref_act(mynn_activation a, double z)
-{
-    switch (a) {
-    case MYNN_ACT_SIGMOID: return 1.0 / (1.0 + exp(-z));
-    case MYNN_ACT_TANH: return tanh(z);
-    case MYNN_ACT_RELU: return z > 0 ? z : 0;
-    case MYNN_ACT_LEAKY_RELU: return z > 0 ? z : 0.01 * z;
-    case MYNN_ACT_GELU: return 0.5 * z * (1.0 + erf(z / sqrt(2.0)));
-    default: return z;
-    }
-}
-
-static void ref_softmax(double *v, int k)
-{
-    double m = v[0], s = 0;
-    for (int i = 1; i < k; i++) m = v[i] > m ? v[i] : m;
-    for (int i = 0; i < k; i++) s += exp(v[i] - m);
-    for (int i = 0; i < k; i++) v[i] = exp(v[i] - m) / s;
-}
-
-/* One layer of the batch x ([n][in]) into y ([n][out]); p: its parameters. */
-static void ref_layer(const mynn_layer_info *L, const double *p, const double *x, int n, double *y)
-{
-    const int C = L->in_shape[0], H = L->in_shape[1], W = L->in_shape[2];
-    const int F = L->out_shape[0], OH = L->out_shape[1], OW = L->out_shape[2];
-    const int nin = L->n_inputs, nout = L->n_outputs;
-    const int kh = L->kernel[0], kw = L->kernel[1], sh = L->stride[0], sw = L->stride[1];
-    const int ph = L->pad[0], pw = L->pad[1];
-    for (int s = 0; s < n; s++) {
-        const double *xs = x + (size_t)s * nin;
-        double *ys = y + (size_t)s * nout;
-        switch (L->kind) {
-        case MYNN_LAYER_DENSE:
-            for (int o = 0; o < nout; o++) {
-                double z = p[nout * nin + o];
-                for (int j = 0; j < nin; j++) z += p[o * nin + j] * xs[j];
-                ys[o] = z;
-            }
-            if (L->activation == MYNN_ACT_SOFTMAX) ref_softmax(ys, nout);
-            else for (int o = 0; o < nout; o++) ys[o] = ref_act(L->activation, ys[o]);
-            break;
-        case MYNN_LAYER_CONV:
-            for (int f = 0; f < F; f++)
-                for (int oy = 0; oy < OH; oy++)
-                    for (int ox = 0; ox < OW; ox++) {
-                        double z = p[F * C * kh * kw + f];
-                        for (int c = 0; c < C; c++)
-                            for (int i = 0; i < kh; i++)
-                                for (int j = 0; j < kw; j++) {
-                                    int iy = oy * sh - ph + i, ix = ox * sw - pw + j;
-                                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                                    z += p[((f * C + c) * kh + i) * kw + j] * xs[(c * H + iy) * W + ix];
-                                }
-                        ys[(f * OH + oy) * OW + ox] = ref_act(L->activation, z);
-                    }
-            break;
-        case MYNN_LAYER_MAXPOOL:
-        case MYNN_LAYER_AVGPOOL:
-            for (int c = 0; c < C; c++)
-                for (int oy = 0; oy < OH; oy++)
-                    for (int ox = 0; ox < OW; ox++) {
-                        double m = -INFINITY, sum = 0;
-                        for (int i = 0; i < kh; i++)
-                            for (int j = 0; j < kw; j++) {
-                                double v = xs[(c * H + oy * sh + i) * W + ox * sw + j];
-                                m = v > m ? v : m;
-                                sum += v;
-                            }
-                        ys[(c * OH + oy) * OW + ox] = L->kind == MYNN_LAYER_MAXPOOL ? m : sum / (kh * kw);
-                    }
-            break;
-        case MYNN_LAYER_GLOBAL_AVGPOOL:
-            for (int c = 0; c < C; c++) {
-                double sum = 0;
-                for (int i = 0; i < H * W; i++) sum += xs[c * H * W + i];
-                ys[c] = sum / (H * W);
-            }
-            break;
-        case MYNN_LAYER_ACTIVATION:
-            for (int j = 0; j < nout; j++) ys[j] = xs[j];
-            if (L->activation == MYNN_ACT_SOFTMAX) ref_softmax(ys, nout);
-            else for (int j = 0; j < nout; j++) ys[j] = ref_act(L->activation, ys[j]);
-            break;
-        case MYNN_LAYER_BATCHNORM:
-            break;   /* needs the whole batch: below */
-        default:     /* flatten, dropout at rate 0 */
-            for (int j = 0; j < nout; j++) ys[j] = xs[j];
-        }
-    }
-    if (L->kind == MYNN_LAYER_BATCHNORM) {   /* training mode: batch statistics */
-        const int S = H * W;
-        const double m = (double)n * S;
-        for (int c = 0; c < C; c++) {
-            double mean = 0, var = 0;
-            for (int s = 0; s < n; s++)
-                for (int i = 0; i < S; i++) mean += x[(size_t)s * nin + c * S + i];
-            mean /= m;
-            for (int s = 0; s < n; s++)
-                for (int i = 0; i < S; i++) {
-                    double e = x[(size_t)s * nin + c * S + i] - mean;
-                    var += e * e;
-                }
-            var /= m;
-            for (int s = 0; s < n; s++)
-                for (int i = 0; i < S; i++) {
-                    size_t o = (size_t)s * nin + c * S + i;
-                    y[o] = p[c] * (x[o] - mean) / sqrt(var + 1e-5) + p[C + c];
-                }
-        }
-    }
-}
-
 #define MAXV 4096   /* values per sample in these tests */
 #define MAXN 7
-
-/* Cost of the batch through every layer of net, parameters pd. */
-static double ref_cost(mynn_net *net, const double *pd, const double *x, const double *y, int n)
-{
-    static double a[MAXN * MAXV], b[MAXN * MAXV];
-    int d = mynn_n_inputs(net);
-    for (int i = 0; i < n * d; i++) a[i] = x[i];
-    size_t off = 0;
-    for (int l = 0; l < mynn_n_layers(net); l++) {
-        mynn_layer_info L;
-        mynn_layer_get_info(net, l, &L);
-        ref_layer(&L, pd + off, a, n, b);
-        off += L.n_params;
-        for (int i = 0; i < n * L.n_outputs; i++) a[i] = b[i];
-        d = L.n_outputs;
-    }
-    double total = 0;
-    for (int s = 0; s < n; s++)
-        for (int i = 0; i < d; i++) {
-            double v = a[s * d + i], t = y[s * d + i];
-            if (mynn_get_loss(net) == MYNN_LOSS_CE) total -= t * log(v);
-            else total += (v - t) * (v - t) / d;
-        }
-    return total / n;
-}
-
-/* Max |lib - ref| over max |ref| (at least floor), per tensor. */
-static double rel_err(const float *lib, const double *ref, size_t n, double floor)
-{
-    double diff = 0, scale = floor > 1e-6 ? floor : 1e-6;
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs(lib[i] - ref[i]);
-        diff = e > diff ? e : diff;
-        scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
-    }
-    return diff / scale;
-}
 
 static double g_worst;
 
@@ -240,7 +90,7 @@ static void check_spec(const char *spec, int c, int h, int w, int n, uint64_t se
         if (l + 1 < mynn_n_layers(net) && mynn_layer_get_info(net, l + 1, &next) == MYNN_OK &&
             next.kind == MYNN_LAYER_BATCHNORM)
             for (size_t i = 0; i < nw; i++) floor = fabs(gref[off + i]) > floor ? fabs(gref[off + i]) : floor;
-        double ew = rel_err(g + off, gref + off, nw, 0), eb = rel_err(g + off + nw, gref + off + nw, nb, floor);
+        double ew = ref_rel_err(g + off, gref + off, nw, 0), eb = ref_rel_err(g + off + nw, gref + off + nw, nb, floor);
         CHECK(ew <= 1e-4, "%s n=%d layer %d (%s): weight gradient rel err %.3g", spec, n, l, L.kind_name, ew);
         CHECK(eb <= 1e-4, "%s n=%d layer %d (%s): bias gradient rel err %.3g", spec, n, l, L.kind_name, eb);
         g_worst = ew > g_worst ? ew : g_worst;
@@ -256,7 +106,7 @@ static void check_spec(const char *spec, int c, int h, int w, int n, uint64_t se
         xd[i] = keep;
         gref[i] = (up - down) / (2 * hstep);
     }
-    double ex = rel_err(dx, gref, (size_t)n * d, 0);
+    double ex = ref_rel_err(dx, gref, (size_t)n * d, 0);
     CHECK(ex <= 1e-4, "%s n=%d: input gradient rel err %.3g", spec, n, ex);
     g_worst = ex > g_worst ? ex : g_worst;
     mynn_free(net);

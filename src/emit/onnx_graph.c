@@ -174,6 +174,18 @@ mynn_status mn_onnx_flatten(mn_onnx *g, const char *prefix, mn_ovalue *v)
     return MYNN_OK;
 }
 
+mynn_status mn_onnx_same_rank(mn_onnx *g, const char *prefix, const mn_ovalue *in, int n, mn_ovalue *v)
+{
+    int same = 1;
+    for (int j = 0; j < n; j++) {
+        v[j] = in[j];
+        same &= in[j].rank == in[0].rank;
+    }
+    for (int j = 0; !same && j < n; j++)
+        if (mn_onnx_flatten(g, prefix, &v[j])) return MYNN_ERR_NOMEM;
+    return MYNN_OK;
+}
+
 static const float gelu_inv_sqrt2 = 0.70710678118654752f, gelu_one = 1.0f, gelu_half = 0.5f;
 
 /* GELU(z) = 0.5 · z · (1 + erf(z / √2)), as five elementwise nodes. */

@@ -45,6 +45,10 @@ mynn_status mn_onnx_init(mn_onnx *g, const char *name, const float *data, size_t
 
 /* v flattened to [N, F] (nothing at rank 2). */
 mynn_status mn_onnx_flatten(mn_onnx *g, const char *prefix, mn_ovalue *v);
+/* The n inputs of a join (Add, Concat) at one rank: in[] copied into v[],
+ * all flattened when their ranks differ (a dense output beside a pooled
+ * plane: their values line up once flat). */
+mynn_status mn_onnx_same_rank(mn_onnx *g, const char *prefix, const mn_ovalue *in, int n, mn_ovalue *v);
 /* The activation act applied to v (v becomes its output): none for
  * identity; GELU as 0.5·z·(1 + Erf(z/√2)), since Gelu is not in opset 13;
  * softmax over each sample (flattened first). */

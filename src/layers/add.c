@@ -121,26 +121,12 @@ static void add_backward(mn_layer *l, const float *const *x, const float *y, flo
     });
 }
 
-/* Inputs of different ranks (a dense output beside a pooled plane) are
- * flattened first: the shapes are equal, so the values line up. */
-static mynn_status join_inputs(mn_onnx *g, const char *prefix, const mn_ovalue *in, int n_in, mn_ovalue *v)
-{
-    int same = 1;
-    for (int j = 0; j < n_in; j++) {
-        v[j] = in[j];
-        same &= in[j].rank == in[0].rank;
-    }
-    for (int j = 0; !same && j < n_in; j++)
-        if (mn_onnx_flatten(g, prefix, &v[j])) return MYNN_ERR_NOMEM;
-    return MYNN_OK;
-}
-
 /* Add (two inputs) or Sum (more), then the activation. */
 static mynn_status add_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
                             mn_ovalue *out)
 {
     mn_ovalue v[MN_MAX_INPUTS];
-    if (join_inputs(g, prefix, in, n_in, v)) return MYNN_ERR_NOMEM;
+    if (mn_onnx_same_rank(g, prefix, in, n_in, v)) return MYNN_ERR_NOMEM;
     const char *names[MN_MAX_INPUTS];
     for (int j = 0; j < n_in; j++) names[j] = v[j].name;
     *out = v[0];

@@ -152,6 +152,14 @@ mynn_status mn_shape_error(const mn_layer *l, mn_shape in, const char *fmt, ...)
 
 /* ---- ONNX ------------------------------------------------------------------ */
 
+mynn_status mn_onnx_spatial(const mn_layer *l, const char *prefix, const mn_ovalue *in)
+{
+    if (in->rank == l->dims + 2) return MYNN_OK;
+    return mn_error(MYNN_ERR_ARG, "%s (%s) cannot be expressed in ONNX: its input is not %d-D here "
+                    "(it follows a softmax over a spatial tensor, or an add or concat that flattened inputs "
+                    "of different ranks)", prefix, l->kind->name, l->dims);
+}
+
 mynn_status mn_onnx_tensors(mn_onnx *g, const mn_layer *l, const char *prefix, char names[4][MN_ONNX_NAME])
 {
     mn_tensor_desc d[4];

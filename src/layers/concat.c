@@ -117,13 +117,7 @@ static mynn_status concat_onnx(mn_onnx *g, const mn_layer *l, const char *prefix
 {
     (void)l;
     mn_ovalue v[MN_MAX_INPUTS];
-    int same = 1;
-    for (int j = 0; j < n_in; j++) {
-        v[j] = in[j];
-        same &= in[j].rank == in[0].rank;
-    }
-    for (int j = 0; !same && j < n_in; j++)
-        if (mn_onnx_flatten(g, prefix, &v[j])) return MYNN_ERR_NOMEM;
+    if (mn_onnx_same_rank(g, prefix, in, n_in, v)) return MYNN_ERR_NOMEM;
     const char *names[MN_MAX_INPUTS];
     for (int j = 0; j < n_in; j++) names[j] = v[j].name;
     *out = v[0];

@@ -299,10 +299,8 @@ static mynn_status conv_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, 
                              int n_in, mn_ovalue *out)
 {
     (void)n_in;
-    if (in[0].rank != l->dims + 2)
-        return mn_error(MYNN_ERR_ARG, "%s (%s) cannot be expressed in ONNX: its input is not %d-D here "
-                        "(it follows a softmax over a spatial tensor, or an add or concat that flattened inputs "
-                        "of different ranks)", prefix, l->kind->name, l->dims);
+    mynn_status s = mn_onnx_spatial(l, prefix, &in[0]);
+    if (s) return s;
     char t[4][MN_ONNX_NAME];
     if (mn_onnx_tensors(g, l, prefix, t)) return MYNN_ERR_NOMEM;
     *out = in[0];

@@ -310,6 +310,9 @@ mynn_status mn_c_qweights(mn_atomic *a, int id, const mn_qweights *q);
 void mn_bn_fold(const mn_layer *l, const mn_layer *bn, float *w, float *b);
 void mn_bn_affine(const mn_layer *bn, float *s, float *t);
 
+/* MYNN_ERR_ARG unless the ONNX value in is [N, C, L] / [N, C, H, W] as
+ * l (conv, pooling: dims 1 or 2) needs. */
+mynn_status mn_onnx_spatial(const mn_layer *l, const char *prefix, const mn_ovalue *in);
 /* The node's tensors as ONNX initializers "<prefix>.<name>" (the model
  * file's names); names[] receives them. */
 mynn_status mn_onnx_tensors(mn_onnx *g, const mn_layer *l, const char *prefix,

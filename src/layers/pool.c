@@ -361,10 +361,8 @@ static mynn_status pool_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, 
                              int n_in, mn_ovalue *out)
 {
     (void)n_in;
-    if (in[0].rank != l->dims + 2)
-        return mn_error(MYNN_ERR_ARG, "%s (%s) cannot be expressed in ONNX: its input is not %d-D here "
-                        "(it follows a softmax over a spatial tensor, or an add or concat that flattened inputs "
-                        "of different ranks)", prefix, l->kind->name, l->dims);
+    mynn_status st = mn_onnx_spatial(l, prefix, &in[0]);
+    if (st) return st;
     *out = in[0];
     const char *ins[1] = {in[0].name};
     mn_onode *node = mn_onnx_node(g, is_max(l) ? "MaxPool" : "AveragePool", prefix, "out", ins, 1, out);

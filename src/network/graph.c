@@ -37,42 +37,19 @@ const float *mn_node_output(const mynn_net *net, int i)
 /* The plan of backward's buffers                                           */
 /* ------------------------------------------------------------------------ */
 
-/* A buffer of size floats live over the backward times [born, dies]:
- * time 0 is the loss, node i's step is n_layers - i.  owner: the node
- * whose gradient it is (>= 0), or -1 - the route of a scratch. */
+/* A buffer live over the backward times [born, dies] (time 0 is the loss,
+ * node i's step is n_layers - i), and whose it is: owner >= 0 the node
+ * whose gradient it is, else -1 - the route of a scratch. */
 typedef struct life {
-    size_t size, at;
-    int born, dies, owner;
+    mn_span span;
+    int owner;
 } life;
-
-/* First fit: each buffer, in order of birth, at the lowest offset that
- * no buffer living at the same time covers. */
-static size_t place(life *b, int n)
-{
-    size_t total = 0;
-    for (int i = 0; i < n; i++) {
-        size_t at = 0;
-        for (int moved = 1; moved;) {
-            moved = 0;
-            for (int j = 0; j < i; j++) {
-                if (b[j].dies < b[i].born || b[i].dies < b[j].born) continue;
-                if (at < b[j].at + b[j].size && b[j].at < at + b[i].size) {
-                    at = (b[j].at + b[j].size + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-                    moved = 1;
-                }
-            }
-        }
-        b[i].at = at;
-        if (at + b[i].size > total) total = at + b[i].size;
-    }
-    return total;
-}
 
 static int by_birth(const void *a, const void *b)
 {
     const life *x = a, *y = b;
-    if (x->born != y->born) return (x->born > y->born) - (x->born < y->born);
-    if (x->dies != y->dies) return (x->dies > y->dies) - (x->dies < y->dies);
+    if (x->span.born != y->span.born) return (x->span.born > y->span.born) - (x->span.born < y->span.born);
+    if (x->span.dies != y->span.dies) return (x->span.dies > y->span.dies) - (x->span.dies < y->span.dies);
     return (x->owner > y->owner) - (x->owner < y->owner);
 }
 
@@ -84,7 +61,7 @@ static int plan_lives(const mynn_net *net, int max_batch, mn_dx_route *route, li
     const int N = net->n_layers;
     int nb = N;
     for (int i = 0; i < N; i++)
-        lives[i] = (life){(size_t)max_batch * net->layers[i].n_out, 0, i == N - 1 ? 0 : N + 1, N - i, i};
+        lives[i] = (life){{(size_t)max_batch * net->layers[i].n_out, 0, i == N - 1 ? 0 : N + 1, N - i}, i};
     /* the first writer of each gradient: its reader with the highest id
      * (the first in backward order), in its first slot */
     char *written = calloc((size_t)N + 1, 1);   /* index: node id + 1 */
@@ -97,11 +74,11 @@ static int plan_lives(const mynn_net *net, int max_batch, mn_dx_route *route, li
             route[r].scratch = NO_SCRATCH;
             if (!written[s + 1]) {
                 written[s + 1] = 1;
-                if (s >= 0) lives[s].born = N - i;
+                if (s >= 0) lives[s].span.born = N - i;
                 continue;
             }
             size_t width = (size_t)(s >= 0 ? net->layers[s].n_out : net->n_inputs);
-            lives[nb++] = (life){(size_t)max_batch * width, 0, N - i, N - i, -1 - r};
+            lives[nb++] = (life){{(size_t)max_batch * width, 0, N - i, N - i}, -1 - r};
         }
     }
     free(written);
@@ -112,19 +89,24 @@ static int plan_lives(const mynn_net *net, int max_batch, mn_dx_route *route, li
  * routes); returns the arena's floats, or (size_t)-1 when out of memory. */
 static size_t plan_backward(const mynn_net *net, int max_batch, size_t *gofs, mn_dx_route *route)
 {
-    life *lives = calloc((size_t)net->n_layers * (MN_MAX_INPUTS + 1), sizeof *lives);
-    int nb = lives ? plan_lives(net, max_batch, route, lives) : -1;
+    const size_t most = (size_t)net->n_layers * (MN_MAX_INPUTS + 1);
+    life *lives = calloc(most, sizeof *lives);
+    mn_span *spans = calloc(most, sizeof *spans);
+    int nb = lives && spans ? plan_lives(net, max_batch, route, lives) : -1;
     if (nb < 0) {
         free(lives);
+        free(spans);
         return (size_t)-1;
     }
     qsort(lives, (size_t)nb, sizeof *lives, by_birth);
-    size_t total = place(lives, nb);
+    for (int k = 0; k < nb; k++) spans[k] = lives[k].span;
+    size_t total = mn_first_fit(spans, nb, ALIGN_FLOATS);
     for (int k = 0; k < nb; k++) {
-        if (lives[k].owner >= 0) gofs[lives[k].owner] = lives[k].at;
-        else route[-1 - lives[k].owner].scratch = lives[k].at;
+        if (lives[k].owner >= 0) gofs[lives[k].owner] = spans[k].at;
+        else route[-1 - lives[k].owner].scratch = spans[k].at;
     }
     free(lives);
+    free(spans);
     return total;
 }
 

@@ -121,7 +121,17 @@ mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value);
 /* Non-zero if any of the n floats is NaN or infinite; *at receives the index. */
 int mn_find_nonfinite(const float *v, size_t n, size_t *at);
 
-/* ---- inference buffers planned by lifetime (plan.c) ----------------------- */
+/* ---- buffers planned by lifetime (plan.c) ---------------------------------- */
+/* A buffer of size floats alive over the steps [born, dies]. */
+typedef struct mn_span {
+    size_t size, at;
+    int born, dies;
+} mn_span;
+/* First fit: each span, in the given order (of birth), at the lowest
+ * offset, a multiple of align floats, that no span alive at the same time
+ * covers (sets at); returns the floats the spans need together. */
+size_t mn_first_fit(mn_span *s, int n, size_t align);
+
 /* What a node does with buffers in an inference pass (the C export, the
  * int8 engine): computes into one of its own, is its first input
  * (nothing computed: dropout, flatten, a folded batch norm), or computes

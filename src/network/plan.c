@@ -1,6 +1,8 @@
-/* Inference buffers planned by lifetime (network.h: mn_plan_outputs):
- * the standalone C and the int8 engine run a graph in one arena whose
- * size is what is alive at once, not the sum of all outputs. */
+/* Buffers planned by lifetime (network.h): the first-fit placement that
+ * backward's gradients (graph.c) and inference's outputs use, and the
+ * plan of the outputs (mn_plan_outputs): the standalone C and the int8
+ * engine run a graph in one arena whose size is what is alive at once,
+ * not the sum of all outputs. */
 #include "core/core.h"
 #include "network.h"
 
@@ -8,24 +10,19 @@
 
 #define ALIGN 4   /* floats: 16 bytes */
 
-typedef struct buffer {
-    size_t size, at;
-    int born, dies;
-} buffer;
+typedef mn_span buffer;
 
-/* First fit, in order of birth (the nodes' order): the lowest offset no
- * buffer alive at the same time covers. */
-static size_t place(buffer *b, int n)
+size_t mn_first_fit(mn_span *b, int n, size_t align)
 {
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         size_t at = 0;
-        for (int moved = 1; moved;) {
+        for (int moved = 1; moved;) {   /* past every overlapping live span, until none is left */
             moved = 0;
             for (int j = 0; j < i; j++) {
                 if (b[j].dies < b[i].born || b[i].dies < b[j].born) continue;
                 if (at < b[j].at + b[j].size && b[j].at < at + b[i].size) {
-                    at = (b[j].at + b[j].size + ALIGN - 1) / ALIGN * ALIGN;
+                    at = (b[j].at + b[j].size + align - 1) / align * align;
                     moved = 1;
                 }
             }
@@ -75,7 +72,7 @@ mynn_status mn_plan_outputs(const mynn_net *net, const int *role, int input_in_a
             owner[i + 1] = nb++;
         }
     }
-    *total = place(b, nb);
+    *total = mn_first_fit(b, nb, ALIGN);   /* nodes are born in order */
     if (*total == 0) *total = 1;
     *input_ofs = owner[0] >= 0 ? (long)b[owner[0]].at : MN_PLAN_INPUT;
     for (int i = 0; i < N; i++) {
