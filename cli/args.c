@@ -1,7 +1,7 @@
 /* Option parsing: "--name value", "--name=value", flags, positionals, and
  * checked number conversions (locale-independent) that print one line. */
 #include "cli.h"
-#include "io/numparse.h"
+#include "core/numparse.h"
 
 #include <limits.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* The mynn command-line tool: shared declarations of the cli/ files.
  * The tool uses only the public API (mynn.h) plus two internal helpers:
- * locale-independent numbers (io/numparse.h) and the atomic file writer
+ * locale-independent numbers (core/numparse.h) and the atomic file writer
  * (io/atomic_file.h), both wrapped in output.c. */
 #ifndef MN_CLI_H
 #define MN_CLI_H

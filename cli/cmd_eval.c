@@ -1,7 +1,7 @@
 /* mynn eval MODEL DATA [--json]: accuracy, loss, MSE, MAE, confusion matrix
  * and per-class precision/recall of a saved model on labelled data. */
 #include "cli.h"
-#include "io/numparse.h"
+#include "core/numparse.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * report per-epoch progress and the final test accuracy, and write the
  * model, the metrics log and the learning-curve plot. */
 #include "cli.h"
-#include "io/numparse.h"
+#include "core/numparse.h"
 
 #include <errno.h>
 #include <math.h>

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 {
     /* The user's locale, as any C program (messages, character classes);
      * every number the tool reads or writes stays locale-independent
-     * (io/numparse.h, cli_printf). */
+     * (core/numparse.h, cli_printf). */
     setlocale(LC_ALL, "");
     /* Over a file-size limit (ulimit -f) write() must fail with EFBIG, so
      * the save is reported and rolled back, not killed silently. */

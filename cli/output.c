@@ -2,7 +2,7 @@
  * a failed command never leaves a partial file behind. */
 #include "cli.h"
 #include "emit/atomic_file.h"
-#include "io/numparse.h"
+#include "core/numparse.h"
 
 #include <locale.h>
 #include <stdarg.h>

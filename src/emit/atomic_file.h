@@ -19,7 +19,7 @@
  * no-op); after mn_atomic_commit the object is finished either way.
  * Writes are buffered.  mn_atomic_printf formats with the C library, so
  * under a comma-decimal locale "%f" writes "0,5": write floats with
- * mn_format_float (io/numparse.h) and "%s".
+ * mn_format_float (core/numparse.h) and "%s".
  * Not part of the public API. */
 #ifndef MN_ATOMIC_FILE_H
 #define MN_ATOMIC_FILE_H

@@ -2,7 +2,7 @@
  * words, and cells compared with sorted names.  Everything reads within
  * [p, le) of a buffer already in memory. */
 #include "io/csv_text.h"
-#include "io/numparse.h"
+#include "core/numparse.h"
 
 #include <limits.h>
 #include <math.h>

@@ -9,7 +9,7 @@
  * (the JSON reader takes integers only). */
 #include "io/encoding.h"
 #include "io/json.h"
-#include "io/numparse.h"
+#include "core/numparse.h"
 #include "core/core.h"
 #include "network/network.h"
 

@@ -1,11 +1,12 @@
-/* Internal I/O helpers: whole-file reading (with gzip), the dataset loaders
- * and the locale-independent number helpers (numparse.h).  Not part of the
- * public API. */
+/* Internal I/O helpers: whole-file reading (with gzip) and the dataset
+ * loaders; the locale-independent number helpers they all use live in
+ * core/numparse.h (the layers' spec parsing reads numbers too).  Not part of
+ * the public API. */
 #ifndef MN_IO_H
 #define MN_IO_H
 
 #include "mynn.h"
-#include "io/numparse.h"
+#include "core/numparse.h"
 
 #include <stddef.h>
 

@@ -19,7 +19,7 @@
 #include "core/core.h"
 #include "json.h"
 #include "network/network.h"
-#include "numparse.h"
+#include "core/numparse.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * identity.  Spec item dropout:RATE; nn.Dropout.  Its mask stream is the
  * node's own generator (saved in checkpoints). */
 #include "layer.h"
-#include "io/numparse.h"
+#include "core/numparse.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * generic safetensors reader and writer (io/safetensors.h). */
 #include "qnet.h"
 #include "core/core.h"
-#include "io/numparse.h"
+#include "core/numparse.h"
 #include "io/safetensors.h"
 #include "network/network.h"
 
