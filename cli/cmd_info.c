@@ -120,7 +120,11 @@ int cmd_info(int argc, char **argv)
         char shape[48], set[64], kind[48], from[96];
         if (mynn_layer_get_info(net, i, &li) || mynn_layer_describe(net, i, NULL, 0, set, sizeof set, &name)) continue;
         snprintf(kind, sizeof kind, *name ? "%s %s" : "%s", li.kind_name, name);
-        cli_shape_text(shape, sizeof shape, li.out_shape, is_flat(&li, dims), dims);
+        if (li.out_steps) /* a sequence: (None, T, F), PyTorch's batch_first */
+            snprintf(shape, sizeof shape, "(None, %d, %d)", li.out_steps,
+                     li.out_shape[0] * li.out_shape[1] * li.out_shape[2]);
+        else
+            cli_shape_text(shape, sizeof shape, li.out_shape, is_flat(&li, dims), dims);
         connected_to(net, i, from, sizeof from);
         printf(" %-4d %-14s %-20s %-18s %8zu  %s\n", i, kind, shape, set, li.n_params, from);
         total += li.n_params;

@@ -135,7 +135,11 @@ typedef enum mynn_layer_kind {
     MYNN_LAYER_BATCHNORM,
     MYNN_LAYER_ACTIVATION,
     MYNN_LAYER_ADD,             /* element-wise sum of 2 or more inputs (a residual's join) */
-    MYNN_LAYER_CONCAT           /* concatenation of 2 or more inputs along the channels */
+    MYNN_LAYER_CONCAT,          /* concatenation of 2 or more inputs along the channels */
+    MYNN_LAYER_EMBEDDING,       /* token ids to vectors (nn.Embedding) */
+    MYNN_LAYER_RNN,             /* recurrent layers over a sequence: Elman (tanh or relu), */
+    MYNN_LAYER_LSTM,            /* LSTM and GRU, PyTorch's equations and tensors */
+    MYNN_LAYER_GRU
 } mynn_layer_kind;
 
 /* A new, empty network taking n_inputs features per sample. */
@@ -295,7 +299,7 @@ typedef struct mynn_layer_info {
     mynn_layer_kind kind;
     const char *kind_name;      /* "dense", "dropout", "conv", "maxpool", "avgpool",
                                    "gap", "flatten", "batchnorm", "activation", "add",
-                                   "concat" */
+                                   "concat", "embedding", "rnn", "lstm", "gru" */
     int n_inputs, n_outputs;    /* features per sample (n_inputs: of its first input) */
     mynn_activation activation; /* dense, conv, activation */
     float rate;                 /* dropout only */
@@ -304,6 +308,10 @@ typedef struct mynn_layer_info {
     int dims;                   /* conv and pooling: 1 or 2 */
     int kernel[2], stride[2], pad[2];  /* conv and pooling: [height, width] */
     float momentum, eps;        /* batch norm */
+    /* A sequence (a recurrent layer's input or output, an embedding's
+     * output): its steps, the shapes above then being one step's; 0: not
+     * a sequence. */
+    int in_steps, out_steps;
 } mynn_layer_info;
 MYNN_API mynn_status mynn_layer_get_info(const mynn_net *net, int i, mynn_layer_info *info);
 /* Node i's inputs: node ids, MYNN_INPUT for the network input; up to max
@@ -324,12 +332,19 @@ MYNN_API float *mynn_layer_weight(mynn_net *net, int i);
 MYNN_API float *mynn_layer_bias(mynn_net *net, int i);
 
 /* A named tensor of layer i: "weight", "bias" (dense, conv, batch norm's
- * γ and β), "running_mean", "running_var" (batch norm).  Returns the data
+ * γ and β; an embedding's weight [vocab, dim]), "running_mean",
+ * "running_var" (batch norm), "weight_ih_l0", "weight_hh_l0",
+ * "bias_ih_l0", "bias_hh_l0" and with "_reverse" (rnn, lstm, gru: nn.RNN's,
+ * nn.LSTM's, nn.GRU's).  Returns the data
  * (valid after build) and fills its shape in PyTorch's layout (dense
  * [out, in]; conv [out, in, kh, kw], 1-D [out, in, k]; the others [C]);
  * NULL when the layer has no such tensor.  rank or dims may be NULL. */
 MYNN_API float *mynn_layer_tensor(mynn_net *net, int i, const char *name, int *rank,
                                   size_t dims[4]);
+/* The name of layer i's tensor k (k from 0, in the model file's order:
+ * "weight", "bias", ...; a recurrent layer's "weight_ih_l0", ...), or NULL
+ * past the last. */
+MYNN_API const char *mynn_layer_tensor_name(const mynn_net *net, int i, int k);
 
 /* Number of threads used by the kernels (OpenMP builds; 0 = library default). */
 MYNN_API void mynn_set_threads(int n);

@@ -103,7 +103,7 @@ class LayerInfo(ctypes.Structure):
                 ("activation", c_int), ("rate", c_float), ("n_params", c_size_t),
                 ("in_shape", c_int * 3), ("out_shape", c_int * 3), ("dims", c_int),
                 ("kernel", c_int * 2), ("stride", c_int * 2), ("pad", c_int * 2),
-                ("momentum", c_float), ("eps", c_float)]
+                ("momentum", c_float), ("eps", c_float), ("in_steps", c_int), ("out_steps", c_int)]
 
 
 # The structures a test compares with the C compiler's sizeof/offsetof.
@@ -151,6 +151,7 @@ PROTOTYPES = {
     "mynn_layer_weight": (c_float_p, [NetP, c_int]),
     "mynn_layer_bias": (c_float_p, [NetP, c_int]),
     "mynn_layer_tensor": (c_float_p, [NetP, c_int, c_char_p, c_int_p, P(c_size_t)]),
+    "mynn_layer_tensor_name": (c_char_p, [NetP, c_int, c_int]),
     "mynn_set_input_shape": (STATUS, [NetP, c_int, c_int, c_int]),
     "mynn_set_input_shape_1d": (STATUS, [NetP, c_int, c_int]),
     "mynn_input_shape": (c_int, [NetP, c_int_p]),

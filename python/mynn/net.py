@@ -321,18 +321,22 @@ class Net:
         return text
 
     # ---- weights in PyTorch's layouts --------------------------------------
-    _TENSORS = ("weight", "bias", "running_mean", "running_var")
-
     def _views(self, names=False):
-        """numpy views of every layer's tensors, in PyTorch's layouts."""
+        """numpy views of every layer's tensors, in PyTorch's layouts, in
+        the model file's order (the library names them)."""
         views = []
         rank, dims = ctypes.c_int(), (ctypes.c_size_t * 4)()
         for i in range(lib.mynn_n_layers(self._handle)):
-            for t in self._TENSORS:
-                p = lib.mynn_layer_tensor(self._handle, i, t.encode(), ctypes.byref(rank), dims)
+            k = 0
+            while True:
+                t = lib.mynn_layer_tensor_name(self._handle, i, k)
+                if not t:
+                    break
+                k += 1
+                p = lib.mynn_layer_tensor(self._handle, i, t, ctypes.byref(rank), dims)
                 if p:
-                    v = np.ctypeslib.as_array(p, tuple(dims[k] for k in range(rank.value)))
-                    views.append(("layers.%d.%s" % (i, t), v) if names else v)
+                    v = np.ctypeslib.as_array(p, tuple(dims[j] for j in range(rank.value)))
+                    views.append(("layers.%d.%s" % (i, t.decode()), v) if names else v)
         return views
 
     def get_weights(self):

@@ -237,7 +237,9 @@ static void shape_text(char *buf, size_t n, const int *shape, int dims)
 }
 
 /* The options' sample shape onto a loaded set: it must match the number of
- * inputs, and the file's own shape (IDX) when it has one. */
+ * inputs, and a C × H × W shape the file's own (IDX) when it has one; two
+ * numbers (C × L, or T × F for a recurrent layer) read any file's samples
+ * row-major (--shape 28x28 on IDX images: 28 rows of 28 pixels). */
 static mynn_status apply_shape(mynn_dataset *ds, const mynn_load_options *opt, const char *path)
 {
     if (!opt->shape_dims) return MYNN_OK;
@@ -247,7 +249,7 @@ static mynn_status apply_shape(mynn_dataset *ds, const mynn_load_options *opt, c
     if ((long long)sh[0] * sh[1] * sh[2] != ds->n_inputs)
         return mn_error(MYNN_ERR_SHAPE, "%s: shape %s has %lld values, but the data has %d inputs",
                         path, want, (long long)sh[0] * sh[1] * sh[2], ds->n_inputs);
-    if (ds->shape_dims && (ds->shape[0] != sh[0] || ds->shape[1] != sh[1] || ds->shape[2] != sh[2])) {
+    if (ds->shape_dims && opt->shape_dims == 2 && (ds->shape[0] != sh[0] || ds->shape[1] != sh[1] || ds->shape[2] != sh[2])) {
         shape_text(have, sizeof have, ds->shape, ds->shape_dims);
         return mn_error(MYNN_ERR_SHAPE, "%s: shape %s given, but the file's images are %s", path,
                         want, have);

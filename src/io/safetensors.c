@@ -59,14 +59,14 @@ typedef struct tensor {
 static mynn_status plan(const mynn_net *net, int with_input, tensor **out, size_t *n,
                         uint64_t *total)
 {
-    size_t cap = 4 * (size_t)net->n_layers + 2, k = 0, off = 0, boff = 0;
+    size_t cap = MN_MAX_TENSORS * (size_t)net->n_layers + 2, k = 0, off = 0, boff = 0;
     tensor *t = calloc(cap, sizeof *t);
     if (!t) return mn_error(MYNN_ERR_NOMEM, "out of memory listing tensors");
     for (int i = 0; i < net->n_layers; i++) boff += mn_layer_params(&net->layers[i]);
     uint64_t pos = 0;
     for (int i = 0; i < net->n_layers; i++) {
         const mn_layer *l = &net->layers[i];
-        mn_tensor_desc d[4];
+        mn_tensor_desc d[MN_MAX_TENSORS];
         int nd = mn_layer_tensors(l, d);
         for (int j = 0; j < nd; j++) {
             tensor *w = &t[k++];

@@ -1,8 +1,8 @@
 /* An activation as a layer of its own ("conv:16:3,batchnorm,relu"): spec
  * item ACT (identity, sigmoid, tanh, relu, leaky_relu, gelu, softmax);
  * nn.ReLU and the like.  Y = f(X) element-wise (softmax: over each
- * sample's values), backward dX = f'(X) ⊙ dY with the input itself as z.
- * Threads take whole samples. */
+ * sample's values, each step's for a sequence), backward dX = f'(X) ⊙ dY
+ * with the input itself as z.  Threads take whole samples (steps). */
 #include "layer.h"
 #include "activations/activation.h"
 #include "emit/cgen.h"
@@ -24,13 +24,14 @@ static mynn_status act_shape(mn_layer *l, const mn_shape *in, int n_in)
     (void)n_in;
     if ((unsigned)l->act >= MYNN_ACT_COUNT)
         return mn_error(MYNN_ERR_ARG, "layer %d (activation): unknown activation %d", l->id + 1, (int)l->act);
-    l->out_shape = in ? in[0] : (mn_shape){1, 1, 1};
+    l->out_shape = in ? in[0] : (mn_shape){1, 1, 1, 0};
     return MYNN_OK;
 }
 
+
 static int act_threads(const mn_layer *l, int n)
 {
-    return (size_t)n * l->n_out >= 16384 && n > 1 ? mn_threads() : 1;
+    return (size_t)n * (size_t)(l->n_out / mn_layer_steps(l)) >= 16384 && n > 1 ? mn_threads() : 1;
 }
 
 /* x: [n × F] -> Y: [n × F] */
@@ -38,7 +39,8 @@ static void act_forward(mn_layer *l, const float *const *xs, float *y, int n, in
 {
     (void)training;
     const float *x = xs[0];
-    const size_t F = (size_t)l->n_out;
+    const size_t F = (size_t)(l->n_out / mn_layer_steps(l));
+    n *= mn_layer_steps(l);
     MN_FOR_SHARE(n, act_threads(l, n), lo_, hi_,
     for (int s = (int)lo_; s < (int)hi_; s++) mn_act_forward(l->act, x + s * F, y + s * F, 1, (int)F));
 }
@@ -50,7 +52,8 @@ static void act_backward(mn_layer *l, const float *const *xs, const float *y, fl
     const float *x = xs[0];
     float *dx = dxs[0];
     if (!dx) return;
-    const size_t F = (size_t)l->n_out;
+    const size_t F = (size_t)(l->n_out / mn_layer_steps(l));
+    n *= mn_layer_steps(l);
     MN_FOR_SHARE(n, act_threads(l, n), lo_, hi_,
     for (int s = (int)lo_; s < (int)hi_; s++)
         mn_act_backward(l->act, x + s * F, y + s * F, dy + s * F, dx + s * F, 1, (int)F));
@@ -58,7 +61,7 @@ static void act_backward(mn_layer *l, const float *const *xs, const float *y, fl
 
 static void act_infer(const mn_layer *l, const float *const *x, float *y, int c)
 {
-    mn_act_forward(l->act, x[0], y, c, l->n_out);
+    mn_act_forward(l->act, x[0], y, c * mn_layer_steps(l), l->n_out / mn_layer_steps(l));
 }
 
 static mynn_status act_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
@@ -84,7 +87,7 @@ static const char *const act_names[] = {"identity", "linear", "none", "sigmoid",
                                         "leaky", "leakyrelu", "gelu", "softmax", NULL};
 
 const mn_kind mn_activation_kind = {
-    .id = MYNN_LAYER_ACTIVATION, .name = "activation", .spec_names = act_names, .max_inputs = 1,
+    .id = MYNN_LAYER_ACTIVATION, .name = "activation", .spec_names = act_names, .max_inputs = 1, .reads_seq = 1,
     .parse = act_parse, .print = act_print, .describe = act_print, .shape = act_shape,
     .forward = act_forward, .backward = act_backward, .infer = act_infer,
     .onnx = act_onnx, .c_in_place = 1, .c_code = act_c_code, .q_role = MN_Q_FLOAT,

@@ -58,11 +58,11 @@ static mynn_status add_shape(mn_layer *l, const mn_shape *in, int n_in)
         return mn_layer_error(l, "activation must be element-wise (not softmax)");
     if (n_in < 2) return mn_layer_error(l, "adds two or more inputs, got %d", n_in);
     if (!in) {
-        l->out_shape = (mn_shape){1, 1, 1};
+        l->out_shape = (mn_shape){1, 1, 1, 0};
         return MYNN_OK;
     }
     for (int j = 1; j < n_in; j++)
-        if (in[j].c != in[0].c || in[j].h != in[0].h || in[j].w != in[0].w)
+        if (in[j].c != in[0].c || in[j].h != in[0].h || in[j].w != in[0].w || in[j].t != in[0].t)
             return mn_error(MYNN_ERR_SHAPE, "layer %d (add): input 1 is %d×%d×%d but input %d is %d×%d×%d: "
                             "add needs inputs of one shape", l->id + 1, in[0].c, in[0].h, in[0].w, j + 1,
                             in[j].c, in[j].h, in[j].w);
@@ -148,7 +148,7 @@ static mynn_status add_c_code(mn_atomic *a, const mn_cnode *x, const char *const
 static const char *const add_names[] = {"add", NULL};
 
 const mn_kind mn_add_kind = {
-    .id = MYNN_LAYER_ADD, .name = "add", .spec_names = add_names, .max_inputs = MN_MAX_INPUTS,
+    .id = MYNN_LAYER_ADD, .name = "add", .spec_names = add_names, .max_inputs = MN_MAX_INPUTS, .reads_seq = 1,
     .parse = add_parse, .print = add_print, .describe = add_describe, .shape = add_shape,
     .cache_per_sample = add_cache, .forward = add_forward, .backward = add_backward, .infer = add_infer,
     .onnx = add_onnx, .c_text = mn_ctext_add, .c_text_bytes = 60, .c_code = add_c_code, .q_role = MN_Q_FLOAT,

@@ -83,13 +83,13 @@ static mynn_status bn_shape(mn_layer *l, const mn_shape *in, int n_in)
     if (l->src[0] == MN_NET_INPUT && l->id == 0)
         return mn_error(MYNN_ERR_ARG, "layer 1 (batchnorm): batch norm cannot be the first layer "
                         "(normalise the inputs instead)");
-    l->out_shape = in ? in[0] : (mn_shape){1, 1, 1};
+    l->out_shape = in ? in[0] : (mn_shape){1, 1, 1, 0};
     return MYNN_OK;
 }
 
 /* ---- parameters --------------------------------------------------------------- */
 
-static int bn_tensors(const mn_layer *l, mn_tensor_desc d[4])
+static int bn_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS])
 {
     const size_t C = (size_t)l->in_shape.c;
     d[0] = mn_vec_desc("weight", C, 0, 0);
@@ -320,7 +320,7 @@ static mynn_status bn_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, co
                            mn_ovalue *out)
 {
     (void)n_in;
-    char t[4][MN_ONNX_NAME];
+    char t[MN_MAX_TENSORS][MN_ONNX_NAME];
     if (mn_onnx_tensors(g, l, prefix, t)) return MYNN_ERR_NOMEM;
     *out = in[0];
     const char *ins[5] = {in[0].name, t[0], t[1], t[2], t[3]};   /* scale, B, mean, var */

@@ -13,14 +13,14 @@
 
 /* ---- sizes ---------------------------------------------------------------- */
 
-int mn_layer_tensors(const mn_layer *l, mn_tensor_desc d[4])
+int mn_layer_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS])
 {
     return l->kind->tensors ? l->kind->tensors(l, d) : 0;
 }
 
 static size_t tensor_floats(const mn_layer *l, int buffer)
 {
-    mn_tensor_desc d[4];
+    mn_tensor_desc d[MN_MAX_TENSORS];
     size_t n = 0;
     for (int k = 0, nd = mn_layer_tensors(l, d); k < nd; k++)
         if (d[k].buffer == buffer) n += d[k].count;
@@ -34,6 +34,7 @@ size_t mn_layer_work(const mn_layer *l, int max_batch)
 {
     return l->kind->work_size ? l->kind->work_size(l, max_batch) : 0;
 }
+int mn_layer_steps(const mn_layer *l) { return l->out_shape.t > 0 ? l->out_shape.t : 1; }
 size_t mn_layer_aux(const mn_layer *l) { return l->kind->aux_size ? l->kind->aux_size(l) : 0; }
 
 mn_tensor_desc mn_vec_desc(const char *name, size_t n, size_t offset, int buffer)
@@ -47,8 +48,8 @@ int mn_slide(int n, int k, int s, int p) { return n + 2 * p < k ? 0 : (n + 2 * p
 size_t mn_shape_size(mn_shape s)
 {
     size_t t, n;
-    if (s.c < 0 || s.h < 0 || s.w < 0 || mn_mul_size((size_t)s.c, (size_t)s.h, &t) ||
-        mn_mul_size(t, (size_t)s.w, &n) || n > MN_MAX_UNITS)
+    if (s.c < 0 || s.h < 0 || s.w < 0 || s.t < 0 || mn_mul_size((size_t)s.c, (size_t)s.h, &t) ||
+        mn_mul_size(t, (size_t)s.w, &n) || (s.t && mn_mul_size(n, (size_t)s.t, &n)) || n > MN_MAX_UNITS)
         return 0;
     return n;
 }
@@ -160,9 +161,9 @@ mynn_status mn_onnx_spatial(const mn_layer *l, const char *prefix, const mn_oval
                     "of different ranks)", prefix, l->kind->name, l->dims);
 }
 
-mynn_status mn_onnx_tensors(mn_onnx *g, const mn_layer *l, const char *prefix, char names[4][MN_ONNX_NAME])
+mynn_status mn_onnx_tensors(mn_onnx *g, const mn_layer *l, const char *prefix, char names[MN_MAX_TENSORS][MN_ONNX_NAME])
 {
-    mn_tensor_desc d[4];
+    mn_tensor_desc d[MN_MAX_TENSORS];
     int nd = mn_layer_tensors(l, d);
     for (int k = 0; k < nd; k++) {
         snprintf(names[k], MN_ONNX_NAME, "%s.%s", prefix, d[k].name);

@@ -46,7 +46,7 @@ static mynn_status concat_shape(mn_layer *l, const mn_shape *in, int n_in)
 {
     if (n_in < 2) return mn_layer_error(l, "concatenates two or more inputs, got %d", n_in);
     if (!in) {
-        l->out_shape = (mn_shape){1, 1, 1};
+        l->out_shape = (mn_shape){1, 1, 1, 0};
         return MYNN_OK;
     }
     int c = 0;
@@ -58,7 +58,7 @@ static mynn_status concat_shape(mn_layer *l, const mn_shape *in, int n_in)
         if (in[j].c > MN_MAX_UNITS - c) return mn_layer_error(l, "more than %d channels", MN_MAX_UNITS);
         c += in[j].c;
     }
-    l->out_shape = (mn_shape){c, in[0].h, in[0].w};
+    l->out_shape = (mn_shape){c, in[0].h, in[0].w, 0};
     return MYNN_OK;
 }
 

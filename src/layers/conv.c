@@ -109,7 +109,7 @@ static mynn_status conv_shape(mn_layer *l, const mn_shape *ins, int n_in)
         return mn_error(MYNN_ERR_ARG, "layer %d (%s): padding must be >= 0 or same, got %d", index, kind, l->pw);
     }
     if (!ins) {
-        l->out_shape = (mn_shape){l->units, 1, 1};
+        l->out_shape = (mn_shape){l->units, 1, 1, 0};
         return MYNN_OK;
     }
     const mn_shape in = ins[0];
@@ -124,7 +124,7 @@ static mynn_status conv_shape(mn_layer *l, const mn_shape *ins, int n_in)
     size_t k;
     if (mn_mul_size((size_t)in.c * l->kh, (size_t)l->kw, &k) || k > MN_MAX_UNITS)
         return mn_shape_error(l, in, "with a %d×%d kernel has too many weights per filter", l->kh, l->kw);
-    l->out_shape = (mn_shape){l->units, mn_slide(in.h, l->kh, l->sh, l->ph), mn_slide(in.w, l->kw, l->sw, l->pw)};
+    l->out_shape = (mn_shape){l->units, mn_slide(in.h, l->kh, l->sh, l->ph), mn_slide(in.w, l->kw, l->sw, l->pw), 0};
     return MYNN_OK;
 }
 
@@ -133,7 +133,7 @@ static mynn_status conv_shape(mn_layer *l, const mn_shape *ins, int n_in)
 static size_t conv_k(const mn_layer *l) { return (size_t)l->in_shape.c * l->kh * l->kw; }
 static size_t conv_p(const mn_layer *l) { return (size_t)l->out_shape.h * l->out_shape.w; }
 
-static int conv_tensors(const mn_layer *l, mn_tensor_desc d[4])
+static int conv_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS])
 {
     size_t out = (size_t)l->out_shape.c, in = (size_t)l->in_shape.c;
     if (l->dims == 1)
@@ -301,7 +301,7 @@ static mynn_status conv_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, 
     (void)n_in;
     mynn_status s = mn_onnx_spatial(l, prefix, &in[0]);
     if (s) return s;
-    char t[4][MN_ONNX_NAME];
+    char t[MN_MAX_TENSORS][MN_ONNX_NAME];
     if (mn_onnx_tensors(g, l, prefix, t)) return MYNN_ERR_NOMEM;
     *out = in[0];
     const char *ins[3] = {in[0].name, t[0], t[1]};

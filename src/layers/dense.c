@@ -15,6 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* On a sequence (T steps of F) the layer applies to every step, as
+ * nn.Linear on [N, T, F]: weight [out, F], T rows per sample. */
+static int n_in1(const mn_layer *l) { return l->n_in / mn_layer_steps(l); }    /* per step */
+static int n_out1(const mn_layer *l) { return l->n_out / mn_layer_steps(l); }
+
 /* ---- description ---------------------------------------------------------- */
 
 /* UNITS[:ACT]: the registry sends every item that starts with a number here. */
@@ -50,17 +55,17 @@ static mynn_status dense_shape(mn_layer *l, const mn_shape *in, int n_in)
         return mn_error(MYNN_ERR_ARG, "dense layer: units must be in 1..%d, got %d", MN_MAX_UNITS, l->units);
     if ((unsigned)l->act >= MYNN_ACT_COUNT)
         return mn_error(MYNN_ERR_ARG, "dense layer: unknown activation %d", (int)l->act);
-    l->out_shape = (mn_shape){l->units, 1, 1};
+    l->out_shape = (mn_shape){l->units, 1, 1, in ? in[0].t : 0};
     return MYNN_OK;
 }
 
 /* ---- parameters --------------------------------------------------------------- */
 
-static int dense_tensors(const mn_layer *l, mn_tensor_desc d[4])
+static int dense_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS])
 {
-    d[0] = (mn_tensor_desc){"weight", 2, {(size_t)l->n_out, (size_t)l->n_in, 0, 0},
-                            (size_t)l->n_out * l->n_in, 0, 0};
-    d[1] = mn_vec_desc("bias", (size_t)l->n_out, d[0].count, 0);
+    const size_t I = (size_t)n_in1(l), O = (size_t)n_out1(l);
+    d[0] = (mn_tensor_desc){"weight", 2, {O, I, 0, 0}, O * I, 0, 0};
+    d[1] = mn_vec_desc("bias", O, d[0].count, 0);
     return 2;
 }
 
@@ -69,9 +74,9 @@ static size_t dense_cache(const mn_layer *l) { return (size_t)l->n_out; }
 
 static void dense_init(mn_layer *l, mynn_init init, mynn_rng *rng)
 {
-    size_t nw = (size_t)l->n_out * l->n_in;
-    mn_init_weights(l->param, nw, l->param + nw, (size_t)l->n_out, init, l->act, (double)l->n_in,
-                    (double)l->n_out, rng);
+    const int I = n_in1(l), O = n_out1(l);
+    size_t nw = (size_t)O * I;
+    mn_init_weights(l->param, nw, l->param + nw, (size_t)O, init, l->act, (double)I, (double)O, rng);
 }
 
 /* ---- compute ------------------------------------------------------------------ */
@@ -83,39 +88,43 @@ static void dense_init(mn_layer *l, mynn_init init, mynn_rng *rng)
  * (softmax, sigmoid: not fused here) read. */
 static void dense_forward(mn_layer *l, const float *const *xs, float *y, int n, int training)
 {
-    const float *x = xs[0], *w = l->param, *b = l->param + (size_t)l->n_out * l->n_in;
+    const int I = n_in1(l), O = n_out1(l);
+    const float *x = xs[0], *w = l->param, *b = l->param + (size_t)O * I;
+    n *= mn_layer_steps(l);
     float *z = l->cache;
-    mn_epilogue ep = {b, MN_EPI_NONE, MN_LEAKY_SLOPE, y, l->n_out};
+    mn_epilogue ep = {b, MN_EPI_NONE, MN_LEAKY_SLOPE, y, O};
     if (l->act == MYNN_ACT_RELU) ep.act = MN_EPI_RELU;
     else if (l->act == MYNN_ACT_LEAKY_RELU) ep.act = MN_EPI_LEAKY;
     else if (l->act != MYNN_ACT_IDENTITY) {
-        mn_sgemm(0, 1, n, l->n_out, l->n_in, 1.0f, x, l->n_in, w, l->n_in, 0.0f, z, l->n_out);
-        mn_act_forward_bias(l->act, z, b, y, n, l->n_out);
+        mn_sgemm(0, 1, n, O, I, 1.0f, x, I, w, I, 0.0f, z, O);
+        mn_act_forward_bias(l->act, z, b, y, n, O);
         return;
     }
     if (!training) { /* Y only */
         z = y;
         ep.y = NULL;
     }
-    mn_sgemm_epi(0, 1, n, l->n_out, l->n_in, 1.0f, x, l->n_in, w, l->n_in, 0.0f, z, l->n_out, &ep);
+    mn_sgemm_epi(0, 1, n, O, I, 1.0f, x, I, w, I, 0.0f, z, O, &ep);
 }
 
 /* x: [n × in], dY: [n × out] -> dW: [out × in], dB: [out], dX: [n × in] */
 static void dense_backward(mn_layer *l, const float *const *xs, const float *y, float *dy, int dy_is_dz,
                            float *const *dxs, int n)
 {
-    size_t nw = (size_t)l->n_out * l->n_in;
+    const int I = n_in1(l), O = n_out1(l);
+    size_t nw = (size_t)O * I;
+    n *= mn_layer_steps(l);
     const float *x = xs[0], *w = l->param;
     float *dw = l->grad, *db = l->grad + nw, *dz = dy, *dx = dxs[0];
     if (dy_is_dz) {
-        mn_sum_rows(db, dz, n, l->n_out, 0);
+        mn_sum_rows(db, dz, n, O, 0);
     } else {
         dz = l->cache; /* Z is no longer needed once dZ is known */
-        mn_act_backward_bias(l->act, l->cache, y, dy, dz, db, n, l->n_out);
+        mn_act_backward_bias(l->act, l->cache, y, dy, dz, db, n, O);
     }
-    mn_sgemm(1, 0, l->n_out, l->n_in, n, 1.0f, dz, l->n_out, x, l->n_in, 0.0f, dw, l->n_in);
+    mn_sgemm(1, 0, O, I, n, 1.0f, dz, O, x, I, 0.0f, dw, I);
     if (dx)
-        mn_sgemm(0, 0, n, l->n_in, l->n_out, 1.0f, dz, l->n_out, w, l->n_in, 0.0f, dx, l->n_in);
+        mn_sgemm(0, 0, n, I, O, 1.0f, dz, O, w, I, 0.0f, dx, I);
 }
 
 /* Backward fused with the optimizer step.  One sample: dZ = f'(Z) ⊙ dY,
@@ -126,7 +135,7 @@ static void dense_backward(mn_layer *l, const float *const *xs, const float *y, 
 static void dense_backward_update(mn_layer *l, const float *x, const float *y, float *dy, int dy_is_dz,
                                   float *dx, int n, const mn_update *u, size_t off)
 {
-    if (n != 1) {
+    if (n * mn_layer_steps(l) != 1) {
         float *dxs[1] = {dx};
         dense_backward(l, &x, y, dy, dy_is_dz, dxs, n);
         mn_k_update(u, l->param, l->grad, off, mn_layer_params(l));
@@ -155,7 +164,8 @@ static mynn_status dense_onnx(mn_onnx *g, const mn_layer *l, const char *prefix,
                               int n_in, mn_ovalue *out)
 {
     (void)n_in;
-    char t[4][MN_ONNX_NAME];
+    if (l->in_shape.t) return mn_layer_error(l, "a dense layer on every step of a sequence has no ONNX form yet");
+    char t[MN_MAX_TENSORS][MN_ONNX_NAME];
     *out = in[0];
     if (mn_onnx_tensors(g, l, prefix, t) || mn_onnx_flatten(g, prefix, out)) return MYNN_ERR_NOMEM;
     const char *ins[3] = {out->name, t[0], t[1]};
@@ -186,6 +196,7 @@ static const char dense_c_text[] =
 static mynn_status dense_c_data(mn_atomic *a, const mn_cnode *x, size_t *bytes)
 {
     const mn_layer *l = x->l;
+    if (l->in_shape.t) return mn_layer_error(l, "a dense layer on every step of a sequence has no C form yet");
     *bytes = 4 * mn_layer_params(l);
     if (!a) return MYNN_OK;
     mn_atomic_printf(a, "/* layer %d: dense %d -> %d, %s%s */\n", x->id, l->n_in, l->n_out,
@@ -274,7 +285,7 @@ static mynn_status dense_qc_code(mn_atomic *a, const mn_cnode *x, const char *co
 }
 
 const mn_kind mn_dense_kind = {
-    .id = MYNN_LAYER_DENSE, .name = "dense", .numeric_item = 1, .max_inputs = 1,
+    .id = MYNN_LAYER_DENSE, .name = "dense", .numeric_item = 1, .max_inputs = 1, .reads_seq = 1,
     .parse = dense_parse, .print = dense_print, .describe = dense_describe, .shape = dense_shape,
     .tensors = dense_tensors, .init = dense_init, .cache_per_sample = dense_cache, .folds_bn = 1,
     .forward = dense_forward, .backward = dense_backward, .backward_update = dense_backward_update,

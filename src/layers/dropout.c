@@ -36,7 +36,7 @@ static mynn_status dropout_shape(mn_layer *l, const mn_shape *in, int n_in)
     (void)n_in;
     if (!(l->rate >= 0.0f && l->rate < 1.0f))
         return mn_error(MYNN_ERR_ARG, "dropout rate must be in [0, 1), got %g", (double)l->rate);
-    l->out_shape = in ? in[0] : (mn_shape){1, 1, 1};
+    l->out_shape = in ? in[0] : (mn_shape){1, 1, 1, 0};
     return MYNN_OK;
 }
 
@@ -104,7 +104,7 @@ static mynn_status dropout_onnx(mn_onnx *g, const mn_layer *l, const char *prefi
 static const char *const dropout_names[] = {"dropout", NULL};
 
 const mn_kind mn_dropout_kind = {
-    .id = MYNN_LAYER_DROPOUT, .name = "dropout", .spec_names = dropout_names, .max_inputs = 1,
+    .id = MYNN_LAYER_DROPOUT, .name = "dropout", .spec_names = dropout_names, .max_inputs = 1, .reads_seq = 1,
     .parse = dropout_parse, .print = dropout_print, .describe = dropout_describe, .shape = dropout_shape,
     .init = dropout_init, .cache_per_sample = dropout_cache, .forward = dropout_forward,
     .backward = dropout_backward, .skip_rows = dropout_skip_rows, .infer = dropout_infer,

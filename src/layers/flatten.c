@@ -1,6 +1,7 @@
 /* Flatten: C × H × W -> (C·H·W) × 1 × 1.  Spec item flatten; nn.Flatten.
  * Samples are stored channel-major (NCHW) already, which is PyTorch's
- * order, so this is a copy. */
+ * order, so this is a copy; a sequence of T steps of F becomes T·F values
+ * in time-major order (nn.Flatten on [N, T, F]). */
 #include "layer.h"
 #include "kernels/kernels.h"
 
@@ -28,7 +29,7 @@ static void flat_describe(const mn_layer *l, char *buf, size_t n)
 static mynn_status flat_shape(mn_layer *l, const mn_shape *in, int n_in)
 {
     (void)n_in;
-    l->out_shape = in ? (mn_shape){in[0].c * in[0].h * in[0].w, 1, 1} : (mn_shape){1, 1, 1};
+    l->out_shape = in ? (mn_shape){(int)mn_shape_size(in[0]), 1, 1, 0} : (mn_shape){1, 1, 1, 0};
     return MYNN_OK;
 }
 
@@ -65,7 +66,7 @@ static mynn_status flat_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, 
 static const char *const flat_names[] = {"flatten", NULL};
 
 const mn_kind mn_flatten_kind = {
-    .id = MYNN_LAYER_FLATTEN, .name = "flatten", .spec_names = flat_names, .max_inputs = 1,
+    .id = MYNN_LAYER_FLATTEN, .name = "flatten", .spec_names = flat_names, .max_inputs = 1, .reads_seq = 1,
     .parse = flat_parse, .print = flat_print, .describe = flat_describe, .shape = flat_shape,
     .forward = flat_forward, .backward = flat_backward, .infer = flat_infer,
     .onnx = flat_onnx, .c_identity = 1, .q_role = MN_Q_FLOAT,

@@ -40,7 +40,13 @@
 typedef struct mn_layer mn_layer;
 typedef struct mn_kind mn_kind;
 
-typedef struct mn_shape { int c, h, w; } mn_shape;
+/* t > 0: a sequence of t steps, each a c × h × w tensor (a recurrent
+ * layer's input or output: c features, h = w = 1), stored time-major
+ * ([T][F] per sample, PyTorch's batch_first order); 0: not a sequence.
+ * Only kinds with reads_seq accept a sequence input. */
+typedef struct mn_shape { int c, h, w, t; } mn_shape;
+
+#define MN_MAX_TENSORS 8    /* tensors of one node (a bidirectional LSTM: 8) */
 
 /* One item of a layer description ("conv:32:3:relu:pad=same"), split by
  * the spec parser (network/spec.c): the kind's name, its positional
@@ -113,6 +119,9 @@ struct mn_kind {
     const char *const *spec_names;
     int numeric_item;
     int max_inputs;                   /* 1, or more for a join (which needs 2 or more) */
+    /* 1: reads a sequence input (mn_shape.t > 0) as one: step by step
+     * (dense: each step), element-wise, or as the recurrent kinds do. */
+    int reads_seq;
 
     /* --- description ----------------------------------------------- */
     /* Settings from a spec item into l (kind and index set, the rest 0);
@@ -130,13 +139,18 @@ struct mn_kind {
     mynn_status (*shape)(mn_layer *l, const mn_shape *in, int n_in);
 
     /* --- parameters and state -------------------------------------- */
-    /* Up to 4 descriptors of l's tensors, trainable ones (buffer 0) then
+    /* Up to MN_MAX_TENSORS descriptors of l's tensors, trainable ones (buffer 0) then
      * non-trainable (buffer 1), in storage order; returns how many.  NULL:
      * none.  The counts give n_params and n_buffers. */
-    int (*tensors)(const mn_layer *l, mn_tensor_desc d[4]);
+    int (*tensors)(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS]);
     /* Optional: non-zero, with the reason in why, when values read from a
      * file are not ones this kind can hold (a negative variance). */
     int (*check_values)(const mn_layer *l, char *why, size_t n);
+    /* Optional, for a kind that reads the network input as something other
+     * than numbers (embedding: token ids): MYNN_ERR_ARG naming the sample
+     * (counted from first_sample), position and value that it cannot read;
+     * x: [n × n_in], before any input transform. */
+    mynn_status (*check_input)(const mn_layer *l, const float *x, int n, int first_sample);
     void (*init)(mn_layer *l, mynn_init init, mynn_rng *rng);   /* NULL: nothing to draw */
     size_t (*cache_per_sample)(const mn_layer *l);   /* NULL: 0 */
     size_t (*work_size)(const mn_layer *l, int max_batch);   /* NULL: 0 */
@@ -239,6 +253,9 @@ struct mn_layer {
     int ph, pw;                     /* conv and pooling: padding */
     int pad_same;                   /* conv: padding chosen to keep the size */
     float momentum, eps;            /* batch norm */
+    int vocab;                      /* embedding: ids 0..vocab-1 (units: its width) */
+    int every_step;                 /* recurrent: output every step (:seq), else the last */
+    int bidir;                      /* recurrent: both directions (:bi) */
     /* Views set by mynn_build. */
     float *param, *grad;            /* weight then bias */
     float *buf;                     /* non-trainable state */
@@ -264,7 +281,9 @@ size_t mn_layer_buffers(const mn_layer *l);
 size_t mn_layer_cache(const mn_layer *l);
 size_t mn_layer_work(const mn_layer *l, int max_batch);
 size_t mn_layer_aux(const mn_layer *l);
-int mn_layer_tensors(const mn_layer *l, mn_tensor_desc d[4]);
+/* Steps of l's output: a sequence's T, else 1 (one row per sample). */
+int mn_layer_steps(const mn_layer *l);
+int mn_layer_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS]);
 
 /* Items: an error naming the item; an integer field in [lo, hi]; "3" or
  * "3x5" (both in 1..4096); an activation name; only the keys allowed (a
@@ -316,6 +335,6 @@ mynn_status mn_onnx_spatial(const mn_layer *l, const char *prefix, const mn_oval
 /* The node's tensors as ONNX initializers "<prefix>.<name>" (the model
  * file's names); names[] receives them. */
 mynn_status mn_onnx_tensors(mn_onnx *g, const mn_layer *l, const char *prefix,
-                            char names[4][MN_ONNX_NAME]);
+                            char names[MN_MAX_TENSORS][MN_ONNX_NAME]);
 
 #endif

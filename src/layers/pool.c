@@ -145,21 +145,21 @@ static mynn_status pool_shape(mn_layer *l, const mn_shape *ins, int n_in)
         return mn_error(MYNN_ERR_ARG, "layer %d (%s): padding must be in 0..%d (half the window), got %d",
                         l->id + 1, name, l->kw / 2, l->pw);
     if (!ins) {
-        l->out_shape = (mn_shape){1, 1, 1};
+        l->out_shape = (mn_shape){1, 1, 1, 0};
         return MYNN_OK;
     }
     const mn_shape in = ins[0];
     if (l->dims == 1 && in.h != 1) return mn_shape_error(l, in, "is not C×L (height %d, expected 1)", in.h);
     if (in.h + 2 * l->ph < l->kh || in.w + 2 * l->pw < l->kw)
         return mn_shape_error(l, in, "is smaller than the %d×%d window (nothing left)", l->kh, l->kw);
-    l->out_shape = (mn_shape){in.c, mn_slide(in.h, l->kh, l->sh, l->ph), mn_slide(in.w, l->kw, l->sw, l->pw)};
+    l->out_shape = (mn_shape){in.c, mn_slide(in.h, l->kh, l->sh, l->ph), mn_slide(in.w, l->kw, l->sw, l->pw), 0};
     return MYNN_OK;
 }
 
 static mynn_status gap_shape(mn_layer *l, const mn_shape *ins, int n_in)
 {
     (void)n_in;
-    l->out_shape = (mn_shape){ins ? ins[0].c : 1, 1, 1};
+    l->out_shape = (mn_shape){ins ? ins[0].c : 1, 1, 1, 0};
     return MYNN_OK;
 }
 

@@ -5,7 +5,8 @@
 #include <strings.h>
 
 extern const mn_kind mn_dense_kind, mn_dropout_kind, mn_conv_kind, mn_maxpool_kind, mn_avgpool_kind,
-    mn_gap_kind, mn_flatten_kind, mn_batchnorm_kind, mn_activation_kind, mn_add_kind, mn_concat_kind;
+    mn_gap_kind, mn_flatten_kind, mn_batchnorm_kind, mn_activation_kind, mn_add_kind, mn_concat_kind,
+    mn_embedding_kind, mn_rnn_kind, mn_lstm_kind, mn_gru_kind;
 
 static const mn_kind *const g_kinds[] = {
     &mn_dense_kind,     /* MYNN_LAYER_DENSE */
@@ -19,6 +20,10 @@ static const mn_kind *const g_kinds[] = {
     &mn_activation_kind,/* MYNN_LAYER_ACTIVATION */
     &mn_add_kind,       /* MYNN_LAYER_ADD */
     &mn_concat_kind,    /* MYNN_LAYER_CONCAT */
+    &mn_embedding_kind, /* MYNN_LAYER_EMBEDDING */
+    &mn_rnn_kind,       /* MYNN_LAYER_RNN */
+    &mn_lstm_kind,      /* MYNN_LAYER_LSTM */
+    &mn_gru_kind,       /* MYNN_LAYER_GRU */
 };
 
 #define N_KINDS ((int)(sizeof g_kinds / sizeof *g_kinds))

@@ -50,6 +50,12 @@ static mynn_status take_inputs(const mynn_net *net, mn_layer *l, const int *src,
                             net->n_layers);
         l->src[j] = src[j];
         l->src_shape[j] = src[j] == MN_NET_INPUT ? net->in_shape : net->layers[src[j]].out_shape;
+        if (l->src_shape[j].t > 0 && !l->kind->reads_seq)
+            return mn_error(MYNN_ERR_SHAPE, "layer %d (%s): input %d (layer %d) is a sequence of %d steps of "
+                            "%d; %s does not read sequences (flatten, a recurrent layer without :seq, or a "
+                            "dense layer on every step may come before it)", l->id + 1, l->kind->name, j + 1,
+                            src[j] + 1, l->src_shape[j].t, l->src_shape[j].c * l->src_shape[j].h *
+                            l->src_shape[j].w, l->kind->name);
     }
     l->n_src = n_src;
     l->in_shape = l->src_shape[0];
@@ -65,7 +71,7 @@ mynn_status mn_net_append(mynn_net *net, mn_layer *l, const int *src, int n_src)
     mynn_status s = take_inputs(net, l, src, n_src);
     if (s) return s;
     if (net->syntax_only) {   /* one roomy shape: only the settings are checked */
-        for (int j = 0; j < n_src; j++) l->src_shape[j] = (mn_shape){1, 1, 1};
+        for (int j = 0; j < n_src; j++) l->src_shape[j] = (mn_shape){1, 1, 1, 0};
         l->in_shape = l->src_shape[0];
     }
     s = l->kind->shape(l, net->syntax_only ? NULL : l->src_shape, n_src);
@@ -212,7 +218,7 @@ mynn_status mynn_set_input_shape(mynn_net *net, int c, int h, int w)
     if (c < 1 || h < 1 || w < 1 || (long long)c * h * w != net->n_inputs)
         return mn_error(MYNN_ERR_SHAPE, "input shape %d×%d×%d does not match the %d inputs", c, h, w,
                         net->n_inputs);
-    net->in_shape = (mn_shape){c, h, w};
+    net->in_shape = (mn_shape){c, h, w, 0};
     net->in_dims = 2;
     return MYNN_OK;
 }

@@ -207,8 +207,10 @@ static void backward_run(mynn_net *net, const float *y, int n, float *dx_in, con
     float *g_last = net->gbuf + net->gofs[N - 1];
     const int fused = mn_loss_fused(net->loss, last->act);
     MN_TEAM_SOLO({
-        *loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, n, last->n_out);
-        mn_loss_grad(net->loss, last->act, last->out, y, n, last->n_out, g_last);
+        /* A sequence output: a row per step (cross-entropy over every step, averaged as PyTorch's) */
+        const int steps = mn_layer_steps(last);
+        *loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, n * steps, last->n_out / steps);
+        mn_loss_grad(net->loss, last->act, last->out, y, n * steps, last->n_out / steps, g_last);
     });
     if (!isfinite(*loss)) u = NULL;   /* diverged: the caller restores the epoch's start */
     for (int i = N - 1; i >= 0; i--) {

@@ -27,6 +27,8 @@ mynn_status mynn_layer_get_info(const mynn_net *net, int i, mynn_layer_info *inf
     info->out_shape[0] = l->out_shape.c;
     info->out_shape[1] = l->out_shape.h;
     info->out_shape[2] = l->out_shape.w;
+    info->in_steps = l->in_shape.t;
+    info->out_steps = l->out_shape.t;
     info->dims = l->dims;
     info->kernel[0] = l->kh;
     info->kernel[1] = l->kw;
@@ -64,7 +66,7 @@ float *mynn_layer_tensor(mynn_net *net, int i, const char *name, int *rank, size
 {
     if (!net || !name || !net->max_batch || i < 0 || i >= net->n_layers) return NULL;
     const mn_layer *l = &net->layers[i];
-    mn_tensor_desc d[4];
+    mn_tensor_desc d[MN_MAX_TENSORS];
     int nd = mn_layer_tensors(l, d);
     for (int k = 0; k < nd; k++) {
         if (strcmp(d[k].name, name) != 0) continue;
@@ -73,6 +75,13 @@ float *mynn_layer_tensor(mynn_net *net, int i, const char *name, int *rank, size
         return (d[k].buffer ? l->buf : l->param) + d[k].offset;
     }
     return NULL;
+}
+
+const char *mynn_layer_tensor_name(const mynn_net *net, int i, int k)
+{
+    if (!net || i < 0 || i >= net->n_layers || k < 0) return NULL;
+    mn_tensor_desc d[MN_MAX_TENSORS];
+    return k < mn_layer_tensors(&net->layers[i], d) ? d[k].name : NULL;
 }
 
 float *mynn_layer_weight(mynn_net *net, int i)

@@ -23,7 +23,7 @@ mynn_status mynn_create(mynn_net **out, int n_inputs)
     mynn_net *net = mn_calloc(1, sizeof *net, "network");
     if (!net) return MYNN_ERR_NOMEM;
     net->n_inputs = n_inputs;
-    net->in_shape = (mn_shape){n_inputs, 1, 1};
+    net->in_shape = (mn_shape){n_inputs, 1, 1, 0};
     net->loss = MYNN_LOSS_MSE;
     *out = net;
     return MYNN_OK;
@@ -229,6 +229,18 @@ int mn_find_nonfinite(const float *v, size_t n, size_t *at)
     return 0;
 }
 
+mynn_status mn_net_check_input(const mynn_net *net, const float *x, int n)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        const mn_layer *l = &net->layers[i];
+        if (l->kind->check_input && l->src[0] == MN_NET_INPUT) {
+            mynn_status s = l->kind->check_input(l, x, n, 0);
+            if (s) return s;
+        }
+    }
+    return MYNN_OK;
+}
+
 static mynn_status check_batch(const mynn_net *net, const char *fn, const void *x, int n)
 {
     if (!net) return mn_error(MYNN_ERR_NULL, "%s: net is NULL", fn);
@@ -303,6 +315,7 @@ static void predict_team(mynn_net *net, const float *x, int n, float *y, int nt,
 mynn_status mynn_predict(mynn_net *net, const float *x, int n, float *y)
 {
     mynn_status s = check_batch(net, "mynn_predict", x, n);
+    if (!s) s = mn_net_check_input(net, x, n);
     if (s) return s;
     if (!y) return mn_error(MYNN_ERR_NULL, "mynn_predict: output pointer is NULL");
     const size_t count = (size_t)n * net->n_inputs;
@@ -326,6 +339,7 @@ mynn_status mynn_compute_gradients(mynn_net *net, const float *x, const float *y
                                    float *loss)
 {
     mynn_status s = check_batch(net, "mynn_compute_gradients", x, n);
+    if (!s) s = mn_net_check_input(net, x, n);
     if (s) return s;
     if (!y) return mn_error(MYNN_ERR_NULL, "mynn_compute_gradients: target pointer is NULL");
     if (n > net->max_batch)
@@ -373,7 +387,8 @@ mynn_status mynn_loss_value(const mynn_net *net, const float *a, const float *y,
     if (!net->n_layers) return mn_error(MYNN_ERR_STATE, "mynn_loss_value: the network has no layers");
     if (n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_loss_value: n must be >= 1, got %d", n);
     const mn_layer *last = &net->layers[net->n_layers - 1];
-    *loss = (float)mn_loss_value(net->loss, last->act, NULL, a, y, n, last->n_out);
+    const int steps = mn_layer_steps(last);
+    *loss = (float)mn_loss_value(net->loss, last->act, NULL, a, y, n * steps, last->n_out / steps);
     return MYNN_OK;
 }
 

@@ -118,6 +118,10 @@ size_t mn_net_values(const mynn_net *net);
 mynn_status mn_net_copy(const mynn_net *src, int max_batch, mynn_net **out);
 /* Store a metadata pair (copied); replaces an existing key. */
 mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value);
+/* The nodes that read the network input as something other than numbers
+ * (an embedding's token ids) check n samples x: MYNN_ERR_ARG naming the
+ * first sample, position and value they cannot read. */
+mynn_status mn_net_check_input(const mynn_net *net, const float *x, int n);
 /* Non-zero if any of the n floats is NaN or infinite; *at receives the index. */
 int mn_find_nonfinite(const float *v, size_t n, size_t *at);
 

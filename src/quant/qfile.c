@@ -18,7 +18,7 @@
 static size_t n_float_tensors(const mynn_qnet *q)
 {
     size_t n = 0;
-    mn_tensor_desc d[4];
+    mn_tensor_desc d[MN_MAX_TENSORS];
     for (int i = 0; i < q->net->n_layers; i++)
         if (!q->q[i]) n += (size_t)mn_layer_tensors(&q->net->layers[i], d);
     return n;
@@ -28,7 +28,7 @@ static size_t n_float_tensors(const mynn_qnet *q)
  * [F, C, kh, kw] or conv1d [F, C, k]), as the float file stores it. */
 static int weight_dims(const mn_layer *l, uint64_t dims[4])
 {
-    mn_tensor_desc d[4];
+    mn_tensor_desc d[MN_MAX_TENSORS];
     mn_layer_tensors(l, d);
     for (int j = 0; j < d[0].rank; j++) dims[j] = (uint64_t)d[0].dims[j];
     return d[0].rank;
@@ -114,7 +114,7 @@ mynn_status mynn_qnet_save(const mynn_qnet *q, const char *path)
     }
     for (int i = 0; i < net->n_layers; i++) {   /* a node in float: its float tensors */
         const mn_layer *l = &net->layers[i];
-        mn_tensor_desc d[4];
+        mn_tensor_desc d[MN_MAX_TENSORS];
         if (q->q[i]) continue;
         for (int j = 0; j < mn_layer_tensors(l, d); j++, k++) {
             tensor_name(names[k], sizeof names[k], i, d[j].name);
@@ -186,7 +186,7 @@ static mynn_status read_layer(mn_st_file *f, const char *path, const mn_layer *f
  * norm's variance >= 0, as training leaves it). */
 static mynn_status read_float_layer(mn_st_file *f, const char *path, mn_layer *l)
 {
-    mn_tensor_desc d[4];
+    mn_tensor_desc d[MN_MAX_TENSORS];
     mynn_status s = MYNN_OK;
     for (int j = 0; j < mn_layer_tensors(l, d) && !s; j++) {
         char name[48];

@@ -83,7 +83,7 @@ static mynn_status check_dataset(const mynn_net *net, const mynn_dataset *ds, co
     if (mn_find_nonfinite(ds->y, (size_t)ds->n * k, &at))
         return mn_error(MYNN_ERR_NUMERIC, "mynn_fit: %s sample %zu target %zu is not finite",
                         what, at / k, at % k);
-    return MYNN_OK;
+    return mn_net_check_input(net, ds->x, ds->n);
 }
 
 static mynn_status check_schedule(const mynn_schedule *s)

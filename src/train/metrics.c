@@ -72,6 +72,8 @@ mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds, const m
     if (mn_find_nonfinite(ds->y, (size_t)ds->n * k, &at))
         return mn_error(MYNN_ERR_NUMERIC, "mynn_evaluate: target of sample %zu is not finite",
                         at / k);
+    mynn_status bad_ids = mn_net_check_input(net, ds->x, ds->n);
+    if (bad_ids) return bad_ids;
 
     /* Confusion: n_classes × n_classes (or the outputs' classes when the
      * dataset does not say); samples whose class is outside are left out. */
@@ -88,7 +90,8 @@ mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds, const m
         int c = hi - done < net->max_batch ? hi - done : net->max_batch;
         const float *x = ds->x + (size_t)done * d, *y = ds->y + (size_t)done * k;
         const float *a = mn_forward(net, x, c, 0);
-        loss += mn_loss_value(net->loss, last->act, last->cache, a, y, c, k) * c;
+        const int steps = mn_layer_steps(last);
+        loss += mn_loss_value(net->loss, last->act, last->cache, a, y, c * steps, k / steps) * c;
         for (size_t i = 0; i < (size_t)c * k; i++) {
             double e = (double)a[i] - y[i];
             se += e * e;
