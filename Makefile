@@ -5,6 +5,8 @@
 #   make demo            the main job (see README)
 #   make demo-cnn        a CNN with batch norm on Fashion-MNIST
 #   make demo-resnet     a small ResNet with augmentation on Fashion-MNIST (about 20 minutes)
+#   make demo-lstm       Fashion-MNIST rows as sequences through an LSTM
+#   make demo-text       a character-level LSTM language model of Debian's fortunes, then generated text
 #   make bench           benchmarks (bench/RESULTS.md; BENCH_QUICK=1: a quick check, docs/bench.md)
 #   make bench-small     mynn's defaults against FANN and scikit-learn on 21 public tables
 #                        (docs/small-data.md; needs libfann-dev, python3-sklearn,
@@ -110,10 +112,16 @@ STATIC  := $(BUILD)/libmynn.a
 SHARED  := $(BUILD)/libmynn.so
 TOOL    := $(BUILD)/mynn
 
-.PHONY: all lib test test-run test-arm valgrind demo demo-cnn demo-resnet bench bench-small install clean \
+.PHONY: all lib test test-run test-arm valgrind demo demo-cnn demo-resnet demo-lstm demo-text bench bench-small install clean \
         fuzz fuzz-build test-mpi bench-mpi FORCE onnxruntime test-python install-python
 all: lib $(TOOL) $(EXAMPLES)
 lib: $(STATIC) $(SHARED)
+
+# The recurrent cells' gate arithmetic (src/layers/recurrent.h) becomes vector
+# code only when float compares may be if-converted: values are unchanged,
+# only floating-point exception flags (which nothing reads) may differ.
+CELL_OBJ := $(BUILD)/src/layers/lstm.o $(BUILD)/src/layers/gru.o $(BUILD)/src/layers/rnn.o
+$(CELL_OBJ): CFLAGS += -fno-trapping-math
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -239,6 +247,12 @@ demo-cnn: all
 demo-resnet: all
 	@sh examples/demo_resnet.sh $(TOOL)
 
+demo-lstm: all
+	@sh examples/demo_lstm.sh $(TOOL)
+
+demo-text: all
+	@sh examples/demo_text.sh $(TOOL)
+
 bench: all
 	@sh bench/run.sh
 
@@ -276,7 +290,7 @@ onnxruntime:
 	    echo "make onnxruntime: npm could not install onnxruntime-node; its tests will skip"
 
 # Fuzzing (clang + libFuzzer): FUZZ_TIME seconds per target (default 60).
-FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint qmodel npy
+FUZZ_TARGETS := csv fann idx safetensors layers dataset checkpoint qmodel npy text
 FUZZ_BIN := $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_TIME ?= 60

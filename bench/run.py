@@ -36,6 +36,7 @@ STREAM_SECONDS = "0.05" if QUICK else "0.3"
 T_GEMM = "GEMM: GFLOP/s, ours vs OpenBLAS"
 T_CNN = "CNN on Fashion-MNIST (issue 8)"
 T_RES = "ResNet on Fashion-MNIST (issue 17)"
+T_SEQ = "Sequences: LSTM, GRU and a character language model (issue 18)"
 T_MLP = "MLP 784-256-128-10 on Fashion-MNIST (ReLU, softmax + CE, Adam)"
 T_INF = "Inference"
 T_RATE = "Achieved rate"
@@ -1018,6 +1019,106 @@ def cnn_only(resnet=False):
     return 0
 
 
+SEQ_SAMPLES = int(os.environ.get("SEQ_SAMPLES", "640" if QUICK else "6400"))
+SEQ_STEPS = int(os.environ.get("SEQ_STEPS", "5" if QUICK else "40"))
+CORPUS = os.path.join(ROOT, "build", "fortunes.txt")
+
+
+def seq_flops_rows(cell):
+    """Training FLOPs of one Fashion-MNIST-rows epoch: per step and sample
+    the input and recurrent products (G·H × (28 + H)), forward, dW and dX,
+    2 FLOPs per multiply-add; the head is negligible."""
+    g = 4 if cell == "lstm" else 3
+    return 3 * 2 * 60000 * 28 * g * 128 * (28 + 128)
+
+
+def seq_flops_text_step(vocab):
+    """Training FLOPs of one language-model step (32 × 64 characters):
+    the LSTM (4·256 × (64 + 256)) and the per-step head (256 × vocab)."""
+    return 3 * 2 * 32 * 64 * (4 * 256 * (64 + 256) + 256 * vocab)
+
+
+def seq_part(h, torch_ok, best):
+    """The sequence table: rows LSTM and GRU, the language model's training
+    step and its generation at batch 1, ours against PyTorch, interleaved."""
+    if not os.path.exists(CORPUS):
+        names = sorted(n for n in os.listdir("/usr/share/games/fortunes") if "." not in n)
+        with open(CORPUS, "wb") as f:
+            for n in names:
+                f.write(open(os.path.join("/usr/share/games/fortunes", n), "rb").read())
+    rows = {}
+    figs = {k: ([], []) for k in ("lstm", "gru", "text", "gen")}
+    vocab = 0
+    for _ in range(RUNS):
+        for cell in ("lstm", "gru"):
+            f, _ = run(["build/bench/bench_seq", "rows", cell, str(THREADS), str(SEQ_SAMPLES)],
+                       {"OMP_NUM_THREADS": str(THREADS)})
+            figs[cell][0].append(float(f["epoch_s"]))
+            if torch_ok:
+                f, _ = run([TORCH, "bench/torch_seq.py", "--task", "rows", "--cell", cell, "--threads",
+                            str(THREADS), "--samples", str(SEQ_SAMPLES)], {})
+                figs[cell][1].append(float(f["epoch_s"]))
+        f, _ = run(["build/bench/bench_seq", "text", CORPUS, str(THREADS), str(SEQ_STEPS)],
+                   {"OMP_NUM_THREADS": str(THREADS)})
+        figs["text"][0].append(float(f["step_ms"]))
+        vocab = int(f["vocab"])
+        if torch_ok:
+            f, _ = run([TORCH, "bench/torch_seq.py", "--task", "text", "--threads", str(THREADS), "--steps",
+                        str(SEQ_STEPS)], {})
+            figs["text"][1].append(float(f["step_ms"]))
+        f, _ = run(["build/bench/bench_seq", "gen", CORPUS, "1", "3000"], {"OMP_NUM_THREADS": "1"})
+        figs["gen"][0].append(float(f["gen_chars_s"]))
+        if torch_ok:
+            f, _ = run([TORCH, "bench/torch_seq.py", "--task", "gen", "--threads", "1", "--chars", "1000"], {})
+            figs["gen"][1].append(float(f["gen_chars_s"]))
+    m = {k: (med(a), med(b) if b else 0.0) for k, (a, b) in figs.items()}
+    w = [f"Measured on {time.strftime('%Y-%m-%d')} by `SEQ_ONLY=1 make bench`, {THREADS} threads (generation: 1), "
+         f"Adam, median of {RUNS}, ours and PyTorch interleaved. Commands: `build/bench/bench_seq rows lstm|gru "
+         f"{THREADS} {SEQ_SAMPLES}`, `build/bench/bench_seq text build/fortunes.txt {THREADS} {SEQ_STEPS}`, "
+         f"`build/bench/bench_seq gen build/fortunes.txt 1 3000` against `bench/torch_seq.py --task rows|text|gen` "
+         f"(the same models, data and batch sizes). Rows: {SEQ_SAMPLES} samples timed, scaled to 60,000. "
+         f"The fraction is of our GEMM's best rate on this CPU ({best:.0f} GFLOP/s).\n",
+         "| task | ours | PyTorch | ratio | ours GFLOP/s | of our GEMM |", "|---|---:|---:|---:|---:|---:|"]
+    for cell in ("lstm", "gru"):
+        o, t = m[cell]
+        rate = seq_flops_rows(cell) / o / 1e9
+        w.append(f"| Fashion-MNIST rows, {cell.upper()} 128, batch 64: s/epoch | {o:.2f} | "
+                 f"{t:.2f} | {t / o if t else 0:.2f}x | {rate:.0f} | {rate / best if best else 0:.0%} |")
+    o, t = m["text"]
+    rate = seq_flops_text_step(vocab) / (o / 1000) / 1e9
+    w.append(f"| character LM (embedding 64, LSTM 256, {vocab} symbols), batch 32 × 64: ms/step | {o:.1f} | {t:.1f} | "
+             f"{t / o if t else 0:.2f}x | {rate:.0f} | {rate / best if best else 0:.0%} |")
+    w.append(f"| the same, characters/s | {32 * 64 / (o / 1000):,.0f} | {32 * 64 / (t / 1000) if t else 0:,.0f} | "
+             f"{t / o if t else 0:.2f}x | | |")
+    o, t = m["gen"]
+    w.append(f"| generation at batch 1 (ours: mynn_stream_step; PyTorch: a Python loop carrying the state): "
+             f"characters/s | {o:,.0f} | {t:,.0f} | {o / t if t else 0:.2f}x | | |")
+    w.append("")
+    w.append("| target (issue 18) | measured | met |")
+    w.append("|---|---|:-:|")
+    for cell in ("lstm", "gru"):
+        o, t = m[cell]
+        w.append(f"| rows {cell.upper()} >= 2.5x PyTorch | {t / o if t else 0:.2f}x | {'yes' if t and t / o >= 2.5 else 'no'} |")
+    o, t = m["text"]
+    w.append(f"| character LM >= 2.5x PyTorch | {t / o if t else 0:.2f}x | {'yes' if t and t / o >= 2.5 else 'no'} |")
+    o, t = m["gen"]
+    w.append(f"| generation >= 5x PyTorch's loop | {o / t if t else 0:.2f}x | {'yes' if t and o / t >= 5 else 'no'} |")
+    h[T_SEQ] = "\n".join(w)
+
+
+def seq_only():
+    """SEQ_ONLY=1: the sequence part of this CPU's section."""
+    src = OUT if os.path.exists(OUT) else BASE
+    old = open(src).read() if os.path.exists(src) else ""
+    mine = [b for t, b in split(old, 2)[1] if t == f"CPU: {cpu_model()}"]
+    best = gemm_best(mine[0])[0] if mine else 0.0
+    h = {}
+    seq_part(h, have_torch(), best)
+    write_results(None, h)
+    print(h[T_SEQ])
+    return 0
+
+
 def selftest():
     """`bench/run.py --selftest`: the splice keeps what a run does not write
     (other CPUs' sections, hand-written parts, the MPI section last)."""
@@ -1052,4 +1153,6 @@ if __name__ == "__main__":
         sys.exit(selftest())
     if os.environ.get("RESNET_ONLY") == "1":
         sys.exit(cnn_only(resnet=True))
+    if os.environ.get("SEQ_ONLY") == "1":
+        sys.exit(seq_only())
     sys.exit(cnn_only() if os.environ.get("CNN_ONLY") == "1" else main())

@@ -7,6 +7,8 @@
 #include <math.h>
 #include <string.h>
 
+const char *const cli_optional_values[] = {"utf8", "bytes", NULL};
+
 cli_opt *cli_find(cli_opt *opts, const char *name)
 {
     for (cli_opt *o = opts; o->name; o++)
@@ -48,6 +50,18 @@ int cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts,
         if (!o) {
             cli_error("%s: unknown option \"%.*s\" (try mynn %s --help)", cmd, (int)len, a, cmd);
             return CLI_USAGE;
+        }
+        if (o->has_value == 2) {   /* a flag, or one of its choices */
+            const char *next = eq ? eq + 1 : i + 1 < argc ? argv[i + 1] : NULL;
+            int ok = 0;
+            for (const char *const *c = cli_optional_values; next && *c; c++) ok |= !strcmp(next, *c);
+            if (eq && !ok) {
+                cli_error("%s: option %s: unknown value \"%s\"", cmd, o->name, eq + 1);
+                return CLI_USAGE;
+            }
+            o->value = ok ? next : "1";
+            i += ok && !eq;
+            continue;
         }
         if (!o->has_value) {
             if (eq) {

@@ -34,9 +34,14 @@ void cli_error_unsilence(void);
 /* ---- options (args.c) -------------------------------------------------- */
 typedef struct cli_opt {
     const char *name;     /* "--lr" */
-    int has_value;        /* 1: takes a value ("--lr 0.1" or "--lr=0.1") */
+    int has_value;        /* 1: takes a value ("--lr 0.1" or "--lr=0.1"); 2: a flag that
+                             may take one of cli_optional_values ("--text bytes") */
     const char *value;    /* the last value given (or "1" for a flag); NULL if absent */
 } cli_opt;
+
+/* The words an option with has_value 2 takes as its value when one
+ * follows it: --text's utf8 and bytes. */
+extern const char *const cli_optional_values[];
 
 /* Parse argv[0..argc) (argv[0] is the subcommand's first argument) against
  * opts (terminated by a NULL name).  Positional arguments go to pos[] (at most
@@ -211,5 +216,14 @@ int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+
+/* ---- text data (text.c) ----------------------------------------------------- */
+/* path's text (a file or a folder) read, its vocabulary and token ids
+ * (free() them); errors printed. */
+int cli_text_load(const char *path, int bytes, mynn_vocab **vocab, float **ids, size_t *n_ids);
+int cli_text_encode_file(const char *path, const mynn_vocab *vocab, float **ids, size_t *n_ids);
+/* --layers with "vocab" fields replaced by the vocabulary's size (free()). */
+char *cli_text_spec(const char *spec, int vocab);
 
 #endif

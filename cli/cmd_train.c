@@ -39,8 +39,10 @@ static const char help[] =
     "                       [:pad=P|same], conv1d:F:K[...], maxpool:K[:stride=S]\n"
     "                       [:pad=P], avgpool:K, maxpool1d:K, avgpool1d:K, gap,\n"
     "                       flatten, batchnorm, dropout:R, an activation name (relu),\n"
-    "                       add[:ACT], concat; blocks res(A|B)[:ACT] (A + B, B\n"
-    "                       absent: the input), cat(A|B|...), (A)xN; as=NAME and\n"
+    "                       add[:ACT], concat, embedding:V:E, lstm:H[:seq][:bi],\n"
+    "                       gru:H[...], rnn:H[...][:relu]; blocks res(A|B)[:ACT]\n"
+    "                       (A + B, B absent: the input), cat(A|B|...), (A)xN;\n"
+    "                       as=NAME and\n"
     "                       from=NAME+NAME on any item (docs/cli.md)\n"
     "  --loss NAME          mse, bce or ce (default: ce after softmax, bce after\n"
     "                       sigmoid, else mse)\n"
@@ -51,6 +53,14 @@ static const char help[] =
     "  --from MODEL         start from a saved model (its architecture wins;\n"
     "                       --layers, if given, must match; keeps its normalisation\n"
     "                       unless --normalize is given)\n"
+    "  --text [utf8|bytes]  DATA is text (a file, or a folder of files read in\n"
+    "                       name order) for a character-level language model:\n"
+    "                       its UTF-8 characters (or bytes) are token ids, \"vocab\"\n"
+    "                       in --layers is their count, the model keeps the\n"
+    "                       vocabulary (mynn generate); --val F holds out the\n"
+    "                       text's tail; losses are nats per character\n"
+    "  --seq T              --text: windows of T characters (default 64), each\n"
+    "                       step's target the next character\n"
     ;
 /* In two parts: C99 compilers need not take literals over 4095 characters. */
 static const char help_rest[] =
@@ -345,6 +355,13 @@ typedef struct train_args {
     mynn_fit_options fo;
     mynn_load_options lo;
     cli_fann fann;            /* --recipe fann */
+    /* --text: the text's vocabulary and token ids, --seq, and --layers
+     * with "vocab" replaced by its size */
+    int text, text_bytes, seq;
+    mynn_vocab *vocab;
+    float *ids;
+    size_t n_ids;
+    char *text_spec;
     char ckpt[4200];
 } train_args;
 
@@ -352,6 +369,71 @@ typedef struct train_args {
 typedef struct train_sets {
     mynn_dataset *train, *val, *test;
 } train_sets;
+
+/* --text [utf8|bytes] and --seq T: the text read now (its vocabulary
+ * sizes --layers' "vocab" fields), cut into windows by load_datasets. */
+static int parse_text_options(cli_opt *opts, train_args *a)
+{
+    const char *v = cli_value(opts, "--text");
+    a->seq = 64;
+    if (!v) {
+        if (cli_value(opts, "--seq")) {
+            cli_error("--seq: only with --text (a sequence's steps are --shape TxF's T otherwise)");
+            return CLI_USAGE;
+        }
+        return CLI_OK;
+    }
+    a->text = 1;
+    a->text_bytes = !strcmp(v, "bytes");
+    if ((v = cli_value(opts, "--seq")) && cli_int("--seq", v, 1, MYNN_MAX_TEXT_SEQ, &a->seq)) return CLI_USAGE;
+    if (a->test_path) {
+        cli_error("--test: not with --text (hold out the text's tail with --val)");
+        return CLI_USAGE;
+    }
+    if (a->from) {
+        cli_error("--from: not with --text yet");
+        return CLI_USAGE;
+    }
+    if (cli_text_load(a->data_path, a->text_bytes, &a->vocab, &a->ids, &a->n_ids)) return CLI_FAIL;
+    if (a->spec) {
+        if (!(a->text_spec = cli_text_spec(a->spec, mynn_vocab_size(a->vocab)))) {
+            cli_error("out of memory");
+            return CLI_FAIL;
+        }
+        a->spec = a->text_spec;
+    }
+    return CLI_OK;
+}
+
+static int text_done(train_args *a, int rc)
+{
+    mynn_vocab_free(a->vocab);
+    free(a->ids);
+    free(a->text_spec);
+    a->vocab = NULL;
+    a->ids = NULL;
+    a->text_spec = NULL;
+    return rc;
+}
+
+/* --text: windows of the text (the validation set its tail, or --val FILE). */
+static int load_text_sets(train_args *a, train_sets *d)
+{
+    mynn_status s = mynn_text_dataset(a->ids, a->n_ids, a->seq, a->val_path ? 0.0 : a->val_frac, &d->train,
+                                       a->val_path ? NULL : &d->val);
+    if (!s && a->val_path) {
+        float *vids = NULL;
+        size_t nv = 0;
+        if (cli_text_encode_file(a->val_path, a->vocab, &vids, &nv)) return CLI_FAIL;
+        s = mynn_text_dataset(vids, nv, a->seq, 0.0, &d->val, NULL);
+        free(vids);
+    }
+    if (s) {
+        cli_lib_error("%s", a->data_path);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
 
 /* --loss, --init, --normalize. */
 static int parse_model_options(cli_opt *opts, train_args *a)
@@ -619,6 +701,7 @@ static int check_like_train(const mynn_dataset *ds, const char *path, const mynn
  * validation set (--val DATA, or a fraction split off DATA). */
 static int load_datasets(train_args *a, train_sets *d, const mynn_net *from)
 {
+    if (a->text) return load_text_sets(a, d);
     mynn_load_options *lo = &a->lo;
     if (lo->n_targets == 0 && a->k_spec >= 2) lo->n_classes = a->k_spec;
     /* --from with an encoding: the data goes through it; else DATA's
@@ -702,8 +785,12 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
             cli_lib_error("cannot build the network");
             return CLI_FAIL;
         }
-        if (set_normalisation(*net, train, a->norm ? a->norm : a->fann.on ? "none" : "scale"))
+        if (set_normalisation(*net, train, a->norm ? a->norm : a->fann.on || a->text ? "none" : "scale"))
             return CLI_FAIL;
+        if (a->text && mynn_set_vocab(*net, a->vocab)) {
+            cli_lib_error("%s: the vocabulary", a->data_path);
+            return CLI_FAIL;
+        }
         if (a->fann.on && cli_fann_init(&a->fann, *net, train, a->fo.seed)) return CLI_FAIL;
         if (train->encoding && mynn_set_encoding(*net, train->encoding)) {
             cli_lib_error("%s: the feature encoding", a->data_path);
@@ -735,8 +822,13 @@ static void report_start(const train_args *a, const train_sets *d, mynn_net *net
     if (a->quiet) return;
     size_t np = 0;
     mynn_params(net, &np);
-    printf("training on %d samples (%d inputs, ", d->train->n, d->train->n_inputs);
-    if (d->train->n_classes > 0) printf("%d classes)", d->train->n_classes);
+    if (a->text)
+        printf("training on %d windows of %d characters (a vocabulary of %d), ", d->train->n, a->seq,
+               mynn_vocab_size(a->vocab));
+    else
+        printf("training on %d samples (%d inputs, ", d->train->n, d->train->n_inputs);
+    if (a->text) printf("loss in nats per character");
+    else if (d->train->n_classes > 0) printf("%d classes)", d->train->n_classes);
     else printf("%d targets)", d->train->n_outputs);
     if (d->val) printf(", validating on %d", d->val->n);
     if (d->test) printf(", testing on %d", d->test->n);
@@ -876,7 +968,7 @@ int cmd_train(int argc, char **argv)
         {"--patience", 1, NULL}, {"--no-shuffle", 0, NULL}, {"--from", 1, NULL},
         {"--save", 1, NULL}, {"--log", 1, NULL}, {"--plot", 1, NULL}, {"--quiet", 0, NULL},
         {"--checkpoint", 1, NULL}, {"--resume", 0, NULL}, {"--mpi-timeout", 1, NULL},
-        {"--augment", 1, NULL},
+        {"--augment", 1, NULL}, {"--text", 2, NULL}, {"--seq", 1, NULL},
         CLI_DATA_OPTS, CLI_FANN_OPTS, {NULL, 0, NULL}};
     const char *pos[1];
     /* Under mpirun every rank parses the same arguments: rank 0 reports. */
@@ -913,8 +1005,8 @@ int cmd_train(int argc, char **argv)
     }
     if ((rc = cli_fann_parse(opts, &a.fann)) || (rc = parse_optim_options(opts, &a)) ||
         (rc = parse_model_options(opts, &a)) || (rc = parse_run_options(opts, &a)) ||
-        (a.spec && (rc = check_layers(&a))))
-        return rc;
+        (rc = parse_text_options(opts, &a)) || (a.spec && (rc = check_layers(&a))))
+        return text_done(&a, rc);
     if (rank > 0) {
         cli_error_unsilence();
         a.quiet = 1;
@@ -947,5 +1039,5 @@ int cmd_train(int argc, char **argv)
     mynn_dataset_free(d.val);
     mynn_dataset_free(d.test);
     mynn_free(net);
-    return cli_dist_end(rc);
+    return cli_dist_end(text_done(&a, rc));
 }

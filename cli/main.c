@@ -61,6 +61,7 @@ static const char usage[] =
     "  info MODEL                           layers, parameters, loss, normalisation\n"
     "  export MODEL OUT [--format onnx|c]   the model as ONNX, or standalone C99 code (--format c --out DIR)\n"
     "  quantize MODEL --calib DATA --out F  int8 model (post-training quantisation)\n"
+    "  generate MODEL --prompt TEXT         text from a language model (train --text)\n"
     "\n"
     "Options: -h, --help (also after a command), --version.\n"
     "Exit status: 0 success, 1 runtime failure (bad data or model file, training\n"
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
      * the save is reported and rolled back, not killed silently. */
     signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
-        cli_error("no command given (train, eval, predict, info, export, quantize; try mynn --help)");
+        cli_error("no command given (train, eval, predict, info, export, quantize, generate; try mynn --help)");
         return CLI_USAGE;
     }
     const char *cmd = argv[1];
@@ -96,11 +97,12 @@ int main(int argc, char **argv)
     else if (!strcmp(cmd, "info")) rc = cmd_info(argc - 2, argv + 2);
     else if (!strcmp(cmd, "export")) rc = cmd_export(argc - 2, argv + 2);
     else if (!strcmp(cmd, "quantize")) rc = cmd_quantize(argc - 2, argv + 2);
+    else if (!strcmp(cmd, "generate")) rc = cmd_generate(argc - 2, argv + 2);
     else if (cmd[0] == '-') {
         cli_error("unknown option \"%s\" (try mynn --help)", cmd);
         rc = CLI_USAGE;
     } else {
-        cli_error("unknown command \"%s\" (train, eval, predict, info, export, quantize; try mynn --help)", cmd);
+        cli_error("unknown command \"%s\" (train, eval, predict, info, export, quantize, generate; try mynn --help)", cmd);
         rc = CLI_USAGE;
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {

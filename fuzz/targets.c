@@ -101,6 +101,47 @@ int fuzz_npy(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* The text loader: byte 0 picks bytes or UTF-8 and the window length; the
+ * rest is the text.  Its vocabulary is built, the text encoded and decoded
+ * back (the same bytes when valid), windows cut, and the vocabulary stored
+ * in a net's metadata and read back. */
+int fuzz_text(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    const int bytes = data[0] & 1, seq = 1 + (data[0] >> 1);
+    const char *text = (const char *)data + 1;
+    const size_t len = size - 1;
+    mynn_vocab *v = NULL, *back = NULL;
+    if (mynn_vocab_build(text, len, bytes, &v) != MYNN_OK) return 0;
+    float *ids = malloc((len ? len : 1) * sizeof *ids);
+    char *round = malloc(4 * len + 1);
+    size_t n = 0, at = 0;
+    if (ids && round && mynn_vocab_encode(v, text, len, ids, &n) == MYNN_OK) {
+        for (size_t i = 0; i < n; i++) {
+            char ch[5];
+            int k = mynn_vocab_decode(v, (int)ids[i], ch);
+            memcpy(round + at, ch, (size_t)k);
+            at += (size_t)k;
+        }
+        if (at != len || memcmp(round, text, len)) abort();   /* the round trip must be exact */
+        mynn_dataset *tr = NULL, *va = NULL;
+        if (mynn_text_dataset(ids, n, seq, 0.25, &tr, &va) == MYNN_OK) {
+            mynn_dataset_free(tr);
+            mynn_dataset_free(va);
+        }
+    }
+    mynn_net *net = NULL;
+    if (mynn_create(&net, 1) == MYNN_OK && mynn_set_vocab(net, v) == MYNN_OK &&
+        mynn_get_vocab(net, &back) == MYNN_OK && mynn_vocab_size(back) != mynn_vocab_size(v))
+        abort();
+    mynn_free(net);
+    mynn_vocab_free(back);
+    mynn_vocab_free(v);
+    free(ids);
+    free(round);
+    return 0;
+}
+
 int fuzz_fann(const uint8_t *data, size_t size)
 {
     char *s = text_copy(data, size);

@@ -291,6 +291,11 @@ MYNN_API mynn_status mynn_loss_value(const mynn_net *net, const float *a, const 
 /* Introspection. */
 MYNN_API int    mynn_n_inputs(const mynn_net *net);
 MYNN_API int    mynn_n_outputs(const mynn_net *net);   /* 0 before any layer */
+/* Floats of one sample's targets: n_outputs, except for a network whose
+ * output is a sequence of T steps under a softmax and cross-entropy (a
+ * language model): T class ids, one per step (integers stored as floats,
+ * as PyTorch's CrossEntropyLoss takes class indices). */
+MYNN_API int    mynn_n_targets(const mynn_net *net);
 MYNN_API int    mynn_n_layers(const mynn_net *net);
 MYNN_API int    mynn_max_batch(const mynn_net *net);   /* 0 before build */
 MYNN_API mynn_loss mynn_get_loss(const mynn_net *net);
@@ -479,6 +484,64 @@ MYNN_API mynn_status mynn_get_encoding(const mynn_net *net, mynn_encoding **out)
  * shuffle into a new dataset *val; ds keeps the rest. */
 MYNN_API mynn_status mynn_dataset_split(mynn_dataset *ds, float fraction, uint64_t seed,
                                         mynn_dataset **val);
+
+/* ------------------------------------------------------------------------ */
+/* Text: character-level language models (src/io/text.c)                      */
+/* ------------------------------------------------------------------------ */
+/* A vocabulary: the symbols a text holds, sorted, symbol k being token id
+ * k: UTF-8 code points, or (bytes) the 256 byte values. */
+typedef struct mynn_vocab mynn_vocab;
+/* A file's text, or every file of a folder in sorted order, read whole
+ * (*text NUL-terminated; free() it).  An empty text is MYNN_ERR_ARG. */
+MYNN_API mynn_status mynn_read_text(const char *path, char **text, size_t *len);
+/* The vocabulary of text's len bytes.  Invalid UTF-8 (without bytes) is
+ * MYNN_ERR_FORMAT naming the byte offset. */
+MYNN_API mynn_status mynn_vocab_build(const char *text, size_t len, int bytes, mynn_vocab **out);
+MYNN_API int  mynn_vocab_size(const mynn_vocab *v);
+MYNN_API int  mynn_vocab_is_bytes(const mynn_vocab *v);
+MYNN_API void mynn_vocab_free(mynn_vocab *v);
+/* Text to token ids (ids may be NULL to count them; *n receives the
+ * count).  A symbol outside the vocabulary is MYNN_ERR_ARG naming it and
+ * its byte offset. */
+MYNN_API mynn_status mynn_vocab_encode(const mynn_vocab *v, const char *text, size_t len, float *ids,
+                                       size_t *n);
+/* Token id to its bytes (UTF-8, NUL-terminated); returns their count, 0
+ * for an id outside the vocabulary. */
+MYNN_API int mynn_vocab_decode(const mynn_vocab *v, int id, char out[5]);
+/* The vocabulary in a net's metadata ("text_mode", "text_vocab"), saved
+ * with the model; mynn_get_vocab gives MYNN_ERR_STATE when there is none. */
+MYNN_API mynn_status mynn_set_vocab(mynn_net *net, const mynn_vocab *v);
+MYNN_API mynn_status mynn_get_vocab(const mynn_net *net, mynn_vocab **out);
+/* Training windows of a token stream: sample w has inputs ids[w·seq ..
+ * w·seq + seq) and targets one further (the next symbol of each step:
+ * mynn_n_targets of a language model), windows side by side; the last
+ * val_frac of the windows (0 <= val_frac < 1; val may be NULL) is *val.
+ * seq longer than the text is MYNN_ERR_ARG. */
+#define MYNN_MAX_TEXT_SEQ 65536
+/* Streaming inference of a sequence model (an embedding or a recurrent
+ * layer reading the input; no bidirectional layer, no input transform):
+ * *stream is a copy of net, built for batch 1, that takes one step of the
+ * input at a time (one token id, or F features), its recurrent layers
+ * carrying their state from one mynn_stream_step to the next, and gives
+ * the outputs the model would give for the sequence so far (a model with
+ * :seq layers: the last step's).  mynn_stream_reset zeroes the state
+ * (also done at creation).  Free the stream with mynn_free. */
+MYNN_API mynn_status mynn_stream_create(const mynn_net *net, mynn_net **stream);
+MYNN_API mynn_status mynn_stream_reset(mynn_net *stream);
+MYNN_API mynn_status mynn_stream_step(mynn_net *stream, const float *x_t, float *y_t);
+/* Text from a language model with a vocabulary (mynn_set_vocab): the
+ * prompt (NULL or "": the vocabulary's first symbol) fed through a stream
+ * of net, then length symbols drawn one at a time from its softmax at
+ * temperature (0: the most likely) among the top_k most likely (0: all),
+ * from the random stream seed, each fed back.  emit receives each drawn
+ * symbol's bytes as it is drawn (not the prompt's); its non-zero return
+ * stops early.  A prompt symbol outside the vocabulary is MYNN_ERR_ARG
+ * naming it. */
+typedef int (*mynn_emit_fn)(const char *bytes, int n, void *user);
+MYNN_API mynn_status mynn_generate(const mynn_net *net, const char *prompt, int length, float temperature,
+                                   int top_k, uint64_t seed, mynn_emit_fn emit, void *user);
+MYNN_API mynn_status mynn_text_dataset(const float *ids, size_t n_ids, int seq, double val_frac,
+                                       mynn_dataset **train, mynn_dataset **val);
 
 /* ------------------------------------------------------------------------ */
 /* Optimizers and learning-rate schedules                                    */

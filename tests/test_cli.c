@@ -1210,6 +1210,54 @@ static void test_fashion_mnist(void)
     mynn_dataset_free(ds);
 }
 
+/* --text: a small language model trained, saved and generating; the
+ * errors of text data and of generate. */
+static void test_text(void)
+{
+    char text[4096] = "";
+    for (int i = 0; i < 60; i++) strcat(text, i % 2 ? "the cat sat. " : "a dog ran. ");
+    write_file("story.txt", text);
+    write_file("empty.txt", "");
+    write_file("short.txt", "abc");
+    write_file("bad.txt", "ok\xff\n");
+    const char *L = "embedding:vocab:8,gru:16:seq,vocab:softmax";
+    result r = run("train", "story.txt", "--text", "--seq", "16", "--layers", L, "--optimizer", "adam", "--lr",
+                   "0.02", "--epochs", "8", "--batch", "8", "--val", "0.2", "--save", "lm.st", "--quiet", NULL);
+    CHECK(r.rc == 0 && exists("lm.st"), "train --text: rc %d (%s)", r.rc, r.err);
+    result_free(&r);
+    r = run("generate", "lm.st", "--prompt", "the ", "--length", "40", "--seed", "3", NULL);
+    result r2 = run("generate", "lm.st", "--prompt", "the ", "--length", "40", "--seed", "3", NULL);
+    CHECK(r.rc == 0 && r.out && strlen(r.out) == 45 && !strncmp(r.out, "the ", 4), "generate: rc %d \"%s\" (%s)",
+          r.rc, r.out ? r.out : "", r.err);
+    CHECK(r.out && r2.out && !strcmp(r.out, r2.out), "the same seed, the same text");
+    result_free(&r);
+    result_free(&r2);
+    r = run("generate", "lm.st", "--prompt", "the ", "--length", "12", "--temperature", "0", NULL);
+    CHECK(r.rc == 0 && r.out && strstr(r.out, "the cat sat."), "greedy: \"%s\"", r.out ? r.out : "");
+    result_free(&r);
+    r = run("info", "lm.st", NULL);
+    CHECK(r.rc == 0 && strstr(r.out, "(None, 16, 13)"), "info: %s", r.out);
+    result_free(&r);
+    expect_fail(2, "--prompt: character \"x\" (U+0078) at byte 2", NULL, "generate", "lm.st", "--prompt", "aax",
+                NULL);
+    expect_fail(1, "empty.txt: the text is empty", "o.st", "train", "empty.txt", "--text", "--layers", L,
+                "--save", "o.st", NULL);
+    expect_fail(1, "--seq 64 is longer than the text", "o.st", "train", "short.txt", "--text", "--layers", L,
+                "--save", "o.st", NULL);
+    expect_fail(1, "bad.txt: byte 2 (0xff) is not valid UTF-8", "o.st", "train", "bad.txt", "--text", "--layers",
+                L, "--save", "o.st", NULL);
+    expect_fail(2, "--seq: only with --text", "o.st", "train", "story.txt", "--seq", "4", "--layers", L,
+                "--save", "o.st", NULL);
+    r = run("train", "bad.txt", "--text", "bytes", "--seq", "2", "--layers", L, "--epochs", "1", "--quiet",
+            "--save", "b.st", NULL);
+    CHECK(r.rc == 0, "--text bytes reads any bytes: rc %d (%s)", r.rc, r.err);
+    result_free(&r);
+    write_blobs("blobs.csv", 30, 1);
+    r = run("train", "blobs.csv", "--layers", "4:relu,3:softmax", "--epochs", "1", "--quiet", "--save", "m.st", NULL);
+    result_free(&r);
+    expect_fail(1, "has no text vocabulary", NULL, "generate", "m.st", NULL);
+}
+
 int main(void)
 {
     CK_BEGIN("test_cli");
@@ -1245,6 +1293,7 @@ int main(void)
     RUN(test_resume_after_kill);
     RUN(test_divergence);
     RUN(test_nonfinite);
+    RUN(test_text);
     RUN(test_locale);
     RUN(test_save_faults);
     RUN(test_fashion_mnist);

@@ -584,6 +584,9 @@ static void test_checkpoint_resume(void)
         /* history and line-search state; the gradient summed over 5 batches
          * (no dropout: its random loss can end a line search, and training) */
         {"16:tanh,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_LBFGS, 0, 1},
+        /* recurrent layers: the 2 inputs read as 2 steps of 1 */
+        {"lstm:8,dropout:0.2,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_ADAM, 0, 1},
+        {"gru:6:seq:bi,flatten,2:softmax", 2, MYNN_LOSS_CE, MYNN_OPT_SGD, 0, 1},
     };
     for (size_t k = 0; k < sizeof runs / sizeof *runs; k++) {
         const ck_run *c = &runs[k];

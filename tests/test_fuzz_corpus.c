@@ -51,6 +51,7 @@ static void test_dataset(void) { replay("dataset", fuzz_dataset); }
 static void test_checkpoint(void) { replay("checkpoint", fuzz_checkpoint); }
 static void test_qmodel(void) { replay("qmodel", fuzz_qmodel); }
 static void test_npy(void) { replay("npy", fuzz_npy); }
+static void test_text(void) { replay("text", fuzz_text); }
 
 int main(void)
 {
@@ -64,5 +65,6 @@ int main(void)
     RUN(test_dataset);
     RUN(test_checkpoint);
     RUN(test_npy);
+    RUN(test_text);
     return CK_END();
 }

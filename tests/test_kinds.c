@@ -16,20 +16,25 @@ typedef struct example {
     const char *kind;
     const char *spec;
     int c, h, w;          /* input shape: C×H×W, C×L when h = 0, a vector of w when c = 0 */
+    int ids;              /* > 0: the inputs are token ids 0..ids-1 (an embedding's) */
 } example;
 
 static const example g_examples[] = {
-    {"dense", "6:tanh,3:softmax", 0, 0, 8},
-    {"dropout", "6:relu,dropout:0.3,3:softmax", 0, 0, 8},
-    {"conv", "conv1d:3:3:relu:pad=1,conv1d:3:1:from=input,add:from=-1+-2,conv1d:2:2:stride=2,flatten,3:softmax", 2, 0, 8},
-    {"maxpool", "conv:3:3:pad=same,maxpool:3:stride=2:pad=1,3:softmax", 2, 5, 6},
-    {"avgpool", "conv:3:3:pad=same,avgpool:2:pad=1,3:softmax", 2, 5, 6},
-    {"gap", "conv:3:3:tanh,gap,3:softmax", 2, 5, 6},
-    {"flatten", "conv:3:3:relu,flatten,3:softmax", 2, 5, 6},
-    {"batchnorm", "conv:3:3:pad=same,batchnorm,relu,maxpool:2,batchnorm,3:softmax", 2, 5, 6},
-    {"activation", "conv:3:3:pad=same,gelu,flatten,sigmoid,3:softmax", 2, 5, 6},
-    {"add", "conv:3:3:pad=same,res(conv:3:3:pad=same,batchnorm,relu,conv:3:3:pad=same):relu,gap,3:softmax", 2, 5, 6},
-    {"concat", "cat(conv:2:1 | conv:2:3:pad=same | avgpool:3:stride=1:pad=1),gap,3:softmax", 2, 5, 6},
+    {"dense", "6:tanh,3:softmax", 0, 0, 8, 0},
+    {"dropout", "6:relu,dropout:0.3,3:softmax", 0, 0, 8, 0},
+    {"conv", "conv1d:3:3:relu:pad=1,conv1d:3:1:from=input,add:from=-1+-2,conv1d:2:2:stride=2,flatten,3:softmax", 2, 0, 8, 0},
+    {"maxpool", "conv:3:3:pad=same,maxpool:3:stride=2:pad=1,3:softmax", 2, 5, 6, 0},
+    {"avgpool", "conv:3:3:pad=same,avgpool:2:pad=1,3:softmax", 2, 5, 6, 0},
+    {"gap", "conv:3:3:tanh,gap,3:softmax", 2, 5, 6, 0},
+    {"flatten", "conv:3:3:relu,flatten,3:softmax", 2, 5, 6, 0},
+    {"batchnorm", "conv:3:3:pad=same,batchnorm,relu,maxpool:2,batchnorm,3:softmax", 2, 5, 6, 0},
+    {"activation", "conv:3:3:pad=same,gelu,flatten,sigmoid,3:softmax", 2, 5, 6, 0},
+    {"add", "conv:3:3:pad=same,res(conv:3:3:pad=same,batchnorm,relu,conv:3:3:pad=same):relu,gap,3:softmax", 2, 5, 6, 0},
+    {"concat", "cat(conv:2:1 | conv:2:3:pad=same | avgpool:3:stride=1:pad=1),gap,3:softmax", 2, 5, 6, 0},
+    {"embedding", "embedding:7:3,gru:4:seq,flatten,3:softmax", 0, 0, 5, 7},
+    {"rnn", "rnn:5:seq:bi,rnn:4:relu,3:softmax", 3, 0, 4, 0},
+    {"lstm", "conv1d:3:2,lstm:5:seq,lstm:4:bi,3:softmax", 2, 0, 6, 0},
+    {"gru", "gru:5:seq,dropout:0.2,4:tanh,gru:3,3:softmax", 4, 0, 3, 0},
 };
 
 static char g_dir[64];
@@ -82,7 +87,7 @@ static void check_kind(const mn_kind *kind)
     const int d = mynn_n_inputs(net), n = 24;
     float *x = malloc(sizeof(float) * n * d), *y = calloc((size_t)n * 3, sizeof(float));
     float a[24 * 3], b[24 * 3];
-    for (int i = 0; i < n * d; i++) x[i] = (float)sin(0.37 * i) + 0.2f * (float)(i % 5);
+    for (int i = 0; i < n * d; i++) x[i] = e->ids ? (float)((i * 5 + i / 3) % e->ids) : (float)sin(0.37 * i) + 0.2f * (float)(i % 5);
     for (int s = 0; s < n; s++) y[s * 3 + s % 3] = 1.0f;
     char path[256], ck[256];
 

@@ -422,6 +422,188 @@ static void test_threads_bit_identical(void)
     CHECK(np <= 16384 && memcmp(params[0], params[1], np * sizeof(float)) == 0, "1 and 2 threads differ");
 }
 
+/* ---- text ------------------------------------------------------------------ */
+
+static void test_vocab(void)
+{
+    const char text[] = "h\xc3\xa9llo w\xc3\xb6rld \xe2\x82\xac";   /* héllo wörld € */
+    mynn_vocab *v = NULL;
+    CHECK_OK(mynn_vocab_build(text, strlen(text), 0, &v));
+    if (!v) return;
+    CHECK(mynn_vocab_size(v) == 10, "10 symbols, got %d", mynn_vocab_size(v));   /* ' ' d h l o r w é ö € */
+    float ids[32];
+    size_t n = 0;
+    CHECK_OK(mynn_vocab_encode(v, text, strlen(text), ids, &n));
+    CHECK(n == 13, "13 characters, got %zu", n);
+    char back[64] = "", ch[5];
+    for (size_t i = 0; i < n; i++) {
+        CHECK(mynn_vocab_decode(v, (int)ids[i], ch) > 0, "decode %g", (double)ids[i]);
+        strcat(back, ch);
+    }
+    CHECK(strcmp(back, text) == 0, "round trip: %s", back);
+    CHECK(ids[0] == 2 && ids[12] == 9, "ids sorted by code point: h=%g €=%g", (double)ids[0], (double)ids[12]);
+    mynn_status s = mynn_vocab_encode(v, "hex", 3, ids, &n);
+    CHECK(s == MYNN_ERR_ARG && strstr(mynn_last_error(), "\"e\" (U+0065) at byte 1"), "%s", mynn_last_error());
+    /* the vocabulary in a model's metadata, through a file */
+    mynn_net *net = NULL, *back_net = NULL;
+    CHECK_OK(mynn_create(&net, 4));
+    CHECK_OK(mynn_add_layers(net, "embedding:10:3,gru:4:seq,10:softmax"));
+    CHECK_OK(mynn_set_loss(net, MYNN_LOSS_CE));
+    CHECK_OK(mynn_build(net, 2, MYNN_INIT_AUTO, 1));
+    CHECK(mynn_n_targets(net) == 4 && mynn_n_outputs(net) == 40, "targets %d (ids per step), outputs %d",
+          mynn_n_targets(net), mynn_n_outputs(net));
+    CHECK_OK(mynn_set_vocab(net, v));
+    char path[] = "/tmp/mynn_vocab_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    CHECK_OK(mynn_save(net, path));
+    CHECK_OK(mynn_load(&back_net, path, 1));
+    mynn_vocab *v2 = NULL;
+    if (back_net) CHECK_OK(mynn_get_vocab(back_net, &v2));
+    if (v2) {
+        CHECK(mynn_vocab_size(v2) == 10 && mynn_vocab_decode(v2, 9, ch) == 3 && !strcmp(ch, "\xe2\x82\xac"),
+              "vocabulary after loading");
+    }
+    mynn_vocab_free(v2);
+    mynn_free(back_net);
+    mynn_free(net);
+    unlink(path);
+    mynn_vocab_free(v);
+
+    /* invalid UTF-8: an error naming the byte; as bytes it is fine */
+    const char bad[] = "ab\xff" "c";
+    s = mynn_vocab_build(bad, 4, 0, &v);
+    CHECK(s == MYNN_ERR_FORMAT && strstr(mynn_last_error(), "byte 2 (0xff) is not valid UTF-8"), "%s",
+          mynn_last_error());
+    CHECK_OK(mynn_vocab_build(bad, 4, 1, &v));
+    CHECK(v && mynn_vocab_size(v) == 4 && mynn_vocab_is_bytes(v), "bytes vocabulary");
+    mynn_vocab_free(v);
+    const char overlong[] = "\xc0\xaf", surrogate[] = "\xed\xa0\x80", cut[] = "a\xe2\x82";
+    CHECK(mynn_vocab_build(overlong, 2, 0, &v) == MYNN_ERR_FORMAT, "overlong form refused");
+    CHECK(mynn_vocab_build(surrogate, 3, 0, &v) == MYNN_ERR_FORMAT, "surrogate refused");
+    CHECK(mynn_vocab_build(cut, 3, 0, &v) == MYNN_ERR_FORMAT && strstr(mynn_last_error(), "byte 1"),
+          "truncated sequence: %s", mynn_last_error());
+    CHECK(mynn_vocab_build("", 0, 0, &v) == MYNN_ERR_ARG && strstr(mynn_last_error(), "empty"), "empty text");
+}
+
+static void test_text_windows(void)
+{
+    float ids[11];
+    for (int i = 0; i < 11; i++) ids[i] = (float)i;
+    mynn_dataset *tr = NULL, *va = NULL;
+    CHECK_OK(mynn_text_dataset(ids, 11, 3, 0.34, &tr, &va));   /* 10 / 3 = 3 windows: 2 + 1 */
+    if (tr && va) {
+        CHECK(tr->n == 2 && va->n == 1 && tr->n_inputs == 3 && tr->n_outputs == 3, "windows %d + %d", tr->n, va->n);
+        CHECK(tr->x[3] == 3 && tr->y[3] == 4 && tr->y[5] == 6, "window 1: x 3.. y 4..");
+        CHECK(va->x[0] == 6 && va->y[2] == 9, "the tail: x 6.. y ..9");
+    }
+    mynn_dataset_free(tr);
+    mynn_dataset_free(va);
+    mynn_status s = mynn_text_dataset(ids, 11, 11, 0.0, &tr, NULL);
+    CHECK(s == MYNN_ERR_ARG && strstr(mynn_last_error(), "--seq 11 is longer than the text"), "%s",
+          mynn_last_error());
+}
+
+/* A language model learns a repeating text, and its stream (one character
+ * at a time, the state carried) gives at every step what the whole model
+ * gives for the window so far. */
+static void test_lm_and_stream(void)
+{
+    const char *text = "abcabdabcabdabcabdabcabdabcabdabcabdabcabdabcabdabcabdabcabdabcabdabcabdabcabd";
+    mynn_vocab *v = NULL;
+    CHECK_OK(mynn_vocab_build(text, strlen(text), 0, &v));
+    if (!v) return;
+    float ids[128];
+    size_t n = 0;
+    CHECK_OK(mynn_vocab_encode(v, text, strlen(text), ids, &n));
+    mynn_dataset *tr = NULL;
+    CHECK_OK(mynn_text_dataset(ids, n, 6, 0.0, &tr, NULL));
+    mynn_net *net = NULL, *st = NULL;
+    CHECK_OK(mynn_create(&net, 6));
+    CHECK_OK(mynn_add_layers(net, "embedding:4:8,lstm:16:seq,gru:12:seq,4:softmax"));
+    CHECK_OK(mynn_set_loss(net, MYNN_LOSS_CE));
+    CHECK_OK(mynn_build(net, 4, MYNN_INIT_AUTO, 2));
+    if (!tr || !mynn_max_batch(net)) return;
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    mynn_optim_config_default(&o.optim, MYNN_OPT_ADAM);
+    o.optim.lr = 0.02f;
+    o.epochs = 60;
+    o.batch_size = 4;
+    CHECK_OK(mynn_fit(net, tr, NULL, &o));
+    mynn_metrics m;
+    CHECK_OK(mynn_evaluate(net, tr, &m, NULL));
+    /* the first character of each window cannot be known (1/3 of a step's
+     * ids follow "ab" ambiguously as c or d): the rest can */
+    CHECK(m.loss < 0.45f, "loss per character %g", (double)m.loss);
+    CHECK_OK(mynn_stream_create(net, &st));
+    if (st) {
+        float y[6 * 4], ys[4];
+        CHECK_OK(mynn_predict(net, ids + 6, 1, y));
+        double worst = 0;
+        for (int t = 0; t < 6; t++) {
+            CHECK_OK(mynn_stream_step(st, ids + 6 + t, ys));
+            for (int k = 0; k < 4; k++) worst = fmax(worst, fabs(ys[k] - y[t * 4 + k]));
+        }
+        CHECK(worst < 1e-5, "stream vs whole window: %g", worst);
+        CHECK_OK(mynn_stream_reset(st));
+        CHECK_OK(mynn_stream_step(st, ids + 6, ys));
+        CHECK(fabs(ys[0] - y[0]) < 1e-5, "after a reset, the first step again");
+    }
+    mynn_free(st);
+    /* no stream of a bidirectional layer */
+    mynn_net *bi = NULL;
+    CHECK_OK(mynn_create(&bi, 6));
+    CHECK_OK(mynn_add_layers(bi, "embedding:4:3,lstm:5:bi,4:softmax"));
+    CHECK_OK(mynn_build(bi, 1, MYNN_INIT_AUTO, 1));
+    mynn_status s = mynn_stream_create(bi, &st);
+    CHECK(s == MYNN_ERR_ARG && strstr(mynn_last_error(), "backwards"), "%s", mynn_last_error());
+    /* targets that are not class ids */
+    float x[6] = {0, 1, 2, 0, 1, 2}, yb[6] = {1, 2, 0, 1, 2, 4};
+    s = mynn_compute_gradients(net, x, yb, 1, NULL);
+    CHECK(s == MYNN_ERR_ARG && strstr(mynn_last_error(), "sample 1, step 6: 4 is not a class id in 0..3"), "%s",
+          mynn_last_error());
+    mynn_free(bi);
+    mynn_free(net);
+    mynn_dataset_free(tr);
+    mynn_vocab_free(v);
+}
+
+/* Debian's fortunes (2.58 MB of UTF-8): every file's vocabulary, encoded
+ * and decoded back byte for byte, and cut into windows. */
+static void test_fortunes(void)
+{
+    char *text = NULL;
+    size_t len = 0, n = 0;
+    if (access("/usr/share/games/fortunes/fortunes", R_OK))
+        SKIP("Debian's fortunes is not installed (apt-get install fortunes)");
+    CHECK_OK(mynn_read_text("/usr/share/games/fortunes/fortunes", &text, &len));
+    mynn_vocab *v = NULL;
+    CHECK_OK(mynn_vocab_build(text, len, 0, &v));
+    float *ids = malloc(len * sizeof *ids);
+    char *back = malloc(len + 1);
+    if (!v || !ids || !back) return;
+    CHECK_OK(mynn_vocab_encode(v, text, len, ids, &n));
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch[5];
+        int k = mynn_vocab_decode(v, (int)ids[i], ch);
+        memcpy(back + at, ch, (size_t)k);
+        at += (size_t)k;
+    }
+    CHECK(at == len && memcmp(back, text, len) == 0, "round trip of %zu bytes", len);
+    mynn_dataset *tr = NULL, *va = NULL;
+    CHECK_OK(mynn_text_dataset(ids, n, 64, 0.1, &tr, &va));
+    CHECK(tr && va && tr->n + va->n == (int)((n - 1) / 64), "windows");
+    printf("  %zu bytes, %zu characters, %d symbols\n", len, n, mynn_vocab_size(v));
+    mynn_dataset_free(tr);
+    mynn_dataset_free(va);
+    mynn_vocab_free(v);
+    free(ids);
+    free(back);
+    free(text);
+}
+
 int main(void)
 {
     ck_prog = "test_seq";
@@ -434,6 +616,10 @@ int main(void)
     RUN(test_feature_map_refused);
     RUN(test_save_load);
     RUN(test_threads_bit_identical);
+    RUN(test_vocab);
+    RUN(test_text_windows);
+    RUN(test_lm_and_stream);
+    RUN(test_fortunes);
     printf("%s: %d passed, %d failed\n", ck_prog, ck_passed, ck_failed);
     return ck_failed != 0;
 }

@@ -18,6 +18,7 @@ from .data import load_dataset
 from .errors import (ArgumentError, Error, FileError, FormatError, NullError, NumericError,
                      OutOfMemoryError, ShapeError, StateError, StoppedError)
 from .net import History, Net, load
+from .text import Text
 from . import layers
 from .layers import Input, Model, add, concat
 

@@ -41,6 +41,7 @@ class EpochStats(ctypes.Structure):
 
 EPOCH_CALLBACK = ctypes.CFUNCTYPE(c_int, P(EpochStats), c_void_p)
 BATCH_CALLBACK = ctypes.CFUNCTYPE(c_int, c_int, c_int, c_int, c_float, c_void_p)
+EMIT_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_void_p)   # mynn_emit_fn: bytes, n, user
 
 
 class Augment(ctypes.Structure):
@@ -152,6 +153,14 @@ PROTOTYPES = {
     "mynn_layer_bias": (c_float_p, [NetP, c_int]),
     "mynn_layer_tensor": (c_float_p, [NetP, c_int, c_char_p, c_int_p, P(c_size_t)]),
     "mynn_layer_tensor_name": (c_char_p, [NetP, c_int, c_int]),
+    "mynn_n_targets": (c_int, [NetP]),
+    "mynn_generate": (STATUS, [NetP, c_char_p, c_int, c_float, c_int, ctypes.c_uint64, EMIT_FN, c_void_p]),
+    "mynn_vocab_build": (STATUS, [c_char_p, c_size_t, c_int, P(c_void_p)]),
+    "mynn_vocab_size": (c_int, [c_void_p]),
+    "mynn_vocab_free": (None, [c_void_p]),
+    "mynn_vocab_encode": (STATUS, [c_void_p, c_char_p, c_size_t, c_float_p, P(c_size_t)]),
+    "mynn_vocab_decode": (c_int, [c_void_p, c_int, c_char_p]),
+    "mynn_set_vocab": (STATUS, [NetP, c_void_p]),
     "mynn_set_input_shape": (STATUS, [NetP, c_int, c_int, c_int]),
     "mynn_set_input_shape_1d": (STATUS, [NetP, c_int, c_int]),
     "mynn_input_shape": (c_int, [NetP, c_int_p]),

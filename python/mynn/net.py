@@ -321,6 +321,38 @@ class Net:
         return text
 
     # ---- weights in PyTorch's layouts --------------------------------------
+    def _targets_for(self, y, n):
+        """(y float32, labels or None, n_classes) for n samples: a language
+        model's (a softmax on every step of a sequence) targets are one class
+        id per step, [n, steps] (mynn_n_targets); else data.targets_for."""
+        steps = lib.mynn_n_targets(self._handle)
+        if steps == self.outputs:
+            return targets_for(y, n, self.outputs, self._output_activation())
+        y = np.asarray(y)
+        if y.shape != (n, steps):
+            raise ValueError("y: a language model takes one class id per step, shape (%d, %d), got %s"
+                             % (n, steps, y.shape))
+        vocab = self.outputs // steps
+        if not np.all((y >= 0) & (y < vocab) & (y == np.round(y))):
+            raise ValueError("y: class ids must be whole numbers in 0..%d" % (vocab - 1))
+        return np.ascontiguousarray(y, dtype=np.float32), None, 0
+
+    def generate(self, prompt="", length=200, temperature=1.0, top_k=0, seed=1):
+        """Text from a language model trained on a mynn.Text (or by `mynn
+        train --text`): prompt, then length characters drawn one at a time
+        (temperature 0: the most likely; top_k: among the k most likely),
+        the same seed giving the same text; as `mynn generate`."""
+        out = []
+
+        def emit(data, n, user):
+            out.append(ctypes.string_at(data, n))
+            return 0
+
+        cb = _lib.EMIT_FN(emit)
+        call(lib.mynn_generate, self._handle, prompt.encode() if prompt else None, _positive_int("length", length, 0),
+             float(temperature), _positive_int("top_k", top_k, 0), _positive_int("seed", seed, 0), cb, None)
+        return prompt + b"".join(out).decode("utf-8", errors="replace")
+
     def _views(self, names=False):
         """numpy views of every layer's tensors, in PyTorch's layouts, in
         the model file's order (the library names them)."""
@@ -387,7 +419,7 @@ class Net:
         regression), mse, mae, n and, for classification, the confusion
         matrix (row: true class, column: predicted)."""
         x = as_inputs(x, self.inputs)
-        yf, labels, k = targets_for(y, x.shape[0], self.outputs, self._output_activation())
+        yf, labels, k = self._targets_for(y, x.shape[0])
         ds, keep = dataset_struct(x, yf, labels, k)
         m = _lib.Metrics()
         conf = np.zeros((k, k), dtype=np.int32) if k else None
@@ -410,7 +442,7 @@ class Net:
         batch's statistics and updates its running ones, dropout draws its
         masks.  The weights are not changed."""
         x = as_inputs(x, self.inputs)
-        yf, labels, k = targets_for(y, x.shape[0], self.outputs, self._output_activation())
+        yf, labels, k = self._targets_for(y, x.shape[0])
         n = x.shape[0]
         if n > self.max_batch:
             self._rebuild(n)
@@ -477,7 +509,7 @@ class Net:
         threads keep running.  Ctrl-C stops at the next batch and raises
         KeyboardInterrupt (with patience, the best weights are kept)."""
         x = as_inputs(x, self.inputs)
-        yf, labels, k = targets_for(y, x.shape[0], self.outputs, self._output_activation())
+        yf, labels, k = self._targets_for(y, x.shape[0])
         opt_kind = enum_from_name(lib.mynn_optimizer_from_name, optimizer, "optimizer")
         o = _lib.FitOptions()
         lib.mynn_fit_options_default(ctypes.byref(o))
@@ -522,7 +554,7 @@ class Net:
             except (TypeError, ValueError):
                 raise TypeError("validation_data must be a pair (x, y)") from None
             xv = as_inputs(xv, self.inputs, "validation x")
-            val = (xv,) + targets_for(yv, xv.shape[0], self.outputs, self._output_activation())[:2]
+            val = (xv,) + self._targets_for(yv, xv.shape[0])[:2]
         elif validation_split:
             frac = _number("validation_split", validation_split, 0.0, strict=True)
             if frac >= 1:

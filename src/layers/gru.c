@@ -13,43 +13,77 @@
  * The walk through time, shapes and tensors: recurrent.c. */
 #include "recurrent.h"
 
-/* Element [lo, hi) of the n × H block of one step (recurrent.h). */
+#include <string.h>
+
+/* The loops of a step over m units of one sample, each a plain loop over
+ * restrict pointers so that it becomes vector code. */
+static void add_rec(size_t m, float *restrict p, const float *restrict r)
+{
+    for (size_t j = 0; j < m; j++) p[j] += r[j];
+}
+
+/* rn = R_n + b_hn; the gates r, z, n in place of their pre-activations. */
+static void gates(size_t m, size_t H, float *restrict pr, const float *restrict bh, const float *restrict rec,
+                  float *restrict rn)
+{
+    float *restrict pz = pr + H, *restrict pn = pz + H;
+    for (size_t j = 0; j < m; j++) {
+        rn[j] = (rec ? rec[2 * H + j] : 0.0f) + bh[2 * H + j];
+        const float rg = mn_sigmoidf(pr[j] + bh[j]), z = mn_sigmoidf(pz[j] + bh[H + j]);
+        pr[j] = rg, pz[j] = z, pn[j] = mn_rec_tanh(pn[j] + rg * rn[j]);
+    }
+}
+
+static void out_h(size_t m, const float *restrict z, const float *restrict n, const float *restrict hp,
+                  float *restrict h)
+{
+    for (size_t j = 0; j < m; j++) h[j] = (1.0f - z[j]) * n[j] + z[j] * hp[j];
+}
+
+/* Elements [lo, hi) of the n × H block of one step (recurrent.h). */
 static void gru_step(const mn_rec_step *s, size_t lo, size_t hi)
 {
-    const size_t H = (size_t)s->H, G = 3 * H;
-    for (size_t e = lo; e < hi; e++) {
-        const size_t b = e / H, j = e % H, x = b * s->sh + j;
-        float *p = s->p + b * s->sp;
-        const float *r = s->r ? s->r + b * G : NULL;
-        const float rr = (r ? r[j] : 0.0f) + s->bh[j], rz = (r ? r[H + j] : 0.0f) + s->bh[H + j];
-        const float rn = (r ? r[2 * H + j] : 0.0f) + s->bh[2 * H + j];
-        const float rg = mn_sigmoidf(p[j] + rr), z = mn_sigmoidf(p[H + j] + rz);
-        const float n = tanhf(p[2 * H + j] + rg * rn);
-        if (s->first) s->hp[x] = 0.0f;
-        const float h = (1.0f - z) * n + z * s->hp[x];
-        p[j] = rg, p[H + j] = z, p[2 * H + j] = n;
-        s->aux[x] = rn;
-        if (s->hp_next) s->hp_next[x] = h;
-        if (s->y) s->y[b * s->sy + j] = h;
+    const size_t H = (size_t)s->H;
+    MN_REC_ROWS(lo, hi, H, b, j0, j1, {
+        const size_t m = j1 - j0, row = b * s->sh + j0;
+        float *p = s->p + b * s->sp + j0;
+        const float *rec = s->r ? s->r + b * 3 * H + j0 : NULL;
+        if (s->first) memset(s->hp + row, 0, m * sizeof(float));
+        if (rec) add_rec(m, p, rec), add_rec(m, p + H, rec + H);
+        gates(m, H, p, s->bh + j0, rec, s->aux + row);
+        float *h = s->hp_next ? s->hp_next + row : s->y ? s->y + b * s->sy + j0 : NULL;
+        if (h) out_h(m, p + H, p + 2 * H, s->hp + row, h);
+        if (h && s->hp_next && s->y) memcpy(s->y + b * s->sy + j0, h, m * sizeof *h);
+    });
+}
+
+/* dP in place of the gates, dR beside (their n parts differ), dh ⊙ z for
+ * the step before. */
+static void back(size_t m, size_t H, float *restrict pr, float *restrict dr, const float *restrict rn,
+                 const float *restrict hp, float *restrict dh)
+{
+    float *restrict pz = pr + H, *restrict pn = pz + H, *restrict dz = dr + H, *restrict dn = dz + H;
+    for (size_t j = 0; j < m; j++) {
+        const float rg = pr[j], z = pz[j], n = pn[j];
+        const float dnj = dh[j] * (1.0f - z) * (1.0f - n * n);
+        const float dar = dnj * rn[j] * rg * (1.0f - rg), daz = dh[j] * (hp[j] - n) * z * (1.0f - z);
+        pr[j] = dr[j] = dar;
+        pz[j] = dz[j] = daz;
+        pn[j] = dnj;
+        dn[j] = dnj * rg;
+        dh[j] *= z;
     }
 }
 
 static void gru_step_back(const mn_rec_step *s, size_t lo, size_t hi)
 {
     const size_t H = (size_t)s->H;
-    for (size_t e = lo; e < hi; e++) {
-        const size_t b = e / H, j = e % H, x = b * s->sh + j;
-        float *p = s->p + b * s->sp, *dr = s->dr + b * s->sp;
-        const float rg = p[j], z = p[H + j], n = p[2 * H + j], rn = s->aux[x];
-        const float dh = s->dh[e] + (s->dy ? s->dy[b * s->sdy + j] : 0.0f);
-        const float dn = dh * (1.0f - z) * (1.0f - n * n);
-        const float dar = dn * rn * rg * (1.0f - rg), daz = dh * (s->hp[x] - n) * z * (1.0f - z);
-        p[j] = dr[j] = dar;
-        p[H + j] = dr[H + j] = daz;
-        p[2 * H + j] = dn;
-        dr[2 * H + j] = dn * rg;
-        s->dh[e] = dh * z;
-    }
+    MN_REC_ROWS(lo, hi, H, b, j0, j1, {
+        const size_t m = j1 - j0, row = b * s->sh + j0;
+        float *dh = s->dh + b * H + j0;
+        if (s->dy) add_rec(m, dh, s->dy + b * s->sdy + j0);
+        back(m, H, s->p + b * s->sp + j0, s->dr + b * s->sp + j0, s->aux + row, s->hp + row, dh);
+    });
 }
 
 static const mn_cell gru_cell = {.gates = 3, .has_aux = 1, .step = gru_step, .step_back = gru_step_back};
@@ -66,6 +100,7 @@ static void gru_init(mn_layer *l, mynn_init init, mynn_rng *rng)
     mn_rec_init(&gru_cell, l, rng);
 }
 static size_t gru_cache(const mn_layer *l) { return mn_rec_cache(&gru_cell, l); }
+static size_t gru_aux(const mn_layer *l) { return mn_rec_aux(&gru_cell, l); }
 static size_t gru_work(const mn_layer *l, int max_batch) { return mn_rec_work(&gru_cell, l, max_batch); }
 
 static void gru_forward(mn_layer *l, const float *const *x, float *y, int n, int training)
@@ -86,6 +121,6 @@ static const char *const gru_names[] = {"gru", NULL};
 const mn_kind mn_gru_kind = {
     .id = MYNN_LAYER_GRU, .name = "gru", .spec_names = gru_names, .max_inputs = 1, .reads_seq = 1,
     .parse = gru_parse, .print = gru_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
-    .tensors = gru_tensors, .init = gru_init, .cache_per_sample = gru_cache, .work_size = gru_work,
+    .tensors = gru_tensors, .init = gru_init, .cache_per_sample = gru_cache, .work_size = gru_work, .aux_size = gru_aux,
     .forward = gru_forward, .backward = gru_backward, .q_role = MN_Q_REFUSE,
 };

@@ -256,6 +256,8 @@ struct mn_layer {
     int vocab;                      /* embedding: ids 0..vocab-1 (units: its width) */
     int every_step;                 /* recurrent: output every step (:seq), else the last */
     int bidir;                      /* recurrent: both directions (:bi) */
+    int stateful;                   /* recurrent: state carried between forwards in aux
+                                       (a stream, batch 1: network/stream.c) */
     /* Views set by mynn_build. */
     float *param, *grad;            /* weight then bias */
     float *buf;                     /* non-trainable state */

@@ -13,43 +13,82 @@
  * The walk through time, shapes and tensors: recurrent.c. */
 #include "recurrent.h"
 
-/* Element [lo, hi) of the n × H block of one step (recurrent.h). */
+#include <string.h>
+
+/* The loops of a step over m units of one sample, each a plain loop over
+ * restrict pointers so that it becomes vector code. */
+static void add_rec(size_t m, float *restrict p, const float *restrict r)
+{
+    for (size_t j = 0; j < m; j++) p[j] += r[j];
+}
+
+/* Gates from their pre-activations (b_hh still to add), in place; c. */
+static void gates(size_t m, size_t H, float *restrict pi, const float *restrict bh, const float *restrict cp,
+                  float *restrict c)
+{
+    float *restrict pf = pi + H, *restrict pg = pf + H, *restrict po = pg + H;
+    for (size_t j = 0; j < m; j++) {
+        const float i = mn_sigmoidf(pi[j] + bh[j]), f = mn_sigmoidf(pf[j] + bh[H + j]);
+        const float g = mn_rec_tanh(pg[j] + bh[2 * H + j]), o = mn_sigmoidf(po[j] + bh[3 * H + j]);
+        pi[j] = i, pf[j] = f, pg[j] = g, po[j] = o;
+        c[j] = f * cp[j] + i * g;
+    }
+}
+
+static void out_h(size_t m, const float *restrict o, const float *restrict c, float *restrict h)
+{
+    for (size_t j = 0; j < m; j++) h[j] = o[j] * mn_rec_tanh(c[j]);
+}
+
+/* Elements [lo, hi) of the n × H block of one step (recurrent.h). */
 static void lstm_step(const mn_rec_step *s, size_t lo, size_t hi)
 {
-    const size_t H = (size_t)s->H, G = 4 * H;
-    for (size_t e = lo; e < hi; e++) {
-        const size_t b = e / H, j = e % H, x = b * s->sh + j;
-        float *p = s->p + b * s->sp;
-        const float *r = s->r ? s->r + b * G : NULL;
-        float a[4];
-        for (int k = 0; k < 4; k++) a[k] = p[k * H + j] + (r ? r[k * H + j] : 0.0f) + s->bh[k * H + j];
-        const float i = mn_sigmoidf(a[0]), f = mn_sigmoidf(a[1]), g = tanhf(a[2]), o = mn_sigmoidf(a[3]);
-        if (s->first) s->hp[x] = s->cp[x] = 0.0f;
-        const float c = f * s->cp[x] + i * g, h = o * tanhf(c);
-        p[j] = i, p[H + j] = f, p[2 * H + j] = g, p[3 * H + j] = o;
-        s->c[x] = c;
-        if (s->hp_next) s->hp_next[x] = h, s->cp_next[x] = c;
-        if (s->y) s->y[b * s->sy + j] = h;
+    const size_t H = (size_t)s->H;
+    MN_REC_ROWS(lo, hi, H, b, j0, j1, {
+        const size_t m = j1 - j0, row = b * s->sh + j0;
+        float *p = s->p + b * s->sp + j0;
+        if (s->first) {
+            memset(s->hp + row, 0, m * sizeof(float));
+            memset(s->cp + row, 0, m * sizeof(float));
+        }
+        if (s->r)
+            for (int k = 0; k < 4; k++) add_rec(m, p + k * H, s->r + b * 4 * H + k * H + j0);
+        gates(m, H, p, s->bh + j0, s->cp + row, s->c + row);
+        /* h = o ⊙ tanh(c), where the next step and the output want it */
+        float *h = s->hp_next ? s->hp_next + row : s->y ? s->y + b * s->sy + j0 : NULL;
+        if (h) out_h(m, p + 3 * H, s->c + row, h);
+        if (h && s->hp_next && s->y) memcpy(s->y + b * s->sy + j0, h, m * sizeof *h);
+        if (s->cp_next) memcpy(s->cp_next + row, s->c + row, m * sizeof(float));
+    });
+}
+
+/* dC/d(pre-activations) in place of the gates; dc for the step before. */
+static void back(size_t m, size_t H, float *restrict pi, const float *restrict c, const float *restrict cp,
+                 const float *restrict dh, float *restrict dc)
+{
+    float *restrict pf = pi + H, *restrict pg = pf + H, *restrict po = pg + H;
+    for (size_t j = 0; j < m; j++) {
+        const float i = pi[j], f = pf[j], g = pg[j], o = po[j];
+        const float tc = mn_rec_tanh(c[j]);
+        const float dcj = dc[j] + dh[j] * o * (1.0f - tc * tc);
+        pi[j] = dcj * g * i * (1.0f - i);
+        pf[j] = dcj * cp[j] * f * (1.0f - f);
+        pg[j] = dcj * i * (1.0f - g * g);
+        po[j] = dh[j] * tc * o * (1.0f - o);
+        dc[j] = dcj * f;
     }
 }
 
 static void lstm_step_back(const mn_rec_step *s, size_t lo, size_t hi)
 {
     const size_t H = (size_t)s->H;
-    for (size_t e = lo; e < hi; e++) {
-        const size_t b = e / H, j = e % H, x = b * s->sh + j;
-        float *p = s->p + b * s->sp;
-        const float i = p[j], f = p[H + j], g = p[2 * H + j], o = p[3 * H + j];
-        const float dh = s->dh[e] + (s->dy ? s->dy[b * s->sdy + j] : 0.0f);
-        const float tc = tanhf(s->c[x]);
-        const float dc = s->dc[e] + dh * o * (1.0f - tc * tc);
-        p[j] = dc * g * i * (1.0f - i);
-        p[H + j] = dc * s->cp[x] * f * (1.0f - f);
-        p[2 * H + j] = dc * i * (1.0f - g * g);
-        p[3 * H + j] = dh * tc * o * (1.0f - o);
-        s->dc[e] = dc * f;
-        s->dh[e] = 0.0f;
-    }
+    MN_REC_ROWS(lo, hi, H, b, j0, j1, {
+        const size_t m = j1 - j0, row = b * s->sh + j0;
+        float *dh = s->dh + b * H + j0;
+        if (s->dy) add_rec(m, dh, s->dy + b * s->sdy + j0);
+        back(m, H, s->p + b * s->sp + j0, s->c + row, s->cp + row, dh, s->dc + b * H + j0);
+        memset(dh, 0, m * sizeof *dh);
+    });
 }
 
 static const mn_cell lstm_cell = {.gates = 4, .has_c = 1, .step = lstm_step, .step_back = lstm_step_back};
@@ -66,6 +105,7 @@ static void lstm_init(mn_layer *l, mynn_init init, mynn_rng *rng)
     mn_rec_init(&lstm_cell, l, rng);
 }
 static size_t lstm_cache(const mn_layer *l) { return mn_rec_cache(&lstm_cell, l); }
+static size_t lstm_aux(const mn_layer *l) { return mn_rec_aux(&lstm_cell, l); }
 static size_t lstm_work(const mn_layer *l, int max_batch) { return mn_rec_work(&lstm_cell, l, max_batch); }
 
 static void lstm_forward(mn_layer *l, const float *const *x, float *y, int n, int training)
@@ -86,6 +126,6 @@ static const char *const lstm_names[] = {"lstm", NULL};
 const mn_kind mn_lstm_kind = {
     .id = MYNN_LAYER_LSTM, .name = "lstm", .spec_names = lstm_names, .max_inputs = 1, .reads_seq = 1,
     .parse = lstm_parse, .print = lstm_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
-    .tensors = lstm_tensors, .init = lstm_init, .cache_per_sample = lstm_cache, .work_size = lstm_work,
+    .tensors = lstm_tensors, .init = lstm_init, .cache_per_sample = lstm_cache, .work_size = lstm_work, .aux_size = lstm_aux,
     .forward = lstm_forward, .backward = lstm_backward, .q_role = MN_Q_REFUSE,
 };

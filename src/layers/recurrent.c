@@ -156,6 +156,12 @@ size_t mn_rec_cache(const mn_cell *cell, const mn_layer *l)
     return (size_t)T * ((tr ? (size_t)F : 0) + (size_t)dirs(l) * step_floats(cell, l));
 }
 
+/* A stream's state: h, then c (LSTM), of its one sample. */
+size_t mn_rec_aux(const mn_cell *cell, const mn_layer *l)
+{
+    return l->stateful ? (size_t)l->units * (cell->has_c ? 2 : 1) : 0;
+}
+
 size_t mn_rec_work(const mn_cell *cell, const mn_layer *l, int max_batch)
 {
     int T, F;
@@ -257,21 +263,29 @@ void mn_rec_forward(const mn_cell *cell, mn_layer *l, const float *x, float *y, 
         transpose_in(x, v.xt, n, T, v.F);
         xin = v.xt;
     }
+    /* A stream (one sample, one direction) starts from its kept state and
+     * leaves its last h and c there. */
+    float *state = l->stateful ? l->aux : NULL;
     for (int d = 0; d < dirs(l); d++) {
         float *wih, *whh, *bih, *bhh;
         weights(l, &v, d, 0, &wih, &whh, &bih, &bhh);
         mn_epilogue ep = {bih, MN_EPI_NONE, 0.0f, NULL, 0};
         mn_sgemm_epi(0, 1, n * T, GH, v.F, 1.0f, xin, v.F, wih, v.F, 0.0f, v.p[d], GH, &ep);
+        if (state)
+            MN_TEAM_SOLO({
+                memcpy(v.hp[d], state, (size_t)H * sizeof *state);
+                if (cell->has_c) memcpy(v.cp[d], state + H, (size_t)H * sizeof *state);
+            });
         for (int s = 0; s < T; s++) {
-            const int t = d ? T - 1 - s : s, tn = d ? t - 1 : t + 1, last = s == T - 1;
-            if (s) mn_sgemm(0, 1, n, GH, H, 1.0f, v.hp[d] + (size_t)t * H, T * H, whh, H, 0.0f, v.r, GH);
-            mn_rec_step st = {.H = H, .first = s == 0, .p = v.p[d] + (size_t)t * GH, .sp = (size_t)T * GH,
-                              .r = s ? v.r : NULL, .bh = bhh, .hp = v.hp[d] + (size_t)t * H,
-                              .hp_next = last ? NULL : v.hp[d] + (size_t)tn * H, .sh = (size_t)T * H};
+            const int t = d ? T - 1 - s : s, tn = d ? t - 1 : t + 1, last = s == T - 1, from_h = s || state;
+            if (from_h) mn_sgemm(0, 1, n, GH, H, 1.0f, v.hp[d] + (size_t)t * H, T * H, whh, H, 0.0f, v.r, GH);
+            mn_rec_step st = {.H = H, .first = !from_h, .p = v.p[d] + (size_t)t * GH, .sp = (size_t)T * GH,
+                              .r = from_h ? v.r : NULL, .bh = bhh, .hp = v.hp[d] + (size_t)t * H,
+                              .hp_next = last ? state : v.hp[d] + (size_t)tn * H, .sh = (size_t)T * H};
             if (cell->has_c) {
                 st.cp = v.cp[d] + (size_t)t * H;
                 st.c = v.c[d] + (size_t)t * H;
-                st.cp_next = last ? NULL : v.cp[d] + (size_t)tn * H;
+                st.cp_next = last ? (state ? state + H : NULL) : v.cp[d] + (size_t)tn * H;
             }
             if (cell->has_aux) st.aux = v.aux[d] + (size_t)t * H;
             if (l->every_step) {

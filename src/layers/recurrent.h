@@ -16,6 +16,8 @@
 #include "layer.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 /* One step of one direction, for all n samples.  Arrays are [n][T][·]
  * per direction; a pointer here is at step t of sample 0, and stride is
@@ -62,12 +64,44 @@ int mn_rec_tensors(const mn_cell *cell, const mn_layer *l, mn_tensor_desc d[MN_M
 void mn_rec_init(const mn_cell *cell, mn_layer *l, mynn_rng *rng);
 size_t mn_rec_cache(const mn_cell *cell, const mn_layer *l);
 size_t mn_rec_work(const mn_cell *cell, const mn_layer *l, int max_batch);
+size_t mn_rec_aux(const mn_cell *cell, const mn_layer *l);
 void mn_rec_forward(const mn_cell *cell, mn_layer *l, const float *x, float *y, int n);
 void mn_rec_backward(const mn_cell *cell, mn_layer *l, const float *x, const float *dy, float *dx, int n);
 
 /* Steps T and features F of l's input; 1 when it is read channel-major. */
 int mn_rec_geometry(const mn_layer *l, int *T, int *F);
 
-static inline float mn_sigmoidf(float a) { return 1.0f / (1.0f + expf(-a)); }
+/* The gates' e^x, σ and tanh: plain arithmetic that the compiler turns into
+ * vector code (libm's expf and tanhf are calls, and were half a step's
+ * time).  e^x = 2^n · e^r, n = round(x / ln 2), |r| <= ln 2 / 2, e^r by its
+ * Taylor series to r^6 (relative error about 1e-7); x is clamped to
+ * [-87, 88], where e^x stays a normal float. */
+static inline float mn_rec_exp(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    const float shifter = 12582912.0f;   /* 1.5 · 2^23: adding it rounds to an integer */
+    float n = (x * 1.44269504f + shifter) - shifter;
+    float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f;   /* ln 2 in two parts */
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+static inline float mn_sigmoidf(float a) { return 1.0f / (1.0f + mn_rec_exp(-a)); }
+/* tanh a = 1 - 2 / (e^2a + 1): an absolute error of about 1e-7 */
+static inline float mn_rec_tanh(float a) { return 1.0f - 2.0f / (mn_rec_exp(2.0f * a) + 1.0f); }
+
+/* The rows of an n × H block that elements [lo, hi) cover: calls
+ * body(b, j0, j1) for sample b, units [j0, j1), so the cells' loops run
+ * over contiguous units (vector code) without a division per element. */
+#define MN_REC_ROWS(lo, hi, H, b, j0, j1, ...)                                   \
+    for (size_t mn_e_ = (lo); mn_e_ < (hi);) {                                   \
+        const size_t b = mn_e_ / (H), j0 = mn_e_ % (H);                          \
+        const size_t j1 = (hi) - mn_e_ < (H) - j0 ? j0 + ((hi) - mn_e_) : (H);    \
+        __VA_ARGS__;                                                             \
+        mn_e_ += j1 - j0;                                                        \
+    }
 
 #endif

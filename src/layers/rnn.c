@@ -7,32 +7,60 @@
 #include "recurrent.h"
 
 #include <stdio.h>
+#include <string.h>
+
+static void add_rec(size_t m, float *restrict p, const float *restrict r)
+{
+    for (size_t j = 0; j < m; j++) p[j] += r[j];
+}
+
+static void act_tanh(size_t m, float *restrict p, const float *restrict bh)
+{
+    for (size_t j = 0; j < m; j++) p[j] = mn_rec_tanh(p[j] + bh[j]);
+}
+
+static void act_relu(size_t m, float *restrict p, const float *restrict bh)
+{
+    for (size_t j = 0; j < m; j++) p[j] = p[j] + bh[j] > 0.0f ? p[j] + bh[j] : 0.0f;
+}
+
+/* dC/da in place of h: f'(h) ⊙ dh. */
+static void back_tanh(size_t m, float *restrict p, const float *restrict dh)
+{
+    for (size_t j = 0; j < m; j++) p[j] = dh[j] * (1.0f - p[j] * p[j]);
+}
+
+static void back_relu(size_t m, float *restrict p, const float *restrict dh)
+{
+    for (size_t j = 0; j < m; j++) p[j] = p[j] > 0.0f ? dh[j] : 0.0f;
+}
 
 static void rnn_step_act(const mn_rec_step *s, size_t lo, size_t hi, int relu)
 {
     const size_t H = (size_t)s->H;
-    for (size_t e = lo; e < hi; e++) {
-        const size_t b = e / H, j = e % H, x = b * s->sh + j;
-        float *p = s->p + b * s->sp;
-        const float a = p[j] + (s->r ? s->r[b * H + j] : 0.0f) + s->bh[j];
-        const float h = relu ? (a > 0.0f ? a : 0.0f) : tanhf(a);
-        if (s->first) s->hp[x] = 0.0f;
-        p[j] = h;
-        if (s->hp_next) s->hp_next[x] = h;
-        if (s->y) s->y[b * s->sy + j] = h;
-    }
+    MN_REC_ROWS(lo, hi, H, b, j0, j1, {
+        const size_t m = j1 - j0, row = b * s->sh + j0;
+        float *p = s->p + b * s->sp + j0;
+        if (s->first) memset(s->hp + row, 0, m * sizeof(float));
+        if (s->r) add_rec(m, p, s->r + b * H + j0);
+        if (relu) act_relu(m, p, s->bh + j0);
+        else act_tanh(m, p, s->bh + j0);
+        if (s->hp_next) memcpy(s->hp_next + row, p, m * sizeof *p);
+        if (s->y) memcpy(s->y + b * s->sy + j0, p, m * sizeof *p);
+    });
 }
 
 static void rnn_back_act(const mn_rec_step *s, size_t lo, size_t hi, int relu)
 {
     const size_t H = (size_t)s->H;
-    for (size_t e = lo; e < hi; e++) {
-        const size_t b = e / H, j = e % H;
-        float *p = s->p + b * s->sp;
-        const float h = p[j], dh = s->dh[e] + (s->dy ? s->dy[b * s->sdy + j] : 0.0f);
-        p[j] = relu ? (h > 0.0f ? dh : 0.0f) : dh * (1.0f - h * h);
-        s->dh[e] = 0.0f;
-    }
+    MN_REC_ROWS(lo, hi, H, b, j0, j1, {
+        const size_t m = j1 - j0;
+        float *p = s->p + b * s->sp + j0, *dh = s->dh + b * H + j0;
+        if (s->dy) add_rec(m, dh, s->dy + b * s->sdy + j0);
+        if (relu) back_relu(m, p, dh);
+        else back_tanh(m, p, dh);
+        memset(dh, 0, m * sizeof *dh);
+    });
 }
 
 static void tanh_step(const mn_rec_step *s, size_t lo, size_t hi) { rnn_step_act(s, lo, hi, 0); }
@@ -74,6 +102,7 @@ static void rnn_init(mn_layer *l, mynn_init init, mynn_rng *rng)
     mn_rec_init(cell_of(l), l, rng);
 }
 static size_t rnn_cache(const mn_layer *l) { return mn_rec_cache(cell_of(l), l); }
+static size_t rnn_aux(const mn_layer *l) { return mn_rec_aux(cell_of(l), l); }
 static size_t rnn_work(const mn_layer *l, int max_batch) { return mn_rec_work(cell_of(l), l, max_batch); }
 
 static void rnn_forward(mn_layer *l, const float *const *x, float *y, int n, int training)
@@ -94,6 +123,6 @@ static const char *const rnn_names[] = {"rnn", NULL};
 const mn_kind mn_rnn_kind = {
     .id = MYNN_LAYER_RNN, .name = "rnn", .spec_names = rnn_names, .max_inputs = 1, .reads_seq = 1,
     .parse = rnn_parse, .print = rnn_print, .describe = rnn_describe, .shape = rnn_shape,
-    .tensors = rnn_tensors, .init = rnn_init, .cache_per_sample = rnn_cache, .work_size = rnn_work,
+    .tensors = rnn_tensors, .init = rnn_init, .cache_per_sample = rnn_cache, .work_size = rnn_work, .aux_size = rnn_aux,
     .forward = rnn_forward, .backward = rnn_backward, .q_role = MN_Q_REFUSE,
 };

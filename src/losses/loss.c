@@ -95,6 +95,35 @@ double mn_loss_value(mynn_loss l, mynn_activation out_act, const float *z, const
     }
 }
 
+double mn_loss_value_ids(const float *z, const float *a, const float *ids, int rows, int cols)
+{
+    double sum = 0.0;
+    for (int r = 0; r < rows; r++) {
+        const int id = (int)ids[r];
+        if (z) {
+            const float *zr = z + (size_t)r * cols;
+            double m = zr[0], s = 0.0;
+            for (int k = 1; k < cols; k++) m = zr[k] > m ? zr[k] : m;
+            for (int k = 0; k < cols; k++) s += exp(zr[k] - m);
+            sum += m + log(s) - zr[id];
+        } else {
+            sum -= clamped_log(a[(size_t)r * cols + id]);
+        }
+    }
+    return sum / (double)rows;
+}
+
+void mn_loss_grad_ids(const float *a, const float *ids, int rows, int cols, float *g)
+{
+    const float k = 1.0f / (float)rows;
+    for (int r = 0; r < rows; r++) {
+        const float *ar = a + (size_t)r * cols;
+        float *gr = g + (size_t)r * cols;
+        for (int c = 0; c < cols; c++) gr[c] = k * ar[c];
+        gr[(int)ids[r]] -= k;
+    }
+}
+
 void mn_loss_grad(mynn_loss l, mynn_activation out_act, const float *a, const float *y,
                   int rows, int cols, float *g)
 {

@@ -209,8 +209,14 @@ static void backward_run(mynn_net *net, const float *y, int n, float *dx_in, con
     MN_TEAM_SOLO({
         /* A sequence output: a row per step (cross-entropy over every step, averaged as PyTorch's) */
         const int steps = mn_layer_steps(last);
-        *loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, n * steps, last->n_out / steps);
-        mn_loss_grad(net->loss, last->act, last->out, y, n * steps, last->n_out / steps, g_last);
+        const int rows = n * steps, cols = last->n_out / steps;
+        if (mn_net_target_ids(net)) {
+            *loss = mn_loss_value_ids(last->cache, last->out, y, rows, cols);
+            mn_loss_grad_ids(last->out, y, rows, cols, g_last);
+        } else {
+            *loss = mn_loss_value(net->loss, last->act, last->cache, last->out, y, rows, cols);
+            mn_loss_grad(net->loss, last->act, last->out, y, rows, cols, g_last);
+        }
     });
     if (!isfinite(*loss)) u = NULL;   /* diverged: the caller restores the epoch's start */
     for (int i = N - 1; i >= 0; i--) {

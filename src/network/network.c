@@ -349,7 +349,9 @@ mynn_status mynn_compute_gradients(mynn_net *net, const float *x, const float *y
     if (mn_find_nonfinite(x, (size_t)n * net->n_inputs, &at))
         return mn_error(MYNN_ERR_NUMERIC, "input sample %zu feature %zu is not finite",
                         at / net->n_inputs, at % net->n_inputs);
-    int k = mynn_n_outputs(net);
+    int k = mynn_n_targets(net);
+    if (!s) s = mn_net_check_targets(net, y, n);
+    if (s) return s;
     if (mn_find_nonfinite(y, (size_t)n * k, &at))
         return mn_error(MYNN_ERR_NUMERIC, "target sample %zu output %zu is not finite", at / k,
                         at % k);
@@ -388,7 +390,8 @@ mynn_status mynn_loss_value(const mynn_net *net, const float *a, const float *y,
     if (n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_loss_value: n must be >= 1, got %d", n);
     const mn_layer *last = &net->layers[net->n_layers - 1];
     const int steps = mn_layer_steps(last);
-    *loss = (float)mn_loss_value(net->loss, last->act, NULL, a, y, n * steps, last->n_out / steps);
+    if (mn_net_target_ids(net)) *loss = (float)mn_loss_value_ids(NULL, a, y, n * steps, last->n_out / steps);
+    else *loss = (float)mn_loss_value(net->loss, last->act, NULL, a, y, n * steps, last->n_out / steps);
     return MYNN_OK;
 }
 
@@ -399,6 +402,32 @@ int mynn_n_outputs(const mynn_net *net)
 {
     return net && net->n_layers ? net->layers[net->n_layers - 1].n_out : 0;
 }
+int mn_net_target_ids(const mynn_net *net)
+{
+    if (!net || !net->n_layers) return 0;
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    return last->out_shape.t > 0 && net->loss == MYNN_LOSS_CE && last->act == MYNN_ACT_SOFTMAX;
+}
+
+int mynn_n_targets(const mynn_net *net)
+{
+    if (!net || !net->n_layers) return 0;
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    return mn_net_target_ids(net) ? mn_layer_steps(last) : last->n_out;
+}
+
+mynn_status mn_net_check_targets(const mynn_net *net, const float *y, int n)
+{
+    if (!mn_net_target_ids(net)) return MYNN_OK;
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    const int T = mn_layer_steps(last), V = last->n_out / T;
+    for (size_t i = 0; i < (size_t)n * T; i++)
+        if (!(y[i] >= 0.0f && y[i] < (float)V && y[i] == floorf(y[i])))
+            return mn_error(MYNN_ERR_ARG, "target of sample %zu, step %zu: %g is not a class id in 0..%d",
+                            i / T + 1, i % T + 1, (double)y[i], V - 1);
+    return MYNN_OK;
+}
+
 int mynn_n_layers(const mynn_net *net) { return net ? net->n_layers : 0; }
 int mynn_max_batch(const mynn_net *net) { return net ? net->max_batch : 0; }
 mynn_loss mynn_get_loss(const mynn_net *net) { return net ? net->loss : MYNN_LOSS_MSE; }

@@ -122,6 +122,10 @@ mynn_status mn_net_set_meta(mynn_net *net, const char *key, const char *value);
  * (an embedding's token ids) check n samples x: MYNN_ERR_ARG naming the
  * first sample, position and value they cannot read. */
 mynn_status mn_net_check_input(const mynn_net *net, const float *x, int n);
+/* 1 when the targets are class ids, one per step of a sequence output
+ * (mynn_n_targets); then mn_net_check_targets checks n samples' y. */
+int mn_net_target_ids(const mynn_net *net);
+mynn_status mn_net_check_targets(const mynn_net *net, const float *y, int n);
 /* Non-zero if any of the n floats is NaN or infinite; *at receives the index. */
 int mn_find_nonfinite(const float *v, size_t n, size_t *at);
 

@@ -69,7 +69,7 @@ static double now_seconds(void)
 
 static mynn_status check_dataset(const mynn_net *net, const mynn_dataset *ds, const char *what)
 {
-    int d = net->n_inputs, k = mynn_n_outputs(net);
+    int d = net->n_inputs, k = mynn_n_targets(net);
     if (ds->n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_fit: the %s set has no samples", what);
     if (!ds->x || !ds->y) return mn_error(MYNN_ERR_NULL, "mynn_fit: the %s set has no data", what);
     if (ds->n_inputs != d || ds->n_outputs != k)
@@ -83,7 +83,8 @@ static mynn_status check_dataset(const mynn_net *net, const mynn_dataset *ds, co
     if (mn_find_nonfinite(ds->y, (size_t)ds->n * k, &at))
         return mn_error(MYNN_ERR_NUMERIC, "mynn_fit: %s sample %zu target %zu is not finite",
                         what, at / k, at % k);
-    return mn_net_check_input(net, ds->x, ds->n);
+    mynn_status s = mn_net_check_input(net, ds->x, ds->n);
+    return s ? s : mn_net_check_targets(net, ds->y, ds->n);
 }
 
 static mynn_status check_schedule(const mynn_schedule *s)
@@ -151,7 +152,7 @@ static mynn_status fit_work_alloc(mn_fit_work *w, mynn_net *net, const mynn_fit_
                                   int early)
 {
     memset(w, 0, sizeof *w);
-    const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net), bs = (size_t)o->batch_size;
+    const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_targets(net), bs = (size_t)o->batch_size;
     w->n_values = mn_net_values(net);
     mynn_optim_config oc = o->optim;
     const int lbfgs = oc.kind == MYNN_OPT_LBFGS;
@@ -282,7 +283,7 @@ static mynn_status lbfgs_epoch(mynn_net *net, const mynn_dataset *train, const m
 static void step_body(mynn_net *net, const mynn_dataset *train, mn_fit_work *w, int first, int m,
                       const mn_update *u, double *loss)
 {
-    const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_outputs(net);
+    const size_t d = (size_t)net->n_inputs, k = (size_t)mynn_n_targets(net);
     /* The data was checked once up front, so the batch goes straight
      * through forward and backward. */
     float *xb = mn_batch_inputs(net, w);

@@ -60,7 +60,7 @@ mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds, const m
     if (!net->max_batch) return mn_error(MYNN_ERR_STATE, "mynn_evaluate: the network is not built");
     if (ds->n < 1) return mn_error(MYNN_ERR_SHAPE, "mynn_evaluate: the dataset has no samples");
     if (!ds->x || !ds->y) return mn_error(MYNN_ERR_NULL, "mynn_evaluate: the dataset has no data");
-    int d = net->n_inputs, k = mynn_n_outputs(net);
+    int d = net->n_inputs, k = mynn_n_targets(net);
     if (ds->n_inputs != d || ds->n_outputs != k)
         return mn_error(MYNN_ERR_SHAPE,
                         "mynn_evaluate: the dataset has %d inputs and %d outputs, the network "
@@ -73,6 +73,7 @@ mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds, const m
         return mn_error(MYNN_ERR_NUMERIC, "mynn_evaluate: target of sample %zu is not finite",
                         at / k);
     mynn_status bad_ids = mn_net_check_input(net, ds->x, ds->n);
+    if (!bad_ids) bad_ids = mn_net_check_targets(net, ds->y, ds->n);
     if (bad_ids) return bad_ids;
 
     /* Confusion: n_classes × n_classes (or the outputs' classes when the
@@ -90,7 +91,13 @@ mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds, const m
         int c = hi - done < net->max_batch ? hi - done : net->max_batch;
         const float *x = ds->x + (size_t)done * d, *y = ds->y + (size_t)done * k;
         const float *a = mn_forward(net, x, c, 0);
-        const int steps = mn_layer_steps(last);
+        const int steps = mn_layer_steps(last), kt = mynn_n_outputs(net);
+        const float *yt = ds->y + (size_t)done * k;
+        if (mn_net_target_ids(net)) {   /* class ids per step: the loss only */
+            loss += mn_loss_value_ids(last->cache, a, yt, c * steps, kt / steps) * c;
+            done += c;
+            continue;
+        }
         loss += mn_loss_value(net->loss, last->act, last->cache, a, y, c * steps, k / steps) * c;
         for (size_t i = 0; i < (size_t)c * k; i++) {
             double e = (double)a[i] - y[i];
@@ -118,6 +125,7 @@ mynn_status mynn_evaluate_reduced(mynn_net *net, const mynn_dataset *ds, const m
     m->accuracy = ds->labels ? (float)(sums[3] / ds->n) : -1.0f;
     m->mse = (float)(se / count);
     m->mae = (float)(ae / count);
+    if (mn_net_target_ids(net)) m->mse = m->mae = -1.0f;   /* class ids: no error to measure */
     m->n = ds->n;
     return MYNN_OK;
 }

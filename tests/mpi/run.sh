@@ -106,6 +106,17 @@ else
     bad "equivalence of a residual network" "$(cat cmp.out 2>/dev/null) $(tail -2 g3.out)"
 fi
 
+# Recurrent layers: each sample's 8 features read as 2 steps of 4 by an LSTM
+# (every step, both directions) and a GRU.
+Q="--shape 2x4 --layers lstm:8:seq:bi,gru:6,dropout:0.2,3:softmax --batch 25 --threads 1 --seed 3 --optimizer adam --lr 0.01 --epochs 2"
+if "$TOOL" train train.csv --test test.csv $Q --save qref.st >qref.out 2>&1 &&
+   $MPIRUN -np 3 "$TOOL" train train.csv --test test.csv $Q --save q3.st >q3.out 2>&1 &&
+   "$CMP" same q3.st qref.st 1e-5 >cmp.out && close "$(acc q3.out)" "$(acc qref.out)"; then
+    ok "equivalence of an LSTM and a GRU, Adam, 3 ranks ($(sed 's/,.*difference/: largest difference/; s/ (param[^)]*)//; s/, tolerance [^;]*;/,/' cmp.out))"
+else
+    bad "equivalence of recurrent layers" "$(cat cmp.out 2>/dev/null) $(tail -2 q3.out)"
+fi
+
 # ---- checkpoint, kill, resume ----------------------------------------------
 R="train.csv $NET --optimizer adam --lr 0.01 --epochs 3 --val 0.2"
 $MPIRUN -np 2 "$TOOL" train $R --checkpoint ck-full --save full.st >full.out 2>&1
