@@ -5,7 +5,9 @@
  * (synthetic data where the dataset is absent): sequences and graphs
  * (residual blocks with identity and projection shortcuts, an inception
  * block with padded pooling, add of a dense output and pooled planes,
- * concat of vectors, 1-D). */
+ * concat of vectors, 1-D); sequence models (lstm, gru, rnn, embedding,
+ * dense layers and softmax on every step) with random weights against
+ * mynn_predict, and that a wrong gate order would not pass. */
 #include "check.h"
 #include "emit/protobuf.h"
 #include "network/network.h"
@@ -219,6 +221,8 @@ static void test_deterministic(void)
 {
     check_deterministic("6:gelu,dropout:0.1,4:tanh,3:softmax");
     check_deterministic("6:tanh:as=h,res(6:relu,6 | 6:sigmoid):relu,4:from=h,concat:from=-2+-1+h,3:softmax");
+    /* the recurrent layers' reordered weights are the graph's own copies */
+    check_deterministic("lstm:4:seq:bi,gru:3:seq,rnn:2:relu:bi,2:softmax");
 }
 
 /* ---- the exported models against ONNX Runtime -------------------------- */
@@ -500,6 +504,221 @@ static void test_onnxruntime(void)
     data_free(&g);
 }
 
+/* ---- sequences against ONNX Runtime ------------------------------------ */
+
+/* Sequence models with their initial (random) weights: every recurrent kind
+ * forward and reverse, every step and the last, on each way a recurrent
+ * layer reads its input (T × F data, a flat row as T steps of one feature,
+ * C × H × W data as C steps, a conv1d's C × L as L steps of C, an
+ * embedding's sequence), and a dense layer, dropout and activations on
+ * every step (softmax per step). */
+typedef struct seq_case {
+    const char *name, *spec;
+    int dims[3], n_dims;    /* the input shape: T × F (1-D), C × H × W, or 0 dims: flat */
+    int n_inputs;
+    int vocab;              /* > 0: the inputs are token ids in 0..vocab-1 */
+} seq_case;
+
+static const seq_case seq_cases[] = {
+    {"lstm_bi_gru", "lstm:8:seq:bi,gru:6,3:softmax", {5, 4}, 2, 20, 0},
+    {"rnn_relu_seq", "rnn:5:relu:seq,4", {5, 4}, 2, 20, 0},
+    {"rnn_bi_flat", "rnn:3:bi,2:tanh", {0}, 0, 7, 0},
+    {"gru_bi_seq", "gru:4:seq:bi,dropout:0.3,softmax,3:sigmoid", {6, 3}, 2, 18, 0},
+    {"lstm_image", "lstm:4:bi,rnn:3:seq:tanh,flatten,5", {3, 2, 4}, 3, 24, 0},
+    {"embedding_lstm", "embedding:11:4,lstm:6:seq,11:softmax", {0}, 0, 6, 11},
+    {"conv1d_lstm", "conv1d:4:3,lstm:5,2", {2, 9}, 2, 18, 0},
+    /* dense layers on every step joined by add (a sequence join) */
+    {"gru_add_steps", "gru:6:seq:as=h,8:gelu,8:leaky_relu:from=h,add:relu:from=-2+-1,2", {4, 3}, 2, 12, 0},
+};
+enum { N_SEQ_CASES = sizeof seq_cases / sizeof seq_cases[0], N_SEQ = 64 };
+
+static mynn_net *seq_net(const seq_case *c)
+{
+    mynn_net *net = NULL;
+    int ok = !mynn_create(&net, c->n_inputs);
+    if (ok && c->n_dims == 2) ok = !mynn_set_input_shape_1d(net, c->dims[0], c->dims[1]);
+    if (ok && c->n_dims == 3) ok = !mynn_set_input_shape(net, c->dims[0], c->dims[1], c->dims[2]);
+    ok = ok && !mynn_add_layers(net, c->spec) && !mynn_build(net, N_SEQ, MYNN_INIT_AUTO, 17);
+    CHECK(ok, "%s: %s", c->name, mynn_last_error());
+    if (!ok) mynn_free(net);
+    return ok ? net : NULL;
+}
+
+/* N_SEQ inputs for c (ids, or uniform in [-2, 2]) as float32 at f32. */
+static float *seq_inputs(const seq_case *c, const char *f32)
+{
+    const size_t n = (size_t)N_SEQ * c->n_inputs;
+    float *x = malloc(n * sizeof *x);
+    if (!x) return NULL;
+    mynn_rng r;
+    mynn_rng_seed(&r, 23);
+    for (size_t i = 0; i < n; i++)
+        x[i] = c->vocab ? (float)mynn_rng_below(&r, (uint64_t)c->vocab) : 4.0f * mynn_rng_uniform(&r) - 2.0f;
+    FILE *f = fopen(f32, "wb");
+    int ok = f && fwrite(x, sizeof *x, n, f) == n;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* mynn_predict's n × k outputs y as the CSV onnx_check.py reads. */
+static int write_pred(const char *path, const float *y, int n, int k)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    for (int j = 0; j < k; j++) fprintf(f, j ? ",y%d" : "y%d", j);
+    fputc('\n', f);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) fprintf(f, "%.9g%c", y[(size_t)i * k + j], j + 1 < k ? ',' : '\n');
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static void seq_dims(const seq_case *c, char *buf, size_t n)
+{
+    if (c->n_dims == 0) snprintf(buf, n, "%d", c->n_inputs);
+    else if (c->n_dims == 2) snprintf(buf, n, "%dx%d", c->dims[0], c->dims[1]);
+    else snprintf(buf, n, "%dx%dx%d", c->dims[0], c->dims[1], c->dims[2]);
+}
+
+/* max |a - b| over n values. */
+static double max_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+/* Layer i's gate blocks (G of them, per direction, in every tensor)
+ * rearranged: block k gets the old block perm[k]. */
+static void permute_gates(mynn_net *net, int i, int G, const int *perm)
+{
+    for (int k = 0; mynn_layer_tensor_name(net, i, k); k++) {
+        int rank = 0;
+        size_t dims[4] = {0};
+        float *t = mynn_layer_tensor(net, i, mynn_layer_tensor_name(net, i, k), &rank, dims);
+        const size_t block = dims[0] / (size_t)G * (rank == 2 ? dims[1] : 1);
+        float old[4 * 1024];
+        if (!t || block * G > sizeof old / sizeof *old) continue;
+        memcpy(old, t, block * G * sizeof *t);
+        for (int b = 0; b < G; b++) memcpy(t + b * block, old + perm[b] * block, block * sizeof *t);
+    }
+}
+
+/* ONNX Runtime's outputs for model on the N_SEQ inputs at f32 into y
+ * (count values): 0, 77 when it cannot run here, else failure. */
+static int ort_outputs(const char *model, const char *f32, const char *dims, float *y, size_t count)
+{
+    const char *ort = getenv("MYNN_ORT_DIR") ? getenv("MYNN_ORT_DIR") : "build/npm";
+    char cmd[1024], got[160], out[4096];
+    snprintf(got, sizeof got, "%s.ort", model);
+    snprintf(cmd, sizeof cmd, "node tests/onnx_run.js '%s' '%s' %d %s '%s' '%s' 2>&1", ort, f32, N_SEQ, dims, model,
+             got);
+    int rc = run_cmd(cmd, out, sizeof out);
+    if (rc) return rc == 77 || rc == 127 ? 77 : rc;
+    FILE *f = fopen(got, "rb");
+    size_t n = f ? fread(y, sizeof *y, count, f) : 0;
+    if (f) fclose(f);
+    remove(got);
+    return n == count ? 0 : -1;
+}
+
+/* The parity test below catches a wrong gate order because a reorder
+ * mistake is the same as mynn running permuted blocks: an exporter that
+ * wrote PyTorch's order unchanged gives ONNX Runtime LSTM blocks i f g o
+ * read as i o f c, which is mynn with blocks (i, g, o, f), and GRU's r z n
+ * read as z r h, mynn with r and z swapped.  With these random weights
+ * such a permuted net must differ from ONNX Runtime's outputs by far more
+ * than the tolerance. */
+static void check_gate_orders(mynn_net *net, const char *model, const char *f32, const char *dims, const float *x)
+{
+    const int K = mynn_n_outputs(net);
+    const size_t count = (size_t)N_SEQ * K;
+    float *ort = malloc(count * sizeof *ort), *y = malloc(count * sizeof *y);
+    if (!ort || !y) {
+        CHECK(0, "out of memory");
+        free(ort);
+        free(y);
+        return;
+    }
+    int rc = ort_outputs(model, f32, dims, ort, count);
+    CHECK(rc == 0 || rc == 77, "onnx_run.js on %s: rc %d", model, rc);
+    if (rc == 0 && !mynn_predict(net, x, N_SEQ, y)) {
+        CHECK(max_diff(ort, y, count) <= 1e-5, "gate orders: ORT vs mynn %g", max_diff(ort, y, count));
+        static const int lstm_unordered[4] = {0, 2, 3, 1}, lstm_back[4] = {0, 3, 1, 2};
+        static const int gru_unordered[3] = {1, 0, 2};
+        permute_gates(net, 0, 4, lstm_unordered);
+        CHECK_OK(mynn_predict(net, x, N_SEQ, y));
+        const double lstm_off = max_diff(ort, y, count);
+        CHECK(lstm_off > 1e-3, "LSTM gates i f g o read as i o f c: only %g from ORT",
+              max_diff(ort, y, count));
+        permute_gates(net, 0, 4, lstm_back);
+        permute_gates(net, 1, 3, gru_unordered);
+        CHECK_OK(mynn_predict(net, x, N_SEQ, y));
+        const double gru_off = max_diff(ort, y, count);
+        CHECK(gru_off > 1e-3, "GRU gates r z n read as z r h: only %g from ORT", gru_off);
+        printf("  gates in PyTorch's order read as ONNX's: max |onnxruntime - mynn| = %.3g (LSTM), %.3g (GRU)\n",
+               lstm_off, gru_off);
+        permute_gates(net, 1, 3, gru_unordered);
+        CHECK_OK(mynn_predict(net, x, N_SEQ, y));
+        CHECK(max_diff(ort, y, count) <= 1e-5, "gates restored: %g", max_diff(ort, y, count));
+    }
+    free(ort);
+    free(y);
+}
+
+/* One case: export, mynn_predict, then onnx_check.py (checker, shape
+ * inference, ONNX Runtime within 1e-5); returns its exit status. */
+static int check_seq_case(const seq_case *c, int first)
+{
+    char onnx[128], pred[128], f32[128], name[64], dims[32], cmd[1024];
+    static char out[8192];
+    snprintf(name, sizeof name, "%s.onnx", c->name);
+    tpath(onnx, sizeof onnx, name);
+    snprintf(name, sizeof name, "%s.csv", c->name);
+    tpath(pred, sizeof pred, name);
+    snprintf(name, sizeof name, "%s.f32", c->name);
+    tpath(f32, sizeof f32, name);
+    seq_dims(c, dims, sizeof dims);
+    mynn_net *net = seq_net(c);
+    float *x = net ? seq_inputs(c, f32) : NULL;
+    const int K = net ? mynn_n_outputs(net) : 0;
+    float *y = malloc((size_t)N_SEQ * (K ? K : 1) * sizeof *y);
+    int ok = net && x && y;
+    if (ok) ok = !mynn_export_onnx(net, onnx);
+    if (ok) ok = !mynn_predict(net, x, N_SEQ, y) && !write_pred(pred, y, N_SEQ, K);
+    CHECK(ok, "%s: %s", c->name, mynn_last_error());
+    int rc = 1;
+    if (ok) {
+        const char *ort = getenv("MYNN_ORT_DIR") ? getenv("MYNN_ORT_DIR") : "build/npm";
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/onnx_check.py '%s' '%s' %d %s '%s' '%s' 2>&1", ort, f32,
+                 N_SEQ, dims, onnx, pred);
+        rc = run_cmd(cmd, out, sizeof out);
+        fputs(out, stdout);
+        CHECK(rc == 0 || rc == 77, "%s: tests/onnx_check.py: rc %d", c->name, rc);
+    }
+    if (ok && rc == 0 && first) check_gate_orders(net, onnx, f32, dims, x);
+    free(x);
+    free(y);
+    mynn_free(net);
+    remove(onnx);
+    remove(pred);
+    remove(f32);
+    return rc;
+}
+
+static void test_onnx_sequences(void)
+{
+    if (ck_emulated()) SKIP("under emulation: ONNX Runtime is the host's (x86) build");
+    if (access("/usr/bin/python3", X_OK) != 0) SKIP("/usr/bin/python3 is missing");
+    if (access("tests/onnx_check.py", R_OK) != 0) SKIP("tests/onnx_check.py not found (run from the repository root)");
+    int skipped = 0;
+    for (int i = 0; i < N_SEQ_CASES; i++) skipped |= check_seq_case(&seq_cases[i], i == 0) == 77;
+    if (skipped) SKIP("the ONNX Runtime check could not run (see above)");
+}
+
 static void remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -527,6 +746,7 @@ int main(void)
     RUN(test_errors);
     RUN(test_deterministic);
     RUN(test_onnxruntime);
+    RUN(test_onnx_sequences);
     remove_dir(g_dir);
     return CK_END();
 }

@@ -12,11 +12,14 @@
 #define ONNX_IR_VERSION 7
 #define ONNX_OPSET 13
 #define ONNX_FLOAT 1            /* TensorProto.DataType FLOAT */
+#define ONNX_INT64 7            /* and INT64 */
 #define MAX_IN 8                /* Concat, Sum of up to 8 inputs; BatchNormalization 5 */
 #define MAX_ATTR 4
 #define MAX_INTS 8
+#define MAX_INIT_INTS 4         /* an int64 initializer: a shape of up to 4 values */
 
-enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7 };   /* AttributeProto.AttributeType */
+/* AttributeProto.AttributeType */
+enum { ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_INTS = 7, ATTR_STRINGS = 8 };
 
 typedef struct onnx_attr {
     const char *name;
@@ -24,7 +27,8 @@ typedef struct onnx_attr {
     float f;
     int64_t i;
     int64_t ints[MAX_INTS];
-    int n_ints;
+    const char *strs[MAX_INTS];   /* strs[0]: a STRING's value */
+    int n_ints;                   /* also the count of STRINGS */
 } onnx_attr;
 
 struct mn_onode {
@@ -33,6 +37,7 @@ struct mn_onode {
     char in[MAX_IN][MN_ONNX_NAME];
     int n_in;
     char out[MN_ONNX_NAME];
+    int out_at;            /* out's position among the operator's outputs */
     onnx_attr attr[MAX_ATTR];
     int n_attr;
 };
@@ -43,6 +48,9 @@ typedef struct onnx_init {
     int rank;
     const float *data;     /* the network's own arrays: nothing is copied */
     size_t count;
+    float *owned;          /* or the graph's own copy (mn_onnx_init_new), freed with it */
+    int64_t ints[MAX_INIT_INTS];   /* an INT64 tensor of count values (data NULL) */
+    int is_int;
 } onnx_init;
 
 struct mn_onnx {
@@ -63,6 +71,7 @@ mn_onnx *mn_onnx_new(void)
 void mn_onnx_free(mn_onnx *g)
 {
     if (!g) return;
+    for (int i = 0; i < g->n_inits; i++) free(g->inits[i].owned);
     free(g->nodes);
     free(g->inits);
     free(g);
@@ -147,6 +156,19 @@ void mn_onnx_attr_ints(mn_onode *n, const char *name, const int64_t *v, int coun
     for (int k = 0; k < count && k < MAX_INTS; k++) a->ints[a->n_ints++] = v[k];
 }
 
+void mn_onnx_attr_string(mn_onode *n, const char *name, const char *v)
+{
+    new_attr(n, name, ATTR_STRING)->strs[0] = v;
+}
+
+void mn_onnx_attr_strings(mn_onode *n, const char *name, const char *const *v, int count)
+{
+    onnx_attr *a = new_attr(n, name, ATTR_STRINGS);
+    for (int k = 0; k < count && k < MAX_INTS; k++) a->strs[a->n_ints++] = v[k];
+}
+
+void mn_onnx_output_at(mn_onode *n, int index) { n->out_at = index; }
+
 mynn_status mn_onnx_init(mn_onnx *g, const char *name, const float *data, size_t count, int rank,
                          const int64_t *dims)
 {
@@ -160,6 +182,64 @@ mynn_status mn_onnx_init(mn_onnx *g, const char *name, const float *data, size_t
     for (int k = 0; k < rank; k++) t->dims[k] = dims[k];
     t->data = data;
     t->count = count;
+    return MYNN_OK;
+}
+
+float *mn_onnx_init_new(mn_onnx *g, const char *name, size_t count, int rank, const int64_t *dims)
+{
+    float *data = calloc(count ? count : 1, sizeof *data);
+    if (!data || mn_onnx_init(g, name, data, count, rank, dims)) {
+        free(data);
+        mn_error(MYNN_ERR_NOMEM, "out of memory building the ONNX graph");
+        return NULL;
+    }
+    g->inits[g->n_inits - 1].owned = data;
+    return data;
+}
+
+mynn_status mn_onnx_init_ints(mn_onnx *g, const char *name, const int64_t *v, int count)
+{
+    const int64_t dims[1] = {count};
+    if (count < 1 || count > MAX_INIT_INTS)
+        return mn_error(MYNN_ERR_ARG, "%s: an int64 initializer of %d values", name, count);
+    if (mn_onnx_init(g, name, NULL, (size_t)count, 1, dims)) return MYNN_ERR_NOMEM;
+    onnx_init *t = &g->inits[g->n_inits - 1];
+    t->is_int = 1;
+    for (int k = 0; k < count; k++) t->ints[k] = v[k];
+    return MYNN_OK;
+}
+
+static int init_taken(const mn_onnx *g, const char *name)
+{
+    for (int i = 0; i < g->n_inits; i++)
+        if (strcmp(g->inits[i].name, name) == 0) return 1;
+    return 0;
+}
+
+mynn_status mn_onnx_reshape(mn_onnx *g, const char *prefix, const char *suffix, mn_ovalue *v,
+                            const int64_t *dims, int n_dims)
+{
+    int64_t shape[MAX_INIT_INTS] = {0};   /* 0: N, copied from the input */
+    char name[MN_ONNX_NAME];
+    if (n_dims < 1 || n_dims >= MAX_INIT_INTS)
+        return mn_error(MYNN_ERR_ARG, "%s: a reshape to rank %d", prefix, n_dims + 1);
+    for (int k = 0; k < n_dims; k++) shape[k + 1] = dims[k];
+    snprintf(name, sizeof name, "%s.%s_shape", prefix, suffix);
+    for (int k = 2; init_taken(g, name); k++) snprintf(name, sizeof name, "%s.%s_shape_%d", prefix, suffix, k);
+    if (mn_onnx_init_ints(g, name, shape, n_dims + 1)) return MYNN_ERR_NOMEM;
+    const char *in[2] = {v->name, name};
+    if (!mn_onnx_node(g, "Reshape", prefix, suffix, in, 2, v)) return MYNN_ERR_NOMEM;
+    v->rank = n_dims + 1;
+    return MYNN_OK;
+}
+
+mynn_status mn_onnx_transpose(mn_onnx *g, const char *prefix, const char *suffix, mn_ovalue *v,
+                              const int64_t *perm)
+{
+    const char *in[1] = {v->name};
+    mn_onode *n = mn_onnx_node(g, "Transpose", prefix, suffix, in, 1, v);
+    if (!n) return MYNN_ERR_NOMEM;
+    mn_onnx_attr_ints(n, "perm", perm, v->rank);
     return MYNN_OK;
 }
 
@@ -230,6 +310,16 @@ mynn_status mn_onnx_activation(mn_onnx *g, mynn_activation act, const char *pref
     return MYNN_OK;
 }
 
+mynn_status mn_onnx_step_activation(mn_onnx *g, mynn_activation act, const char *prefix, mn_ovalue *v)
+{
+    if (act != MYNN_ACT_SOFTMAX) return mn_onnx_activation(g, act, prefix, v);   /* element-wise */
+    const char *in[1] = {v->name};
+    mn_onode *n = mn_onnx_node(g, "Softmax", prefix, "out", in, 1, v);
+    if (!n) return MYNN_ERR_NOMEM;
+    mn_onnx_attr_int(n, "axis", -1);
+    return MYNN_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Encoding                                                                  */
 /* ------------------------------------------------------------------------ */
@@ -240,7 +330,9 @@ static void put_attr(mn_pb *b, const onnx_attr *a)
     mn_pb_string(b, 1, a->name);
     if (a->type == ATTR_FLOAT) mn_pb_float(b, 2, a->f);
     if (a->type == ATTR_INT) mn_pb_varint(b, 3, (uint64_t)a->i);
+    if (a->type == ATTR_STRING) mn_pb_string(b, 4, a->strs[0]);
     for (int k = 0; a->type == ATTR_INTS && k < a->n_ints; k++) mn_pb_varint(b, 8, (uint64_t)a->ints[k]);
+    for (int k = 0; a->type == ATTR_STRINGS && k < a->n_ints; k++) mn_pb_string(b, 9, a->strs[k]);
     mn_pb_varint(b, 20, (uint64_t)a->type);
     mn_pb_end(b, m);
 }
@@ -249,6 +341,7 @@ static void put_node(mn_pb *b, const mn_onode *n)
 {
     size_t m = mn_pb_begin(b, 1);              /* GraphProto.node */
     for (int k = 0; k < n->n_in; k++) mn_pb_string(b, 1, n->in[k]);
+    for (int k = 0; k < n->out_at; k++) mn_pb_string(b, 2, "");
     mn_pb_string(b, 2, n->out);
     mn_pb_string(b, 3, n->name);
     mn_pb_string(b, 4, n->op);
@@ -260,9 +353,16 @@ static void put_init(mn_pb *b, const onnx_init *t)
 {
     size_t m = mn_pb_begin(b, 5);              /* GraphProto.initializer */
     for (int k = 0; k < t->rank; k++) mn_pb_varint(b, 1, (uint64_t)t->dims[k]);
-    mn_pb_varint(b, 2, ONNX_FLOAT);
+    mn_pb_varint(b, 2, t->is_int ? ONNX_INT64 : ONNX_FLOAT);
     mn_pb_string(b, 8, t->name);
-    mn_pb_floats_le(b, 9, t->data, t->count);  /* raw_data */
+    if (t->is_int) {
+        unsigned char raw[8 * MAX_INIT_INTS];
+        for (size_t k = 0; k < t->count; k++)
+            for (int j = 0; j < 8; j++) raw[8 * k + j] = (unsigned char)((uint64_t)t->ints[k] >> (8 * j));
+        mn_pb_bytes(b, 9, raw, 8 * t->count);  /* raw_data, little-endian */
+    } else {
+        mn_pb_floats_le(b, 9, t->data, t->count);
+    }
     mn_pb_end(b, m);
 }
 

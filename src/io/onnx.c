@@ -7,8 +7,10 @@
  * (float32, N a symbolic batch dimension).  The input transform becomes
  * Sub(x, input.shift), Mul(., input.scale); then each node adds its own
  * ONNX nodes (its kind's onnx member: Gemm, Conv, MaxPool, Add, Concat,
- * ...), reading its inputs' tensors, its weights as initializers named as
- * in the model file (layers.<i>.weight, ...).  A kind without that member
+ * LSTM, Gather, ...), reading its inputs' tensors, its weights as
+ * initializers named as in the model file (layers.<i>.weight, ...; the
+ * recurrent kinds' gate blocks reordered as layers.<i>.W, .R, .B).  A
+ * sequence flows between nodes as [N, T, F].  A kind without that member
  * is refused, naming it. */
 #include "core/core.h"
 #include "emit/onnx_graph.h"

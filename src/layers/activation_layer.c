@@ -69,7 +69,10 @@ static mynn_status act_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, c
 {
     (void)n_in;
     *out = in[0];
-    return mn_onnx_activation(g, l->act, prefix, out);
+    if (!l->in_shape.t) return mn_onnx_activation(g, l->act, prefix, out);
+    /* A sequence: softmax over each step, as mynn's forward runs it. */
+    mynn_status s = mn_onnx_steps(g, l, prefix, out);
+    return s ? s : mn_onnx_step_activation(g, l->act, prefix, out);
 }
 
 /* dst = f(src), element-wise (softmax over the sample). */

@@ -161,6 +161,13 @@ mynn_status mn_onnx_spatial(const mn_layer *l, const char *prefix, const mn_oval
                     "of different ranks)", prefix, l->kind->name, l->dims);
 }
 
+mynn_status mn_onnx_steps(mn_onnx *g, const mn_layer *l, const char *prefix, mn_ovalue *v)
+{
+    if (v->rank == 3) return MYNN_OK;
+    const int64_t d[2] = {l->in_shape.t, (int64_t)l->in_shape.c * l->in_shape.h * l->in_shape.w};
+    return mn_onnx_reshape(g, prefix, "steps", v, d, 2);
+}
+
 mynn_status mn_onnx_tensors(mn_onnx *g, const mn_layer *l, const char *prefix, char names[MN_MAX_TENSORS][MN_ONNX_NAME])
 {
     mn_tensor_desc d[MN_MAX_TENSORS];

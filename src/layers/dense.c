@@ -160,11 +160,32 @@ static void dense_backward_update(mn_layer *l, const float *x, const float *y, f
 /* ---- ONNX ------------------------------------------------------------------ */
 
 /* x: [N, in] -> Gemm(x, W [out, in], B [out]; transB=1): [N, out] -> f. */
+/* On a sequence [N, T, F]: MatMul with the weight transposed (Gemm takes
+ * two dimensions only; the Transpose of a constant keeps the model file's
+ * tensor as it is), Add the bias, then the activation on each step. */
+static mynn_status dense_onnx_steps(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in,
+                                    mn_ovalue *out)
+{
+    char t[MN_MAX_TENSORS][MN_ONNX_NAME];
+    *out = in[0];
+    if (mn_onnx_tensors(g, l, prefix, t) || mn_onnx_steps(g, l, prefix, out)) return MYNN_ERR_NOMEM;
+    static const int64_t swap[2] = {1, 0};
+    mn_ovalue wt = {"", 2};
+    snprintf(wt.name, sizeof wt.name, "%s", t[0]);
+    if (mn_onnx_transpose(g, prefix, "weight_t", &wt, swap)) return MYNN_ERR_NOMEM;
+    const char *ins[2] = {out->name, wt.name};
+    if (!mn_onnx_node(g, "MatMul", prefix, "matmul", ins, 2, out)) return MYNN_ERR_NOMEM;
+    ins[0] = out->name, ins[1] = t[1];
+    if (!mn_onnx_node(g, "Add", prefix, l->act == MYNN_ACT_IDENTITY ? "out" : "sum", ins, 2, out))
+        return MYNN_ERR_NOMEM;
+    return mn_onnx_step_activation(g, l->act, prefix, out);
+}
+
 static mynn_status dense_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in,
                               int n_in, mn_ovalue *out)
 {
     (void)n_in;
-    if (l->in_shape.t) return mn_layer_error(l, "a dense layer on every step of a sequence has no ONNX form yet");
+    if (l->in_shape.t) return dense_onnx_steps(g, l, prefix, in, out);
     char t[MN_MAX_TENSORS][MN_ONNX_NAME];
     *out = in[0];
     if (mn_onnx_tensors(g, l, prefix, t) || mn_onnx_flatten(g, prefix, out)) return MYNN_ERR_NOMEM;

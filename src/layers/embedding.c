@@ -140,11 +140,34 @@ static void emb_backward(mn_layer *l, const float *const *xs, const float *y, fl
     });
 }
 
+/* ids [N, T] (the input flattened) Cast to int64, then Gather of the
+ * weight's rows: [N, T, DIM].  The graph does not check the ids as
+ * check_input does (Cast truncates, Gather reads a negative id from the
+ * end): equal outputs for the ids mynn accepts. */
+static mynn_status emb_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
+                            mn_ovalue *out)
+{
+    (void)n_in;
+    char t[MN_MAX_TENSORS][MN_ONNX_NAME];
+    *out = in[0];
+    if (mn_onnx_tensors(g, l, prefix, t) || mn_onnx_flatten(g, prefix, out)) return MYNN_ERR_NOMEM;
+    const char *ins[2] = {out->name, NULL};
+    mn_onode *cast = mn_onnx_node(g, "Cast", prefix, "ids", ins, 1, out);
+    if (!cast) return MYNN_ERR_NOMEM;
+    mn_onnx_attr_int(cast, "to", 7);   /* TensorProto INT64 */
+    ins[0] = t[0], ins[1] = out->name;
+    mn_onode *gather = mn_onnx_node(g, "Gather", prefix, "out", ins, 2, out);
+    if (!gather) return MYNN_ERR_NOMEM;
+    mn_onnx_attr_int(gather, "axis", 0);
+    out->rank = 3;
+    return MYNN_OK;
+}
+
 static const char *const emb_names[] = {"embedding", NULL};
 
 const mn_kind mn_embedding_kind = {
     .id = MYNN_LAYER_EMBEDDING, .name = "embedding", .spec_names = emb_names, .max_inputs = 1,
     .parse = emb_parse, .print = emb_print, .describe = emb_describe, .shape = emb_shape,
     .tensors = emb_tensors, .init = emb_init, .aux_size = emb_aux, .check_input = emb_check_input,
-    .forward = emb_forward, .backward = emb_backward, .q_role = MN_Q_REFUSE,
+    .forward = emb_forward, .backward = emb_backward, .onnx = emb_onnx, .q_role = MN_Q_REFUSE,
 };

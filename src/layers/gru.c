@@ -116,11 +116,20 @@ static void gru_backward(mn_layer *l, const float *const *x, const float *y, flo
     mn_rec_backward(&gru_cell, l, x[0], dy, dx[0], n);
 }
 
+static mynn_status gru_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
+                            mn_ovalue *out)
+{
+    /* ONNX orders the gates z, r, h (PyTorch r, z, n). */
+    static const mn_rec_onnx_form form = {"GRU", 3, {1, 0, 2, 0}, 1, 0};
+    (void)n_in;
+    return mn_rec_onnx(g, l, prefix, in, &form, out);
+}
+
 static const char *const gru_names[] = {"gru", NULL};
 
 const mn_kind mn_gru_kind = {
     .id = MYNN_LAYER_GRU, .name = "gru", .spec_names = gru_names, .max_inputs = 1, .reads_seq = 1,
     .parse = gru_parse, .print = gru_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
     .tensors = gru_tensors, .init = gru_init, .cache_per_sample = gru_cache, .work_size = gru_work, .aux_size = gru_aux,
-    .forward = gru_forward, .backward = gru_backward, .q_role = MN_Q_REFUSE,
+    .forward = gru_forward, .backward = gru_backward, .onnx = gru_onnx, .q_role = MN_Q_REFUSE,
 };

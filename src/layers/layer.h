@@ -334,6 +334,9 @@ void mn_bn_affine(const mn_layer *bn, float *s, float *t);
 /* MYNN_ERR_ARG unless the ONNX value in is [N, C, L] / [N, C, H, W] as
  * l (conv, pooling: dims 1 or 2) needs. */
 mynn_status mn_onnx_spatial(const mn_layer *l, const char *prefix, const mn_ovalue *in);
+/* v, the sequence l reads (l->in_shape.t > 0), as [N, T, F]: reshaped
+ * when it arrives at another rank (a join flattened it). */
+mynn_status mn_onnx_steps(mn_onnx *g, const mn_layer *l, const char *prefix, mn_ovalue *v);
 /* The node's tensors as ONNX initializers "<prefix>.<name>" (the model
  * file's names); names[] receives them. */
 mynn_status mn_onnx_tensors(mn_onnx *g, const mn_layer *l, const char *prefix,

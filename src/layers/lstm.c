@@ -121,11 +121,20 @@ static void lstm_backward(mn_layer *l, const float *const *x, const float *y, fl
     mn_rec_backward(&lstm_cell, l, x[0], dy, dx[0], n);
 }
 
+static mynn_status lstm_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
+                            mn_ovalue *out)
+{
+    /* ONNX orders the gates i, o, f, c (PyTorch i, f, g, o). */
+    static const mn_rec_onnx_form form = {"LSTM", 4, {0, 3, 1, 2}, 0, 0};
+    (void)n_in;
+    return mn_rec_onnx(g, l, prefix, in, &form, out);
+}
+
 static const char *const lstm_names[] = {"lstm", NULL};
 
 const mn_kind mn_lstm_kind = {
     .id = MYNN_LAYER_LSTM, .name = "lstm", .spec_names = lstm_names, .max_inputs = 1, .reads_seq = 1,
     .parse = lstm_parse, .print = lstm_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
     .tensors = lstm_tensors, .init = lstm_init, .cache_per_sample = lstm_cache, .work_size = lstm_work, .aux_size = lstm_aux,
-    .forward = lstm_forward, .backward = lstm_backward, .q_role = MN_Q_REFUSE,
+    .forward = lstm_forward, .backward = lstm_backward, .onnx = lstm_onnx, .q_role = MN_Q_REFUSE,
 };

@@ -68,6 +68,21 @@ size_t mn_rec_aux(const mn_cell *cell, const mn_layer *l);
 void mn_rec_forward(const mn_cell *cell, mn_layer *l, const float *x, float *y, int n);
 void mn_rec_backward(const mn_cell *cell, mn_layer *l, const float *x, const float *dy, float *dx, int n);
 
+/* A kind's ONNX operator (recurrent_onnx.c): its name, its gate blocks
+ * in ONNX's order as indices of PyTorch's blocks, and its attributes. */
+typedef struct mn_rec_onnx_form {
+    const char *op;               /* "LSTM", "GRU", "RNN" */
+    int gates;
+    int order[4];                 /* LSTM {0, 3, 1, 2}: i o f c from i f g o */
+    int linear_before_reset;      /* GRU: r multiplies R_n with its bias, as PyTorch */
+    int act_attr;                 /* RNN: activations from l->act (tanh, relu) */
+} mn_rec_onnx_form;
+
+/* l as that operator, with its input transposed to [T, N, F] and its
+ * output back to [N, T, D·H] (:seq) or [N, D·H]. */
+mynn_status mn_rec_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in,
+                        const mn_rec_onnx_form *f, mn_ovalue *out);
+
 /* Steps T and features F of l's input; 1 when it is read channel-major. */
 int mn_rec_geometry(const mn_layer *l, int *T, int *F);
 

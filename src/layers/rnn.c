@@ -118,11 +118,19 @@ static void rnn_backward(mn_layer *l, const float *const *x, const float *y, flo
     mn_rec_backward(cell_of(l), l, x[0], dy, dx[0], n);
 }
 
+static mynn_status rnn_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
+                            mn_ovalue *out)
+{
+    static const mn_rec_onnx_form form = {"RNN", 1, {0, 0, 0, 0}, 0, 1};
+    (void)n_in;
+    return mn_rec_onnx(g, l, prefix, in, &form, out);
+}
+
 static const char *const rnn_names[] = {"rnn", NULL};
 
 const mn_kind mn_rnn_kind = {
     .id = MYNN_LAYER_RNN, .name = "rnn", .spec_names = rnn_names, .max_inputs = 1, .reads_seq = 1,
     .parse = rnn_parse, .print = rnn_print, .describe = rnn_describe, .shape = rnn_shape,
     .tensors = rnn_tensors, .init = rnn_init, .cache_per_sample = rnn_cache, .work_size = rnn_work, .aux_size = rnn_aux,
-    .forward = rnn_forward, .backward = rnn_backward, .q_role = MN_Q_REFUSE,
+    .forward = rnn_forward, .backward = rnn_backward, .onnx = rnn_onnx, .q_role = MN_Q_REFUSE,
 };
