@@ -756,6 +756,15 @@ static mynn_status set_shape(mynn_net *net, const mynn_dataset *ds)
     return MYNN_OK;
 }
 
+/* An embedding reads the input as token ids: not normalised by default. */
+static int reads_ids(const mynn_net *net)
+{
+    mynn_layer_info li;
+    for (int i = 0; i < mynn_n_layers(net); i++)
+        if (mynn_layer_get_info(net, i, &li) == MYNN_OK && li.kind == MYNN_LAYER_EMBEDDING) return 1;
+    return 0;
+}
+
 /* The network to train: the --from model fitted to the data, or a new one
  * built from --layers, with its input normalisation. */
 static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **net)
@@ -785,7 +794,7 @@ static int prepare_network(train_args *a, const mynn_dataset *train, mynn_net **
             cli_lib_error("cannot build the network");
             return CLI_FAIL;
         }
-        if (set_normalisation(*net, train, a->norm ? a->norm : a->fann.on || a->text ? "none" : "scale"))
+        if (set_normalisation(*net, train, a->norm ? a->norm : a->fann.on || a->text || reads_ids(*net) ? "none" : "scale"))
             return CLI_FAIL;
         if (a->text && mynn_set_vocab(*net, a->vocab)) {
             cli_lib_error("%s: the vocabulary", a->data_path);

@@ -295,6 +295,11 @@ static void test_embedding_rows(void)
     CHECK_OK(mynn_compute_gradients(net, x2, y, 2, NULL));
     CHECK(g[0] == 0 && g[1] == 0 && g[2] == 0 && g[3] == 0 && g[6] != 0, "rows 0, 1 cleared, 3 used: %g %g %g",
           g[0], g[2], g[6]);
+    /* token ids take no input transform */
+    float shift[2] = {0, 0}, scale[2] = {1, 1};
+    mynn_status st = mynn_set_input_transform(net, "custom", shift, scale);
+    CHECK(st == MYNN_ERR_ARG && strstr(mynn_last_error(), "layer 1 (embedding) reads token ids"), "%s",
+          mynn_last_error());
     /* an id outside the vocabulary, or not an integer: an error naming it */
     float bad[4] = {0, 1, 5, 0};
     mynn_status s = mynn_compute_gradients(net, bad, y, 2, NULL);

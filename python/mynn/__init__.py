@@ -51,9 +51,17 @@ def from_torch(model, loss=None, input_shape=None):
        relu/sigmoid/tanh/gelu/leaky_relu/softmax, flatten (torch.flatten(x, 1),
        x.view(x.size(0), -1)), adaptive/max/avg pooling and mean over the
        plane: residual networks (torchvision's BasicBlock), branches joined
-       by torch.cat.  A module with weights may be called once.
+       by torch.cat.  A module with weights may be called once;
+     - in such a module, nn.LSTM, nn.GRU, nn.RNN (batch_first=True, with
+       biases, any num_layers without dropout between them, bidirectional)
+       and nn.Embedding (reading the input's token ids): a recurrent
+       module's output y read whole (every step: :seq, a Linear after it
+       applies per step), or its last step, h_n[-1] (torch.cat([h_n[-2],
+       h_n[-1]], 1) when bidirectional) or y[:, -1] (one direction only);
+       a conv1d output goes in as x.transpose(1, 2).
     input_shape: (C, H, W) or (C, L), needed when the first layer is a
-    convolution.  Anything else is a mynn.ArgumentError naming the module
+    convolution; (T, F) for a recurrent first layer, (T,) (ids) for an
+    embedding.  Anything else is a mynn.ArgumentError naming the module
     or graph node."""
     from .torch_bridge import from_torch as _from_torch
     return _from_torch(model, loss, input_shape)

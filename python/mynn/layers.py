@@ -78,12 +78,14 @@ class SymbolicTensor:
 
 
 def Input(shape):
-    """The network input: a feature count n, or a sample's shape (C, H, W)
-    (images) or (C, L) (1-D signals).  Returns a symbolic tensor (a
+    """The network input: a feature count n (T token ids for an
+    Embedding), or a sample's shape (C, H, W) (images), (C, L) (1-D
+    signals) or (T, F) (a sequence of T steps of F features, for LSTM, GRU
+    and RNN).  Returns a symbolic tensor (a
     description's from= calls it "input")."""
     if isinstance(shape, (tuple, list)):
         if len(shape) not in (1, 2, 3):
-            raise ArgumentError("Input: a feature count, (C, H, W) or (C, L), got %r" % (shape,))
+            raise ArgumentError("Input: a feature count, (C, H, W), (C, L) or (T, F), got %r" % (shape,))
         shape = tuple(_int("Input shape", v) for v in shape)
         if len(shape) == 1:
             shape = shape[0]
@@ -153,7 +155,8 @@ class Layer:
 
 class Dense(Layer):
     """A fully connected layer of units outputs (a spatial input is
-    flattened first): "UNITS[:ACT]"."""
+    flattened first; on a sequence it applies to every step, as nn.Linear
+    on [N, T, F]): "UNITS[:ACT]"."""
 
     def __init__(self, units, activation=None, name=None):
         act = _act(activation)
@@ -280,6 +283,60 @@ class Dropout(Layer):
         if not 0 <= r < 1:
             raise ArgumentError("Dropout rate must be in [0, 1), got %r" % (rate,))
         super().__init__("dropout:%r" % r, name)
+
+
+class _Recurrent(Layer):
+    kind = "lstm"
+
+    def __init__(self, hidden, return_sequences=False, bidirectional=False, extra="", name=None):
+        hidden = _int("%s hidden" % type(self).__name__, hidden)
+        item = "%s:%d%s%s%s" % (self.kind, hidden, ":seq" if return_sequences else "",
+                                ":bi" if bidirectional else "", extra)
+        super().__init__(item, name)
+
+
+class LSTM(_Recurrent):
+    """An LSTM over a sequence (nn.LSTM(batch_first=True), one layer):
+    hidden units; return_sequences: every step's output [T, D·hidden]
+    (PyTorch's output), else the last step's (h_n[-1]; bidirectional:
+    torch.cat([h_n[-2], h_n[-1]], 1)).  It reads the network input
+    mynn.Input((T, F)) as T steps of F, a sequence (Embedding, a layer
+    with return_sequences, a Dense on every step), or a Conv1d's C × L as
+    L steps of C.  Stack two by giving the first return_sequences=True."""
+    kind = "lstm"
+
+    def __init__(self, hidden, return_sequences=False, bidirectional=False, name=None):
+        super().__init__(hidden, return_sequences, bidirectional, "", name)
+
+
+class GRU(_Recurrent):
+    """A GRU (nn.GRU), otherwise as LSTM."""
+    kind = "gru"
+
+    def __init__(self, hidden, return_sequences=False, bidirectional=False, name=None):
+        super().__init__(hidden, return_sequences, bidirectional, "", name)
+
+
+class RNN(_Recurrent):
+    """An Elman RNN (nn.RNN): nonlinearity "tanh" or "relu", otherwise as LSTM."""
+    kind = "rnn"
+
+    def __init__(self, hidden, nonlinearity="tanh", return_sequences=False, bidirectional=False, name=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ArgumentError("RNN nonlinearity %r: \"tanh\" or \"relu\"" % (nonlinearity,))
+        # tanh is the default: the item says relu only
+        super().__init__(hidden, return_sequences, bidirectional, ":relu" if nonlinearity == "relu" else "", name)
+
+
+class Embedding(Layer):
+    """Token ids to vectors (nn.Embedding): vocab ids 0..vocab-1, dim
+    values each.  It reads the network input, mynn.Input(T): T ids per
+    sample stored as floats, and gives a sequence of T steps."""
+
+    def __init__(self, vocab, dim, name=None):
+        vocab = _int("Embedding vocab", vocab)
+        dim = _int("Embedding dim", dim)
+        super().__init__("embedding:%d:%d" % (vocab, dim), name)
 
 
 class Add(Layer):

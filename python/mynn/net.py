@@ -70,7 +70,8 @@ class Net:
 
     inputs: features per sample, or a sample's shape: (C, H, W) for
     images, (C, L) for 1-D signals (samples are stored channel-major, as
-    PyTorch's NCHW).  layers: a mynn layer description (as `mynn train
+    PyTorch's NCHW), (T, F) for sequences of T steps of F features
+    (stored step by step, batch_first).  layers: a mynn layer description (as `mynn train
     --layers`: "conv:32:3:relu:pad=1,maxpool:2,flatten,128:relu,10:softmax";
     graphs with res(A | B)[:ACT], cat(A | B), (A)xN, as=NAME and
     from=REF+REF: "conv:16:3:pad=same,res(conv:16:3:pad=same,batchnorm):relu,gap,10:softmax"),
@@ -90,7 +91,7 @@ class Net:
         shape = None
         if isinstance(inputs, (tuple, list)):
             if len(inputs) not in (2, 3):
-                raise ValueError("inputs: a feature count, (C, H, W) or (C, L), got %r" % (inputs,))
+                raise ValueError("inputs: a feature count, (C, H, W), (C, L) or (T, F), got %r" % (inputs,))
             shape = tuple(_positive_int("inputs", v) for v in inputs)
             inputs = int(np.prod(shape))
         inputs = _positive_int("inputs", inputs)
@@ -227,7 +228,12 @@ class Net:
         inputs_from (the node ids it reads, -1 for the network input), and
         activation (dense, conv, activation, add), rate (dropout),
         kernel/stride/pad (conv, pooling; [height, width]) or eps/momentum
-        (batchnorm)."""
+        (batchnorm).  Layers on sequences (recurrent, embedding, and any
+        layer reading or giving a sequence) add input_shape (C, H, W) of
+        the first input, steps and input_steps (a sequence's steps, the
+        shapes then being one step's; 0: not a sequence); hidden,
+        sequences (every step's output), bidirectional (lstm, gru, rnn) and
+        nonlinearity (rnn); vocab and dim (embedding)."""
         out = []
         for i in range(lib.mynn_n_layers(self._handle)):
             li = _lib.LayerInfo()
@@ -243,10 +249,20 @@ class Net:
                 d.update(dims=li.dims, kernel=tuple(li.kernel), stride=tuple(li.stride), pad=tuple(li.pad))
             if kind == "batchnorm":
                 d.update(eps=float(np.float32(li.eps)), momentum=float(np.float32(li.momentum)))
+            if kind in ("lstm", "gru", "rnn", "embedding") or li.in_steps or li.out_steps:
+                d.update(input_shape=tuple(li.in_shape), steps=li.out_steps, input_steps=li.in_steps)
+            if kind in ("lstm", "gru", "rnn", "embedding"):
+                d.update(_sequence_fields(kind, self._node_item(i)))
             d["name"] = self._node_name(i)
             d["inputs_from"] = self._node_inputs(i)
             out.append(d)
         return out
+
+    def _node_item(self, i):
+        """Node i's description item ("lstm:64:seq:bi")."""
+        buf = ctypes.create_string_buffer(256)
+        call(lib.mynn_layer_describe, self._handle, i, buf, len(buf), None, 0, None)
+        return buf.value.decode()
 
     def _node_inputs(self, i):
         """Node i's inputs: node ids, -1 for the network input."""
@@ -308,6 +324,8 @@ class Net:
             what = d.get("activation") or ("rate %s" % d["rate"] if "rate" in d else "")
             c, h, w = d["output_shape"]
             shape = (c, h, w) if h > 1 else (c, w) if w > 1 else (c,)
+            if d.get("steps"):                  # a sequence: steps of one step's shape
+                shape = (d["steps"],) + shape
             src = ", ".join("input" if j < 0 else layers[j]["name"] or str(j) for j in d["inputs_from"])
             out_shape = "(None, %s)" % ", ".join(map(str, shape))
             lines.append(" %-4d %-*s %-20s %-12s %12d  %s" % (i, kw, names[i], out_shape, what, d["params"], src))
@@ -640,9 +658,24 @@ class Net:
         """An equivalent PyTorch module (see mynn.from_torch): an
         nn.Sequential for a plain sequence of layers, a GraphNet
         (mynn.torch_modules: a module per node and the inputs of each)
-        for a graph."""
+        for a graph.  Recurrent and embedding layers become
+        mynn.torch_modules.Recurrent (an nn.LSTM/GRU/RNN of one layer,
+        batch_first, as its `rnn`) and Embedding (an nn.Embedding); a head
+        on every step ends with a Flatten, giving predict's [N, T·K]."""
         from .torch_bridge import to_torch
         return to_torch(self)
+
+
+def _sequence_fields(kind, item):
+    """The settings of a recurrent or embedding layer, from its canonical
+    item: "lstm:64:seq:bi", "rnn:8:relu", "embedding:100:16"."""
+    fields = item.split(":")
+    if kind == "embedding":
+        return {"vocab": int(fields[1]), "dim": int(fields[2])}
+    d = {"hidden": int(fields[1]), "sequences": "seq" in fields[2:], "bidirectional": "bi" in fields[2:]}
+    if kind == "rnn":
+        d["nonlinearity"] = "relu" if "relu" in fields[2:] else "tanh"
+    return d
 
 
 _AUTO = 6                    # MYNN_OPT_AUTO

@@ -3,6 +3,8 @@ ways; a graph becomes a GraphNet (mynn/torch_modules.py) and comes back
 from one, or from any module torch.fx can trace into the modules and
 functions mynn has.  torch is imported only here, when a bridge function
 is called."""
+import dis
+import inspect
 import operator
 
 import numpy as np
@@ -12,9 +14,11 @@ from .errors import ArgumentError
 SUPPORTED = ("Linear, Conv1d, Conv2d, BatchNorm1d, BatchNorm2d, MaxPool1d/2d, AvgPool1d/2d, "
              "AdaptiveAvgPool1d/2d(1), Flatten, Dropout, Identity, Sigmoid, Tanh, ReLU, LeakyReLU(0.01), "
              "GELU, Softmax(dim=1)")
-SUPPORTED_FX = ("the modules " + SUPPORTED + "; the functions +, +=, torch.add, torch.cat(dim=1), "
-                "relu, sigmoid, tanh, gelu, leaky_relu(0.01), softmax(dim=1), dropout, torch.flatten(x, 1), "
-                "x.view(x.size(0), -1), adaptive_avg_pool(1), max_pool, avg_pool, x.mean((2, 3))")
+SUPPORTED_FX = ("the modules " + SUPPORTED + ", LSTM, GRU, RNN (batch_first) and Embedding; the functions +, +=, "
+                "torch.add, torch.cat(dim=1), relu, sigmoid, tanh, gelu, leaky_relu(0.01), softmax(dim=1), dropout, "
+                "torch.flatten(x, 1), x.view(x.size(0), -1), adaptive_avg_pool(1), max_pool, avg_pool, "
+                "x.mean((2, 3)); of a recurrent module's (y, h_n): y, y[:, -1], h_n[-1], "
+                "torch.cat([h_n[-2], h_n[-1]], 1)")
 
 
 def _torch():
@@ -180,14 +184,18 @@ def _sequence(torch, mods, spatial, where):
     module fixing the input size, transform or None).  where(i) names
     module i in messages."""
     nn = torch.nn
+    tm = _modules()
     parts, weights, transform, first = [], [], None, None
+    seq = False          # a sequence [N, T, F] flows (after Embedding, a Recurrent with sequences)
     i = 0
     while i < len(mods):
         m, w = mods[i], where(i)
-        act_next = _activation(torch, where(i + 1), mods[i + 1]) if i + 1 < len(mods) else None
+        act_next = _step_activation(torch, where(i + 1), mods[i + 1], seq) if i + 1 < len(mods) else None
         if isinstance(m, (nn.Conv1d, nn.Conv2d)):
-            spatial = True
-        elif isinstance(m, (nn.Linear, nn.Flatten)):
+            spatial, seq = True, False
+        elif isinstance(m, nn.Flatten):
+            spatial, seq = False, False
+        elif isinstance(m, (nn.Linear, tm.Recurrent, tm.Embedding)):
             spatial = False
         if spatial and _activation(torch, w, m) == "softmax":
             raise ArgumentError("from_torch: %s (Softmax) over the channels of a spatial tensor: mynn's "
@@ -220,8 +228,23 @@ def _sequence(torch, mods, spatial, where):
             weights += _batchnorm(w, m)
         elif isinstance(m, nn.Dropout):
             parts.append(_dropout(w, m))
-        elif _activation(torch, w, m) is not None:
-            parts.append(_activation(torch, w, m))
+        elif isinstance(m, tm.Recurrent):
+            first = first or m
+            parts.append(_wrapped_recurrent_item(m))
+            weights += [_np(getattr(m.rnn, t)) for t in _rec_names(m.rnn.bidirectional)]
+            seq = m.sequences
+        elif isinstance(m, tm.Embedding):
+            first = first or m
+            parts.append("embedding:%d:%d" % (m.embedding.num_embeddings, m.embedding.embedding_dim))
+            weights.append(_np(m.embedding.weight))
+            seq = True
+        elif _step_activation(torch, w, m, seq) is not None:
+            parts.append(_step_activation(torch, w, m, seq))
+        elif isinstance(m, (nn.LSTM, nn.GRU, nn.RNN)):
+            raise ArgumentError("from_torch: %s (%s) returns (output, state), which an nn.Sequential passes on "
+                                "whole: write a module whose forward picks the output, as "
+                                "`y, _ = self.rnn(x); return self.fc(y[:, -1])` (docs/python.md)"
+                                % (w, type(m).__name__))
         else:
             raise ArgumentError("from_torch: %s (%s) has no mynn equivalent (supported: %s)"
                                 % (w, type(m).__name__, SUPPORTED))
@@ -229,12 +252,33 @@ def _sequence(torch, mods, spatial, where):
     return parts, weights, first, transform
 
 
+def _step_activation(torch, w, m, seq):
+    """_activation, but on a sequence a softmax is mynn's over each step's
+    values: Softmax(dim=-1) (or 2)."""
+    if seq and isinstance(m, torch.nn.Softmax):
+        if m.dim not in (2, -1):
+            raise ArgumentError("from_torch: %s: Softmax(dim=%r) on a sequence [N, T, F]: mynn's is over each "
+                                "step's values (dim=-1)" % (w if isinstance(w, str) else "module %d" % w, m.dim))
+        return "softmax"
+    return _activation(torch, w, m)
+
+
+def _wrapped_recurrent_item(m):
+    """The item of a mynn.torch_modules.Recurrent (what to_torch made)."""
+    r = m.rnn
+    item = "%s:%d%s%s" % (m.kind, r.hidden_size, ":seq" if m.sequences else "", ":bi" if r.bidirectional else "")
+    return item + (":relu" if m.kind == "rnn" and r.nonlinearity == "relu" else "")
+
+
 def _builtin_leaf(torch, m):
-    """A module of torch.nn that is not a container (or mynn's InputTransform)."""
+    """A module of torch.nn that is not a container (or mynn's InputTransform,
+    Recurrent, Embedding)."""
     nn = torch.nn
+    tm = _modules()
     if isinstance(m, (nn.Sequential, nn.ModuleList, nn.ModuleDict)):
         return False
-    return type(m).__module__.startswith("torch.nn") or type(m).__name__ == "InputTransform"
+    return (type(m).__module__.startswith("torch.nn") or type(m).__name__ == "InputTransform"
+            or isinstance(m, (tm.Recurrent, tm.Embedding)))
 
 
 def from_torch(model, loss=None, input_shape=None):
@@ -259,17 +303,26 @@ def _from_sequential(torch, model, loss, input_shape):
     from .net import Net
     nn = torch.nn
     mods = list(model.children())
+    if len(mods) > 1 and isinstance(mods[-1], nn.Flatten):
+        mods = mods[:-1]         # a reshape to predict's flat output (to_torch's, after a head on every step)
     spatial = input_shape is not None and len(input_shape) > 1
     parts, weights, first, transform = _sequence(torch, mods, spatial, lambda i: "module %d" % i)
     if first is None:
         raise ArgumentError("from_torch: the model has no Linear or Conv layer")
+    tm = _modules()
     if isinstance(first, nn.Linear):
         inputs = tuple(input_shape) if input_shape else first.in_features
+    elif isinstance(first, tm.Embedding):
+        inputs = tuple(input_shape) if input_shape else first.steps
+    elif isinstance(first, tm.Recurrent) and not first.channel_major:
+        inputs = tuple(input_shape) if input_shape else (first.steps, first.rnn.input_size)
     elif input_shape is None:
         raise ArgumentError("from_torch: the first layer is a %s: give input_shape=(C, H, W) or (C, L)"
                             % type(first).__name__)
     else:
         inputs = tuple(input_shape)
+    if isinstance(inputs, tuple) and len(inputs) == 1:
+        inputs = inputs[0]                      # (T,): T token ids
     net = Net(inputs=inputs, layers=",".join(parts), loss=loss)
     net.set_weights(weights)
     if transform is not None:
@@ -320,6 +373,8 @@ def _from_graphnet(torch, model, loss):
             if (len(mods) == 2 and isinstance(mods[0], (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d))
                     and isinstance(mods[1], nn.Flatten)):
                 mods = mods[:1]
+            if i == len(model.nodes) - 1 and len(mods) > 1 and isinstance(mods[-1], nn.Flatten):
+                mods = mods[:-1]             # the last node's flat [N, T·K] of a head on every step
             parts, weights, _, _ = _sequence(torch, mods, False, lambda k: "%s module %d" % (w, k))
             if len(parts) != 1:
                 raise ArgumentError("from_torch: %s (%s) is %d mynn layers, a node must be one"
@@ -343,11 +398,25 @@ def _fx_tracer(torch):
     import torch.fx
     tm = _modules()
 
+    class Proxy(torch.fx.Proxy):
+        def __iter__(self):
+            """`y, (h, c) = self.lstm(x)`: torch.fx 1.13 finds the unpacking
+            by indexing the caller's instructions with f_lasti // 2, which
+            Python 3.11's inline caches break; match the offset instead."""
+            frame = inspect.currentframe().f_back
+            for inst in dis.get_instructions(frame.f_code):
+                if inst.offset == frame.f_lasti and inst.opname == "UNPACK_SEQUENCE":
+                    return (self[i] for i in range(inst.argval))
+            return self.tracer.iter(self)
+
     class Tracer(torch.fx.Tracer):
         def is_leaf_module(self, m, qualname):
-            if isinstance(m, (tm.InputTransform, tm.Add, tm.Concat)):
+            if isinstance(m, (tm.InputTransform, tm.Add, tm.Concat, tm.Recurrent, tm.Embedding)):
                 return True
             return super().is_leaf_module(m, qualname)
+
+        def proxy(self, node):
+            return Proxy(node, self)
     return Tracer()
 
 
@@ -368,6 +437,36 @@ def _fn_name(torch, n):
     if name and (mod.startswith("torch") or fn is getattr(torch, name, None)):
         return name.lstrip("_")
     return None
+
+
+def _RNNS(nn):
+    return (nn.LSTM, nn.GRU, nn.RNN)
+
+
+# What a value of the recurrent modules' (output, state) stands for, and why
+# it cannot be a mynn tensor as it is (the output y can: every step).
+_REC_WHY = {
+    "rec": "uses the (output, state) tuple whole: take the output (y, _ = rnn(x)) or the final state h_n",
+    "rec_state": "uses the LSTM's state (h_n, c_n) whole: mynn gives h_n[-1] (y, (h, c) = lstm(x))",
+    "rec_h": "uses h_n [layers·directions, N, H] whole: mynn gives the last layer's, h_n[-1] "
+             "(torch.cat([h_n[-2], h_n[-1]], 1) when bidirectional)",
+    "rec_c": "the cell state c_n has no mynn equivalent (use the output or h_n)",
+    "rec_dir": "uses one direction of a bidirectional layer's final state: mynn's last-step output is both, "
+               "torch.cat([h_n[-2], h_n[-1]], 1)",
+    "transposed": "x.transpose(1, 2) has a mynn equivalent only as a recurrent layer's input (mynn reads a conv1d "
+                  "output C × L as L steps of C)",
+}
+
+
+def _marker(v):
+    """The kind of a recurrent marker value, or None."""
+    if isinstance(v, tuple) and v and (v[0] in _REC_WHY or v[0] == "rec_y"):
+        return v[0]
+    return None
+
+
+def _full(x):
+    return isinstance(x, slice) and x == slice(None)
 
 
 def _arg(n, i, key, default):
@@ -421,6 +520,12 @@ class _FxGraph:
         if not isinstance(a, fxn):
             self.fail(n, "argument %r is a constant: mynn's nodes take tensors of the graph" % (a,))
         v = self.val.get(a)
+        mark = _marker(v)
+        if mark == "rec_y":                     # a recurrent layer's every step
+            return self.settle(n, v[1], True)
+        if mark is not None:
+            self.fail(n, "%s: %s" % (v[1]["where"] if mark != "transposed" else "argument '%s'" % a.name,
+                                     _REC_WHY[mark]))
         if not isinstance(v, int):
             self.fail(n, "argument '%s' is not a tensor mynn has" % a.name)
         if a in self.raw and self.transform is not None:
@@ -434,9 +539,160 @@ class _FxGraph:
             self.raw.add(n)
 
     def new(self, n, kind, item, inputs, weights=(), tail="", fusable=False):
+        # a sequence: an embedding's output, and dense, activation, dropout, add on every step
+        # (a recurrent node's is settled by its reader: settle)
+        seq = kind == "embedding" or (kind in ("dense", "activation", "dropout", "add")
+                                      and any(j >= 0 and self.nodes[j]["seq"] for j in inputs))
         self.nodes.append({"item": item, "act": None, "tail": tail, "kind": kind, "inputs": inputs,
-                           "weights": list(weights), "where": self.where(n), "fusable": fusable})
+                           "weights": list(weights), "where": self.where(n), "fusable": fusable, "seq": seq})
         self.val[n] = len(self.nodes) - 1
+
+    def is_seq(self, a):
+        """Whether fx node a is a sequence [N, T, F] in mynn."""
+        v = self.val.get(a)
+        return _marker(v) == "rec_y" or (isinstance(v, int) and v >= 0 and self.nodes[v]["seq"] is True)
+
+    def shape(self, a):
+        meta = a.meta.get("tensor_meta") if hasattr(a, "meta") else None
+        shape = getattr(meta, "shape", None)
+        return tuple(shape) if shape is not None else None
+
+    # -- recurrent modules: nn.LSTM, nn.GRU, nn.RNN return (output, state); the values the
+    # model takes from them are markers (_REC_WHY) until one is read as a tensor --
+    def recurrent(self, n, m):
+        """One mynn node per layer, each but the last with :seq; the last
+        one's output (every step or the last) is settled by its reader."""
+        nn = self.torch.nn
+        src = self.rec_input(n, n.args[0])
+        kind = "lstm" if isinstance(m, nn.LSTM) else "gru" if isinstance(m, nn.GRU) else "rnn"
+        bi = m.bidirectional
+        extra = (":bi" if bi else "") + (":relu" if kind == "rnn" and m.nonlinearity == "relu" else "")
+        for layer in range(m.num_layers):
+            weights = [_np(getattr(m, "%s_l%d%s" % (t, layer, sfx)))
+                       for sfx in ("", "_reverse")[:2 if bi else 1]
+                       for t in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            self.new(n, kind, "%s:%d" % (kind, m.hidden_size), [src], weights, tail=":seq" + extra)
+            self.nodes[-1]["seq"] = True
+            src = len(self.nodes) - 1
+        node = self.nodes[src]
+        node["seq"], node["extra"] = None, extra            # the last layer: settle()
+        self.val[n] = ("rec", {"node": src, "bi": bi, "layers": m.num_layers, "lstm": kind == "lstm",
+                               "where": self.where(n)})
+
+    def rec_settings(self, n, m):
+        """What mynn's recurrent layers do not have (checked before the
+        model runs on zeros: a projection or a state breaks that run)."""
+        if not m.batch_first:
+            self.fail(n, "batch_first=False: mynn's sequences are [N, T, F] (create it with batch_first=True)")
+        if not m.bias:
+            self.fail(n, "bias=False: mynn's recurrent layers have the biases b_ih and b_hh")
+        if m.num_layers > 1 and m.dropout > 0:
+            self.fail(n, "dropout=%g between its layers: mynn's layers stack without it (a dropout layer would go "
+                         "between two modules of one layer each)" % m.dropout)
+        if getattr(m, "proj_size", 0):
+            self.fail(n, "proj_size=%d: mynn's LSTM has no projection" % m.proj_size)
+        if len(n.args) != 1 or n.kwargs:
+            self.fail(n, "given an initial state: mynn's recurrent layers start from zero (call it on the input "
+                         "only)")
+
+    def rec_input(self, n, a):
+        """The node a recurrent module reads: the network input [N, T, F], a
+        sequence, or a conv1d/pooling output transposed to [N, L, C]."""
+        v = self.val.get(a)
+        if _marker(v) == "transposed":
+            return v[1]
+        src = self.tensor(n, a)
+        if self.rank(a) != 3:
+            self.fail(n, "reads a tensor of shape %s: a recurrent layer reads [N, T, F]" % (self.shape(a),))
+        if src >= 0 and not self.nodes[src]["seq"]:
+            self.fail(n, "reads '%s' [N, C, L] as C steps of L: mynn reads a conv1d or pooling output as L steps "
+                         "of C, as PyTorch does after x.transpose(1, 2)" % a.name)
+        return src
+
+    def settle(self, n, r, seq):
+        """The last layer of recurrent module r gives every step (seq) or
+        the last: the first reader decides, the others must agree."""
+        node = self.nodes[r["node"]]
+        if node["seq"] is None:
+            node["seq"] = seq
+            node["tail"] = (":seq" if seq else "") + node["extra"]
+        elif node["seq"] != seq:
+            self.fail(n, "%s's output is read both on every step and at its last step: a mynn layer gives one "
+                         "of them" % r["where"])
+        return r["node"]
+
+    def rec_getitem(self, n, v, idx):
+        """Indexing a recurrent module's value: out[0] / out[1], state[0],
+        h_n[-1], y[:, -1]."""
+        mark, r = v[0], v[1]
+        if mark == "rec" and idx in (0, 1):
+            self.val[n] = ("rec_y", r) if idx == 0 else ("rec_state", r) if r["lstm"] else ("rec_h", r)
+        elif mark == "rec_state" and idx in (0, 1):
+            self.val[n] = ("rec_h", r) if idx == 0 else ("rec_c", r)
+        elif mark == "rec_h":
+            self.rec_state_index(n, r, idx)
+        elif mark == "rec_y":
+            self.rec_step_index(n, r, idx)
+        else:
+            self.fail(n, "%s: %s" % (r["where"], _REC_WHY.get(mark, "this indexing has no mynn equivalent")))
+
+    def rec_state_index(self, n, r, idx):
+        """h_n[k] (or h_n[k, :, :]): the last layer's final state."""
+        if isinstance(idx, tuple) and idx and all(_full(x) or x is Ellipsis for x in idx[1:]):
+            idx = idx[0]
+        d = 2 if r["bi"] else 1
+        total = r["layers"] * d
+        if isinstance(idx, bool) or not isinstance(idx, int) or not -total <= idx < total:
+            self.fail(n, "%s: h_n[%r]: mynn gives h_n[-1] (torch.cat([h_n[-2], h_n[-1]], 1) when bidirectional)"
+                      % (r["where"], idx))
+        k = idx % total
+        if k < total - d:
+            self.fail(n, "%s: h_n[%d] is layer %d's final state: mynn gives the last layer's, %s"
+                      % (r["where"], idx, k // d, "h_n[-2] and h_n[-1]" if r["bi"] else "h_n[-1]"))
+        if r["bi"]:
+            self.val[n] = ("rec_dir", r, k - (total - d))
+        else:
+            self.val[n] = self.settle(n, r, False)
+
+    def rec_step_index(self, n, r, idx):
+        """y[:, -1] (or y[:, -1, :]): the last step, h_n[-1] when unidirectional."""
+        steps = (self.shape(n.args[0]) or (0, 0))[1]
+        ok = (isinstance(idx, tuple) and len(idx) in (2, 3) and _full(idx[0]) and isinstance(idx[1], int)
+              and not isinstance(idx[1], bool) and all(_full(x) for x in idx[2:]))
+        if not ok or idx[1] % max(steps, 1) != steps - 1:
+            self.fail(n, "%s: only the last step y[:, -1] of its output has a mynn equivalent (or the whole "
+                         "output: every step)" % r["where"])
+        if r["bi"]:
+            self.fail(n, "%s: y[:, -1] of a bidirectional layer is the reverse direction's first step, not its "
+                         "final state: mynn's last-step output is torch.cat([h_n[-2], h_n[-1]], 1)" % r["where"])
+        self.val[n] = self.settle(n, r, False)
+
+    def rec_cat(self, n, ts, dim):
+        """torch.cat([h_n[-2], h_n[-1]], 1): a bidirectional layer's last step."""
+        vals = [self.val.get(a) for a in ts]
+        ok = (len(vals) == 2 and all(_marker(v) == "rec_dir" for v in vals) and vals[0][1] is vals[1][1]
+              and (vals[0][2], vals[1][2]) == (0, 1) and dim in (1, -1))
+        if not ok:
+            self.fail(n, "joins a bidirectional layer's final states otherwise than mynn's last-step output, "
+                         "torch.cat([h_n[-2], h_n[-1]], 1) (forward then reverse)")
+        self.val[n] = self.settle(n, vals[0][1], False)
+
+    def seq_softmax(self, n, a, dim):
+        if dim not in (2, -1):
+            self.fail(n, "softmax(dim=%r) on a sequence [N, T, F]: mynn's is over each step's values (dim=-1)"
+                      % (dim,))
+        self.new(n, "activation", "softmax", [self.tensor(n, a)])
+
+    def embedding(self, n, m):
+        if m.max_norm is not None:
+            self.fail(n, "max_norm renormalises the rows it looks up: not in mynn")
+        if m.scale_grad_by_freq or m.sparse:
+            self.fail(n, "scale_grad_by_freq and sparse gradients are not in mynn")
+        if len(n.args) != 1 or n.kwargs:
+            self.fail(n, "takes one tensor here, got %d arguments" % (len(n.args) + len(n.kwargs)))
+        if self.tensor(n, n.args[0]) != -1 or len(self.input_shape) != 1:
+            self.fail(n, "mynn's embedding reads the network input, T token ids per sample (input_shape=(T,))")
+        self.new(n, "embedding", "embedding:%d:%d" % (m.num_embeddings, m.embedding_dim), [-1], [_np(m.weight)])
 
     def activation(self, n, a, act):
         if act == "identity":
@@ -465,6 +721,9 @@ class _FxGraph:
         if len(placeholders) != 1:
             raise ArgumentError("from_torch: %s's forward takes %d inputs: a mynn net has one"
                                 % (type(self.model).__name__, len(placeholders)))
+        for n in self.live:
+            if n.op == "call_module" and isinstance(self.modules[n.target], _RNNS(torch.nn)):
+                self.rec_settings(n, self.modules[n.target])
         self.shapes()
         for n in self.live:
             if n.op == "placeholder":
@@ -491,11 +750,17 @@ class _FxGraph:
         """Every node's shape (tensor_meta), from a run on a batch of 2."""
         torch = self.torch
         nn = torch.nn
+        mods = [self.modules[n.target] for n in self.live if n.op == "call_module"]
+        ids = any(isinstance(m, nn.Embedding) for m in mods)      # the input is token ids
         if self.input_shape is None:
-            first = next((self.modules[n.target] for n in self.live if n.op == "call_module"
-                          and isinstance(self.modules[n.target], (nn.Linear, nn.Conv1d, nn.Conv2d))), None)
+            kinds = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding) + _RNNS(nn)
+            first = next((m for m in mods if isinstance(m, kinds)), None)
             if isinstance(first, nn.Linear):
                 self.input_shape = (first.in_features,)
+            elif isinstance(first, _RNNS(nn) + (nn.Embedding,)):
+                raise ArgumentError("from_torch: the first layer is a %s: give input_shape=%s"
+                                    % (type(first).__name__, "(T,), the ids per sample" if ids else
+                                       "(T, F), steps and features per sample"))
             else:
                 raise ArgumentError("from_torch: the first layer is %s: give input_shape=(C, H, W) or (C, L)"
                                     % ("a %s" % type(first).__name__ if first is not None else "not a Linear"))
@@ -505,7 +770,8 @@ class _FxGraph:
         self.model.eval()
         try:
             with torch.no_grad():
-                ShapeProp(gm).propagate(torch.zeros((2,) + tuple(self.input_shape)))
+                ShapeProp(gm).propagate(torch.zeros((2,) + tuple(self.input_shape),
+                                                    dtype=torch.long if ids else torch.float32))
         except Exception as e:
             raise ArgumentError("from_torch: %s does not run on inputs shaped %s (%s: %s)"
                                 % (type(self.model).__name__, (2,) + tuple(self.input_shape), type(e).__name__,
@@ -540,16 +806,32 @@ class _FxGraph:
         if isinstance(m, tm.Concat):
             self.new(n, "concat", "concat", [self.tensor(n, a) for a in n.args])
             return
+        if isinstance(m, _RNNS(nn)):
+            self.recurrent(n, m)
+            return
+        if isinstance(m, nn.Embedding):
+            self.embedding(n, m)
+            return
         if len(n.args) != 1 or n.kwargs:
             self.fail(n, "takes one tensor here, got %d arguments" % (len(n.args) + len(n.kwargs)))
+        if isinstance(m, nn.Softmax) and self.is_seq(n.args[0]):
+            self.seq_softmax(n, n.args[0], m.dim)
+            return
         act = _activation(torch, w, m)
         if act is not None:
             self.activation(n, n.args[0], act)
             return
         src = self.tensor(n, n.args[0])
-        if isinstance(m, nn.Linear):
+        if isinstance(m, tm.Recurrent):         # what to_torch made: its output is settled
+            self.new(n, m.kind, _wrapped_recurrent_item(m), [src],
+                     [_np(getattr(m.rnn, t)) for t in _rec_names(m.rnn.bidirectional)])
+            self.nodes[-1]["seq"] = m.sequences
+        elif isinstance(m, tm.Embedding):
+            self.new(n, "embedding", "embedding:%d:%d" % (m.embedding.num_embeddings, m.embedding.embedding_dim),
+                     [src], [_np(m.embedding.weight)])
+        elif isinstance(m, nn.Linear):
             r = self.rank(n.args[0])
-            if r is not None and r > 2:
+            if r is not None and r > 2 and not (r == 3 and self.nodes[src]["seq"]):
                 self.fail(n, "on a tensor of %d dimensions: PyTorch's Linear reads the last one, mynn's dense the "
                              "whole sample (flatten first)" % r)
             b = _np(m.bias) if m.bias is not None else np.zeros(m.out_features, dtype=np.float32)
@@ -578,6 +860,26 @@ class _FxGraph:
                 self.val[n] = ("shape",)
                 return
             self.fail(n, "reads attribute %r: mynn has no equivalent" % (n.args[1:],))
+        if name == "getitem" and _marker(self.val.get(n.args[0])):
+            self.rec_getitem(n, self.val[n.args[0]], n.args[1])
+            return
+        if name == "squeeze" and _marker(self.val.get(n.args[0])) == "rec_h":
+            r = self.val[n.args[0]][1]
+            if _arg(n, 1, "dim", None) != 0 or r["layers"] > 1 or r["bi"]:
+                self.fail(n, "%s: only h_n.squeeze(0) of one layer, one direction (or h_n[-1]) has a mynn "
+                             "equivalent" % r["where"])
+            self.val[n] = self.settle(n, r, False)
+            return
+        if name == "contiguous":
+            self.val[n] = self.val.get(n.args[0])       # markers stay what they are
+            if self.val[n] is None:
+                self.fail(n, "argument '%s' is not a tensor mynn has" % n.args[0].name)
+            if n.args[0] in self.raw:
+                self.raw.add(n)
+            return
+        if name in ("transpose", "permute"):
+            self.transpose(n, name)
+            return
         if name == "getitem":
             if self.val.get(n.args[0]) == ("shape",) and n.args[1] == 0:
                 self.val[n] = ("batch",)
@@ -596,6 +898,9 @@ class _FxGraph:
         if name in ("cat", "concat", "concatenate"):
             ts = n.args[0] if n.args else n.kwargs.get("tensors")
             dim = _arg(n, 1, "dim", 0)
+            if isinstance(ts, (list, tuple)) and any(_marker(self.val.get(a)) == "rec_dir" for a in ts):
+                self.rec_cat(n, ts, dim)
+                return
             r = self.rank(n)
             if not isinstance(ts, (list, tuple)) or r is None or dim % r != 1:
                 self.fail(n, "only torch.cat of tensors along dim 1 (channels or features) is mynn's concat")
@@ -616,6 +921,9 @@ class _FxGraph:
             self.activation(n, src_arg, _leaky(what, name, _arg(n, 1, "negative_slope", 0.01)))
             return
         if name in ("softmax",):
+            if self.is_seq(src_arg):
+                self.seq_softmax(n, src_arg, _arg(n, 1, "dim", None))
+                return
             self.activation(n, src_arg, _softmax(what, name, _arg(n, 1, "dim", None)))
             return
         if name == "flatten":
@@ -670,6 +978,23 @@ class _FxGraph:
             return
         self.fail(n, "has no mynn equivalent (supported: %s)" % SUPPORTED_FX)
 
+    def transpose(self, n, name):
+        """x.transpose(1, 2) of a conv1d or pooling output [N, C, L]: what a
+        recurrent layer reading it needs (mynn reads it as L steps of C)."""
+        a = n.args[0]
+        given = n.args[1] if len(n.args) == 2 and isinstance(n.args[1], (tuple, list)) else n.args[1:]
+        dims = tuple(d % 3 for d in given if isinstance(d, int))
+        if name == "transpose" and len(n.args) == 1:
+            dims = tuple(d % 3 for d in (n.kwargs.get("dim0", 0), n.kwargs.get("dim1", 0)))
+        swap = dims in ((1, 2), (2, 1)) if name == "transpose" else dims == (0, 2, 1)
+        if not swap or self.rank(a) != 3:
+            self.fail(n, "only x.transpose(1, 2) of [N, C, L] (before a recurrent layer) has a mynn equivalent")
+        src = self.tensor(n, a)
+        if src < 0 or self.nodes[src]["seq"]:
+            self.fail(n, "transposes %s: mynn reads the network input as [T, F] and a sequence as it is; only a "
+                         "conv1d or pooling output is read transposed" % ("the input" if src < 0 else "a sequence"))
+        self.val[n] = ("transposed", src)
+
     def fuse(self):
         """An activation node right after a dense, conv or add node that
         nothing else reads becomes that node's activation; the nodes are
@@ -692,6 +1017,10 @@ class _FxGraph:
                 alias[i] = nd["inputs"][0]
                 nd["dead"] = True
         output = alias[self.output]
+        for nd in self.nodes:
+            if nd["seq"] is None:               # a recurrent module whose output nothing reads as a tensor
+                raise ArgumentError("from_torch: %s: its output is not read as a tensor (y, h_n[-1] or "
+                                    "y[:, -1])" % nd["where"])
         keep = [i for i, nd in enumerate(self.nodes) if not nd.get("dead")]
         new_id = {old: k for k, old in enumerate(keep)}
         nodes = []
@@ -726,6 +1055,7 @@ def to_torch(net):
     shape = net.input_shape
     rank = 2 + (len(shape) - 1 if shape else 0)        # of the tensor flowing through
     mods = []
+    seq = False                                         # a sequence [N, T, F] flows
     transform = net.input_transform
     dense_first = next((d["kind"] for d in net.layers if d["kind"] != "dropout"), None) == "dense"
     if transform is not None and not (dense_first and rank == 2):
@@ -736,6 +1066,9 @@ def to_torch(net):
     def activation(a):
         nonlocal rank
         if a == "identity":
+            return
+        if a == "softmax" and seq:              # mynn's softmax on a sequence: over each step's values
+            mods.append(nn.Softmax(dim=-1))
             return
         if a == "softmax" and rank > 2:
             mods.append(nn.Flatten())
@@ -754,7 +1087,7 @@ def to_torch(net):
                 b = (b.astype(np.float64) - w64 @ shift.astype(np.float64)).astype(np.float32)
                 w = w64.astype(np.float32)
                 transform = None
-            if rank > 2:
+            if rank > 2 and not seq:            # on a sequence nn.Linear applies to every step
                 mods.append(nn.Flatten())
                 rank = 2
             mods.append(_linear(torch, d, w, b))
@@ -768,7 +1101,14 @@ def to_torch(net):
             mods.append(nn.AdaptiveAvgPool1d(1) if rank == 3 else nn.AdaptiveAvgPool2d(1))
         elif kind == "flatten":
             mods.append(nn.Flatten())
-            rank = 2
+            rank, seq = 2, False
+        elif kind in _RECURRENT:
+            mods.append(_recurrent_module(torch, d, [next(weights) for _ in _rec_names(d["bidirectional"])]))
+            seq = d["sequences"]
+            rank = 3 if seq else 2
+        elif kind == "embedding":
+            mods.append(_embedding_module(torch, d, next(weights)))
+            rank, seq = 3, True
         elif kind == "batchnorm":
             mods.append(_bn_module(torch, d, rank, [next(weights) for _ in range(4)]))
         elif kind == "activation":
@@ -785,7 +1125,7 @@ def _tensor(torch, a):
 
 
 def _linear(torch, d, w, b):
-    lin = torch.nn.Linear(d["inputs"], d["outputs"])
+    lin = torch.nn.Linear(w.shape[1], w.shape[0])      # (d's inputs count every step of a sequence)
     with torch.no_grad():
         lin.weight.copy_(_tensor(torch, w))
         lin.bias.copy_(_tensor(torch, b))
@@ -800,6 +1140,44 @@ def _conv_module(torch, d, w, b):
         conv.weight.copy_(_tensor(torch, w))
         conv.bias.copy_(_tensor(torch, b))
     return conv
+
+
+_RECURRENT = ("lstm", "gru", "rnn")
+_REC_TENSORS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
+def _rec_names(bi):
+    """A recurrent layer's tensors in mynn's (and nn.LSTM's) order."""
+    return list(_REC_TENSORS) + ([t + "_reverse" for t in _REC_TENSORS] if bi else [])
+
+
+def _rec_geometry(d):
+    """(steps, features, channel_major) of a recurrent layer's input as
+    mynn reads it (recurrent.c's mn_rec_geometry): a sequence; the network
+    input as T × F row-major; any other layer's C × 1 × L as L steps of C."""
+    c, h, w = d["input_shape"]
+    if d["input_steps"]:
+        return d["input_steps"], c * h * w, False
+    if d["inputs_from"][0] < 0 or h != 1:
+        return c, h * w, False
+    return w, c, True
+
+
+def _recurrent_module(torch, d, arrays):
+    steps, features, channel_major = _rec_geometry(d)
+    m = _modules().Recurrent(d["kind"], features, d["hidden"], steps, d["bidirectional"], d["sequences"],
+                             d.get("nonlinearity", "tanh"), channel_major)
+    with torch.no_grad():
+        for name, a in zip(_rec_names(d["bidirectional"]), arrays):
+            getattr(m.rnn, name).copy_(_tensor(torch, a))
+    return m
+
+
+def _embedding_module(torch, d, weight):
+    m = _modules().Embedding(d["vocab"], d["dim"], d["steps"])
+    with torch.no_grad():
+        m.embedding.weight.copy_(_tensor(torch, weight))
+    return m
 
 
 def _pool_module(torch, d):
@@ -835,15 +1213,18 @@ def _to_torch_graph(net):
     tmod = None
     if transform is not None:
         tmod = tm.InputTransform(transform[0].reshape(shape or (-1,)), transform[1].reshape(shape or (-1,)))
-    ranks, nodes = [], []
+    ranks, seqs, nodes = [], [], []
 
-    def act_module(a):
+    def act_module(a, seq=False):
+        if a == "softmax" and seq:          # over each step's values
+            return nn.Softmax(dim=-1)
         return tm.ACTIVATIONS[a]() if a != "identity" else nn.Identity()
 
     for i, d in enumerate(layers):
         kind, src = d["kind"], d["inputs_from"]
         r_in = [in_rank if j < 0 else ranks[j] for j in src]
         r = r_in[0]
+        seq = src[0] >= 0 and seqs[src[0]]     # a sequence [N, T, F] comes in
         c, h, w = in_shape if src[0] < 0 else layers[src[0]]["output_shape"]
         mods = []
 
@@ -854,12 +1235,12 @@ def _to_torch_graph(net):
             return sd["layers.%d.%s" % (i, t)]
 
         if kind == "dense":
-            if r > 2:
+            if r > 2 and not seq:
                 mods.append(nn.Flatten())
             mods.append(_linear(torch, d, get("weight"), get("bias")))
             if d["activation"] != "identity":
-                mods.append(act_module(d["activation"]))
-            out = 2
+                mods.append(act_module(d["activation"], seq))
+            out = 3 if seq else 2
         elif kind == "conv":
             if r == 2:
                 unflatten(d["dims"] == 1)
@@ -879,17 +1260,24 @@ def _to_torch_graph(net):
             out = 2
         elif kind == "flatten":
             mods.append(nn.Flatten())
-            out = 2
+            out, seq = 2, False
+        elif kind in _RECURRENT:
+            mods.append(_recurrent_module(torch, d, [get(t) for t in _rec_names(d["bidirectional"])]))
+            seq = d["sequences"]
+            out = 3 if seq else 2
+        elif kind == "embedding":
+            mods.append(_embedding_module(torch, d, get("weight")))
+            out, seq = 3, True
         elif kind == "batchnorm":
             mods.append(_bn_module(torch, d, r, [get(t) for t in ("weight", "bias", "running_mean", "running_var")]))
             out = r
         elif kind == "activation":
             a = d["activation"]
             out = r
-            if a == "softmax" and r > 2:
+            if a == "softmax" and r > 2 and not seq:
                 mods.append(nn.Flatten())
                 out = 2
-            mods.append(act_module(a))
+            mods.append(act_module(a, seq))
         elif kind == "dropout":
             mods.append(nn.Dropout(d["rate"]))
             out = r
@@ -899,7 +1287,10 @@ def _to_torch_graph(net):
             out = 2 if mixed else r
         else:
             raise ArgumentError("to_torch: layer %d: kind %s has no PyTorch module here" % (i, kind))
+        if i == len(layers) - 1 and out > 2:
+            mods.append(nn.Flatten())           # predict's [N, T·K] for a head on every step
         ranks.append(out)
+        seqs.append(seq)
         nodes.append(mods[0] if len(mods) == 1 else nn.Sequential(*mods))
     return tm.GraphNet(nodes, [d["inputs_from"] for d in layers], [d["name"] for d in layers],
                        shape if shape else (net.inputs,), tmod)

@@ -1,6 +1,8 @@
 """The PyTorch modules Net.to_torch builds beside torch's own: the input
-transform, the joins of a graph (Add, Concat) and GraphNet, a whole mynn
-graph.  Importing this module imports torch (the bridge does it only when
+transform, the joins of a graph (Add, Concat), the recurrent and
+embedding layers (Recurrent, Embedding: torch's own inside, with the
+reshapes mynn does implicitly) and GraphNet, a whole mynn graph.
+Importing this module imports torch (the bridge does it only when
 called)."""
 import torch
 from torch import nn
@@ -61,6 +63,61 @@ class Concat(nn.Module):
 
     def extra_repr(self):
         return "flatten=True" if self.flatten else ""
+
+
+class Recurrent(nn.Module):
+    """A mynn recurrent layer: one layer of nn.LSTM, nn.GRU or nn.RNN
+    (batch_first; the module `rnn`, with PyTorch's tensor names) reading
+    its input as mynn does: [N, steps, input_size] (any tensor of that
+    many values per sample: a flat network input is reshaped), or with
+    channel_major a 1-D feature map [N, input_size, steps] (a conv1d's
+    C × L, transposed to L steps of C).  Output: every step's
+    [N, steps, D·H] with sequences, else the last step's [N, D·H] (h_n's
+    last layer, forward then reverse)."""
+
+    def __init__(self, kind, input_size, hidden_size, steps, bidirectional=False, sequences=False,
+                 nonlinearity="tanh", channel_major=False):
+        super().__init__()
+        kinds = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+        if kind not in kinds:
+            raise ValueError("Recurrent: kind %r: lstm, gru or rnn" % (kind,))
+        extra = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
+        self.rnn = kinds[kind](input_size, hidden_size, batch_first=True, bidirectional=bidirectional, **extra)
+        self.kind, self.steps = kind, int(steps)
+        self.sequences, self.channel_major = bool(sequences), bool(channel_major)
+
+    def forward(self, x):
+        n = x.shape[0]
+        if self.channel_major:
+            x = x.reshape(n, self.rnn.input_size, self.steps).transpose(1, 2)
+        else:
+            x = x.reshape(n, self.steps, self.rnn.input_size)
+        y, state = self.rnn(x)
+        if self.sequences:
+            return y
+        h = state[0] if self.kind == "lstm" else state
+        return torch.cat([h[-2], h[-1]], 1) if self.rnn.bidirectional else h[-1]
+
+    def extra_repr(self):
+        return "steps=%d%s%s" % (self.steps, ", sequences=True" if self.sequences else "",
+                                 ", channel_major=True" if self.channel_major else "")
+
+
+class Embedding(nn.Module):
+    """mynn's embedding: the network input's token ids (stored as floats,
+    steps per sample) through nn.Embedding (the module `embedding`):
+    [N, steps] -> [N, steps, dim]."""
+
+    def __init__(self, vocab, dim, steps):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim)
+        self.steps = int(steps)
+
+    def forward(self, x):
+        return self.embedding(x.reshape(x.shape[0], self.steps).long())
+
+    def extra_repr(self):
+        return "steps=%d" % self.steps
 
 
 class GraphNet(nn.Module):

@@ -165,6 +165,10 @@ mynn_status mynn_set_input_transform(mynn_net *net, const char *kind, const floa
     net->shift = net->scale = NULL;
     net->transform_kind[0] = '\0';
     if (!shift || !scale) return MYNN_OK;
+    for (int i = 0; i < net->n_layers; i++)   /* token ids are not numbers to rescale */
+        if (net->layers[i].kind->check_input && net->layers[i].src[0] == MN_NET_INPUT)
+            return mn_error(MYNN_ERR_ARG, "layer %d (%s) reads token ids from the input: it takes no input "
+                            "transform (normalize none)", i + 1, net->layers[i].kind->name);
     for (int j = 0; j < net->n_inputs; j++)
         if (!isfinite(shift[j]) || !isfinite(scale[j]))
             return mn_error(MYNN_ERR_NUMERIC, "input transform: feature %d is not finite", j);
