@@ -12,7 +12,9 @@
  * that float model instead of a small one trained here.  The same for a
  * small CNN's float export (MYNN_M4_CNN_MODEL for another), and a
  * residual CNN's (a graph: identity and projection shortcuts, a concat)
- * float and int8 exports (MYNN_M4_RES_MODEL for another). */
+ * float and int8 exports (MYNN_M4_RES_MODEL for another); and a
+ * sequence model, an LSTM reading the image's rows, through fm_f_predict
+ * and row by row through fm_f_step (MYNN_M4_ROWS_MODEL for another). */
 #include "check.h"
 #include "mynn.h"
 #include "kernels/gemm_internal.h"
@@ -173,6 +175,50 @@ static mynn_net *get_res_cnn(const mynn_dataset *train)
     return net;
 }
 
+/* Fashion-MNIST's rows as a sequence (MYNN_M4_ROWS_MODEL: that one
+ * instead): each image 28 steps of 28 pixels, an LSTM of 32 and a softmax
+ * over its last state; 1 epoch on 3000 images (the board compares with
+ * the host, so accuracy does not matter). */
+static mynn_net *get_rows_lstm(const mynn_dataset *train)
+{
+    mynn_net *net = NULL;
+    const char *path = getenv("MYNN_M4_ROWS_MODEL");
+    if (path && *path) {
+        CHECK_OK(mynn_load(&net, path, 256));
+        printf("  model: %s\n", path);
+        return net;
+    }
+    CHECK_OK(mynn_create(&net, 784));
+    CHECK_OK(mynn_set_input_shape_1d(net, 28, 28));
+    CHECK_OK(mynn_add_layers(net, "lstm:32,10:softmax"));
+    CHECK_OK(mynn_set_loss(net, MYNN_LOSS_CE));
+    CHECK_OK(mynn_build(net, 64, MYNN_INIT_AUTO, 1));
+    float shift[784] = {0}, scale[784];
+    for (int j = 0; j < 784; j++) scale[j] = 1.0f / 255.0f;
+    CHECK_OK(mynn_set_input_transform(net, "scale", shift, scale));
+    mynn_dataset tr = *train;
+    tr.n = 3000;
+    tr.owned = 0;
+    mynn_fit_options o;
+    mynn_fit_options_default(&o);
+    o.epochs = 1;
+    CHECK_OK(mynn_fit(net, &tr, NULL, &o));
+    printf("  model: rows LSTM (28 steps of 28) lstm:32,10:softmax; 1 epoch on 3000 images\n");
+    return net;
+}
+
+/* The exported header declares a step function (fm_f_step). */
+static int streams(const char *dir)
+{
+    char path[600], line[300];
+    snprintf(path, sizeof path, "%s/fm_f.h", dir);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) found = strncmp(line, "#define FM_F_STATE_FLOATS", 25) == 0;
+    if (f) fclose(f);
+    return found;
+}
+
 /* Skips (0) unless the tools, the data and the board files are there. */
 static int can_run(void)
 {
@@ -213,6 +259,7 @@ static void board_round(mynn_net *net, mynn_qnet *q, const mynn_dataset *test, c
     CHECK_OK(mynn_export_c(net, dir, "fm_f"));
     if (q) CHECK_OK(mynn_qexport_c(q, dir, "fm_q"));
     write_data(dir, test, hf, hq, k);
+    int stream = streams(dir);   /* the harness runs fm_f_step too: one more line */
 
     char cwd[1024], board[1200];
     CHECK(getcwd(cwd, sizeof cwd) != NULL, "getcwd");
@@ -275,7 +322,7 @@ static void board_round(mynn_net *net, mynn_qnet *q, const mynn_dataset *test, c
                ticks * 40);
     }
     if (f) fclose(f);
-    CHECK(lines == (q ? 2 : 1), "expected %d result lines from the board", q ? 2 : 1);
+    CHECK(lines == 1 + !!q + stream, "expected %d result lines from the board", 1 + !!q + stream);
     printf("  emulator wall time: %.2f s for %d inferences of each model (host time, not device time)\n",
            secs, N_IMG);
 out:
@@ -333,6 +380,22 @@ static void test_cortex_m4_residual(void)
     mynn_dataset_free(test);
 }
 
+/* A sequence model: the float export of the rows LSTM, through
+ * fm_f_predict and, a row at a time, fm_f_step. */
+static void test_cortex_m4_rows_lstm(void)
+{
+    if (!can_run()) SKIP("see above");
+    mynn_dataset *train = NULL, *test = NULL;
+    CHECK_OK(mynn_dataset_load(&train, FM_DIR, NULL, 0));
+    CHECK_OK(mynn_dataset_load(&test, FM_DIR, NULL, 1));
+    if (!train || !test) return;
+    mynn_net *net = get_rows_lstm(train);
+    if (net) board_round(net, NULL, test, "rows_lstm");
+    mynn_free(net);
+    mynn_dataset_free(train);
+    mynn_dataset_free(test);
+}
+
 int main(void)
 {
     CK_BEGIN("test_cortexm");
@@ -346,6 +409,7 @@ int main(void)
     RUN(test_cortex_m4);
     RUN(test_cortex_m4_cnn);
     RUN(test_cortex_m4_residual);
+    RUN(test_cortex_m4_rows_lstm);
     if (!ck_failed) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

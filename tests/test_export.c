@@ -12,8 +12,11 @@
  * norm statistics, graphs (residual blocks, inception blocks with padded
  * pooling, add and concat of vectors; their int8 export bit for bit
  * mynn_qnet_predict), a deep residual net whose arena is a fraction of its
- * outputs, and a CNN trained on Fashion-MNIST (the same classes).  The
- * reference in double walks the graph from the layers' definitions.
+ * outputs, a CNN trained on Fashion-MNIST (the same classes), and sequence
+ * models (rnn, lstm, gru, embedding; within tol_fast of the library), with
+ * their streaming step function where they have one (every sample's steps
+ * through m_step give m_predict's outputs bit for bit).  The reference in
+ * double walks the graph from the layers' definitions.
  * A compiler that is absent is skipped with a message. */
 #include "check.h"
 #include "gen_c.h"
@@ -674,6 +677,156 @@ static void test_cnn_fashion(void)
     mynn_free(net);
 }
 
+/* ---- sequence models ------------------------------------------------- */
+
+/* The #define NAME of dir/m.h, or -1 when it has none. */
+static long header_define(const char *dir, const char *name)
+{
+    char path[500], line[256], fmt[96];
+    snprintf(path, sizeof path, "%s/m.h", dir);
+    snprintf(fmt, sizeof fmt, "#define %s %%ld", name);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, fmt, &v) == 1) break;
+    if (f) fclose(f);
+    return v;
+}
+
+/* Does dir/m.h contain text? */
+static int header_has(const char *dir, const char *text)
+{
+    char path[500], line[512];
+    snprintf(path, sizeof path, "%s/m.h", dir);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, text) != NULL;
+    if (f) fclose(f);
+    return found;
+}
+
+/* The stream of dir's m.c (each compiler): every sample's steps through
+ * m_step give m_predict's outputs bit for bit (gen: the generated
+ * prediction), the last step's for a last-step model, each step's row for
+ * a :seq output; after: what a step past the last returns. */
+static void check_stream(const char *dir, const char *label, const float *x, int n, int d, int k, const float *gen,
+                         int after)
+{
+    long T = header_define(dir, "M_N_STEPS"), so = header_define(dir, "M_STEP_OUTPUTS");
+    CHECK(T > 0 && so > 0 && (so == k || so * T == k), "%s: M_N_STEPS %ld, M_STEP_OUTPUTS %ld, %d outputs", label,
+          T, so, k);
+    if (ck_cur_failed) return;
+    float *y = malloc(sizeof(float) * (size_t)n * T * so);
+    for (int c = 0; c < 2; c++) {
+        if (!g_have_cc[c]) continue;
+        int rc = gen_c_compile_run_steps(dir, gen_c_cc[c], x, n, d, after, T * so, y);
+        CHECK(rc == 0, "%s: %s: the stream's compile or run failed (%d)", label, gen_c_cc[c], rc);
+        if (rc) continue;
+        size_t differ = 0;
+        for (int r = 0; r < n; r++) {
+            const float *ys = y + (size_t)r * T * so + (so == k ? (size_t)(T - 1) * so : 0);
+            differ += memcmp(ys, gen + (size_t)r * k, sizeof(float) * k) != 0;
+        }
+        CHECK(differ == 0, "%s: %s: %zu of %d samples' streams differ from m_predict", label, gen_c_cc[c], differ, n);
+        if (c == 0 && !differ)
+            printf("  %-12s m_step over %ld steps (state %ld floats) = m_predict, every sample\n", label, T,
+                   header_define(dir, "M_STATE_FLOATS"));
+    }
+    free(y);
+}
+
+/* A sequence model on T × F inputs (spec; vocab > 0: token ids below it
+ * as inputs, else random values in [-1, 1)), its initial weights with
+ * random biases; transform 1: the same scale for every input, 2: random
+ * coefficients per input (so per step: the stream counts its steps).
+ * m_predict on 40 inputs against mynn_predict, with the reference GEMM
+ * and the fastest: within tol_fast (bit for bit where the library's cells
+ * use libm's expf and tanhf, as the generated code does; the count of
+ * differing outputs is printed); streams: the header
+ * declares m_step and check_stream holds, else it says why there is none
+ * (why_not in its line). */
+static void check_seq(int T, int F, const char *spec, const char *label, int vocab, int transform, int streams,
+                      const char *why_not)
+{
+    mynn_net *net = NULL;
+    mynn_rng r;
+    mynn_rng_seed(&r, 33);
+    const int d = T * F, n = 40;
+    CHECK_OK(mynn_create(&net, d));
+    if (!vocab) CHECK_OK(mynn_set_input_shape_1d(net, T, F));
+    CHECK_OK(mynn_add_layers(net, spec));
+    CHECK_OK(mynn_build(net, 64, MYNN_INIT_AUTO, 5));
+    if (ck_cur_failed) {
+        mynn_free(net);
+        return;
+    }
+    randomise(net, &r);
+    if (transform) {
+        float *shift = malloc(sizeof(float) * d), *scale = malloc(sizeof(float) * d);
+        for (int j = 0; j < d; j++) {
+            shift[j] = transform == 2 ? 0.2f * mynn_rng_uniform(&r) - 0.1f : 0.0f;
+            scale[j] = transform == 2 ? 0.5f + mynn_rng_uniform(&r) : 0.75f;
+        }
+        CHECK_OK(mynn_set_input_transform(net, transform == 2 ? "custom" : "scale", shift, scale));
+        free(shift);
+        free(scale);
+    }
+    const int k = mynn_n_outputs(net);
+    float *x = malloc(sizeof(float) * (size_t)n * d), *ref = malloc(sizeof(float) * (size_t)n * k);
+    float *fast = malloc(sizeof(float) * (size_t)n * k), *gen = malloc(sizeof(float) * (size_t)n * k);
+    for (size_t i = 0; i < (size_t)n * d; i++)
+        x[i] = vocab ? (float)mynn_rng_below(&r, (uint64_t)vocab) : 2.0f * mynn_rng_uniform(&r) - 1.0f;
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/%s", tmpdir, label);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    CHECK_OK(mynn_export_c(net, dir, "m"));
+    CHECK(mn_gemm_set_engine("ref") == 0, "no ref engine");
+    CHECK_OK(mynn_predict(net, x, n, ref));
+    mn_gemm_set_engine(NULL);
+    CHECK_OK(mynn_predict(net, x, n, fast));
+    CHECK(streams ? header_define(dir, "M_STATE_FLOATS") >= 0 : header_has(dir, why_not),
+          "%s: the header %s", label, streams ? "declares no m_step" : "does not say why there is no m_step");
+    for (int c = 0; c < 2 && !ck_cur_failed; c++) {
+        if (!g_have_cc[c]) continue;
+        int rc = gen_c_compile_run(dir, gen_c_cc[c], x, n, d, k, gen);
+        CHECK(rc == 0, "%s: %s: compile or run failed (%d)", label, gen_c_cc[c], rc);
+        if (rc) continue;
+        g_compiled++;
+        size_t differ = 0;
+        for (size_t i = 0; i < (size_t)n * k; i++) differ += memcmp(&gen[i], &ref[i], 4) != 0;
+        double rel = row_rel_diff(gen, fast, n, k), rel_ref = row_rel_diff(gen, ref, n, k);
+        CHECK(rel_ref <= tol_fast, "%s: %s: %g from mynn_predict (ref GEMM)", label, gen_c_cc[c], rel_ref);
+        CHECK(rel <= tol_fast, "%s: %s: %g from mynn_predict (%s GEMM)", label, gen_c_cc[c], rel, mn_gemm_engine());
+        if (c == 0)
+            printf("  %-12s %.2g from the ref GEMM (%zu of %zu outputs differ), %.2g from %s (row-relative)\n",
+                   label, rel_ref, differ, (size_t)n * k, rel, mn_gemm_engine());
+    }
+    if (streams && !ck_cur_failed) check_stream(dir, label, x, n, d, k, gen, transform == 2 ? -2 : 0);
+    free(x);
+    free(ref);
+    free(fast);
+    free(gen);
+    mynn_free(net);
+}
+
+/* rnn (tanh, relu), lstm, gru, the embedding, dense, add and softmax per step:
+ * the whole-sequence prediction of every kind and shape (a sequence or
+ * the last step out, bidirectional, a 1-D conv's output read channel-
+ * major), and the stream where a model has one. */
+static void test_sequences(void)
+{
+    if (ck_emulated()) SKIP("under emulation: the generated code is built by the host's compilers, with the host's libm");
+    check_seq(5, 4, "lstm:8,3:softmax", "lstm_last", 0, 1, 1, NULL);
+    check_seq(5, 4, "gru:6:seq:bi,2", "gru_seq_bi", 0, 0, 0, "layer 0 (gru) is bidirectional");
+    check_seq(5, 4, "rnn:5:relu:seq,flatten,3", "rnn_flatten", 0, 0, 0, "layer 1 (flatten) needs every step");
+    check_seq(2, 9, "conv1d:4:3,lstm:5,2", "conv1d_lstm", 0, 0, 0, "layer 0 (conv) reads the whole input");
+    check_seq(6, 3, "gru:6:seq,5:tanh,softmax,3:sigmoid", "gru_per_step", 0, 2, 1, NULL);
+    check_seq(7, 3, "rnn:6:relu:seq,dropout:0.1,lstm:5:seq,rnn:4,gru:4,3:softmax", "stacked", 0, 0, 1, NULL);
+    check_seq(8, 1, "embedding:11:4,lstm:6,3", "embedding", 11, 0, 1, NULL);
+    check_seq(6, 3, "rnn:4:seq:as=r,4:tanh,add:relu:from=r+-1,lstm:3,2", "residual_seq", 0, 1, 1, NULL);
+    check_seq(6, 2, "lstm:5:seq:bi,gru:4:bi,rnn:3:seq:bi,2", "bi_stack", 0, 1, 0, "bidirectional");
+}
+
 /* Batch norm statistics that make no finite float are refused, naming the
  * layer, and nothing is written. */
 static void test_cnn_bad_statistics(void)
@@ -778,6 +931,7 @@ int main(void)
     RUN(test_arena);
     RUN(test_cnn_fashion);
     RUN(test_cnn_bad_statistics);
+    RUN(test_sequences);
     if (!g_compiled) printf("  no C compiler ran the generated code\n");
     mynn_dataset_free(g_data);
     if (!ck_failed) {

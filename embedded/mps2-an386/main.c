@@ -1,7 +1,8 @@
 /* Runs the exported float model (fm_f.h) and int8 model (fm_q.h; none
  * when built with -DFM_FLOAT_ONLY) on the test images of data.h on an
  * emulated Cortex-M4 and compares each output with the host's (data.h,
- * from mynn_predict and mynn_qnet_predict).  Prints one line per model;
+ * from mynn_predict and mynn_qnet_predict); a float model that streams
+ * (a recurrent one reading the image's rows) also through fm_f_step.  Prints one line per model;
  * exit status 0 when every predicted class matches the host's.  Time: SysTick ticks (25 MHz in QEMU's mps2-an386;
  * with -icount shift=0 a tick is 40 emulated instructions, not cycles of a
  * real device). */
@@ -29,6 +30,25 @@ static int argmax(const float *v, int n)
 }
 
 typedef int (*predict_fn)(const float *input, float *output);
+
+#ifdef FM_F_STATE_FLOATS
+/* A float model that streams (fm_f_step): the image fed one row at a time
+ * from the reset state; after the last step its output is the model's
+ * prediction, compared with the host's as fm_f_predict's is. */
+#if FM_F_STEP_OUTPUTS != DATA_N_OUTPUTS
+#error "the harness streams models that output the last step only"
+#endif
+static float state[FM_F_STATE_FLOATS];
+
+static int step_predict(const float *in, float *out)
+{
+    int t;
+    fm_f_reset(state);
+    for (t = 0; t < FM_F_N_STEPS; t++)
+        if (fm_f_step(in + t * FM_F_STEP_INPUTS, state, out) != 0) return -1;
+    return 0;
+}
+#endif
 
 /* Classes matching the host's; *maxdiff the largest |output - host|,
  * *ticks the SysTick ticks of all predictions. */
@@ -67,6 +87,16 @@ int main(void)
 #endif
     printf("float: %d/%d classes match the host, max |diff| %.3g, %lu ticks per inference\n", mf,
            DATA_N, (double)df, tf / DATA_N);
+#ifdef FM_F_STATE_FLOATS
+    {
+        float ds;
+        unsigned long ts;
+        int ms = run(step_predict, data_host_float, &ds, &ts);
+        printf("float step: %d/%d classes match the host, max |diff| %.3g, %lu ticks per inference\n", ms,
+               DATA_N, (double)ds, ts / DATA_N);
+        mf = ms < mf ? ms : mf;
+    }
+#endif
 #ifndef FM_FLOAT_ONLY
     printf("int8: %d/%d classes match the host, max |diff| %.3g, %lu ticks per inference\n", mq,
            DATA_N, (double)dq, tq / DATA_N);

@@ -130,6 +130,13 @@ mynn_status mn_cgen_act_call(mn_atomic *a, mynn_activation act, const char *v, i
     return a->status;
 }
 
+mynn_status mn_cgen_act_steps(mn_atomic *a, mynn_activation act, const char *v, int steps, int n)
+{
+    if (act != MYNN_ACT_SOFTMAX || steps <= 1) return mn_cgen_act_call(a, act, v, steps * n);
+    mn_atomic_printf(a, "    for (j = 0; j < %d; j++) act_softmax(%s + (long)j * %d, %d);\n", steps, v, n, n);
+    return a->status;
+}
+
 size_t mn_cgen_act_code_bytes(mynn_activation act)
 {
     switch (act) {

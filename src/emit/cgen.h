@@ -33,6 +33,10 @@ mynn_status mn_cgen_int32s(mn_atomic *a, const char *name, const int *v, size_t 
 mynn_status mn_cgen_act_fn(mn_atomic *a, mynn_activation act);
 /* The statement calling it on n values at v ("" for identity). */
 mynn_status mn_cgen_act_call(mn_atomic *a, mynn_activation act, const char *v, int n);
+/* The same on steps rows of n values at v (a sequence): one call over
+ * them all for an element-wise f, a loop over the rows (variable j) for
+ * softmax, which normalises each step on its own. */
+mynn_status mn_cgen_act_steps(mn_atomic *a, mynn_activation act, const char *v, int steps, int n);
 /* Rough code bytes of an activation's libm call(s), for the header's
  * flash estimate. */
 size_t mn_cgen_act_code_bytes(mynn_activation act);

@@ -32,8 +32,21 @@ typedef struct plan {
     long input_ofs;           /* the transformed input, or MN_PLAN_INPUT */
     size_t arena;             /* floats */
     int qbytes;               /* int8: the quantised input buffer */
+    size_t work;              /* floats of scratch for the nodes' code (c_work), after q */
     size_t data_bytes, code_bytes;
     int act_used[MYNN_ACT_COUNT];
+    /* The streaming step function (NAME_step), when the model has one
+     * (stream 1; else why says what stops it, when the model reads a
+     * sequence at all): per node in_stream (it runs once per step on one
+     * step, rather than on the current state as a whole prediction does)
+     * and state_ofs (its state's offset, -1: none); steps and features
+     * per step of the input, outputs per step, the state's floats, and
+     * counter: state[0] counts the steps (the input transform differs
+     * between steps). */
+    int stream, steps, step_in, step_out, counter;
+    int *in_stream;
+    long *state_ofs, state;
+    char why[200];
 } plan;
 
 static int quantised(const plan *p, int i) { return p->e->q && p->e->q[i]; }
@@ -47,11 +60,22 @@ static const mn_layer *folded_bn(const plan *p, int i)
 
 static int folded_away(const plan *p, int i) { return !p->e->q && mn_fold_source(p->e->net, i) >= 0; }
 
-static mn_cnode cnode(const plan *p, int i)
+/* Node i as its kind's generator sees it in a prediction; in a step of a
+ * stream (step), with its state at state (a buffer for the expression). */
+static mn_cnode cnode_at(const plan *p, int i, int step, char *state, size_t n)
 {
-    mn_cnode x = {&p->e->net->layers[i], i, folded_bn(p, i), p->e->q ? p->e->q[i] : NULL};
+    mn_cnode x = {&p->e->net->layers[i], i, folded_bn(p, i), p->e->q ? p->e->q[i] : NULL,
+                  p->work ? "wk" : NULL, 0, NULL};
+    if (step && p->in_stream[i]) {
+        x.step = 1;
+        if (p->state_ofs[i] > 0) snprintf(state, n, "(state + %ld)", p->state_ofs[i]);
+        else snprintf(state, n, "state");
+        x.state = p->state_ofs[i] >= 0 ? state : NULL;
+    }
     return x;
 }
+
+static mn_cnode cnode(const plan *p, int i) { return cnode_at(p, i, 0, NULL, 0); }
 
 /* The kind's generator for node i in this model: its data, code and text. */
 typedef mynn_status (*data_fn)(mn_atomic *, const mn_cnode *, size_t *);
@@ -118,7 +142,8 @@ static mynn_status make_plan(const mn_cexport *e, plan *p, const char *who)
             texts[n_texts++] = t;
             p->code_bytes += bytes;
         }
-        if (l->act != MYNN_ACT_IDENTITY && !p->act_used[l->act]) {
+        if (k->c_work && k->c_work(l) > p->work) p->work = k->c_work(l);
+        if (l->act != MYNN_ACT_IDENTITY && !k->c_own_act && !p->act_used[l->act]) {
             p->act_used[l->act] = 1;
             p->code_bytes += mn_cgen_act_code_bytes(l->act);
         }
@@ -131,13 +156,150 @@ static void free_plan(plan *p)
 {
     free(p->role);
     free(p->ofs);
+    free(p->in_stream);
+    free(p->state_ofs);
 }
 
-static size_t scratch_floats(const plan *p) { return p->arena + (size_t)(p->qbytes + 3) / 4; }
+static size_t work_ofs(const plan *p) { return p->arena + (size_t)(p->qbytes + 3) / 4; }
+static size_t scratch_floats(const plan *p) { return work_ofs(p) + p->work; }
+
+/* ------------------------------------------------------------------------ */
+/* The stream: NAME_step                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A model streams when it reads its input step by step and then, step by
+ * step, either keeps working per step to the output or reaches a node
+ * that turns the sequence into its last step.  So every node that reads
+ * the network input or a sequence (in_stream) must be a kind that starts
+ * or carries a stream (c_state: a recurrent layer, not bidirectional; an
+ * embedding) or one that works per step and outputs a sequence (dense,
+ * activation, add, dropout); the nodes after the last step (a dense head)
+ * run on each step's state as they do on the whole sequence's.  Since the
+ * nodes run in the same order on at most the same sizes, the step reuses
+ * the prediction's arena. */
+static int stream_refuse(plan *p, const mn_layer *l, const char *what)
+{
+    snprintf(p->why, sizeof p->why, "layer %d (%s) %s", l->id, l->kind->name, what);
+    return 0;
+}
+
+/* Steps and features per step in which input reader l reads the input: an
+ * embedding's or :seq layer's output steps, else (a recurrent layer with
+ * the last step out) the T of the input's T × F. */
+static int read_steps(const mn_layer *l) { return l->out_shape.t > 0 ? l->out_shape.t : l->in_shape.c; }
+
+/* Node i's part: in_stream, its state; 0 (why set) when it stops the stream. */
+static int stream_node(plan *p, int i)
+{
+    const mn_layer *l = &p->e->net->layers[i];
+    int reads_input = 0, reads_seq = 0;
+    for (int j = 0; j < l->n_src; j++) {
+        if (l->src[j] == MN_NET_INPUT) reads_input = 1;
+        else reads_seq |= p->e->net->layers[l->src[j]].out_shape.t > 0;
+    }
+    if (!reads_input && !reads_seq) return 1;   /* after the last step: runs on the state */
+    p->in_stream[i] = 1;
+    if (!l->kind->c_state) {
+        if (reads_input) return stream_refuse(p, l, "reads the whole input at once");
+        if (l->out_shape.t == 0) return stream_refuse(p, l, "needs every step of its input at once");
+        return 1;
+    }
+    long st = l->kind->c_state(l, p->why, sizeof p->why);
+    if (st < 0) return 0;
+    p->state_ofs[i] = p->state;
+    p->state += st;
+    if (reads_input) {
+        int T = read_steps(l), F = l->n_in / T;
+        if (p->steps && (p->steps != T || p->step_in != F))
+            return stream_refuse(p, l, "reads the input in other steps than an earlier layer");
+        p->steps = T;
+        p->step_in = F;
+    }
+    return 1;
+}
+
+/* 1 when the input transform's coefficients differ between steps. */
+static int transform_per_step(const plan *p)
+{
+    const mynn_net *net = p->e->net;
+    if (!(net->shift && net->scale)) return 0;
+    for (int i = p->step_in; i < net->n_inputs; i++)
+        if (net->shift[i] != net->shift[i % p->step_in] || net->scale[i] != net->scale[i % p->step_in]) return 1;
+    return 0;
+}
+
+/* Sets p->stream (and the rest) or p->why; MYNN_ERR_NOMEM only. */
+static mynn_status stream_plan(plan *p, const char *who)
+{
+    const mynn_net *net = p->e->net;
+    p->in_stream = calloc((size_t)net->n_layers, sizeof *p->in_stream);
+    p->state_ofs = malloc(sizeof *p->state_ofs * (size_t)net->n_layers);
+    if (!p->in_stream || !p->state_ofs) return mn_error(MYNN_ERR_NOMEM, "%s: out of memory", who);
+    int ok = !p->e->q;
+    if (!ok) snprintf(p->why, sizeof p->why, "an int8 model has no step function");
+    for (int i = 0; i < net->n_layers; i++) p->state_ofs[i] = -1;
+    for (int i = 0; i < net->n_layers && ok; i++) ok = stream_node(p, i);
+    if (ok && !p->steps) ok = 0, snprintf(p->why, sizeof p->why, "no layer reads the input step by step");
+    if (!ok) return MYNN_OK;
+    p->stream = 1;
+    p->counter = transform_per_step(p);
+    if (p->counter) {   /* the counter first, the nodes' states after it */
+        for (int i = 0; i < net->n_layers; i++) p->state_ofs[i] += p->state_ofs[i] >= 0;
+        p->state++;
+    }
+    const mn_layer *last = &net->layers[net->n_layers - 1];
+    p->step_out = last->out_shape.t > 0 ? last->n_out / last->out_shape.t : last->n_out;
+    p->code_bytes += 200;
+    return MYNN_OK;
+}
+
+/* The model reads or makes a sequence (the header then says why it has no
+ * step function, when it has none). */
+static int has_sequence(const mynn_net *net)
+{
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].out_shape.t > 0 || net->layers[i].kind->c_state) return 1;
+    return 0;
+}
 
 /* ------------------------------------------------------------------------ */
 /* The two files                                                             */
 /* ------------------------------------------------------------------------ */
+
+/* The step function's part of the header, or why the model has none. */
+static void write_step_api(mn_atomic *a, const plan *p, const char *name, const char *up)
+{
+    if (!p->stream) {
+        if (has_sequence(p->e->net))
+            mn_atomic_printf(a, "/* No %s_step (a stream fed one step at a time): %s. */\n\n", name, p->why);
+        return;
+    }
+    const int seq_out = p->e->net->layers[p->e->net->n_layers - 1].out_shape.t > 0;
+    mn_atomic_printf(a,
+        "/* A stream, one step at a time.  %s_step reads step t's %s_STEP_INPUTS\n"
+        " * inputs (row t of the input's %s_N_STEPS x %s_STEP_INPUTS), updates\n"
+        " * state[%s_STATE_FLOATS] (the caller's: zeroed by %s_reset, or memset, at\n"
+        " * the start of a sequence) and writes output[%s_STEP_OUTPUTS]:\n * %s.\n"
+        " * 0 on success, -1 if an input is NaN or infinite (state and output\n"
+        " * untouched)%s.  Not reentrant (static scratch; %s_step_scratch takes\n"
+        " * the caller's scratch[%s_SCRATCH_FLOATS]).  A model with a bidirectional\n"
+        " * layer has no step function: its reverse direction starts at the last\n"
+        " * step. */\n",
+        name, up, up, up, up, name, up,
+        seq_out ? "row t of the prediction's output (the model's output at each step)"
+                : "what the model outputs if the sequence ends at this step (after\n"
+                  " * the last step, the prediction's output)",
+        p->counter ? "; -2 once N_STEPS steps are done (the input transform\n"
+                     " * differs between steps and is known for N_STEPS only)" : "",
+        name, up);
+    mn_atomic_printf(a,
+        "#define %s_N_STEPS %d\n#define %s_STEP_INPUTS %d\n#define %s_STEP_OUTPUTS %d\n"
+        "#define %s_STATE_FLOATS %ld\n\n"
+        "void %s_reset(float *state);\n"
+        "int %s_step(const float *input, float *state, float *output);\n"
+        "int %s_step_scratch(const float *input, float *state, float *output, float *scratch);\n\n",
+        up, p->steps, up, p->step_in, up, p->step_out, up, p->state, name, name, name);
+}
 
 static mynn_status write_header(const plan *p, const char *path, const char *name)
 {
@@ -185,10 +347,11 @@ static mynn_status write_header(const plan *p, const char *path, const char *nam
         "/* The same with scratch[%s_SCRATCH_FLOATS] from the caller: reentrant. */\n"
         "int %s_predict_scratch(const float *input, float *output, float *scratch);\n"
         "/* n samples, rows of %d inputs / %d outputs; -1 at the first bad sample. */\n"
-        "int %s_predict_batch(const float *input, int n, float *output);\n\n"
-        "#endif\n",
+        "int %s_predict_batch(const float *input, int n, float *output);\n\n",
         up, up, up, net->n_inputs, up, mynn_n_outputs(net), up, scratch, mynn_n_outputs(net), net->n_inputs,
         name, up, name, net->n_inputs, mynn_n_outputs(net), name);
+    write_step_api(&a, p, name, up);
+    mn_atomic_puts(&a, "#endif\n");
     s = a.status;
     if (s) {
         mn_atomic_abort(&a);
@@ -248,8 +411,9 @@ static mynn_status write_functions_and_data(mn_atomic *a, const plan *p)
     return a->status;
 }
 
-/* Node i's statements (a comment for one that computes nothing). */
-static mynn_status write_node(mn_atomic *a, const plan *p, int i)
+/* Node i's statements (a comment for one that computes nothing), for a
+ * prediction or a step of the stream. */
+static mynn_status write_node(mn_atomic *a, const plan *p, int i, int step)
 {
     const mynn_net *net = p->e->net;
     const mn_layer *l = &net->layers[i];
@@ -270,12 +434,49 @@ static mynn_status write_node(mn_atomic *a, const plan *p, int i)
         src[j] = names[j];
     }
     value_name(dst, sizeof dst, p->ofs[i]);
-    mn_cnode x = cnode(p, i);
+    char state[48];
+    mn_cnode x = cnode_at(p, i, step, state, sizeof state);
     if (!quantised(p, i) && !(p->e->q && l->kind->qc_code))
         return l->kind->c_code(a, &x, src, l->n_src, dst);
     /* the transform is applied as the input is quantised, where it is not in the arena */
     int tr = reads_raw_input && net->shift && net->scale;
     return l->kind->qc_code(a, &x, src, l->n_src, dst, tr ? "in_shift" : "0", tr ? "in_scale" : "0");
+}
+
+/* NAME_step_scratch, NAME_step, NAME_reset: the nodes in the stream on one
+ * step, the others on its output, as write_body's prediction. */
+static mynn_status write_step(mn_atomic *a, const plan *p, const char *name, const char *up)
+{
+    const mynn_net *net = p->e->net;
+    const int F = p->step_in;
+    mn_atomic_printf(a,
+        "\nint %s_step_scratch(const float *input, float *state, float *output, float *scratch)\n{\n"
+        "    float *s = scratch;\n", name);
+    if (p->work) mn_atomic_printf(a, "    float *wk = s + %zu;\n", work_ofs(p));
+    mn_atomic_printf(a, "    long at = 0;   /* this step's coefficients in the input transform */\n"
+                        "    int j;\n    (void)s;\n    (void)at;\n"
+                        "    for (j = 0; j < %d; j++)\n        if (!isfinite(input[j])) return -1;\n", F);
+    if (p->counter)
+        mn_atomic_printf(a, "    if (state[0] >= %d.0f) return -2;\n    at = (long)state[0] * %d;\n", p->steps, F);
+    if (p->input_ofs != MN_PLAN_INPUT) {
+        char in[32];
+        value_name(in, sizeof in, p->input_ofs);
+        mn_atomic_printf(a, "    for (j = 0; j < %d; j++) %s[j] = (input[j] - in_shift[at + j]) * in_scale[at + j];\n",
+                         F, in);
+    }
+    mynn_status s = MYNN_OK;
+    for (int i = 0; i < net->n_layers && !s; i++) s = write_node(a, p, i, 1);
+    if (s) return s;
+    if (p->counter) mn_atomic_puts(a, "    state[0] += 1.0f;\n");
+    mn_atomic_printf(a,
+        "    return 0;\n}\n\n"
+        "int %s_step(const float *input, float *state, float *output)\n{\n"
+        "    return %s_step_scratch(input, state, output, scratch_buf);\n}\n\n"
+        "void %s_reset(float *state)\n{\n"
+        "    int j;\n"
+        "    for (j = 0; j < %s_STATE_FLOATS; j++) state[j] = 0.0f;\n}\n",
+        name, name, name, up);
+    return a->status;
 }
 
 static mynn_status write_body(mn_atomic *a, const plan *p, const char *name)
@@ -289,6 +490,7 @@ static mynn_status write_body(mn_atomic *a, const plan *p, const char *name)
         "int %s_predict_scratch(const float *input, float *output, float *scratch)\n{\n"
         "    float *s = scratch;\n", name);
     if (p->e->q) mn_atomic_printf(a, "    signed char *q = (signed char *)(s + %zu);\n    (void)q;\n", p->arena);
+    if (p->work) mn_atomic_printf(a, "    float *wk = s + %zu;   /* the layers' scratch */\n", work_ofs(p));
     mn_atomic_printf(a,
         "    int j;\n"
         "    (void)s;\n"
@@ -300,7 +502,7 @@ static mynn_status write_body(mn_atomic *a, const plan *p, const char *name)
         mn_atomic_printf(a, "    for (j = 0; j < %d; j++) %s[j] = (input[j] - in_shift[j]) * in_scale[j];\n",
                          net->n_inputs, in);
     }
-    for (int i = 0; i < net->n_layers && !s; i++) s = write_node(a, p, i);
+    for (int i = 0; i < net->n_layers && !s; i++) s = write_node(a, p, i, 0);
     if (s) return s;
     mn_atomic_printf(a,
         "    return 0;\n}\n\n"
@@ -314,7 +516,7 @@ static mynn_status write_body(mn_atomic *a, const plan *p, const char *name)
         "                output + (long)i * %s_N_OUTPUTS, scratch_buf) != 0) return -1;\n"
         "    return 0;\n}\n",
         up, name, name, name, name, up, up);
-    return a->status;
+    return p->stream ? write_step(a, p, name, up) : a->status;
 }
 
 static mynn_status write_source(const plan *p, const char *path, const char *name)
@@ -340,6 +542,7 @@ mynn_status mn_export_c_run(const mn_cexport *e, const char *dir, const char *na
                         name, MN_CGEN_NAME_MAX);
     plan p;
     mynn_status s = make_plan(e, &p, who);
+    if (!s) s = stream_plan(&p, who);
     char hpath[4096], cpath[4096];
     if (!s) s = mn_cgen_path(hpath, sizeof hpath, dir, name, "h");
     if (!s) s = mn_cgen_path(cpath, sizeof cpath, dir, name, "c");

@@ -75,15 +75,17 @@ static mynn_status act_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, c
     return s ? s : mn_onnx_step_activation(g, l->act, prefix, out);
 }
 
-/* dst = f(src), element-wise (softmax over the sample). */
+/* dst = f(src), element-wise (softmax over the sample, or each step of a
+ * sequence; one step of a stream is one step's values). */
 static mynn_status act_c_code(mn_atomic *a, const mn_cnode *x, const char *const *src, int n_src,
                               const char *dst)
 {
     (void)n_src;
     const mn_layer *l = x->l;
+    const int T = mn_layer_steps(l), F = l->n_out / T, steps = x->step ? 1 : T;
     mn_atomic_printf(a, "    /* layer %d: %s */\n", x->id, mynn_activation_name(l->act));
-    if (strcmp(src[0], dst)) mn_atomic_printf(a, "    for (j = 0; j < %d; j++) %s[j] = %s[j];\n", l->n_out, dst, src[0]);
-    return mn_cgen_act_call(a, l->act, dst, l->n_out);
+    if (strcmp(src[0], dst)) mn_atomic_printf(a, "    for (j = 0; j < %d; j++) %s[j] = %s[j];\n", steps * F, dst, src[0]);
+    return mn_cgen_act_steps(a, l->act, dst, steps, F);
 }
 
 static const char *const act_names[] = {"identity", "linear", "none", "sigmoid", "tanh", "relu", "leaky_relu",

@@ -141,8 +141,10 @@ static mynn_status add_c_code(mn_atomic *a, const mn_cnode *x, const char *const
     const mn_layer *l = x->l;
     mn_atomic_printf(a, "    { /* layer %d: add */\n        const float *in[%d] = {", x->id, n_src);
     for (int j = 0; j < n_src; j++) mn_atomic_printf(a, "%s%s", j ? ", " : "", src[j]);
-    mn_atomic_printf(a, "};\n        add(in, %d, %s, %d);\n    }\n", n_src, dst, l->n_out);
-    return mn_cgen_act_call(a, l->act, dst, l->n_out);
+    /* on a sequence: every step at once, or one step of a stream */
+    const int T = mn_layer_steps(l), F = l->n_out / T, steps = x->step ? 1 : T;
+    mn_atomic_printf(a, "};\n        add(in, %d, %s, %d);\n    }\n", n_src, dst, steps * F);
+    return mn_cgen_act_steps(a, l->act, dst, steps, F);
 }
 
 static const char *const add_names[] = {"add", NULL};

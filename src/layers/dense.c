@@ -217,22 +217,31 @@ static const char dense_c_text[] =
 static mynn_status dense_c_data(mn_atomic *a, const mn_cnode *x, size_t *bytes)
 {
     const mn_layer *l = x->l;
-    if (l->in_shape.t) return mn_layer_error(l, "a dense layer on every step of a sequence has no C form yet");
     *bytes = 4 * mn_layer_params(l);
     if (!a) return MYNN_OK;
-    mn_atomic_printf(a, "/* layer %d: dense %d -> %d, %s%s */\n", x->id, l->n_in, l->n_out,
-                     mynn_activation_name(l->act), x->bn ? "; the batch norm after it folded in" : "");
+    mn_atomic_printf(a, "/* layer %d: dense %d -> %d", x->id, n_in1(l), n_out1(l));
+    if (l->in_shape.t) mn_atomic_printf(a, " on each of %d steps", l->in_shape.t);
+    mn_atomic_printf(a, ", %s%s */\n", mynn_activation_name(l->act),
+                     x->bn ? "; the batch norm after it folded in" : "");
     return mn_c_weights(a, x->id, l, x->bn);
 }
 
+/* One call per step on a sequence ([T][in] -> [T][out]); one step of a
+ * stream is one call. */
 static mynn_status dense_c_code(mn_atomic *a, const mn_cnode *x, const char *const *src, int n_src,
                                 const char *dst)
 {
     (void)n_src;
     const mn_layer *l = x->l;
-    mn_atomic_printf(a, "    dense(l%d_w, l%d_b, %s, %s, %d, %d);\n", x->id, x->id, src[0], dst, l->n_in,
-                     l->n_out);
-    return mn_cgen_act_call(a, l->act, dst, l->n_out);
+    const int I = n_in1(l), O = n_out1(l), T = x->step ? 1 : mn_layer_steps(l);
+    if (T == 1) {
+        mn_atomic_printf(a, "    dense(l%d_w, l%d_b, %s, %s, %d, %d);\n", x->id, x->id, src[0], dst, I, O);
+        return mn_cgen_act_call(a, l->act, dst, O);
+    }
+    mn_atomic_printf(a, "    for (j = 0; j < %d; j++)\n"
+                        "        dense(l%d_w, l%d_b, %s + (long)j * %d, %s + (long)j * %d, %d, %d);\n",
+                     T, x->id, x->id, src[0], I, dst, O, I, O);
+    return mn_cgen_act_steps(a, l->act, dst, T, O);
 }
 
 /* ---- int8 ------------------------------------------------------------------------ */

@@ -12,6 +12,7 @@
  * forward reads an id outside [0, VOCAB) as a zero vector, never out of
  * bounds. */
 #include "layer.h"
+#include "emit/cgen.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -163,6 +164,50 @@ static mynn_status emb_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, c
     return MYNN_OK;
 }
 
+/* ---- standalone C ------------------------------------------------------- */
+
+static const char emb_c_text[] =
+    "/* y[t] = row x[t] of w [vocab x dim] for t < n; a zero row for an id that is\n"
+    " * not an integer in [0, vocab) (the library refuses such an input) */\n"
+    "static void embedding(const float *w, int vocab, int dim, const float *x, int n, float *y)\n"
+    "{\n"
+    "    int t, k;\n"
+    "    for (t = 0; t < n; t++) {\n"
+    "        float id = x[t];\n"
+    "        int ok = id >= 0.0f && id < (float)vocab && id == floorf(id);\n"
+    "        const float *row = w + (ok ? (long)id * dim : 0);\n"
+    "        for (k = 0; k < dim; k++) y[(long)t * dim + k] = ok ? row[k] : 0.0f;\n"
+    "    }\n"
+    "}\n\n";
+
+static mynn_status emb_c_data(mn_atomic *a, const mn_cnode *x, size_t *bytes)
+{
+    const mn_layer *l = x->l;
+    *bytes = 4 * mn_layer_params(l);
+    if (!a) return MYNN_OK;
+    mn_atomic_printf(a, "/* layer %d: embedding of %d ids -> %d */\n", x->id, l->vocab, l->units);
+    char name[48];
+    snprintf(name, sizeof name, "l%d_w", x->id);
+    return mn_cgen_floats(a, name, l->param, mn_layer_params(l));
+}
+
+/* Every id of the input, or the one id of a step of a stream. */
+static mynn_status emb_c_code(mn_atomic *a, const mn_cnode *x, const char *const *src, int n_src, const char *dst)
+{
+    (void)n_src;
+    const mn_layer *l = x->l;
+    mn_atomic_printf(a, "    embedding(l%d_w, %d, %d, %s, %d, %s);\n", x->id, l->vocab, l->units, src[0],
+                     x->step ? 1 : l->n_in, dst);
+    return a->status;
+}
+
+/* A stream: one id per step, nothing kept between steps. */
+static long emb_c_state(const mn_layer *l, char *why, size_t n)
+{
+    (void)l, (void)why, (void)n;
+    return 0;
+}
+
 static const char *const emb_names[] = {"embedding", NULL};
 
 const mn_kind mn_embedding_kind = {
@@ -170,4 +215,6 @@ const mn_kind mn_embedding_kind = {
     .parse = emb_parse, .print = emb_print, .describe = emb_describe, .shape = emb_shape,
     .tensors = emb_tensors, .init = emb_init, .aux_size = emb_aux, .check_input = emb_check_input,
     .forward = emb_forward, .backward = emb_backward, .onnx = emb_onnx, .q_role = MN_Q_REFUSE,
+    .c_text = emb_c_text, .c_text_bytes = 80, .c_data = emb_c_data, .c_code = emb_c_code,
+    .c_state = emb_c_state,
 };

@@ -132,4 +132,5 @@ const mn_kind mn_gru_kind = {
     .parse = gru_parse, .print = gru_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
     .tensors = gru_tensors, .init = gru_init, .cache_per_sample = gru_cache, .work_size = gru_work, .aux_size = gru_aux,
     .forward = gru_forward, .backward = gru_backward, .onnx = gru_onnx, .q_role = MN_Q_REFUSE,
+    MN_REC_C_MEMBERS(mn_ctext_gru, 1900),   /* code and libm's expf, tanhf */
 };

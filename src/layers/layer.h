@@ -96,12 +96,20 @@ typedef struct mn_qscratch {
 
 /* A node as the C generators see it (io/export_c.c, quant/qexport_c.c):
  * the node, its id, and the batch norm folded into it (network/fold.h) or
- * NULL; q its int8 form in an int8 model. */
+ * NULL; q its int8 form in an int8 model.  work: the C expression of the
+ * scratch its code may use (c_work floats; NULL when none).  step: the
+ * code is for one step of a stream (NAME_step), not a whole prediction:
+ * a node that reads a sequence reads one step of it and writes that
+ * step's output, and state is the C expression of its c_state floats
+ * (kept by the caller between steps; NULL when it keeps none). */
 typedef struct mn_cnode {
     const mn_layer *l;
     int id;
     const mn_layer *bn;
     const mn_qweights *q;
+    const char *work;
+    int step;
+    const char *state;
 } mn_cnode;
 
 /* How a kind runs in an int8 model. */
@@ -213,6 +221,20 @@ struct mn_kind {
      * c_identity): the kind cannot be exported to C. */
     mynn_status (*c_code)(mn_atomic *a, const mn_cnode *x, const char *const *src, int n_src,
                           const char *dst);
+    /* Optional: floats of scratch its code uses beside its output (at
+     * x->work), the same in a prediction and a step. */
+    size_t (*c_work)(const mn_layer *l);
+    /* Optional: it can start a stream (read the network input one step at
+     * a time) or carry one through a change of shape (a sequence in, the
+     * last step out), keeping c_state floats between steps (0: none, as
+     * the embedding); or -1 with the reason in why when it cannot stream
+     * (a bidirectional layer).  Without it a node that reads a sequence
+     * streams only when its output is a sequence (it works step by step:
+     * dense, activation, add). */
+    long (*c_state)(const mn_layer *l, char *why, size_t n);
+    /* 1: its code computes its nonlinearity itself (the recurrent cells):
+     * l->act asks for no act_ function. */
+    int c_own_act;
 
     /* --- int8 (src/quant) ---------------------------------------------- */
     mn_qrole q_role;

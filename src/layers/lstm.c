@@ -137,4 +137,5 @@ const mn_kind mn_lstm_kind = {
     .parse = lstm_parse, .print = lstm_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
     .tensors = lstm_tensors, .init = lstm_init, .cache_per_sample = lstm_cache, .work_size = lstm_work, .aux_size = lstm_aux,
     .forward = lstm_forward, .backward = lstm_backward, .onnx = lstm_onnx, .q_role = MN_Q_REFUSE,
+    MN_REC_C_MEMBERS(mn_ctext_lstm, 1900),   /* code and libm's expf, tanhf */
 };

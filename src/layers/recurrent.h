@@ -119,4 +119,17 @@ static inline float mn_rec_tanh(float a) { return 1.0f - 2.0f / (mn_rec_exp(2.0f
         mn_e_ += j1 - j0;                                                        \
     }
 
+/* Standalone C (recurrent_c.c): each kind's kernel text (its c_text) and
+ * the members they share: the parameters as l<id>_w, the statements (the
+ * whole sequence, or one step of a stream), the scratch and the state. */
+extern const char mn_ctext_lstm[], mn_ctext_gru[], mn_ctext_rnn[];
+mynn_status mn_rec_c_data(mn_atomic *a, const mn_cnode *x, size_t *bytes);
+mynn_status mn_rec_c_code(mn_atomic *a, const mn_cnode *x, const char *const *src, int n_src, const char *dst);
+size_t mn_rec_c_work(const mn_layer *l);
+long mn_rec_c_state(const mn_layer *l, char *why, size_t n);
+#define MN_REC_C_MEMBERS(text, bytes)                                                      \
+    .c_text = text, .c_text_bytes = bytes, .c_data = mn_rec_c_data, .c_code = mn_rec_c_code, \
+    .c_work = mn_rec_c_work, .c_state = mn_rec_c_state, .c_own_act = 1
+
+
 #endif

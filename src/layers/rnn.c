@@ -133,4 +133,5 @@ const mn_kind mn_rnn_kind = {
     .parse = rnn_parse, .print = rnn_print, .describe = rnn_describe, .shape = rnn_shape,
     .tensors = rnn_tensors, .init = rnn_init, .cache_per_sample = rnn_cache, .work_size = rnn_work, .aux_size = rnn_aux,
     .forward = rnn_forward, .backward = rnn_backward, .onnx = rnn_onnx, .q_role = MN_Q_REFUSE,
+    MN_REC_C_MEMBERS(mn_ctext_rnn, 1200),   /* code and libm's expf, tanhf */
 };
