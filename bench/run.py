@@ -985,6 +985,8 @@ def main():
     if os.environ.get("CNN", "1") != "0" and os.path.exists(os.path.join(ROOT, "build/bench/bench_cnn")):
         cnn_part(h, torch_ok, best_ours)   # CNN=0: left out, its part of the file kept
         resnet_part(h, torch_ok, best_ours)
+    if os.environ.get("SEQ", "1") != "0" and os.path.exists(os.path.join(ROOT, "build/bench/bench_seq")):
+        seq_part(h, torch_ok, best_ours)   # SEQ=0: left out, its part of the file kept
     rows = mlp_rows(torch_ok)
     mlp_part(h, rows, torch_ok)
     inf = infer_part(h, rows, torch_ok)
@@ -1120,6 +1122,8 @@ def seq_only():
     mine = [b for t, b in split(old, 2)[1] if t == f"CPU: {cpu_model()}"]
     best = gemm_best(mine[0])[0] if mine else 0.0
     h = {}
+    if not best:   # this CPU's section has no GEMM table yet: measure it (the fractions need it)
+        best = gemm_part(h)[0]
     seq_part(h, have_torch(), best)
     write_results(None, h)
     print(h[T_SEQ])
