@@ -22,13 +22,20 @@ static void add_rec(size_t m, float *restrict p, const float *restrict r)
     for (size_t j = 0; j < m; j++) p[j] += r[j];
 }
 
-/* rn = R_n + b_hn; the gates r, z, n in place of their pre-activations. */
-static void gates(size_t m, size_t H, float *restrict pr, const float *restrict bh, const float *restrict rec,
-                  float *restrict rn)
+/* rn = R_n + b_hn (R_n: the n block of rec, NULL at the first step). */
+static void rec_n(size_t m, float *restrict rn, const float *restrict rec_n, const float *restrict bhn)
+{
+    if (rec_n)
+        for (size_t j = 0; j < m; j++) rn[j] = rec_n[j] + bhn[j];
+    else
+        for (size_t j = 0; j < m; j++) rn[j] = 0.0f + bhn[j];
+}
+
+/* The gates r, z, n in place of their pre-activations. */
+static void gates(size_t m, size_t H, float *restrict pr, const float *restrict bh, const float *restrict rn)
 {
     float *restrict pz = pr + H, *restrict pn = pz + H;
     for (size_t j = 0; j < m; j++) {
-        rn[j] = (rec ? rec[2 * H + j] : 0.0f) + bh[2 * H + j];
         const float rg = mn_sigmoidf(pr[j] + bh[j]), z = mn_sigmoidf(pz[j] + bh[H + j]);
         pr[j] = rg, pz[j] = z, pn[j] = mn_rec_tanh(pn[j] + rg * rn[j]);
     }
@@ -50,7 +57,8 @@ static void gru_step(const mn_rec_step *s, size_t lo, size_t hi)
         const float *rec = s->r ? s->r + b * 3 * H + j0 : NULL;
         if (s->first) memset(s->hp + row, 0, m * sizeof(float));
         if (rec) add_rec(m, p, rec), add_rec(m, p + H, rec + H);
-        gates(m, H, p, s->bh + j0, rec, s->aux + row);
+        rec_n(m, s->aux + row, rec ? rec + 2 * H : NULL, s->bh + 2 * H + j0);
+        gates(m, H, p, s->bh + j0, s->aux + row);
         float *h = s->hp_next ? s->hp_next + row : s->y ? s->y + b * s->sy + j0 : NULL;
         if (h) out_h(m, p + H, p + 2 * H, s->hp + row, h);
         if (h && s->hp_next && s->y) memcpy(s->y + b * s->sy + j0, h, m * sizeof *h);
