@@ -203,7 +203,7 @@ install-python: lib
 # Memcheck (0 errors, no definite leaks) over the tests that finish in under
 # a minute there, then the tool on small data; built without OpenMP, whose
 # thread pool would only add noise.
-VG_TESTS := core grad conv model data optim fit step lbfgs dist fuzz_corpus onnx encoding npy fann rank1 fold
+VG_TESTS := core grad conv model data optim fit step lbfgs dist fuzz_corpus onnx encoding npy fann rank1 fold seq
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full \
             --errors-for-leak-kinds=definite --show-leak-kinds=definite
 valgrind:
