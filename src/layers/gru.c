@@ -136,7 +136,7 @@ static mynn_status gru_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, c
 static const char *const gru_names[] = {"gru", NULL};
 
 const mn_kind mn_gru_kind = {
-    .id = MYNN_LAYER_GRU, .name = "gru", .spec_names = gru_names, .max_inputs = 1, .reads_seq = 1,
+    .id = MYNN_LAYER_GRU, .name = "gru", .spec_names = gru_names, .max_inputs = 1, .reads_seq = 1, .recurrent = 1,
     .parse = gru_parse, .print = gru_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
     .tensors = gru_tensors, .init = gru_init, .cache_per_sample = gru_cache, .work_size = gru_work, .aux_size = gru_aux,
     .forward = gru_forward, .backward = gru_backward, .onnx = gru_onnx, .q_role = MN_Q_REFUSE,

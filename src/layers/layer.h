@@ -130,6 +130,9 @@ struct mn_kind {
     /* 1: reads a sequence input (mn_shape.t > 0) as one: step by step
      * (dense: each step), element-wise, or as the recurrent kinds do. */
     int reads_seq;
+    /* 1: carries a state from step to step (rnn, lstm, gru): with
+     * l->stateful it keeps it between forwards (network/stream.c). */
+    int recurrent;
 
     /* --- description ----------------------------------------------- */
     /* Settings from a spec item into l (kind and index set, the rest 0);

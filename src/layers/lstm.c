@@ -133,7 +133,7 @@ static mynn_status lstm_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, 
 static const char *const lstm_names[] = {"lstm", NULL};
 
 const mn_kind mn_lstm_kind = {
-    .id = MYNN_LAYER_LSTM, .name = "lstm", .spec_names = lstm_names, .max_inputs = 1, .reads_seq = 1,
+    .id = MYNN_LAYER_LSTM, .name = "lstm", .spec_names = lstm_names, .max_inputs = 1, .reads_seq = 1, .recurrent = 1,
     .parse = lstm_parse, .print = lstm_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
     .tensors = lstm_tensors, .init = lstm_init, .cache_per_sample = lstm_cache, .work_size = lstm_work, .aux_size = lstm_aux,
     .forward = lstm_forward, .backward = lstm_backward, .onnx = lstm_onnx, .q_role = MN_Q_REFUSE,

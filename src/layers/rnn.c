@@ -129,7 +129,7 @@ static mynn_status rnn_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, c
 static const char *const rnn_names[] = {"rnn", NULL};
 
 const mn_kind mn_rnn_kind = {
-    .id = MYNN_LAYER_RNN, .name = "rnn", .spec_names = rnn_names, .max_inputs = 1, .reads_seq = 1,
+    .id = MYNN_LAYER_RNN, .name = "rnn", .spec_names = rnn_names, .max_inputs = 1, .reads_seq = 1, .recurrent = 1,
     .parse = rnn_parse, .print = rnn_print, .describe = rnn_describe, .shape = rnn_shape,
     .tensors = rnn_tensors, .init = rnn_init, .cache_per_sample = rnn_cache, .work_size = rnn_work, .aux_size = rnn_aux,
     .forward = rnn_forward, .backward = rnn_backward, .onnx = rnn_onnx, .q_role = MN_Q_REFUSE,

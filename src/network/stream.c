@@ -11,10 +11,7 @@
 
 #include <string.h>
 
-static int is_recurrent(const mn_layer *l)
-{
-    return l->kind->id == MYNN_LAYER_RNN || l->kind->id == MYNN_LAYER_LSTM || l->kind->id == MYNN_LAYER_GRU;
-}
+static int is_recurrent(const mn_layer *l) { return l->kind->recurrent; }
 
 /* The steps T of net's input and the values of one step, from the nodes
  * that read it: embeddings (T ids) and recurrent layers (T × F). */
@@ -26,7 +23,7 @@ static mynn_status step_input(const mynn_net *net, int *T, int *per_step)
         for (int j = 0; j < l->n_src; j++) {
             if (l->src[j] != MN_NET_INPUT) continue;
             int t, f;
-            if (l->kind->id == MYNN_LAYER_EMBEDDING) t = net->n_inputs, f = 1;
+            if (l->kind->check_input) t = net->n_inputs, f = 1;   /* token ids (an embedding) */
             else if (is_recurrent(l)) t = net->in_shape.c, f = net->in_shape.h * net->in_shape.w;
             else
                 return mn_error(MYNN_ERR_ARG, "streaming: layer %d (%s) reads the network input; only an "
