@@ -94,51 +94,18 @@ static void gru_step_back(const mn_rec_step *s, size_t lo, size_t hi)
     });
 }
 
-static const mn_cell gru_cell = {.gates = 3, .has_aux = 1, .step = gru_step, .step_back = gru_step_back};
+/* ONNX orders the gates z, r, h (PyTorch r, z, n); linear_before_reset is
+ * PyTorch's equation. */
+static const mn_cell gru_cell = {.gates = 3, .has_aux = 1, .step = gru_step, .step_back = gru_step_back,
+                                 .onnx = {"GRU", 3, {1, 0, 2, 0}, 1, 0}};
 
 static mynn_status gru_parse(mn_layer *l, const mn_item *it) { return mn_rec_parse(l, it, NULL); }
 static void gru_print(const mn_layer *l, char *buf, size_t n) { mn_rec_print(l, buf, n, 0); }
-static int gru_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS])
-{
-    return mn_rec_tensors(&gru_cell, l, d);
-}
-static void gru_init(mn_layer *l, mynn_init init, mynn_rng *rng)
-{
-    (void)init;
-    mn_rec_init(&gru_cell, l, rng);
-}
-static size_t gru_cache(const mn_layer *l) { return mn_rec_cache(&gru_cell, l); }
-static size_t gru_aux(const mn_layer *l) { return mn_rec_aux(&gru_cell, l); }
-static size_t gru_work(const mn_layer *l, int max_batch) { return mn_rec_work(&gru_cell, l, max_batch); }
-
-static void gru_forward(mn_layer *l, const float *const *x, float *y, int n, int training)
-{
-    (void)training;
-    mn_rec_forward(&gru_cell, l, x[0], y, n);
-}
-
-static void gru_backward(mn_layer *l, const float *const *x, const float *y, float *dy, int dy_is_dz,
-                         float *const *dx, int n)
-{
-    (void)y, (void)dy_is_dz;
-    mn_rec_backward(&gru_cell, l, x[0], dy, dx[0], n);
-}
-
-static mynn_status gru_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
-                            mn_ovalue *out)
-{
-    /* ONNX orders the gates z, r, h (PyTorch r, z, n). */
-    static const mn_rec_onnx_form form = {"GRU", 3, {1, 0, 2, 0}, 1, 0};
-    (void)n_in;
-    return mn_rec_onnx(g, l, prefix, in, &form, out);
-}
 
 static const char *const gru_names[] = {"gru", NULL};
 
 const mn_kind mn_gru_kind = {
-    .id = MYNN_LAYER_GRU, .name = "gru", .spec_names = gru_names, .max_inputs = 1, .reads_seq = 1, .recurrent = 1,
+    .id = MYNN_LAYER_GRU, .name = "gru", .spec_names = gru_names, MN_REC_MEMBERS(gru_cell),
     .parse = gru_parse, .print = gru_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
-    .tensors = gru_tensors, .init = gru_init, .cache_per_sample = gru_cache, .work_size = gru_work, .aux_size = gru_aux,
-    .forward = gru_forward, .backward = gru_backward, .onnx = gru_onnx, .q_role = MN_Q_REFUSE,
     MN_REC_C_MEMBERS(mn_ctext_gru, 1900),   /* code and libm's expf, tanhf */
 };

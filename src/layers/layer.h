@@ -39,6 +39,7 @@
 
 typedef struct mn_layer mn_layer;
 typedef struct mn_kind mn_kind;
+typedef struct mn_cell mn_cell;
 
 /* t > 0: a sequence of t steps, each a c × h × w tensor (a recurrent
  * layer's input or output: c features, h = w = 1), stored time-major
@@ -130,9 +131,10 @@ struct mn_kind {
     /* 1: reads a sequence input (mn_shape.t > 0) as one: step by step
      * (dense: each step), element-wise, or as the recurrent kinds do. */
     int reads_seq;
-    /* 1: carries a state from step to step (rnn, lstm, gru): with
-     * l->stateful it keeps it between forwards (network/stream.c). */
-    int recurrent;
+    /* A recurrent kind's cell (rnn, lstm, gru: src/layers/recurrent.h): it
+     * carries a state from step to step, and with l->stateful keeps it
+     * between forwards (network/stream.c).  NULL: not recurrent. */
+    const struct mn_cell *cell;
 
     /* --- description ----------------------------------------------- */
     /* Settings from a spec item into l (kind and index set, the rest 0);

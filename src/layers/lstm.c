@@ -91,51 +91,17 @@ static void lstm_step_back(const mn_rec_step *s, size_t lo, size_t hi)
     });
 }
 
-static const mn_cell lstm_cell = {.gates = 4, .has_c = 1, .step = lstm_step, .step_back = lstm_step_back};
+/* ONNX orders the gates i, o, f, c (PyTorch i, f, g, o). */
+static const mn_cell lstm_cell = {.gates = 4, .has_c = 1, .step = lstm_step, .step_back = lstm_step_back,
+                                  .onnx = {"LSTM", 4, {0, 3, 1, 2}, 0, 0}};
 
 static mynn_status lstm_parse(mn_layer *l, const mn_item *it) { return mn_rec_parse(l, it, NULL); }
 static void lstm_print(const mn_layer *l, char *buf, size_t n) { mn_rec_print(l, buf, n, 0); }
-static int lstm_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS])
-{
-    return mn_rec_tensors(&lstm_cell, l, d);
-}
-static void lstm_init(mn_layer *l, mynn_init init, mynn_rng *rng)
-{
-    (void)init;
-    mn_rec_init(&lstm_cell, l, rng);
-}
-static size_t lstm_cache(const mn_layer *l) { return mn_rec_cache(&lstm_cell, l); }
-static size_t lstm_aux(const mn_layer *l) { return mn_rec_aux(&lstm_cell, l); }
-static size_t lstm_work(const mn_layer *l, int max_batch) { return mn_rec_work(&lstm_cell, l, max_batch); }
-
-static void lstm_forward(mn_layer *l, const float *const *x, float *y, int n, int training)
-{
-    (void)training;
-    mn_rec_forward(&lstm_cell, l, x[0], y, n);
-}
-
-static void lstm_backward(mn_layer *l, const float *const *x, const float *y, float *dy, int dy_is_dz,
-                          float *const *dx, int n)
-{
-    (void)y, (void)dy_is_dz;
-    mn_rec_backward(&lstm_cell, l, x[0], dy, dx[0], n);
-}
-
-static mynn_status lstm_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
-                            mn_ovalue *out)
-{
-    /* ONNX orders the gates i, o, f, c (PyTorch i, f, g, o). */
-    static const mn_rec_onnx_form form = {"LSTM", 4, {0, 3, 1, 2}, 0, 0};
-    (void)n_in;
-    return mn_rec_onnx(g, l, prefix, in, &form, out);
-}
 
 static const char *const lstm_names[] = {"lstm", NULL};
 
 const mn_kind mn_lstm_kind = {
-    .id = MYNN_LAYER_LSTM, .name = "lstm", .spec_names = lstm_names, .max_inputs = 1, .reads_seq = 1, .recurrent = 1,
+    .id = MYNN_LAYER_LSTM, .name = "lstm", .spec_names = lstm_names, MN_REC_MEMBERS(lstm_cell),
     .parse = lstm_parse, .print = lstm_print, .describe = mn_rec_describe, .shape = mn_rec_shape,
-    .tensors = lstm_tensors, .init = lstm_init, .cache_per_sample = lstm_cache, .work_size = lstm_work, .aux_size = lstm_aux,
-    .forward = lstm_forward, .backward = lstm_backward, .onnx = lstm_onnx, .q_role = MN_Q_REFUSE,
     MN_REC_C_MEMBERS(mn_ctext_lstm, 1900),   /* code and libm's expf, tanhf */
 };

@@ -111,8 +111,9 @@ mynn_status mn_rec_shape(mn_layer *l, const mn_shape *in, int n_in)
 
 /* PyTorch's names and order: weight_ih_l0 [G·H, F], weight_hh_l0 [G·H, H],
  * bias_ih_l0, bias_hh_l0 [G·H], then the same with _reverse. */
-int mn_rec_tensors(const mn_cell *cell, const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS])
+int mn_rec_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS])
 {
+    const mn_cell *cell = l->kind->cell;
     static const char *const names[2][4] = {
         {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"},
         {"weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse"}};
@@ -135,9 +136,9 @@ int mn_rec_tensors(const mn_cell *cell, const mn_layer *l, mn_tensor_desc d[MN_M
 }
 
 /* PyTorch's initialisation: every weight and bias U(-1/√H, 1/√H). */
-void mn_rec_init(const mn_cell *cell, mn_layer *l, mynn_rng *rng)
+void mn_rec_init(mn_layer *l, mynn_init init, mynn_rng *rng)
 {
-    (void)cell;
+    (void)init;
     const float a = 1.0f / sqrtf((float)l->units);
     for (size_t i = 0, n = mn_layer_params(l); i < n; i++) l->param[i] = a * (2.0f * mynn_rng_uniform(rng) - 1.0f);
 }
@@ -149,21 +150,24 @@ static size_t step_floats(const mn_cell *cell, const mn_layer *l)
     return (size_t)cell->gates * H + H + (cell->has_c ? 2 * H : 0) + (cell->has_aux ? H : 0);
 }
 
-size_t mn_rec_cache(const mn_cell *cell, const mn_layer *l)
+size_t mn_rec_cache(const mn_layer *l)
 {
+    const mn_cell *cell = l->kind->cell;
     int T, F;
     int tr = mn_rec_geometry(l, &T, &F);
     return (size_t)T * ((tr ? (size_t)F : 0) + (size_t)dirs(l) * step_floats(cell, l));
 }
 
 /* A stream's state: h, then c (LSTM), of its one sample. */
-size_t mn_rec_aux(const mn_cell *cell, const mn_layer *l)
+size_t mn_rec_aux(const mn_layer *l)
 {
+    const mn_cell *cell = l->kind->cell;
     return l->stateful ? (size_t)l->units * (cell->has_c ? 2 : 1) : 0;
 }
 
-size_t mn_rec_work(const mn_cell *cell, const mn_layer *l, int max_batch)
+size_t mn_rec_work(const mn_layer *l, int max_batch)
 {
+    const mn_cell *cell = l->kind->cell;
     int T, F;
     int tr = mn_rec_geometry(l, &T, &F);
     const size_t H = (size_t)l->units, GH = (size_t)cell->gates * H;
@@ -254,8 +258,11 @@ static void run_steps(void (*fn)(const mn_rec_step *, size_t, size_t), const mn_
 
 /* x: [n × T × F] (or [n × F × T] read channel-major) -> y: [n × T × D·H]
  * (every step) or [n × D·H] (the last). */
-void mn_rec_forward(const mn_cell *cell, mn_layer *l, const float *x, float *y, int n)
+void mn_rec_forward(mn_layer *l, const float *const *xs, float *y, int n, int training)
 {
+    (void)training;
+    const mn_cell *cell = l->kind->cell;
+    const float *x = xs[0];
     views v = carve(cell, l, n);
     const int T = v.T, H = v.H, GH = v.GH, DH = dirs(l) * H;
     const float *xin = x;
@@ -279,7 +286,7 @@ void mn_rec_forward(const mn_cell *cell, mn_layer *l, const float *x, float *y, 
         for (int s = 0; s < T; s++) {
             const int t = d ? T - 1 - s : s, tn = d ? t - 1 : t + 1, last = s == T - 1, from_h = s || state;
             if (from_h) mn_sgemm(0, 1, n, GH, H, 1.0f, v.hp[d] + (size_t)t * H, T * H, whh, H, 0.0f, v.r, GH);
-            mn_rec_step st = {.H = H, .first = !from_h, .p = v.p[d] + (size_t)t * GH, .sp = (size_t)T * GH,
+            mn_rec_step st = {.H = H, .relu = l->act == MYNN_ACT_RELU, .first = !from_h, .p = v.p[d] + (size_t)t * GH, .sp = (size_t)T * GH,
                               .r = from_h ? v.r : NULL, .bh = bhh, .hp = v.hp[d] + (size_t)t * H,
                               .hp_next = last ? state : v.hp[d] + (size_t)tn * H, .sh = (size_t)T * H};
             if (cell->has_c) {
@@ -307,8 +314,13 @@ static void zero(float *a, size_t count)
 
 /* After a forward on the same x.  dy: [n × T × D·H] or [n × D·H] -> the
  * parameter gradients, dx [n × T × F] (or channel-major; NULL: not needed). */
-void mn_rec_backward(const mn_cell *cell, mn_layer *l, const float *x, const float *dy, float *dx, int n)
+void mn_rec_backward(mn_layer *l, const float *const *xs, const float *y, float *dy, int dy_is_dz,
+                     float *const *dxs, int n)
 {
+    (void)y, (void)dy_is_dz;
+    const mn_cell *cell = l->kind->cell;
+    const float *x = xs[0];
+    float *dx = dxs[0];
     views v = carve(cell, l, n);
     const int T = v.T, H = v.H, GH = v.GH, DH = dirs(l) * H, rows = n * T;
     const float *xin = v.tr ? v.xt : x;
@@ -321,7 +333,7 @@ void mn_rec_backward(const mn_cell *cell, mn_layer *l, const float *x, const flo
         if (cell->has_c) zero(v.dc, (size_t)n * H);
         for (int s = T - 1; s >= 0; s--) {
             const int t = d ? T - 1 - s : s;
-            mn_rec_step st = {.H = H, .first = s == 0, .p = v.p[d] + (size_t)t * GH, .sp = (size_t)T * GH,
+            mn_rec_step st = {.H = H, .relu = l->act == MYNN_ACT_RELU, .first = s == 0, .p = v.p[d] + (size_t)t * GH, .sp = (size_t)T * GH,
                               .hp = v.hp[d] + (size_t)t * H, .sh = (size_t)T * H, .dh = v.dh, .dc = v.dc};
             if (cell->has_c) {
                 st.cp = v.cp[d] + (size_t)t * H;

@@ -41,32 +41,11 @@ typedef struct mn_rec_step {
     const float *dy;              /* dC/dh from the output at this step, or NULL */
     size_t sdy;
     float *dr;                    /* GRU: dC/dR [n][T][G·H] at t (stride sp); else NULL */
+    int relu;                     /* a cell with has_act: relu, else tanh */
     float *dh, *dc;               /* [n × H] each: in, dC/dh_t and dC/dc_t from the later
                                      steps; out, the parts for the step before that
                                      need no product with W_hh */
 } mn_rec_step;
-
-typedef struct mn_cell {
-    int gates;                    /* gate blocks: LSTM 4 (i f g o), GRU 3 (r z n), RNN 1 */
-    int has_c;                    /* LSTM: a cell state */
-    int has_aux;                  /* GRU: keeps R_n; dC/dR differs from dC/dP */
-    void (*step)(const mn_rec_step *s, size_t lo, size_t hi);
-    void (*step_back)(const mn_rec_step *s, size_t lo, size_t hi);
-} mn_cell;
-
-/* HIDDEN[:seq][:bi] (acts: extra activations allowed, NULL-terminated,
- * the first one the default). */
-mynn_status mn_rec_parse(mn_layer *l, const mn_item *it, const char *const *acts);
-void mn_rec_print(const mn_layer *l, char *buf, size_t n, int with_act);
-void mn_rec_describe(const mn_layer *l, char *buf, size_t n);
-mynn_status mn_rec_shape(mn_layer *l, const mn_shape *in, int n_in);
-int mn_rec_tensors(const mn_cell *cell, const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS]);
-void mn_rec_init(const mn_cell *cell, mn_layer *l, mynn_rng *rng);
-size_t mn_rec_cache(const mn_cell *cell, const mn_layer *l);
-size_t mn_rec_work(const mn_cell *cell, const mn_layer *l, int max_batch);
-size_t mn_rec_aux(const mn_cell *cell, const mn_layer *l);
-void mn_rec_forward(const mn_cell *cell, mn_layer *l, const float *x, float *y, int n);
-void mn_rec_backward(const mn_cell *cell, mn_layer *l, const float *x, const float *dy, float *dx, int n);
 
 /* A kind's ONNX operator (recurrent_onnx.c): its name, its gate blocks
  * in ONNX's order as indices of PyTorch's blocks, and its attributes. */
@@ -78,10 +57,40 @@ typedef struct mn_rec_onnx_form {
     int act_attr;                 /* RNN: activations from l->act (tanh, relu) */
 } mn_rec_onnx_form;
 
-/* l as that operator, with its input transposed to [T, N, F] and its
- * output back to [N, T, D·H] (:seq) or [N, D·H]. */
-mynn_status mn_rec_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in,
-                        const mn_rec_onnx_form *f, mn_ovalue *out);
+/* A recurrent kind's own part (its mn_kind's cell): the shared engine reads
+ * the rest from the layer. */
+struct mn_cell {
+    int gates;                    /* gate blocks: LSTM 4 (i f g o), GRU 3 (r z n), RNN 1 */
+    int has_c;                    /* LSTM: a cell state */
+    int has_aux;                  /* GRU: keeps R_n; dC/dR differs from dC/dP */
+    void (*step)(const mn_rec_step *s, size_t lo, size_t hi);
+    void (*step_back)(const mn_rec_step *s, size_t lo, size_t hi);
+    int has_act;                  /* RNN: l->act (tanh or relu) picks the non-linearity */
+    mn_rec_onnx_form onnx;        /* its ONNX operator */
+};
+
+/* HIDDEN[:seq][:bi] (acts: extra activations allowed, NULL-terminated,
+ * the first one the default). */
+mynn_status mn_rec_parse(mn_layer *l, const mn_item *it, const char *const *acts);
+void mn_rec_print(const mn_layer *l, char *buf, size_t n, int with_act);
+void mn_rec_describe(const mn_layer *l, char *buf, size_t n);
+mynn_status mn_rec_shape(mn_layer *l, const mn_shape *in, int n_in);
+/* The mn_kind members every recurrent kind shares, reading its cell from
+ * l->kind->cell (MN_REC_MEMBERS lists them). */
+int mn_rec_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS]);
+void mn_rec_init(mn_layer *l, mynn_init init, mynn_rng *rng);
+size_t mn_rec_cache(const mn_layer *l);
+size_t mn_rec_work(const mn_layer *l, int max_batch);
+size_t mn_rec_aux(const mn_layer *l);
+void mn_rec_forward(mn_layer *l, const float *const *x, float *y, int n, int training);
+void mn_rec_backward(mn_layer *l, const float *const *x, const float *y, float *dy, int dy_is_dz,
+                     float *const *dx, int n);
+
+
+/* l as its cell's operator, with its input transposed to [T, N, F] and
+ * its output back to [N, T, D·H] (:seq) or [N, D·H]. */
+mynn_status mn_rec_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
+                        mn_ovalue *out);
 
 /* Steps T and features F of l's input; 1 when it is read channel-major. */
 int mn_rec_geometry(const mn_layer *l, int *T, int *F);
@@ -130,6 +139,13 @@ long mn_rec_c_state(const mn_layer *l, char *why, size_t n);
 #define MN_REC_C_MEMBERS(text, bytes)                                                      \
     .c_text = text, .c_text_bytes = bytes, .c_data = mn_rec_c_data, .c_code = mn_rec_c_code, \
     .c_work = mn_rec_c_work, .c_state = mn_rec_c_state, .c_own_act = 1
+
+/* A recurrent kind's mn_kind: its cell and these; it adds its id, names,
+ * parse, print, describe, shape and C text. */
+#define MN_REC_MEMBERS(cell_)                                                                        \
+    .cell = &(cell_), .max_inputs = 1, .reads_seq = 1, .tensors = mn_rec_tensors, .init = mn_rec_init, \
+    .cache_per_sample = mn_rec_cache, .work_size = mn_rec_work, .aux_size = mn_rec_aux,                \
+    .forward = mn_rec_forward, .backward = mn_rec_backward, .onnx = mn_rec_onnx, .q_role = MN_Q_REFUSE
 
 
 #endif

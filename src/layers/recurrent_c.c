@@ -28,7 +28,7 @@
 #include <stdio.h>
 
 /* State vectors a cell keeps per direction: h, and c for an LSTM. */
-static int c_states(const mn_layer *l) { return l->kind->id == MYNN_LAYER_LSTM ? 2 : 1; }
+static int c_states(const mn_layer *l) { return l->kind->cell->has_c ? 2 : 1; }
 
 #define C_ROW(k)                                                                               \
     "/* (sum_f w[f] x[f * xs]) + b, summed from 0 in f's order */\n"                             \
@@ -164,10 +164,10 @@ mynn_status mn_rec_c_data(mn_atomic *a, const mn_cnode *x, size_t *bytes)
     return mn_cgen_floats(a, name, l->param, mn_layer_params(l));
 }
 
-/* The RNN's last argument: relu or tanh. */
+/* A cell with has_act (the RNN) takes its non-linearity last: relu or tanh. */
 static const char *rnn_arg(const mn_layer *l)
 {
-    if (l->kind->id != MYNN_LAYER_RNN) return "";
+    if (!l->kind->cell->has_act) return "";
     return l->act == MYNN_ACT_RELU ? ", 1" : ", 0";
 }
 

@@ -77,9 +77,11 @@ static mynn_status rec_output(mn_onnx *g, const mn_layer *l, const char *prefix,
     return mn_onnx_reshape(g, prefix, "out", v, d, 2);
 }
 
-mynn_status mn_rec_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in,
-                        const mn_rec_onnx_form *f, mn_ovalue *out)
+mynn_status mn_rec_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
+                        mn_ovalue *out)
 {
+    (void)n_in;
+    const mn_rec_onnx_form *f = &l->kind->cell->onnx;
     char w[3][MN_ONNX_NAME];
     mn_ovalue x;
     mynn_status s = rec_weights(g, l, prefix, f, w);

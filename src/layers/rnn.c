@@ -35,8 +35,9 @@ static void back_relu(size_t m, float *restrict p, const float *restrict dh)
     for (size_t j = 0; j < m; j++) p[j] = p[j] > 0.0f ? dh[j] : 0.0f;
 }
 
-static void rnn_step_act(const mn_rec_step *s, size_t lo, size_t hi, int relu)
+static void rnn_step(const mn_rec_step *s, size_t lo, size_t hi)
 {
+    const int relu = s->relu;
     const size_t H = (size_t)s->H;
     MN_REC_ROWS(lo, hi, H, b, j0, j1, {
         const size_t m = j1 - j0, row = b * s->sh + j0;
@@ -50,8 +51,9 @@ static void rnn_step_act(const mn_rec_step *s, size_t lo, size_t hi, int relu)
     });
 }
 
-static void rnn_back_act(const mn_rec_step *s, size_t lo, size_t hi, int relu)
+static void rnn_step_back(const mn_rec_step *s, size_t lo, size_t hi)
 {
+    const int relu = s->relu;
     const size_t H = (size_t)s->H;
     MN_REC_ROWS(lo, hi, H, b, j0, j1, {
         const size_t m = j1 - j0;
@@ -63,15 +65,8 @@ static void rnn_back_act(const mn_rec_step *s, size_t lo, size_t hi, int relu)
     });
 }
 
-static void tanh_step(const mn_rec_step *s, size_t lo, size_t hi) { rnn_step_act(s, lo, hi, 0); }
-static void relu_step(const mn_rec_step *s, size_t lo, size_t hi) { rnn_step_act(s, lo, hi, 1); }
-static void tanh_back(const mn_rec_step *s, size_t lo, size_t hi) { rnn_back_act(s, lo, hi, 0); }
-static void relu_back(const mn_rec_step *s, size_t lo, size_t hi) { rnn_back_act(s, lo, hi, 1); }
-
-static const mn_cell tanh_cell = {.gates = 1, .step = tanh_step, .step_back = tanh_back};
-static const mn_cell relu_cell = {.gates = 1, .step = relu_step, .step_back = relu_back};
-
-static const mn_cell *cell_of(const mn_layer *l) { return l->act == MYNN_ACT_RELU ? &relu_cell : &tanh_cell; }
+static const mn_cell rnn_cell = {.gates = 1, .step = rnn_step, .step_back = rnn_step_back, .has_act = 1,
+                                 .onnx = {"RNN", 1, {0, 0, 0, 0}, 0, 1}};
 
 static const char *const rnn_acts[] = {"tanh", "relu", NULL};
 
@@ -92,46 +87,10 @@ static mynn_status rnn_shape(mn_layer *l, const mn_shape *in, int n_in)
     return mn_rec_shape(l, in, n_in);
 }
 
-static int rnn_tensors(const mn_layer *l, mn_tensor_desc d[MN_MAX_TENSORS])
-{
-    return mn_rec_tensors(cell_of(l), l, d);
-}
-static void rnn_init(mn_layer *l, mynn_init init, mynn_rng *rng)
-{
-    (void)init;
-    mn_rec_init(cell_of(l), l, rng);
-}
-static size_t rnn_cache(const mn_layer *l) { return mn_rec_cache(cell_of(l), l); }
-static size_t rnn_aux(const mn_layer *l) { return mn_rec_aux(cell_of(l), l); }
-static size_t rnn_work(const mn_layer *l, int max_batch) { return mn_rec_work(cell_of(l), l, max_batch); }
-
-static void rnn_forward(mn_layer *l, const float *const *x, float *y, int n, int training)
-{
-    (void)training;
-    mn_rec_forward(cell_of(l), l, x[0], y, n);
-}
-
-static void rnn_backward(mn_layer *l, const float *const *x, const float *y, float *dy, int dy_is_dz,
-                         float *const *dx, int n)
-{
-    (void)y, (void)dy_is_dz;
-    mn_rec_backward(cell_of(l), l, x[0], dy, dx[0], n);
-}
-
-static mynn_status rnn_onnx(mn_onnx *g, const mn_layer *l, const char *prefix, const mn_ovalue *in, int n_in,
-                            mn_ovalue *out)
-{
-    static const mn_rec_onnx_form form = {"RNN", 1, {0, 0, 0, 0}, 0, 1};
-    (void)n_in;
-    return mn_rec_onnx(g, l, prefix, in, &form, out);
-}
-
 static const char *const rnn_names[] = {"rnn", NULL};
 
 const mn_kind mn_rnn_kind = {
-    .id = MYNN_LAYER_RNN, .name = "rnn", .spec_names = rnn_names, .max_inputs = 1, .reads_seq = 1, .recurrent = 1,
+    .id = MYNN_LAYER_RNN, .name = "rnn", .spec_names = rnn_names, MN_REC_MEMBERS(rnn_cell),
     .parse = rnn_parse, .print = rnn_print, .describe = rnn_describe, .shape = rnn_shape,
-    .tensors = rnn_tensors, .init = rnn_init, .cache_per_sample = rnn_cache, .work_size = rnn_work, .aux_size = rnn_aux,
-    .forward = rnn_forward, .backward = rnn_backward, .onnx = rnn_onnx, .q_role = MN_Q_REFUSE,
     MN_REC_C_MEMBERS(mn_ctext_rnn, 1200),   /* code and libm's expf, tanhf */
 };

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-static int is_recurrent(const mn_layer *l) { return l->kind->recurrent; }
+static int is_recurrent(const mn_layer *l) { return l->kind->cell != NULL; }
 
 /* The steps T of net's input and the values of one step, from the nodes
  * that read it: embeddings (T ids) and recurrent layers (T × F). */
