@@ -1256,6 +1256,20 @@ static void test_text(void)
     r = run("train", "blobs.csv", "--layers", "4:relu,3:softmax", "--epochs", "1", "--quiet", "--save", "m.st", NULL);
     result_free(&r);
     expect_fail(1, "has no text vocabulary", NULL, "generate", "m.st", NULL);
+    /* token ids in a CSV: an embedding's input is not normalised by default */
+    char ids[2048] = "";
+    for (int i = 0; i < 60; i++) {
+        char row[32];
+        snprintf(row, sizeof row, "%d,%d,%d,%d\n", i % 5, (i / 5) % 5, (i * 3) % 5, (i % 5) > 2);
+        strcat(ids, row);
+    }
+    write_file("ids.csv", ids);
+    r = run("train", "ids.csv", "--layers", "embedding:5:3,gru:4,2:softmax", "--epochs", "2", "--quiet", "--save",
+            "ids.st", NULL);
+    CHECK(r.rc == 0, "embedding on CSV ids: rc %d (%s)", r.rc, r.err);
+    result_free(&r);
+    expect_fail(1, "reads token ids from the input", "o.st", "train", "ids.csv", "--layers",
+                "embedding:5:3,gru:4,2:softmax", "--normalize", "standard", "--save", "o.st", NULL);
 }
 
 int main(void)

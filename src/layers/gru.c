@@ -28,7 +28,7 @@ static void rec_n(size_t m, float *restrict rn, const float *restrict rec_n, con
     if (rec_n)
         for (size_t j = 0; j < m; j++) rn[j] = rec_n[j] + bhn[j];
     else
-        for (size_t j = 0; j < m; j++) rn[j] = 0.0f + bhn[j];
+        memcpy(rn, bhn, m * sizeof *rn);
 }
 
 /* The gates r, z, n in place of their pre-activations. */
