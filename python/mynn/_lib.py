@@ -156,6 +156,7 @@ PROTOTYPES = {
     "mynn_n_targets": (c_int, [NetP]),
     "mynn_generate": (STATUS, [NetP, c_char_p, c_int, c_float, c_int, ctypes.c_uint64, EMIT_FN, c_void_p]),
     "mynn_vocab_build": (STATUS, [c_char_p, c_size_t, c_int, P(c_void_p)]),
+    "mynn_read_text": (STATUS, [c_char_p, P(c_void_p), P(c_size_t)]),
     "mynn_vocab_size": (c_int, [c_void_p]),
     "mynn_vocab_free": (None, [c_void_p]),
     "mynn_vocab_encode": (STATUS, [c_void_p, c_char_p, c_size_t, c_float_p, P(c_size_t)]),

@@ -1,6 +1,6 @@
 """Text for character-level language models, as `mynn train --text` reads it.
 
-    text = mynn.Text("corpus.txt", seq=64, val=0.1)          # a file, a folder, or a str
+    text = mynn.Text("corpus.txt", seq=64, val=0.1)          # a file or a folder; text="..." for a str
     net = mynn.Net(64, "embedding:%d:64,lstm:256:seq,%d:softmax" % (text.vocab_size, text.vocab_size))
     text.attach(net)                      # the vocabulary travels with the model
     net.fit(text.x, text.y, validation_data=(text.val_x, text.val_y), optimizer="adam", lr=0.002)
@@ -21,15 +21,13 @@ class Text:
     seq]; y: the next character of each step), the last val fraction held
     out (val_x, val_y): the same ids and windows as `mynn train --text`."""
 
-    def __init__(self, source, seq=64, val=0.0, as_bytes=False):
-        if isinstance(source, (bytes, bytearray)):
-            data = bytes(source)
-        elif isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.exists(source)):
-            data = _read(os.fspath(source))
-        elif isinstance(source, str):
-            data = source.encode()
+    def __init__(self, path=None, seq=64, val=0.0, as_bytes=False, text=None):
+        if (path is None) == (text is None):
+            raise TypeError("Text: give a path (a file or a folder) or text= (a str or bytes), not both")
+        if text is not None:
+            data = text.encode() if isinstance(text, str) else bytes(text)
         else:
-            raise TypeError("Text: a path, a str or bytes, got %r" % type(source).__name__)
+            data = _read(os.fspath(path))
         self.bytes = bool(as_bytes)
         self._vocab = ctypes.c_void_p()
         call(lib.mynn_vocab_build, data, len(data), int(self.bytes), ctypes.byref(self._vocab))
@@ -88,11 +86,15 @@ class Text:
         return net
 
 
+_libc_free = ctypes.CDLL(None).free
+_libc_free.argtypes = [ctypes.c_void_p]
+
+
 def _read(path):
-    """A file, or every file of a folder in name order, as mynn_read_text."""
-    if os.path.isdir(path):
-        names = sorted(n for n in os.listdir(path) if not n.startswith("."))
-        return b"".join(open(os.path.join(path, n), "rb").read() for n in names
-                        if os.path.isfile(os.path.join(path, n)))
-    with open(path, "rb") as f:
-        return f.read()
+    """A file, or every file of a folder in name order: mynn_read_text's bytes."""
+    text, n = ctypes.c_void_p(), ctypes.c_size_t()
+    call(lib.mynn_read_text, os.fsencode(path), ctypes.byref(text), ctypes.byref(n))
+    try:
+        return ctypes.string_at(text, n.value)
+    finally:
+        _libc_free(text)

@@ -10,7 +10,7 @@ STORY = "the cat sat. a dog ran. " * 40
 
 
 def test_text_windows_and_vocab():
-    t = mynn.Text(STORY, seq=8, val=0.25)
+    t = mynn.Text(text=STORY, seq=8, val=0.25)
     assert t.vocab == sorted(set(STORY)) and t.vocab_size == 13
     total = (len(STORY) - 1) // 8
     assert len(t.x) + len(t.val_x) == total and len(t.val_x) == int(0.25 * total + 0.5)
@@ -19,12 +19,22 @@ def test_text_windows_and_vocab():
     with pytest.raises(mynn.Error, match='"x" \\(U\\+0078\\) at byte 0'):
         t.encode("x")
     with pytest.raises(mynn.Error, match="byte 1 .* is not valid UTF-8"):
-        mynn.Text(b"a\xffb", seq=1)
-    assert mynn.Text(b"a\xffb", seq=1, as_bytes=True).vocab_size == 3
+        mynn.Text(text=b"a\xffb", seq=1)
+    assert mynn.Text(text=b"a\xffb", seq=1, as_bytes=True).vocab_size == 3
+
+
+def test_text_from_files(tmp_path):
+    (tmp_path / "b.txt").write_text("world\n")
+    (tmp_path / "a.txt").write_text("hello ")
+    assert mynn.Text(tmp_path, seq=2).decode(mynn.Text(tmp_path, seq=2).ids) == "hello world\n"
+    with pytest.raises(mynn.Error, match="missing.txt"):
+        mynn.Text(tmp_path / "missing.txt")
+    with pytest.raises(TypeError, match="not both"):
+        mynn.Text(tmp_path, text="x")
 
 
 def test_language_model_generates(tmp_path):
-    t = mynn.Text(STORY, seq=16)
+    t = mynn.Text(text=STORY, seq=16)
     v = t.vocab_size
     net = mynn.Net(16, "embedding:%d:8,lstm:32:seq,%d:softmax" % (v, v), seed=2)
     t.attach(net)
